@@ -1,0 +1,1 @@
+"""The dataset: declared schemas, loading, validation, provenance."""

@@ -1,0 +1,122 @@
+"""The network: the dataset's tables, validated, with labelled-array views.
+
+``Network.tables`` holds one pandas DataFrame per schema table; ``Network.array(name)`` gives
+an xarray DataArray over the table's key dimensions (e.g. ``trade`` as product x exporter x
+importer x year). The engine does not read these; it reads ``rareflow.model.compile``'s arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from rareflow.data.schema import TABLES
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+BASELINE_DIR = Path(__file__).parent / "baseline"
+
+
+@dataclass
+class Network:
+    """A validated dataset. Build with ``load_network`` or ``rareflow.load_baseline``."""
+
+    tables: dict[str, pd.DataFrame]
+    source: str = "bundled baseline"
+    files: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.tables))
+
+    # -- dimensions -------------------------------------------------------------------------
+    @cached_property
+    def regions(self) -> list[str]:  # type: ignore[override]
+        return list(self.tables["regions"]["region"])
+
+    @cached_property
+    def products(self) -> list[str]:  # type: ignore[override]
+        return list(self.tables["products"]["product"])
+
+    @cached_property
+    def elements(self) -> list[str]:  # type: ignore[override]
+        return list(self.tables["elements"]["element"])
+
+    @cached_property
+    def sectors(self) -> list[str]:  # type: ignore[override]
+        return list(self.tables["sectors"]["sector"])
+
+    @cached_property
+    def processes(self) -> list[str]:  # type: ignore[override]
+        return list(self.tables["processes"]["process"])
+
+    @property
+    def base_year(self) -> int:
+        return int(self.parameter("base_year"))
+
+    def parameter(self, name: str) -> float:
+        params = self.tables["parameters"].set_index("name")["value"]
+        if name not in params.index:
+            raise KeyError(f"parameter {name!r} is not in the dataset's parameters table")
+        return float(params[name])
+
+    def stage_of(self, product: str) -> str:
+        return str(self.tables["products"].set_index("product").at[product, "stage"])
+
+    # -- labelled arrays --------------------------------------------------------------------
+    def array(self, name: str, value: str | None = None) -> xr.DataArray:
+        """The table ``name`` as a DataArray over its key columns (missing cells are 0)."""
+        import xarray as xr
+
+        schema = TABLES[name]
+        value = value or schema.value_columns[0]
+        frame = self.tables[name]
+        dims = [c for c in schema.key]
+        series = frame.groupby(dims)[value].sum()
+        array = xr.DataArray.from_series(series).fillna(0.0)
+        array.name = value
+        array.attrs["unit"] = schema.column(value).unit
+        array.attrs["description"] = schema.description
+        return array
+
+    def to_dataset(self, year: int | None = None) -> xr.Dataset:
+        """The flow tables of one year as an xarray Dataset (tonnes per year)."""
+        import xarray as xr
+
+        year = year or self.base_year
+        data = {}
+        for name in ("production", "trade", "demand", "stock_changes", "capacities"):
+            array = self.array(name)
+            if "year" in array.dims and year in array["year"].values:
+                data[name] = array.sel(year=year, drop=True)
+        data["contents"] = self.array("contents")
+        return xr.Dataset(data)
+
+
+def load_network(data_dir: str | Path | None = None, *, validate: bool = True) -> Network:
+    """Read a dataset directory (CSV or Parquet per table) and validate it."""
+    from rareflow.data.io import read_tables
+    from rareflow.data.validate import validate_network
+
+    directory = Path(data_dir) if data_dir is not None else BASELINE_DIR
+    tables, files = read_tables(directory)
+    label = "bundled baseline" if data_dir is None else str(directory)
+    network = Network(tables=tables, source=label, files=files)
+    if validate:
+        validate_network(network)
+    return network
+
+
+def load_baseline(data_dir: str | Path | None = None) -> Network:
+    """The bundled baseline (or a user's dataset in the same schema), validated."""
+    return load_network(data_dir)

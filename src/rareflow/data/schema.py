@@ -1,0 +1,372 @@
+"""Declared schemas of the dataset tables, in the PyPSA manner.
+
+Every table is a list of columns with a type, a unit, a default, a description and the values it
+may take. Validation (``rareflow.data.validate``) is derived from these declarations; nothing
+about a table's shape is written anywhere else.
+
+Quantities are tonnes per year (``tonnes_per_year``) in the tables; the engine works per month.
+Concentrate is counted in tonnes of rare-earth oxide (REO); every other product in tonnes of
+product. Prices are USD per kg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DType = Literal["str", "float", "int", "bool"]
+
+PROVENANCE_KINDS = ("sourced", "derived", "assumption")
+STAGES = ("mining", "separation", "metal", "magnet")
+MARKETS = ("china", "ex_china")
+RECIPE_ROLES = ("input", "output")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: DType
+    description: str
+    unit: str = ""
+    default: object = None  # None: required
+    allowed: tuple[str, ...] | None = None
+    references: str | None = None  # "table.column" that must hold this value
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    provenance: bool = True  # carries provenance/source_url/note columns
+    # (group columns, value column, target): rows grouped by these columns sum to target
+    sums_to: tuple[tuple[str, ...], str, float] | None = None
+    min_rows: int = 1
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.columns + (PROVENANCE_COLUMNS if self.provenance else ())
+
+    def column(self, name: str) -> Column:
+        for col in self.all_columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        return tuple(
+            c.name for c in self.columns if c.dtype in ("float", "int") and c.name not in self.key
+        )
+
+
+PROVENANCE_COLUMNS = (
+    Column(
+        "provenance",
+        "str",
+        "How the value was obtained: sourced (a fact row), derived (a stated method) or "
+        "assumption (a stated rationale).",
+        allowed=PROVENANCE_KINDS,
+    ),
+    Column(
+        "source_url",
+        "str",
+        "Where a sourced value was read (URL); empty for derived values and assumptions.",
+        default="",
+    ),
+    Column(
+        "note",
+        "str",
+        "Sourced: publisher, date and the fact row; derived: the method; assumption: the "
+        "one-line rationale.",
+    ),
+)
+
+YEAR = Column("year", "int", "Calendar year of the value.", unit="year", minimum=1990, maximum=2100)
+REGION = Column("region", "str", "Region code.", references="regions.region")
+PRODUCT = Column("product", "str", "Product code.", references="products.product")
+PROCESS = Column("process", "str", "Process code.", references="processes.process")
+SECTOR = Column("sector", "str", "End-use sector code.", references="sectors.sector")
+ELEMENT = Column("element", "str", "Element symbol.", references="elements.element")
+TONNES_PER_YEAR = Column(
+    "tonnes_per_year", "float", "Quantity per year.", unit="t/yr", minimum=0.0
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "regions",
+            "Regions of the model: countries or groups of countries.",
+            (
+                Column("region", "str", "Region code (ISO3 for countries, X.. for groups)."),
+                Column("name", "str", "Human-readable name."),
+                Column("kind", "str", "Country or group.", allowed=("country", "group")),
+            ),
+            key=("region",),
+            provenance=False,
+            min_rows=2,
+        ),
+        Table(
+            "country_regions",
+            "Maps ISO3 country codes to model regions; edit to regroup countries.",
+            (
+                Column("iso3", "str", "ISO 3166-1 alpha-3 country code."),
+                Column("country", "str", "Country name."),
+                Column("region", "str", "Region it belongs to.", references="regions.region"),
+            ),
+            key=("iso3",),
+            provenance=False,
+        ),
+        Table(
+            "elements",
+            "The 17 rare-earth elements.",
+            (
+                Column("element", "str", "Chemical symbol."),
+                Column("name", "str", "Element name."),
+                Column("atomic_number", "int", "Atomic number.", minimum=1, maximum=118),
+                Column(
+                    "group",
+                    "str",
+                    "Light or heavy rare earth (heavy: Gd..Lu and Y).",
+                    allowed=("light", "heavy"),
+                ),
+            ),
+            key=("element",),
+            provenance=False,
+        ),
+        Table(
+            "products",
+            "Traded and stocked products, by stage of the chain.",
+            (
+                Column("product", "str", "Product code."),
+                Column("name", "str", "Human-readable name."),
+                Column("stage", "str", "Stage of the chain that makes it.", allowed=STAGES),
+                Column(
+                    "basis",
+                    "str",
+                    "What a tonne counts: REO content (concentrate) or product mass.",
+                    allowed=("t REO", "t product"),
+                ),
+            ),
+            key=("product",),
+            provenance=False,
+            min_rows=2,
+        ),
+        Table(
+            "sectors",
+            "End-use sectors: the sinks of the chain.",
+            (
+                Column("sector", "str", "Sector code."),
+                Column("name", "str", "Human-readable name."),
+                Column("unit_name", "str", "What one unit of output is (vehicle, MW, ...)."),
+            ),
+            key=("sector",),
+            provenance=False,
+        ),
+        Table(
+            "contents",
+            "Element content of each product (weight fractions; a product's rows sum to <= 1).",
+            (
+                PRODUCT,
+                ELEMENT,
+                Column(
+                    "mass_fraction",
+                    "float",
+                    "Tonnes of element per tonne of product.",
+                    unit="t/t",
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+            ),
+            key=("product", "element"),
+        ),
+        Table(
+            "processes",
+            "Processes that turn inputs into outputs; capacity is counted in activity units.",
+            (
+                Column("process", "str", "Process code."),
+                Column("name", "str", "Human-readable name."),
+                Column("stage", "str", "Stage of the chain.", allowed=STAGES),
+                Column("activity_unit", "str", "What one tonne of activity is."),
+            ),
+            key=("process",),
+            provenance=False,
+        ),
+        Table(
+            "recipes",
+            "Tonnes of each input used and output made per tonne of process activity.",
+            (
+                PROCESS,
+                PRODUCT,
+                Column("role", "str", "Input or output.", allowed=RECIPE_ROLES),
+                Column(
+                    "tonnes_per_tonne_activity",
+                    "float",
+                    "Tonnes of the product used or made per tonne of activity.",
+                    unit="t/t",
+                    minimum=0.0,
+                ),
+            ),
+            key=("process", "product", "role"),
+        ),
+        Table(
+            "capacities",
+            "Installed capacity of each process in each region.",
+            (
+                REGION,
+                PROCESS,
+                YEAR,
+                Column(
+                    "tonnes_per_year",
+                    "float",
+                    "Capacity in tonnes of activity per year.",
+                    unit="t/yr",
+                    minimum=0.0,
+                ),
+            ),
+            key=("region", "process", "year"),
+        ),
+        Table(
+            "projects",
+            "Capacity projects that ramp in on their dates (added to installed capacity).",
+            (
+                Column("project", "str", "Project name (company, facility)."),
+                REGION,
+                PROCESS,
+                Column("start_month", "str", "First month of output, YYYY-MM.", unit="month"),
+                Column(
+                    "ramp_months",
+                    "int",
+                    "Months from start to full capacity (linear ramp).",
+                    unit="months",
+                    minimum=0,
+                    maximum=120,
+                ),
+                Column(
+                    "tonnes_per_year",
+                    "float",
+                    "Capacity added at full ramp, tonnes of activity per year.",
+                    unit="t/yr",
+                    minimum=0.0,
+                ),
+                Column("status", "str", "Project status.", default="planned"),
+            ),
+            key=("project", "region", "process"),
+            min_rows=0,
+        ),
+        Table(
+            "production",
+            "Baseline activity of each process in each region (reconciled).",
+            (REGION, PROCESS, YEAR, TONNES_PER_YEAR),
+            key=("region", "process", "year"),
+        ),
+        Table(
+            "trade",
+            "Baseline bilateral trade, exporter to importer (reconciled).",
+            (
+                PRODUCT,
+                Column("exporter", "str", "Exporting region.", references="regions.region"),
+                Column("importer", "str", "Importing region.", references="regions.region"),
+                YEAR,
+                TONNES_PER_YEAR,
+            ),
+            key=("product", "exporter", "importer", "year"),
+        ),
+        Table(
+            "demand",
+            "Baseline final use of each product by end-use sector and region (reconciled).",
+            (REGION, SECTOR, PRODUCT, YEAR, TONNES_PER_YEAR),
+            key=("region", "sector", "product", "year"),
+        ),
+        Table(
+            "stock_changes",
+            "Baseline change in stocks per region and product (reconciled; + is a build-up).",
+            (
+                REGION,
+                PRODUCT,
+                YEAR,
+                Column(
+                    "tonnes_per_year",
+                    "float",
+                    "Stock change per year (negative is a draw-down).",
+                    unit="t/yr",
+                ),
+            ),
+            key=("region", "product", "year"),
+            min_rows=0,
+        ),
+        Table(
+            "inventories",
+            "Target inventory cover per region and product, months of use held in stock.",
+            (
+                REGION,
+                PRODUCT,
+                Column(
+                    "cover_months",
+                    "float",
+                    "Target stock in months of use.",
+                    unit="months",
+                    minimum=0.0,
+                    maximum=60.0,
+                ),
+            ),
+            key=("region", "product"),
+        ),
+        Table(
+            "intensities",
+            "Product needed per unit of sector output, and the value of one unit.",
+            (
+                SECTOR,
+                PRODUCT,
+                Column(
+                    "kg_per_unit",
+                    "float",
+                    "Kilograms of the product in one unit of sector output.",
+                    unit="kg/unit",
+                    minimum=0.0,
+                ),
+                Column(
+                    "usd_per_unit",
+                    "float",
+                    "Value of one unit of sector output.",
+                    unit="USD/unit",
+                    minimum=0.0,
+                ),
+            ),
+            key=("sector", "product"),
+        ),
+        Table(
+            "prices",
+            "Baseline prices per product and market.",
+            (
+                PRODUCT,
+                Column("market", "str", "Market.", allowed=MARKETS),
+                YEAR,
+                Column("usd_per_kg", "float", "Price.", unit="USD/kg", minimum=0.0),
+            ),
+            key=("product", "market", "year"),
+        ),
+        Table(
+            "parameters",
+            "Scalar behavioural parameters of the model (overridable in scenarios).",
+            (
+                Column("name", "str", "Parameter name."),
+                Column("value", "float", "Value."),
+                Column("unit", "str", "Unit.", default=""),
+                Column("description", "str", "What it controls."),
+            ),
+            key=("name",),
+        ),
+    )
+}
+
+# Tables whose rows must exist for a run; the rest may be empty.
+DIMENSION_TABLES = ("regions", "elements", "products", "sectors", "processes")

@@ -1,0 +1,101 @@
+"""Errors a user can cause, and the exit codes scripts can rely on.
+
+Exit codes: 0 success; 1 the check ran and found a problem (e.g. mass balance fails);
+2 bad input from the user (file, field, value); 3 an internal invariant broke (a bug).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+class RareflowError(Exception):
+    """Base class for errors rareflow reports without a traceback."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class UserInputError(RareflowError):
+    """Bad input from the user: names where it is, what it is and what was expected.
+
+    Attributes mirror what the message says so that programs can read them too.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+        expected: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        self.value = value
+        self.expected = expected
+        self.hint = hint
+        self.message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(f"file {self.file}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        text = self.message
+        if where:
+            text = f"{', '.join(where)}: {text}"
+        if self.value is not None:
+            text += f" (got {self.value!r})"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "error": self.message,
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "value": None if self.value is None else str(self.value),
+            "expected": self.expected,
+            "hint": self.hint,
+        }
+
+
+class DataValidationError(UserInputError):
+    """A dataset does not match its declared schema; carries every problem found."""
+
+    def __init__(self, problems: list[UserInputError]) -> None:
+        self.problems = problems
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(
+            first.message + more,
+            file=first.file,
+            row=first.row,
+            column=first.column,
+            value=first.value,
+            expected=first.expected,
+            hint=first.hint,
+        )
+
+
+class MassBalanceError(RareflowError):
+    """The engine broke conservation of mass: a bug or a broken dataset, never a result."""
+
+    exit_code = EXIT_INTERNAL

@@ -1,0 +1,1 @@
+"""Trade-policy instruments: typed descriptions (``instruments``) and their monthly effects."""

@@ -1,0 +1,1 @@
+"""Scenarios: YAML files validated with pydantic, and the bundled library."""

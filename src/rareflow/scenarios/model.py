@@ -1,0 +1,43 @@
+"""A scenario: baseline data + policies + parameter overrides + start month + horizon."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rareflow.policies.instruments import Policy, check_month
+
+
+class RecordedEvent(BaseModel):
+    """An event kept on the record but outside the model (e.g. a ban on gallium)."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: str
+    description: str
+    source: str = ""
+    why_not_modelled: str = ""
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    sources: list[str] = Field(default_factory=list, description="Where its measures come from.")
+    start: str = Field("2026-11", description="First simulated month, YYYY-MM.")
+    months: int = Field(24, ge=1, le=600, description="Horizon in months.")
+    parameters: dict[str, float] = Field(
+        default_factory=dict, description="Overrides of the dataset's parameters table."
+    )
+    policies: list[Policy] = Field(default_factory=list)
+    events: list[RecordedEvent] = Field(default_factory=list)
+
+    _check_start = field_validator("start")(check_month)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Scenario:
+        seen: set[str] = set()
+        for policy in self.policies:
+            if policy.id in seen:
+                raise ValueError(f"two policies share the id {policy.id!r}; ids must be unique")
+            seen.add(policy.id)
+        return self
