@@ -1,8 +1,8 @@
 """rareflow: simulate rare-earth supply chains under trade policy.
 
-    >>> import rareflow
-    >>> net = rareflow.load_baseline()
-    >>> result = rareflow.run("reimpose-oct-2025")
+>>> import rareflow
+>>> net = rareflow.load_baseline()
+>>> result = rareflow.run("reimpose-oct-2025")
 """
 
 from __future__ import annotations

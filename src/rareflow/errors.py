@@ -40,7 +40,7 @@ class UserInputError(RareflowError):
         self.file = file
         self.row = row
         self.column = column
-        self.value = value
+        self.value = value.item() if hasattr(value, "item") else value  # numpy scalars
         self.expected = expected
         self.hint = hint
         self.message = message

@@ -20,6 +20,23 @@ app = typer.Typer(
 _registered = False
 
 
+def _version(value: bool) -> None:
+    if value:
+        from rareflow import __version__
+
+        typer.echo(f"rareflow {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Simulate rare-earth supply chains under trade policy."""
+
+
 def _register() -> None:
     global _registered
     if _registered:
@@ -38,15 +55,17 @@ def _register() -> None:
 
 
 def report_error(error: RareflowError) -> int:
+    from rich.markup import escape
+
     from rareflow.cli.output import console_err
 
     console = console_err()
     kind = "error" if isinstance(error, UserInputError) else "internal error"
-    console.print(f"[bold red]{kind}:[/] {error}", markup=True, highlight=False)
+    console.print(f"[bold red]{kind}:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     problems = getattr(error, "problems", None)
     if problems and len(problems) > 1:
         for problem in problems[1:20]:
-            console.print(f"  - {problem}", markup=False, highlight=False)
+            console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
         if len(problems) > 20:
             console.print(f"  ... and {len(problems) - 20} more", markup=False)
     return error.exit_code
@@ -54,17 +73,19 @@ def report_error(error: RareflowError) -> int:
 
 def cli(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this directly)."""
-    import click
-
     _register()
     try:
         code = app(args=argv, standalone_mode=False)
     except RareflowError as error:
         return report_error(error)
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 1
-    except click.exceptions.ClickException as exc:  # usage errors: unknown option, bad choice
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT
     return code if isinstance(code, int) else 0
 

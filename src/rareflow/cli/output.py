@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import sys
-from enum import Enum
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -58,7 +59,7 @@ def print_table(
 
     table = Table(title=title, show_lines=False)
     for col in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        numeric = frame[col].dtype.kind in "iuf"
         table.add_column(str(col), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         table.add_row(

@@ -11,7 +11,7 @@ product. Prices are USD per kg.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 DType = Literal["str", "float", "int", "bool"]
@@ -95,9 +95,7 @@ PRODUCT = Column("product", "str", "Product code.", references="products.product
 PROCESS = Column("process", "str", "Process code.", references="processes.process")
 SECTOR = Column("sector", "str", "End-use sector code.", references="sectors.sector")
 ELEMENT = Column("element", "str", "Element symbol.", references="elements.element")
-TONNES_PER_YEAR = Column(
-    "tonnes_per_year", "float", "Quantity per year.", unit="t/yr", minimum=0.0
-)
+TONNES_PER_YEAR = Column("tonnes_per_year", "float", "Quantity per year.", unit="t/yr", minimum=0.0)
 
 TABLES: dict[str, Table] = {
     t.name: t

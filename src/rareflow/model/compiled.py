@@ -184,7 +184,9 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
         ),
         price0=price0,
         content=_matrix(t["contents"], products, elements, "product", "element", "mass_fraction"),
-        kg_per_unit=_matrix(t["intensities"], sectors, products, "sector", "product", "kg_per_unit"),
+        kg_per_unit=_matrix(
+            t["intensities"], sectors, products, "sector", "product", "kg_per_unit"
+        ),
         usd_per_unit=_matrix(
             t["intensities"], sectors, products, "sector", "product", "usd_per_unit"
         ),
@@ -194,5 +196,8 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
         project_ramp_months=projects["ramp_months"].to_numpy(int),
         project_tonnes_per_month=projects["tonnes_per_year"].to_numpy(float) * per_month,
         project_names=tuple(projects["project"]),
-        parameters={str(k): float(v) for k, v in zip(t["parameters"]["name"], t["parameters"]["value"], strict=True)},
+        parameters={
+            str(k): float(v)
+            for k, v in zip(t["parameters"]["name"], t["parameters"]["value"], strict=True)
+        },
     )

@@ -90,7 +90,10 @@ class ExportBan(Targeted):
 
     type: Literal["export_ban"] = "export_ban"
     leakage_share: float = Field(
-        0.0, ge=0.0, le=1.0, description="Share of banned flow that still arrives via transshipment."
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of banned flow that still arrives via transshipment.",
     )
 
 
