@@ -1,0 +1,114 @@
+"""Sector intensities (kg of product per unit of output, value per unit) and inventory cover."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rareflow.build.demand import PRODUCT_SECTOR
+from rareflow.build.dimensions import MAGNETS, REGION_CODES, product_codes
+from rareflow.build.facts import Facts, Prov, derived, number, one, sourced
+from rareflow.build.rows import prov_row
+
+LB = 0.45359237
+USD_PER_UNIT = {  # assumption: value of one unit of sector output
+    "ev_traction": (40_000, "an electric car ~USD 40,000"),
+    "wind": (1_300_000, "a MW of installed wind ~USD 1.3m"),
+    "electronics": (300, "a device (phone, drive, speaker) ~USD 300"),
+    "industrial_motors": (2_000, "an industrial PM motor or servo ~USD 2,000"),
+    "defence": (80_000_000, "an F-35A ~USD 80m"),
+    "medical": (50_000, "a medical device ~USD 50,000"),
+    "appliances": (500, "an inverter air conditioner ~USD 500"),
+    "other": (100, "USD 100 of downstream goods per kg of rare-earth product"),
+}
+KG_ASSUMED = {  # (sector, product): kg per unit, rationale (no fact in the base)
+    ("electronics", "ndfeb_sintered"): (
+        0.005,
+        "~5 g of magnets per device (speakers, haptics, HDD VCM)",
+    ),
+    ("electronics", "ndfeb_bonded"): (0.005, "~5 g of bonded magnet per device (spindle motors)"),
+    ("electronics", "smco"): (0.005, "~5 g per high-temperature sensor/actuator"),
+    ("industrial_motors", "ndfeb_sintered"): (1.0, "~1 kg of magnet per industrial PM motor"),
+    ("industrial_motors", "ndfeb_bonded"): (0.2, "~0.2 kg per small bonded-magnet motor"),
+    ("industrial_motors", "smco"): (0.5, "~0.5 kg per high-temperature motor"),
+    ("appliances", "ndfeb_sintered"): (0.1, "~0.1 kg of NdFeB per inverter compressor"),
+    ("appliances", "ndfeb_bonded"): (0.05, "~50 g per appliance motor"),
+    ("ev_traction", "ndfeb_bonded"): (0.1, "~0.1 kg of bonded magnet in small EV motors"),
+    ("medical", "ndfeb_sintered"): (5.0, "~5 kg per device (pumps, scanner parts)"),
+    ("medical", "smco"): (1.0, "~1 kg per device"),
+}
+
+
+def intensities(facts: Facts, prices: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    ints = facts["intensities"]
+    ev = one(ints, product="EV traction motor (MP Materials basis)")
+    wind = one(ints, product="Wind turbine (average, all PM types)")
+    f35 = one(ints, product="F-35 Lightning II aircraft", year=2013)
+    f35_kg = number(f35["value"]) * LB
+    known = {
+        ("ev_traction", "ndfeb_sintered"): (2.0, derived("2 kg NdFeB per EV traction motor, "
+                                                         "DERIVED in the facts", (ints, ev))),
+        ("wind", "ndfeb_sintered"): (number(wind["value"]), sourced(ints, wind)),
+        ("defence", "ndfeb_sintered"): (f35_kg * 0.5, derived(f"F-35 920 lb = {f35_kg:.0f} kg of RE "
+                                        "materials; half counted as NdFeB (assumption)", (ints, f35))),
+        ("defence", "smco"): (f35_kg * 0.5, derived(f"F-35 {f35_kg:.0f} kg of RE materials; half "
+                              "counted as SmCo (assumption)", (ints, f35))),
+    }  # fmt: skip
+    for (sector, product), (kg, why) in KG_ASSUMED.items():
+        known.setdefault((sector, product), (kg, Prov("assumption", why)))
+    for (sector, product), (kg, prov) in sorted(known.items()):
+        usd, why = USD_PER_UNIT[sector]
+        note = f"kg: {prov.note} | usd_per_unit assumption: {why}"
+        rows.append(prov_row({"sector": sector, "product": product, "kg_per_unit": kg,
+                              "usd_per_unit": float(usd)}, Prov(prov.kind, note, prov.url)))  # fmt: skip
+    rows += non_magnet_intensities(prices)
+    return pd.DataFrame(rows)
+
+
+def inventories(facts: Facts) -> pd.DataFrame:
+    inv = facts["inventories"]
+    eu_jp = one(inv, entity="European and Japanese automakers")
+    usa = one(inv, entity="US manufacturers, defense contractors, magnet producers")
+    jogmec = one(inv, entity="JOGMEC (national stockpile)", value="60")
+    rows = []
+    for region in REGION_CODES:
+        for product in product_codes():
+            cover, prov = 2.0, Prov("assumption", "2 months of use: between the 2-4 weeks "
+                                    "just-in-time and 2-4 months (SMM) in inventories.csv")  # fmt: skip
+            if region == "CHN":
+                cover, prov = (
+                    1.0,
+                    Prov("assumption", "1 month: producers' working stocks at source"),
+                )
+            elif product in MAGNETS and region in ("DEU", "XEU", "JPN"):
+                cover, prov = (
+                    2.5,
+                    derived("mid-point of 2-3 months of finished magnets", (inv, eu_jp)),
+                )
+            elif product in MAGNETS and region == "USA":
+                cover, prov = 5.5, derived("mid-point of 5-6 months cover (late 2025)", (inv, usa))
+            elif region == "JPN":
+                cover, prov = 2.0, sourced(inv, jogmec, "JOGMEC 60-day target = 2 months")
+            rows.append(
+                prov_row({"region": region, "product": product, "cover_months": cover}, prov)
+            )
+    return pd.DataFrame(rows)
+
+
+DOWNSTREAM_MULTIPLE = 10.0
+
+
+def non_magnet_intensities(prices: pd.DataFrame) -> list[dict[str, object]]:
+    """Oxides and metals used directly: a unit is 1 kg; its value a multiple of the price."""
+    base = prices[(prices["year"] == 2024) & (prices["market"] == "ex_china")]
+    price = dict(zip(base["product"], base["usd_per_kg"], strict=True))
+    rows = []
+    pairs = [(p, s) for p, s in PRODUCT_SECTOR.items() if not p.startswith("concentrate")]
+    for product, sector in sorted(pairs + [(m, "other") for m in MAGNETS]):
+        prov = Prov("assumption", f"a unit of {sector} output is 1 kg of {product} used; its "
+                    f"value = {DOWNSTREAM_MULTIPLE:.0f} x the 2024 ex-China price "
+                    f"({price[product]:,.2f} USD/kg): downstream goods are worth about ten "
+                    "times their rare-earth input")  # fmt: skip
+        rows.append(prov_row({"sector": sector, "product": product, "kg_per_unit": 1.0,
+                              "usd_per_unit": DOWNSTREAM_MULTIPLE * float(price[product])}, prov))  # fmt: skip
+    return rows
