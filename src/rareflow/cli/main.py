@@ -42,15 +42,11 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from rareflow.cli import data, demo, run
+    from rareflow.cli import data, demo, risk, run
 
     app.add_typer(data.app, name="data")
     run.register(app)
     demo.register(app)
-    try:  # risk analytics land separately; absent until then
-        from rareflow.cli import risk
-    except ImportError:
-        return
     app.add_typer(risk.app, name="risk")
 
 

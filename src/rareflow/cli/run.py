@@ -1,0 +1,375 @@
+"""``rareflow scenarios|run|runs|results|compare|plot``: run scenarios and read stored results.
+
+Heavy modules (pandas, the engine, DuckDB, plotting) are imported inside the commands so that
+``rareflow --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rareflow.cli.output import Format, print_frame, print_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rareflow.analytics.compare import Comparison
+    from rareflow.data.network import Network
+    from rareflow.io.store import ResultStore
+    from rareflow.scenarios.model import Scenario
+
+
+class Shown(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Results store (DuckDB file). Default: $RAREFLOW_STORE, else "
+        "~/.local/share/rareflow/results.duckdb (platform data dir).",
+    ),
+]
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="Dataset directory (CSV or Parquet per table); default: bundled."),
+]
+ShownOption = Annotated[Shown, typer.Option("--format", help="table or json.")]
+TOP = 20  # rows shown per table in the terminal; JSON has them all
+
+
+def _more(frame: pd.DataFrame) -> None:
+    if len(frame) > TOP:
+        typer.echo(f"... and {len(frame) - TOP} more rows (--format json lists them all)")
+
+
+# -- shared helpers (also used by ``rareflow demo``) ---------------------------------------------
+def open_store(path: Path | None) -> ResultStore:
+    from rareflow.io.store import ResultStore
+
+    return ResultStore(path)
+
+
+def prepare(scenario: str, data: Path | None) -> tuple[Scenario, Network]:
+    """The scenario validated (file problems first, before the dataset is read), the dataset
+    loaded, and the scenario bound to it."""
+    from rareflow.data.network import load_network
+    from rareflow.scenarios.load import bind, load_scenario, resolve
+
+    path = resolve(scenario)
+    loaded = load_scenario(path)
+    network = load_network(data)
+    return bind(loaded, network, file=str(path)), network
+
+
+def simulate(scenario: Scenario, network: Network, months: int | None = None) -> Any:
+    """Run ``scenario`` with a spinner on stderr; returns the RunResult."""
+    from rareflow.cli.output import console_err
+    from rareflow.engine.run import run as engine_run
+
+    with console_err().status(f"Running {scenario.name} ...", spinner="dots"):
+        return engine_run(scenario, network=network, months=months)
+
+
+def nonzero_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows with any loss, biggest value lost first."""
+    measures = ["peak_shortage_share", "units_not_built", "value_lost_usd"]
+    rows = summary[(summary[measures].fillna(0) > 0).any(axis=1)]
+    order = ["value_lost_usd", "units_not_built", "peak_shortage_share"]
+    return rows.sort_values(order, ascending=False).reset_index(drop=True)
+
+
+def moved_prices(prices: pd.DataFrame, threshold: float = 0.005) -> pd.DataFrame:
+    """Peak prices more than ``threshold`` (relative) away from the base, biggest first."""
+    frame = prices.copy()
+    frame["change_pct"] = 100.0 * (frame["peak_usd_per_kg"] / frame["base_usd_per_kg"] - 1.0)
+    moved = frame[frame["change_pct"].abs() > 100.0 * threshold]
+    return moved.sort_values("change_pct", ascending=False, key=abs).reset_index(drop=True)
+
+
+def _pct(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: f"{100.0 * v:.1f}%")
+
+
+def print_headline(scenario: str, summary: pd.DataFrame, prices: pd.DataFrame) -> None:
+    """Shortages per importing region and sector, then the prices that moved."""
+    _print_shortages(scenario, nonzero_summary(summary))
+    _print_prices(scenario, moved_prices(prices))
+
+
+def _print_shortages(scenario: str, rows: pd.DataFrame) -> None:
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+
+    if rows.empty:
+        typer.echo(f"{scenario}: no shortages in any region or sector.")
+    else:
+        shown = pd.DataFrame(
+            {
+                "region": rows["region"],
+                "sector": rows["sector"],
+                "peak short": _pct(rows["peak_shortage_share"]),
+                "months": rows["shortage_months"],
+                "units not built": rows["units_not_built"],
+                "value lost $m": rows["value_lost_usd"] / 1e6,
+            }
+        ).head(TOP)
+        title = f"{scenario}: shortages by importing region and sector"
+        print_table(shown, title=title, float_format="{:,.0f}")
+        _more(rows)
+
+
+def _print_prices(scenario: str, all_moved: pd.DataFrame) -> None:
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+
+    moved = all_moved.head(TOP)
+    if not moved.empty:
+        shown = pd.DataFrame(
+            {
+                "product": moved["product"],
+                "market": moved["market"],
+                "base": moved["base_usd_per_kg"],
+                "peak": moved["peak_usd_per_kg"],
+                "change %": moved["change_pct"],
+                "peak month": moved["peak_month"].astype(str),
+            }
+        )
+        print_table(shown, title=f"{scenario}: peak prices (USD/kg)", float_format="{:,.1f}")
+        _more(all_moved)
+
+
+def headline_payload(result: Any) -> dict[str, Any]:
+    from rareflow.io.export import jsonable
+
+    name = getattr(result.scenario, "name", result.scenario)
+    return jsonable(
+        {
+            "run_id": result.run_id,
+            "scenario": name,
+            "summary": nonzero_summary(result.summary()).to_dict(orient="records"),
+            "peak_prices": result.peak_prices().to_dict(orient="records"),
+            "mass_balance_max_residual": result.mass_balance_max_residual,
+        }
+    )
+
+
+def write_outputs(result: Any, out: Path) -> list[Path]:
+    """results.parquet (tidy) and summary.json (headline, full summary) in ``out``."""
+    from rareflow.io.export import write_frame, write_json
+
+    payload = headline_payload(result)
+    payload["summary"] = result.summary().to_dict(orient="records")
+    payload["parameters"] = result.parameters
+    payload["started_at"] = str(result.started_at)
+    payload["finished_at"] = str(result.finished_at)
+    return [
+        write_frame(result.tidy(), out / "results.parquet"),
+        write_json(payload, out / "summary.json"),
+    ]
+
+
+def print_comparison(comparison: Comparison) -> None:
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+
+    c = comparison
+    head = f"{c.scenario_b} ({c.run_b}) vs {c.scenario_a} ({c.run_a})"
+    if c.sectors.empty and c.prices.empty and c.exports.empty:
+        typer.echo(f"{head}: no differences.")
+        return
+    if not c.sectors.empty:
+        f = c.sectors.head(TOP)
+        shown = pd.DataFrame(
+            {
+                "region": f["region"],
+                "sector": f["sector"],
+                "peak A": _pct(f["peak_shortage_share_a"]),
+                "peak B": _pct(f["peak_shortage_share_b"]),
+                "Δ months": f["shortage_months_change"],
+                "Δ units": f["units_not_built_change"],
+                "Δ value $m": f["value_lost_usd_change"] / 1e6,
+            }
+        )
+        print_table(shown, title=f"{head}: shortages", float_format="{:,.0f}")
+        _more(c.sectors)
+    if not c.prices.empty:
+        f = c.prices.head(TOP)
+        shown = pd.DataFrame(
+            {
+                "product": f["product"],
+                "market": f["market"],
+                "peak A": f["peak_usd_per_kg_a"],
+                "peak B": f["peak_usd_per_kg_b"],
+                "Δ %": f["peak_change_pct"],
+            }
+        )
+        print_table(shown, title="peak prices (USD/kg)", float_format="{:,.1f}")
+        _more(c.prices)
+    if not c.exports.empty:
+        f = c.exports.head(TOP)
+        shown = pd.DataFrame(
+            {
+                "to": f["partner"],
+                "product": f["product"],
+                "t A": f["tonnes_a"],
+                "t B": f["tonnes_b"],
+                "Δ t": f["tonnes_change"],
+                "Δ %": f["tonnes_change_pct"],
+            }
+        )
+        print_table(shown, title="China's exports over the horizon (t)", float_format="{:,.0f}")
+        _more(c.exports)
+
+
+# -- commands ------------------------------------------------------------------------------------
+def scenarios(fmt: ShownOption = Shown.table) -> None:
+    """List the bundled scenarios."""
+    import pandas as pd
+
+    from rareflow.scenarios.load import list_scenarios
+
+    rows = list_scenarios()
+    if fmt is Shown.json:
+        print_json(rows)
+        return
+    frame = pd.DataFrame(rows).drop(columns="sources")
+    frame["description"] = frame["description"].str.split(". ", regex=False).str[0]
+    frame = frame[["name", "start", "months", "policies", "description"]]
+    print_frame(frame, Format.table, title="bundled scenarios (rareflow run NAME)")
+
+
+def run(
+    scenario: Annotated[str, typer.Argument(help="A bundled scenario name or a YAML file.")],
+    months: Annotated[
+        int | None, typer.Option("--months", min=1, max=600, help="Override the horizon.")
+    ] = None,
+    data: DataOption = None,
+    store: StoreOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write results.parquet and summary.json here.")
+    ] = None,
+    fmt: ShownOption = Shown.table,
+) -> None:
+    """Run a scenario, store its results and print who runs short of what."""
+    loaded, network = prepare(scenario, data)
+    result = simulate(loaded, network, months)
+    results_store = open_store(store)
+    run_id = results_store.save(result)
+    written = write_outputs(result, out) if out is not None else []
+    if fmt is Shown.json:
+        print_json(headline_payload(result))
+        return
+    name = getattr(result.scenario, "name", scenario)
+    print_headline(name, result.summary(), result.peak_prices())
+    typer.echo(
+        f"run {run_id} stored in {results_store.path} "
+        f"(mass balance residual {result.mass_balance_max_residual:.1e})"
+    )
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def runs(store: StoreOption = None, fmt: ShownOption = Shown.table) -> None:
+    """List the runs in the results store, newest first."""
+    frame = open_store(store).runs()
+    if fmt is Shown.json:
+        print_frame(
+            frame.drop(columns=["scenario_json", "parameters"], errors="ignore"), Format.json
+        )
+        return
+    if frame.empty:
+        typer.echo("no runs stored yet; `rareflow run SCENARIO` makes one")
+        return
+    shown = frame[["run_id", "scenario", "started_at", "months", "draws"]].assign(
+        started_at=frame["started_at"].astype(str).str[:16].str.replace("T", " "),
+        residual=frame["mass_balance_max_residual"],
+    )
+    print_frame(shown, Format.table, title=f"stored runs ({open_store(store).path})")
+
+
+def results(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    metric: Annotated[str | None, typer.Option("--metric", help="Only this metric.")] = None,
+    fmt: Annotated[
+        FileFormat | None,
+        typer.Option("--format", help="csv, json or parquet; default: from --out, else csv."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    store: StoreOption = None,
+) -> None:
+    """A stored run's tidy results (run_id, scenario, draw, month, region, ... value, unit)."""
+    from rareflow.io.export import format_of, write_frame, write_frame_to
+
+    frame = open_store(store).results(run_id, metric)
+    chosen = fmt.value if fmt is not None else None
+    if out is not None:
+        write_frame(frame, out, format_of(out, chosen))
+        typer.echo(f"wrote {len(frame):,} rows to {out}", err=True)
+        return
+    chosen = chosen or "csv"
+    if chosen == "parquet":
+        write_frame_to(frame, sys.stdout.buffer, "parquet")
+        sys.stdout.buffer.flush()
+    elif chosen == "json":
+        print_frame(frame, Format.json)
+    else:
+        print_frame(frame, Format.csv)
+
+
+def compare(
+    run_a: Annotated[str, typer.Argument(help="The reference run (id or unique prefix).")],
+    run_b: Annotated[str, typer.Argument(help="The run compared with it.")],
+    store: StoreOption = None,
+    fmt: ShownOption = Shown.table,
+) -> None:
+    """What changes from run A to run B: shortages, price peaks, China's exports."""
+    from rareflow.analytics.compare import compare as compare_runs
+
+    comparison = compare_runs(open_store(store), run_a, run_b)
+    if fmt is Shown.json:
+        print_json(comparison.to_dict())
+    else:
+        print_comparison(comparison)
+
+
+def plot(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    metric: Annotated[str, typer.Option("--metric", help="e.g. shortage_share, price.")],
+    out: Annotated[Path, typer.Option("--out", help="A .png or .html file.")],
+    store: StoreOption = None,
+) -> None:
+    """Plot one metric of a run over time, one line per region (or product/market)."""
+    from rareflow.analytics.plots import check_extension
+    from rareflow.analytics.plots import plot as plot_frame
+
+    check_extension(out)
+    results_store = open_store(store)
+    frame = results_store.results(run_id, metric)
+    plot_frame(frame, metric, out, months=results_store.months(run_id))
+    typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scenarios")(scenarios)
+    app.command("run")(run)
+    app.command("runs")(runs)
+    app.command("results")(results)
+    app.command("compare")(compare)
+    app.command("plot")(plot)

@@ -1,0 +1,319 @@
+"""Load scenarios from YAML (a bundled name or a file) and bind them to a network.
+
+Every problem a user can cause (a missing or unreadable file, bad YAML, a field of the wrong
+type, an unknown region code) raises ``ScenarioError``, a ``UserInputError`` that names the
+file and the field path (``policies[2].approval_share``), the value and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from rareflow.errors import UserInputError
+from rareflow.policies import instruments as ins
+from rareflow.scenarios.model import RecordedEvent, Scenario
+
+if TYPE_CHECKING:
+    from rareflow.data.network import Network
+
+BUNDLED_DIR = Path(__file__).parent / "bundled"
+MARKETS = ("china", "ex_china")
+
+# The model class behind each policy ``type`` tag, to list the fields a policy may have.
+POLICY_CLASSES: dict[str, type[BaseModel]] = {
+    "export_license": ins.ExportLicense,
+    "export_ban": ins.ExportBan,
+    "export_quota": ins.ExportQuota,
+    "tariff": ins.Tariff,
+    "content_rule": ins.ContentRule,
+    "suspension": ins.Suspension,
+    "stockpile": ins.Stockpile,
+    "capacity_investment": ins.CapacityInvestment,
+    "price_floor": ins.PriceFloor,
+}
+
+
+class ScenarioError(UserInputError):
+    """A problem in a scenario file, located by a field path instead of a column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        field: str | None = None,
+        value: object = None,
+        expected: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.field = field
+        super().__init__(
+            message, file=file, column=field, value=value, expected=expected, hint=hint
+        )
+        self.problems: list[UserInputError] = [self]
+
+    def render(self) -> str:
+        where = [f"file {self.file}"] if self.file else []
+        if self.field:
+            where.append(f"field {self.field}")
+        text = f"{', '.join(where)}: {self.message}" if where else self.message
+        if self.value is not None:
+            text += f" (got {self.value!r})"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+# -- finding and reading ---------------------------------------------------------------------
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in BUNDLED_DIR.glob("*.yaml"))
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A bundled scenario's file, or the given path if it exists."""
+    text = str(name_or_path)
+    bundled = BUNDLED_DIR / f"{text}.yaml"
+    if isinstance(name_or_path, str) and "/" not in text and bundled.is_file():
+        return bundled
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    raise ScenarioError(
+        "no bundled scenario or scenario file of that name",
+        value=text,
+        expected="a bundled name (" + ", ".join(bundled_names()) + ") or a path to a YAML file",
+        hint="Run `rareflow scenarios` to list the bundled scenarios",
+    )
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; every way it can fail becomes a ScenarioError."""
+    import yaml
+
+    label = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", file=label) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"the file is not UTF-8 text (byte {exc.start})", file=label, expected="UTF-8 YAML"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"invalid YAML{where}: {problem}", file=label) from None
+    if data is None:
+        raise ScenarioError("the file is empty", file=label, expected="a YAML mapping")
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            "the file does not hold a mapping",
+            file=label,
+            value=type(data).__name__,
+            expected="a YAML mapping with name, start, months, policies, ...",
+        )
+    return data
+
+
+# -- validation errors -----------------------------------------------------------------------
+def field_path(loc: Iterable[Any]) -> str:
+    """('policies', 2, 'export_license', 'approval_share') -> 'policies[2].approval_share'."""
+    parts: list[str] = []
+    previous: Any = None
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif not (isinstance(previous, int) and item in POLICY_CLASSES):  # union tag, not a field
+            parts.append(f".{item}" if parts else str(item))
+        previous = item
+    return "".join(parts)
+
+
+def did_you_mean(value: str, choices: list[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(value, choices, n=1)
+    return f"Did you mean {close[0]!r}?" if close else None
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class holding the fields at ``loc`` (for 'unknown field' hints)."""
+    if not loc:
+        return Scenario
+    last = loc[-1]
+    if last in POLICY_CLASSES:
+        return POLICY_CLASSES[last]
+    if last == "items":
+        return ins.Items
+    if isinstance(last, int) and len(loc) >= 2 and loc[-2] == "events":
+        return RecordedEvent
+    return None
+
+
+def _short(value: Any) -> Any:
+    """A value worth echoing in a message (not a whole sub-mapping)."""
+    if isinstance(value, dict):
+        return None
+    text = repr(value)
+    return value if len(text) <= 80 else text[:77] + "..."
+
+
+def _problem(error: Mapping[str, Any], file: str) -> ScenarioError:
+    loc = tuple(error["loc"])
+    kind, msg = error["type"], str(error["msg"])
+    value = _short(error.get("input"))
+    if kind == "missing":
+        return ScenarioError("missing required field", file=file, field=field_path(loc))
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        fields = list(model.model_fields) if model else []
+        return ScenarioError(
+            "unknown field",
+            file=file,
+            field=field_path(loc),
+            expected="one of the fields " + ", ".join(fields) if fields else None,
+            hint=did_you_mean(str(loc[-1]), fields),
+        )
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = error.get("ctx", {}).get("tag")
+        return ScenarioError(
+            "unknown policy type" if tag else "policy has no 'type'",
+            file=file,
+            field=field_path((*loc, "type")),
+            value=tag,
+            expected="one of " + ", ".join(POLICY_CLASSES),
+        )
+    if kind == "value_error":
+        return ScenarioError(msg.removeprefix("Value error, "), file=file, field=field_path(loc))
+    expected = msg.removeprefix("Input should be ") if msg.startswith("Input should be") else msg
+    return ScenarioError(
+        "invalid value", file=file, field=field_path(loc), value=value, expected=expected
+    )
+
+
+def from_validation_error(exc: ValidationError, file: str) -> ScenarioError:
+    problems = [_problem(e, file) for e in exc.errors()]
+    first = problems[0]
+    first.problems = list(problems)
+    return first
+
+
+def parse_scenario(data: Mapping[str, Any], *, file: str = "<scenario>") -> Scenario:
+    """Validate a mapping (parsed YAML or JSON) as a Scenario."""
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as exc:
+        raise from_validation_error(exc, file) from None
+
+
+# -- binding to a network --------------------------------------------------------------------
+def _parameter_names(network: Network) -> list[str]:
+    table = network.tables.get("parameters")
+    return [] if table is None else [str(name) for name in table["name"]]
+
+
+class _Binder:
+    """Checks every code a scenario uses against a network's dimensions."""
+
+    def __init__(self, scenario: Scenario, network: Network, file: str) -> None:
+        self.scenario, self.file = scenario, file
+        self.valid: dict[str, list[str]] = {
+            "region": list(network.regions),
+            "product": list(network.products),
+            "element": list(network.elements),
+            "sector": list(network.sectors),
+            "process": list(network.processes),
+            "market": list(MARKETS),
+            "parameter": sorted(_parameter_names(network)),
+            "policy id": [p.id for p in scenario.policies],
+        }
+
+    def check(
+        self, kind: str, values: str | list[str], path: str, *, allow_all: bool = False
+    ) -> None:
+        items = [values] if isinstance(values, str) else values
+        for i, value in enumerate(items):
+            if allow_all and value == ins.ALL:
+                continue
+            if value not in self.valid[kind]:
+                where = path if isinstance(values, str) else f"{path}[{i}]"
+                choices = (["all"] if allow_all else []) + self.valid[kind]
+                raise ScenarioError(
+                    f"unknown {kind}",
+                    file=self.file,
+                    field=where,
+                    value=value,
+                    expected="one of " + ", ".join(choices),
+                    hint=did_you_mean(value, choices),
+                )
+
+    def bind(self) -> None:
+        for name in self.scenario.parameters:
+            self.check("parameter", name, f"parameters.{name}")
+        for i, policy in enumerate(self.scenario.policies):
+            self.policy(policy, f"policies[{i}]")
+
+    def policy(self, p: Any, at: str) -> None:
+        self.check("region", p.actor, f"{at}.actor")
+        if hasattr(p, "targets"):
+            self.check("region", p.targets, f"{at}.targets", allow_all=True)
+        if isinstance(p, ins.Targeted):
+            self.check("product", p.items.products, f"{at}.items.products")
+            self.check("element", p.items.elements, f"{at}.items.elements")
+        if isinstance(p, ins.ExportLicense):
+            self.check("sector", p.denied_sectors, f"{at}.denied_sectors")
+        if isinstance(p, ins.ContentRule):
+            self.check("element", p.elements, f"{at}.elements")
+        if isinstance(p, ins.Suspension):
+            self.check("policy id", p.policies, f"{at}.policies")
+        if isinstance(p, ins.Stockpile | ins.PriceFloor):
+            self.check("product", p.product, f"{at}.product")
+        if isinstance(p, ins.PriceFloor):
+            self.check("market", p.market, f"{at}.market")
+        if isinstance(p, ins.CapacityInvestment):
+            self.check("region", p.region, f"{at}.region")
+            self.check("process", p.process, f"{at}.process")
+
+
+def bind(scenario: Scenario, network: Network, *, file: str = "<scenario>") -> Scenario:
+    """Check the scenario's codes against ``network``; returns the scenario unchanged."""
+    _Binder(scenario, network, file).bind()
+    return scenario
+
+
+# -- public API ------------------------------------------------------------------------------
+def load_scenario(name_or_path: str | Path, network: Network | None = None) -> Scenario:
+    """A bundled scenario by name, or a YAML file, validated (and bound if ``network``)."""
+    path = resolve(name_or_path)
+    label = str(path)
+    scenario = parse_scenario(read_yaml(path), file=label)
+    if network is not None:
+        bind(scenario, network, file=label)
+    return scenario
+
+
+def list_scenarios() -> list[dict[str, Any]]:
+    """The bundled scenarios: name, description, start, months, policy count, sources."""
+    rows = []
+    for name in bundled_names():
+        s = load_scenario(name)
+        rows.append(
+            {
+                "name": name,
+                "description": " ".join(s.description.split()),
+                "start": s.start,
+                "months": s.months,
+                "policies": len(s.policies),
+                "sources": list(s.sources),
+            }
+        )
+    return rows
