@@ -1,4 +1,5 @@
-"""``rareflow risk``: concentration of each stage and EU-method criticality."""
+"""``rareflow risk``: concentration of each stage (also along a run), EU-method criticality
+and stock-out dates."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from rareflow.cli.output import Format, print_frame
 
 if TYPE_CHECKING:
     import pandas as pd
+    import xarray as xr
 
     from rareflow.data.network import Network
 
 app = typer.Typer(
-    help="Risk analytics: concentration (HHI) and EU criticality (supply risk, importance).",
+    help="Risk analytics: concentration (HHI), EU criticality (supply risk, importance) and "
+    "stock-out dates.",
     no_args_is_help=True,
 )
 
@@ -48,6 +51,9 @@ TABLE_COLUMNS = {
 }
 
 
+DEFAULT_SCENARIO = "reimpose-oct-2025"
+
+
 class Source(StrEnum):
     inputs = "inputs"
     baseline = "baseline"
@@ -61,6 +67,20 @@ YearOpt = Annotated[int | None, typer.Option("--year", help="Year (default: base
 ElementOpt = Annotated[str | None, typer.Option("--element", help="Element symbol, e.g. Dy.")]
 ChartOpt = Annotated[
     Path | None, typer.Option("--chart", help="Write a chart: .png/.svg (matplotlib) or .html.")
+]
+RunOpt = Annotated[
+    str | None, typer.Option("--run", help="A stored run id (or a unique prefix of one).")
+]
+ScenarioOpt = Annotated[
+    str | None,
+    typer.Option("--scenario", "-s", help="Run this scenario (bundled name or YAML) first."),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Results store (DuckDB file); default: $RAREFLOW_STORE or the user data directory.",
+    ),
 ]
 
 
@@ -111,8 +131,20 @@ def concentration(
     data: DataOpt = None,
     fmt: FormatOpt = Format.table,
     chart: ChartOpt = None,
+    run_id: RunOpt = None,
+    scenario: ScenarioOpt = None,
+    store: StoreOpt = None,
+    every: Annotated[
+        int, typer.Option("--every", help="With --run/--scenario: every N-th month (and the last).")
+    ] = 6,
 ) -> None:
-    """HHI (0-1) and top-1/top-3 regional shares of each stage of the chain."""
+    """HHI (0-1) and top-1/top-3 regional shares of each stage of the chain.
+
+    With --run or --scenario: month by month along the run, as capacity projects ramp in.
+    """
+    if run_id is not None or scenario is not None:
+        _run_concentration(run_id, scenario, store, data, stage, element, every, fmt)
+        return
     from rareflow.analytics.shares import concentration as compute
 
     frame = compute(_network(data), year=year, stage=stage, element=element)
@@ -186,3 +218,100 @@ def criticality(
 
         matrix_chart(frame, chart, label=label)
     _show(frame, fmt, TABLE_COLUMNS[source.value], title)
+
+
+# -- along a run: concentration and stock-out dates ---------------------------------------------
+def _run_data(
+    run_id: str | None,
+    scenario: str | None,
+    store: Path | None,
+    data: Path | None,
+    metrics: dict[str, str],
+) -> tuple[xr.Dataset, str]:
+    """``metrics`` (name -> the dimension after region) of a stored run, or of a fresh run of
+    ``scenario`` (default reimpose-oct-2025); and a label for the title."""
+    from rareflow.errors import UserInputError
+
+    if run_id is not None and scenario is not None:
+        raise UserInputError("give --run or --scenario, not both", value=f"{run_id} / {scenario}")
+    if run_id is None:
+        from rareflow.cli.run import prepare, simulate
+
+        loaded, network = prepare(scenario or DEFAULT_SCENARIO, data)
+        return simulate(loaded, network).dataset, f"scenario {loaded.name}"
+    import xarray as xr
+
+    from rareflow.analytics.run_shares import stored_array
+    from rareflow.io.store import ResultStore
+
+    network = _network(data)
+    coords = {"region": network.regions, "product": network.products, "sector": network.sectors}
+    results = ResultStore(store)
+    run_id = results.resolve(run_id)
+    arrays = {m: stored_array(results, run_id, m, dim, coords) for m, dim in metrics.items()}
+    return xr.Dataset(arrays), f"run {run_id}"
+
+
+def _run_concentration(
+    run_id: str | None,
+    scenario: str | None,
+    store: Path | None,
+    data: Path | None,
+    stage: str | None,
+    element: str | None,
+    every: int,
+    fmt: Format,
+) -> None:
+    from rareflow.analytics.run_shares import run_concentration
+
+    ds, label = _run_data(run_id, scenario, store, data, {"production": "product"})
+    frame = run_concentration(
+        ds["production"], _network(data), stage=stage, element=element, every=every
+    )
+    print_frame(frame, fmt, title=f"Concentration along {label} (HHI on 0-1)")
+
+
+STOCKOUT_METRICS = {"shortage_share": "sector", "shortage": "product", "demand": "product"}
+
+
+@app.command()
+def stockout(
+    run_id: RunOpt = None,
+    scenario: ScenarioOpt = None,
+    store: StoreOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="One region, e.g. DEU.")] = None,
+    sector: Annotated[str | None, typer.Option("--sector", help="One sector, e.g. wind.")] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list regions and sectors that never run out.")
+    ] = False,
+    tol: Annotated[
+        float, typer.Option("--tol", help="Shortage share that counts as running out.")
+    ] = 1e-3,
+    data: DataOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Per region and sector, the month its inputs' inventories run out.
+
+    That is its first month of shortage, under a scenario (default reimpose-oct-2025) or a
+    stored run; for a run with many draws (Monte Carlo), the median, p10 and p90 months and
+    the share of draws that run out.
+    """
+    from rareflow.analytics.stockout import stockout as compute
+    from rareflow.model.compiled import compile_network
+
+    network = _network(data)
+    ds, label = _run_data(run_id, scenario, store, data, STOCKOUT_METRICS)
+    frame = compute(ds, tol=tol, network=compile_network(network), include_all=show_all)
+    for name, wanted, valid in (
+        ("region", region, network.regions),
+        ("sector", sector, network.sectors),
+    ):
+        if wanted is not None:
+            if wanted not in valid:
+                from rareflow.errors import UserInputError
+
+                raise UserInputError(
+                    f"unknown {name}", column=f"--{name}", value=wanted, expected=", ".join(valid)
+                )
+            frame = frame[frame[name] == wanted]
+    print_frame(frame, fmt, title=f"Stock-out months under {label}")
