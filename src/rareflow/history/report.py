@@ -1,0 +1,125 @@
+"""``rareflow report backtest``: an offline HTML page of modelled against observed exports.
+
+One chart per series (World first), modelled as a line and observed as points (hollow where the
+figure is implied by a reported change), with the timeline's events in the window drawn as
+vertical lines: solid for modelled events, dotted for those not modelled. The skill tables
+follow the charts.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rareflow.history.timeline import TimelineEvent, load_timeline
+
+if TYPE_CHECKING:
+    from rareflow.history.backtest import BacktestResult
+
+RELEVANT = ("export_license", "deal", "suspension", "export_ban", "tariff", "price_floor")
+
+
+def _events(first: str, last: str) -> list[TimelineEvent]:
+    return [
+        e
+        for e in load_timeline()
+        if first <= e.date[:7] <= last
+        and (e.modelled or e.instrument in RELEVANT)
+        and ("rare earth" in e.items.lower() or e.modelled or "magnet" in e.items.lower())
+    ]
+
+
+def figure(result: BacktestResult):  # -> plotly Figure
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    rows = result.rows
+    names = list(dict.fromkeys(rows["destination"]))
+    fig = make_subplots(rows=len(names), cols=1, subplot_titles=names, shared_xaxes=False)
+    months = sorted(rows["month"].unique())
+    events = _events(months[0], months[-1])
+    for i, name in enumerate(names, start=1):
+        part = rows[rows["destination"] == name]
+        fig.add_trace(
+            go.Scatter(
+                x=part["month"],
+                y=part["modelled_tonnes"],
+                name=f"{name} modelled",
+                mode="lines",
+                line={"color": "#1f77b4"},
+            ),
+            row=i,
+            col=1,
+        )
+        seen = part.dropna(subset=["observed_tonnes"])
+        symbols = ["circle-open" if k == "implied" else "circle" for k in seen["kind"]]
+        fig.add_trace(
+            go.Scatter(
+                x=seen["month"],
+                y=seen["observed_tonnes"],
+                name=f"{name} observed",
+                mode="markers",
+                marker={"color": "#d62728", "symbol": symbols, "size": 8},
+            ),
+            row=i,
+            col=1,
+        )
+        for event in events:
+            fig.add_vline(
+                x=event.date[:7],
+                row=i,
+                col=1,
+                line={
+                    "dash": "solid" if event.modelled else "dot",
+                    "width": 1,
+                    "color": "#2ca02c" if event.modelled else "#999",
+                },
+            )
+    for event in events:  # labels once, on the first chart
+        fig.add_annotation(
+            x=event.date[:7],
+            y=1.0,
+            yref="y domain",
+            xref="x",
+            text=event.reference[:28],
+            showarrow=False,
+            textangle=-90,
+            font={"size": 9},
+            xanchor="left",
+            yanchor="top",
+            hovertext=html.escape(event.description),
+        )
+    fig.update_layout(height=320 * len(names), title="China magnet exports, t/month (HS 8505.11)")
+    return fig
+
+
+def write_backtest_report(result: BacktestResult, out: Path) -> Path:
+    """Write the page (plotly.js inlined, so it opens offline) and return its path."""
+    import pandas as pd
+
+    chart = figure(result).to_html(include_plotlyjs=True, full_html=False)
+    metrics = result.metrics_table().to_html(index=False, float_format=lambda v: f"{v:,.3g}")
+    oos = pd.DataFrame(result.out_of_sample).to_html(
+        index=False, float_format=lambda v: f"{v:,.3g}"
+    )
+    months = sorted(result.rows["month"].unique())
+    listed = "".join(
+        f"<li>{html.escape(e.date)}: {html.escape(e.reference)} "
+        f"({'modelled: ' + ', '.join(p.id for p in e.policies) if e.modelled else 'not modelled: ' + html.escape(e.why_not_modelled)})</li>"
+        for e in _events(months[0], months[-1])
+    )
+    params = "".join(f"<li>{html.escape(k)} = {v:.4g}</li>" for k, v in result.parameters.items())
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>rareflow backtest</title>"
+        "</head><body><h1>Backtest: China magnet exports</h1>"
+        f"<p>History scenario 2024-01..{html.escape(result.until)}.</p>{chart}"
+        f"<h2>Skill by series (in sample)</h2>{metrics}"
+        f"<h2>Rolling-origin (out of sample)</h2>{oos}"
+        f"<h2>Parameters</h2><ul>{params or '<li>priors (no stored calibration)</li>'}</ul>"
+        f"<h2>Events in the window</h2><ul>{listed}</ul></body></html>"
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -1,0 +1,105 @@
+"""Run the history scenario for a batch of parameter sets at once (one set per draw).
+
+``HistorySimulator(end).series(batch)`` returns China's modelled magnet exports (ndfeb_sintered
++ ndfeb_bonded + smco, t/month) per series: 'World' (to all partners), each destination
+region, and 'EU' (DEU + XEU), as (D, T) arrays over the months from 2024-01 to ``end``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rareflow.history.observed import EU, GROUPS, MAGNET_PRODUCTS, WORLD
+from rareflow.history.parameters import LICENCE_DEFAULTS, licence_parameters
+from rareflow.history.scenario import HISTORY_START, history_policies, licence_values
+from rareflow.model.compiled import month_index
+from rareflow.scenarios.model import Scenario
+
+if TYPE_CHECKING:
+    from rareflow.data.network import Network
+
+EXPORTER = "CHN"
+
+
+class HistorySimulator:
+    """The compiled network and the history scenario, ready for batched runs."""
+
+    def __init__(
+        self,
+        end: str,
+        *,
+        network: Network | None = None,
+        data_dir: str | Path | None = None,
+        start: str = HISTORY_START,
+    ) -> None:
+        from rareflow.data.network import load_network
+        from rareflow.engine.parameters import resolve_parameters
+        from rareflow.model.compiled import compile_network
+
+        net = network if network is not None else load_network(data_dir)
+        self.compiled = compile_network(net)
+        self.base = resolve_parameters(self.compiled.parameters)
+        policies, self.segments = history_policies(end, start)
+        self.scenario = Scenario(
+            name="history",
+            start=start,
+            months=month_index(end) - month_index(start) + 1,
+            policies=policies,
+        )
+        from rareflow.model.compiled import month_label
+
+        first = month_index(start)
+        self.months = [month_label(first + t) for t in range(self.scenario.months)]
+
+    def knows(self, name: str) -> bool:
+        return name in LICENCE_DEFAULTS or name in self.base
+
+    def series(self, batch: Mapping[str, np.ndarray | float]) -> dict[str, np.ndarray]:
+        """Modelled exports per series, (D, T), for parameter values given per draw."""
+        from rareflow.engine.simulate import simulate
+
+        draws = max((np.size(v) for v in batch.values()), default=1)
+        licence = {
+            **licence_parameters(self.base),
+            **{k: batch[k] for k in LICENCE_DEFAULTS if k in batch},
+        }
+        engine = {k: _per_draw(v, draws) for k, v in batch.items() if k not in LICENCE_DEFAULTS}
+        values = {
+            k: np.broadcast_to(v, (draws,)).copy()
+            for k, v in licence_values(self.segments, licence).items()
+        }
+        raw = simulate(
+            self.compiled,
+            self.scenario,
+            {**self.base, **engine},
+            draws=draws,
+            values=values,
+            outputs=["shipments"],
+        )
+        return self._split(raw.arrays["shipments"])
+
+    def _split(self, shipments: np.ndarray) -> dict[str, np.ndarray]:
+        c = self.compiled
+        products = [c.products.index(p) for p in MAGNET_PRODUCTS if p in c.products]
+        flows = shipments[:, :, products, c.regions.index(EXPORTER), :].sum(axis=2)  # (D,T,R)
+        out = {WORLD: flows.sum(axis=-1)}
+        for n, region in enumerate(c.regions):
+            if region != EXPORTER:
+                out[region] = flows[..., n]
+        for group, members in GROUPS.items():
+            idx = [c.regions.index(m) for m in members if m in c.regions]
+            out[group] = flows[..., idx].sum(axis=-1)
+        return out
+
+
+def _per_draw(value: np.ndarray | float, draws: int) -> np.ndarray | float:
+    if np.ndim(value) == 0:
+        return float(value)
+    return np.broadcast_to(np.asarray(value, dtype=float), (draws,)).copy()
+
+
+__all__ = ["EU", "WORLD", "HistorySimulator"]

@@ -1,0 +1,105 @@
+"""The backtest's rows, metrics and rolling-origin scores; its CLI; the HTML report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+
+from rareflow.history.backtest import backtest
+from rareflow.history.observed import calibration_dir
+
+pytestmark = pytest.mark.skipif(
+    not (calibration_dir() / "china_magnet_exports_monthly.csv").exists(),
+    reason="../shared/data/calibration absent",
+)
+FAST_FIT = {"names": ["licence_lead_time_months", "licence_approval_share"], "maxiter": 3}
+
+
+def cli(argv: list[str]) -> int:
+    from rareflow.cli import history
+    from rareflow.cli.main import report_error
+    from rareflow.errors import RareflowError
+
+    app = typer.Typer()
+    history.register(app)
+    try:
+        app(args=argv, standalone_mode=False)
+    except RareflowError as error:
+        return report_error(error)
+    return 0
+
+
+def test_rows_cover_every_month_and_series_with_nulls_for_missing() -> None:
+    result = backtest(until="2026-03", origins=())
+    rows = result.rows
+    world = rows[rows["destination"] == "World"]
+    assert list(world["month"]) == [str(p) for p in pd.period_range("2024-01", "2026-03", freq="M")]
+    assert world.set_index("month").loc["2025-05", "observed_tonnes"] == pytest.approx(1238.235)
+    assert world.set_index("month")["observed_tonnes"].loc["2025-10":].isna().all()
+    assert {"World", "USA", "DEU", "EU"} <= set(rows["destination"])
+    assert (rows["modelled_tonnes"] >= 0).all()
+
+
+def test_metrics_per_series_include_the_naive_forecasts() -> None:
+    result = backtest(origins=())
+    world = next(m for m in result.metrics if m["destination"] == "World")
+    for key in ("mape", "correlation", "trough_month", "trough_depth", "recovery_month"):
+        assert key in world
+        assert f"naive_last_month_{key}" in world and f"naive_last_year_{key}" in world
+    assert world["observed_trough_month"] == "2025-05"
+    assert world["trough_month"] in {"2025-04", "2025-05", "2025-06"}  # the licence's dip
+
+
+def test_rolling_origin_scores_only_months_after_the_origin() -> None:
+    result = backtest(origins=("2025-07",), fit_options=FAST_FIT)
+    rows = pd.DataFrame(result.out_of_sample)
+    assert set(rows["origin"]) == {"2025-07"}
+    everything = rows[rows["destination"] == "all"].iloc[0]
+    # World, DEU, USA, JPN, KOR, VNM, IND, EU observations from 2025-07 to 2025-09
+    assert everything["n"] >= 10
+    for key in ("mape", "naive_persistence_mape", "naive_last_year_mape"):
+        assert everything[key] > 0
+
+
+def test_backtest_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["backtest", "--until", "2025-09", "--origins", "none", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    row = payload["rows"][0]
+    assert {"month", "destination", "modelled_tonnes", "observed_tonnes"} <= set(row)
+    assert any(r["observed_tonnes"] is None for r in payload["rows"])
+    assert payload["metrics"][0]["destination"] == "World"
+    assert payload["out_of_sample"] == []
+    assert cli(["backtest", "--until", "2025/09"]) == 2
+    assert cli(["backtest", "--origins", "May"]) == 2
+
+
+def test_report_is_offline_html_with_events(tmp_path: Path) -> None:
+    from rareflow.history.report import write_backtest_report
+
+    result = backtest(origins=("2025-07",), fit_options=FAST_FIT)
+    path = write_backtest_report(result, tmp_path / "bt.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>")
+    assert "Plotly.newPlot" in page and "cdn.plot.ly" not in page.split("Plotly.newPlot")[1]
+    assert "MOFCOM/GAC Announcement No. 18" in page
+    assert "Rolling-origin" in page
+
+
+def test_calibrate_cli_dry_run(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from functools import partial
+
+    from rareflow.history import calibrate as cal
+    from rareflow.history import parameters as hp
+
+    before = hp.read_rows()
+    monkeypatch.setattr(cal, "calibrate", partial(cal.calibrate, **FAST_FIT))
+    assert cli(["calibrate", "--window", "2024-01:2025-09", "--dry-run", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["window"] == "2024-02:2025-09"  # the first observed month in the window
+    assert {p["parameter"] for p in payload["parameters"]} == set(FAST_FIT["names"])
+    assert hp.read_rows() == before  # --dry-run stores nothing
+    assert cli(["calibrate", "--window", "2025"]) == 2
