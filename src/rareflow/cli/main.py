@@ -42,12 +42,15 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from rareflow.cli import data, demo, risk, run
+    from rareflow.cli import data, demo, exposure, history, risk, run, serve
 
     app.add_typer(data.app, name="data")
     run.register(app)
     demo.register(app)
     app.add_typer(risk.app, name="risk")
+    exposure.register(app)
+    history.register(app)
+    serve.register(app)
 
 
 def report_error(error: RareflowError) -> int:

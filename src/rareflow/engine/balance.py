@@ -1,0 +1,52 @@
+"""Mass balance, checked every month at every (draw, region, product).
+
+stock_end = stock_start + production + imports - process_use - delivered - exports
+            + release - purchase                      (stockpile policy flows, explicit)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rareflow.engine.state import Flows
+from rareflow.errors import MassBalanceError
+from rareflow.model.compiled import CompiledNetwork, month_label
+
+TOLERANCE = 1e-9
+SCALE_FLOOR = 1.0  # t: below a tonne of throughput the tolerance is absolute (1e-9 t)
+
+
+def residual(flows: Flows) -> tuple[np.ndarray, np.ndarray]:
+    """(D, R, P) residual and throughput (what entered the node, the residual's scale)."""
+    imports = np.einsum("dpei->dip", flows.shipments)
+    exports = np.einsum("dpei->dep", flows.shipments)
+    inflow = flows.stock_start + flows.production + imports + flows.release
+    outflow = flows.process_use + flows.delivered + exports + flows.purchase
+    return flows.stock_end - (inflow - outflow), inflow
+
+
+def check_balance(flows: Flows, net: CompiledNetwork, month: int, draw0: int = 0) -> float:
+    """Largest relative residual; raises ``MassBalanceError`` naming the worst node."""
+    resid, inflow = residual(flows)
+    scale = np.maximum(inflow, SCALE_FLOOR)
+    rel = np.abs(resid) / scale
+    worst = float(rel.max()) if rel.size else 0.0
+    if worst > TOLERANCE:
+        _raise(net, month, rel, draw0, f"relative residual {worst:.3g} > {TOLERANCE:g}")
+    for name in ("stock_end", "production", "process_use", "delivered", "release", "purchase"):
+        values = getattr(flows, name)
+        low = values / scale
+        if low.min() < -TOLERANCE:
+            _raise(net, month, -low, draw0, f"negative {name} {float(values.min()):.3g} t")
+    if flows.shipments.min() < -TOLERANCE:
+        low = -flows.shipments.min(axis=3).transpose(0, 2, 1)
+        _raise(net, month, low, draw0, "negative shipments")
+    return worst
+
+
+def _raise(net: CompiledNetwork, month: int, bad: np.ndarray, draw0: int, what: str) -> None:
+    d, r, p = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    raise MassBalanceError(
+        f"mass balance broken in {month_label(month)} at region {net.regions[r]}, "
+        f"product {net.products[p]} (draw {draw0 + int(d)}): {what}"
+    )

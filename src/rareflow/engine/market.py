@@ -1,0 +1,130 @@
+"""End-of-month updates: prices, demand response, substitution and sourcing shares.
+
+Each moves a fraction 1/lag of the way to its target every month (first-order lags), so that
+the lag parameters read as months to adjust.
+
+- Price target = base x (1 + price_sensitivity x tightness), tightness per market being the
+  stock gap below target (share of target; negative when above), plus the share of final use
+  unmet, plus (ex-China) the share of orders on China that policy blocks; bounded by
+  price_min/max_multiple x base, then lifted to any price floor.
+- Demand: final demand x (landed price / base)^-demand_elasticity, landed price = market
+  price x (1 + the tariff the importer pays on its mean imported unit).
+- Substitution: magnets do without up to substitution_max_share of Dy/Tb metal, in
+  proportion to how far the metal's price has risen towards its maximum multiple.
+- Sourcing: orders keep the baseline shares that policy allows; the blocked or taxed part
+  (tariff weight (1 + rate)^-tariff_elasticity) moves to allowed suppliers in proportion to
+  their spare stock and capacity, over ``rerouting_months``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from rareflow.engine.parameters import ParamValue, per_draw
+from rareflow.engine.state import Flows, State
+from rareflow.engine.static import Static
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
+
+
+def _by_market(static: Static, x: np.ndarray) -> np.ndarray:
+    """(D, R, P) -> (D, P, M) summed over each market's regions."""
+    return np.einsum("drp,mr->dpm", x, static.market_matrix)
+
+
+def tightness(static: Static, flows: Flows) -> np.ndarray:
+    """(D, P, M) stock gap share + unmet share (+ blocked share of Chinese orders, ex-China)."""
+    target = _by_market(static, np.broadcast_to(flows.target, flows.stock_end.shape))
+    gap = np.clip(_div(target - _by_market(static, flows.stock_end), target), -1.0, 1.0)
+    unmet = _div(_by_market(static, flows.shortage), _by_market(static, flows.demand))
+    tight = gap + unmet
+    tight[:, :, -1] += flows.china_blocked
+    return tight
+
+
+def update_prices(
+    static: Static, state: State, flows: Flows, floor: np.ndarray, prm: Mapping[str, ParamValue]
+) -> None:
+    base = static.net.price0
+    sens = per_draw(prm["price_sensitivity"], 3)
+    lag = per_draw(prm["price_adjust_months"], 3)
+    target = base * (1.0 + sens * tightness(static, flows))
+    price = state.price + (target - state.price) / np.maximum(lag, 1.0)
+    low = base * per_draw(prm["price_min_multiple"], 3)
+    high = base * per_draw(prm["price_max_multiple"], 3)
+    state.price = np.maximum(np.clip(price, low, high), floor)
+
+
+def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
+    """(D, R, P) landed price / base price of each region's market, tariffs included."""
+    base = static.net.price0.T[None, static.market_of, :]  # (1, R, P) with M -> R
+    market = state.price.transpose(0, 2, 1)[:, static.market_of, :]
+    rel = _div(market, np.broadcast_to(base, market.shape))
+    rel = np.where(base > 0, rel, 1.0)
+    if np.any(tariff):
+        duty = np.einsum("dpei,dpei->dip", np.broadcast_to(tariff, state.share.shape), state.share)
+        rel = rel * (1.0 + static.import_share * duty)
+    return rel
+
+
+def update_demand(
+    static: Static, state: State, tariff: np.ndarray, prm: Mapping[str, ParamValue]
+) -> None:
+    rel = np.maximum(landed_multiple(static, state, tariff), 1e-9)
+    target = rel ** -per_draw(prm["demand_elasticity"], 3)
+    lag = np.maximum(per_draw(prm["demand_response_months"], 3), 1.0)
+    state.demand_mult = state.demand_mult + (target - state.demand_mult) / lag
+
+
+def update_substitution(static: Static, state: State, prm: Mapping[str, ParamValue]) -> None:
+    if not static.substitutable.any():
+        return
+    rel = landed_multiple(static, state, np.zeros(1))
+    top = per_draw(prm["price_max_multiple"], 3)
+    pressure = np.clip(_div(rel - 1.0, np.broadcast_to(top - 1.0, rel.shape)), 0.0, 1.0)
+    target = per_draw(prm["substitution_max_share"], 3) * pressure * static.substitutable
+    lag = np.maximum(per_draw(prm["substitution_months"], 3), 1.0)
+    state.subst = state.subst + (target - state.subst) / lag
+
+
+def spare_supply(static: Static, flows: Flows) -> np.ndarray:
+    """(D, P, E) stock above target plus unused capacity's output, per exporter."""
+    net = static.net
+    surplus = np.maximum(flows.stock_end - flows.target, 0.0)
+    idle = np.maximum(flows.capacity - flows.activity, 0.0) @ net.recipe_out
+    return (surplus + idle).transpose(0, 2, 1)
+
+
+def update_sourcing(
+    static: Static,
+    state: State,
+    flows: Flows,
+    allow: np.ndarray,
+    tariff: np.ndarray,
+    prm: Mapping[str, ParamValue],
+    products: np.ndarray,
+) -> None:
+    """Move the sourcing shares of ``products`` (those policy touches or touched) to target."""
+    if not products.size:
+        return
+    weight = allow[:, products] * static.offdiag
+    if np.any(tariff):
+        weight = weight * (1.0 + tariff[:, products]) ** -per_draw(prm["tariff_elasticity"], 4)
+    share0 = static.share0[products]
+    kept = share0 * weight  # (D|1, Pt, E, I)
+    moved = np.where(static.has_imports[products], 1.0 - kept.sum(axis=2), 0.0)
+    spare = spare_supply(static, flows)[:, products]  # (D, Pt, E)
+    alt_total = np.einsum(
+        "dpei,dpe->dpi", np.broadcast_to(weight, kept.shape[:1] + weight.shape[1:]), spare
+    )
+    # with no spare anywhere, the moved part stays with the usual suppliers
+    stay = np.where(alt_total > 0, 0.0, moved)[:, :, None, :]
+    scale = _div(moved, alt_total)[:, :, None, :]
+    target = kept + share0 * stay + weight * spare[..., None] * scale
+    lag = np.maximum(per_draw(prm["rerouting_months"], 4), 1.0)
+    share = state.share[:, products]
+    state.share[:, products] = share + (target - share) / lag

@@ -1,0 +1,118 @@
+"""``RunResult``: a run's labelled arrays (xarray) and its tidy, summary and price views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from rareflow.engine.simulate import OUTPUTS, RawResult
+from rareflow.model.compiled import CompiledNetwork
+from rareflow.scenarios.model import Scenario
+
+SECTOR_METRICS = ("shortage_share", "units_not_built", "value_lost")
+TIDY_COLUMNS = ["run_id", "scenario", "draw", "month", "region", "partner", "product"]
+TIDY_COLUMNS += ["metric", "value", "unit"]
+SUMMARY_COLUMNS = ["region", "sector", "peak_shortage_share", "shortage_months"]
+SUMMARY_COLUMNS += ["units_not_built", "value_lost_usd"]
+UNITS = {name: unit for name, (_, unit) in OUTPUTS.items()}
+UNITS["value_lost"] = "USD/month"
+
+
+def to_dataset(raw: RawResult, net: CompiledNetwork) -> xr.Dataset:
+    coords = {
+        "draw": np.arange(next(iter(raw.arrays.values())).shape[0]),
+        "month": raw.months,
+        "region": list(net.regions),
+        "partner": list(net.regions),
+        "product": list(net.products),
+        "sector": list(net.sectors),
+        "market": list(net.markets),
+    }
+    data = {
+        name: xr.DataArray(
+            values,
+            dims=("draw", "month", *OUTPUTS[name][0]),
+            attrs={"unit": OUTPUTS[name][1]},
+        )
+        for name, values in raw.arrays.items()
+    }
+    if "price" in data:  # base prices ride along, flattened (product-major) for netCDF
+        data["price"].attrs["base_usd_per_kg"] = net.price0.ravel().tolist()
+    return xr.Dataset(data, coords=coords)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    scenario: Scenario
+    dataset: xr.Dataset
+    mass_balance_max_residual: float
+    started_at: str
+    finished_at: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    # -- tidy ------------------------------------------------------------------------------
+    def tidy(self, metric: str | None = None) -> pd.DataFrame:
+        """Long table: run_id, scenario, draw, month, region, partner, product, metric, value,
+        unit. Exact zeros are dropped, except prices."""
+        names = [metric] if metric else [n for n in OUTPUTS if n in self.dataset]
+        frames = [self._tidy_one(n) for n in names if n in self.dataset]
+        if not frames:
+            return pd.DataFrame(columns=TIDY_COLUMNS)
+        return pd.concat(frames, ignore_index=True)[TIDY_COLUMNS]
+
+    def _tidy_one(self, name: str) -> pd.DataFrame:
+        da = self.dataset[name]
+        frame = da.to_dataframe(name="value").reset_index()
+        if name != "price":
+            frame = frame[frame["value"] != 0.0]
+        rename = {"market": "region"} if name == "price" else {}
+        if name in SECTOR_METRICS:
+            rename = {"sector": "product"}
+        frame = frame.rename(columns=rename)
+        if "partner" not in frame:
+            frame["partner"] = ""
+        frame["metric"] = name
+        frame["unit"] = da.attrs.get("unit", "")
+        frame["run_id"] = self.run_id
+        frame["scenario"] = self.scenario.name
+        return frame.reset_index(drop=True)
+
+    # -- summaries -------------------------------------------------------------------------
+    def summary(self) -> pd.DataFrame:
+        """Per region and sector over the horizon (mean over draws): peak shortage share,
+        months with a shortage, units not built and value lost."""
+        ds = self.dataset
+        share = ds["shortage_share"]
+        frame = pd.DataFrame(
+            {
+                "peak_shortage_share": share.max("month").mean("draw").to_series(),
+                "shortage_months": (share > 1e-6).sum("month").mean("draw").to_series(),
+                "units_not_built": ds["units_not_built"].sum("month").mean("draw").to_series(),
+                "value_lost_usd": ds["value_lost"].sum("month").mean("draw").to_series(),
+            }
+        )
+        return frame.reset_index()[SUMMARY_COLUMNS]
+
+    def peak_prices(self) -> pd.DataFrame:
+        """Per product and market: base price, peak of the draw-mean price and its month."""
+        da = self.dataset["price"]
+        price = da.mean("draw")
+        peak_at = price.argmax("month")
+        base = np.asarray(da.attrs["base_usd_per_kg"]).reshape(price.shape[1:])
+        frame = pd.DataFrame(
+            {
+                "base_usd_per_kg": xr.DataArray(base, coords=price.isel(month=0).coords)
+                .drop_vars("month")
+                .to_series(),
+                "peak_usd_per_kg": price.max("month").to_series(),
+                "peak_month": price["month"].values[peak_at.values].ravel(),
+            }
+        )
+        return frame.reset_index()[
+            ["product", "market", "base_usd_per_kg", "peak_usd_per_kg", "peak_month"]
+        ]

@@ -1,0 +1,236 @@
+"""Run the monthly step over a horizon for D draws, in chunks, and collect raw arrays.
+
+Draws are independent, so chunks of ``chunk_size`` draws run one after another and memory
+stays bounded (the sourcing shares and shipments are D x P x R x R).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rareflow.engine.balance import check_balance
+from rareflow.engine.market import (
+    update_demand,
+    update_prices,
+    update_sourcing,
+    update_substitution,
+)
+from rareflow.engine.memory import keep_freed_memory
+from rareflow.engine.parameters import ENGINE_DEFAULTS, ParamValue, chunk_values
+from rareflow.engine.state import Flows, State, initial_state
+from rareflow.engine.static import Static, build_static
+from rareflow.engine.step import step
+from rareflow.errors import UserInputError
+from rareflow.model.compiled import CompiledNetwork, month_index, month_label
+from rareflow.policies import instruments as ins
+from rareflow.policies.effects import (
+    MonthEffects,
+    PolicyPlan,
+    compile_policies,
+    month_effects,
+    ramp_share,
+)
+from rareflow.scenarios.model import Scenario
+
+# name -> (dims after draw and month, unit)
+OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "production": (("region", "product"), "t/month"),
+    "shipments": (("product", "region", "partner"), "t/month"),
+    "inventory": (("region", "product"), "t"),
+    "demand": (("region", "product"), "t/month"),
+    "shortage": (("region", "product"), "t/month"),
+    "shortage_share": (("region", "sector"), "fraction"),
+    "units_not_built": (("region", "sector"), "units/month"),
+    "value_lost": (("region", "sector"), "USD/month"),
+    "price": (("product", "market"), "USD/kg"),
+}
+
+
+@dataclass
+class RawResult:
+    months: list[str]  # 'YYYY-MM'
+    arrays: dict[str, np.ndarray]  # name -> (D, T, *OUTPUTS[name] dims)
+    mass_balance_max_residual: float
+    parameters: dict[str, ParamValue]
+
+
+def project_capacity(net: CompiledNetwork, month: int) -> np.ndarray:
+    """(R, K) capacity of projects ramped in since the end of the base year."""
+    added = np.zeros(net.capacity.shape)
+    if len(net.project_names):
+        base_end = net.base_year * 12 + 11
+        ramp = net.project_ramp_months
+        share = ramp_share(month - net.project_start, ramp)
+        share = share - ramp_share(base_end - net.project_start, ramp)
+        idx = (net.project_region, net.project_process)
+        np.add.at(added, idx, net.project_tonnes_per_month * np.maximum(share, 0.0))
+    return added
+
+
+def _sizes(net: CompiledNetwork) -> dict[str, int]:
+    return {
+        "region": len(net.regions),
+        "partner": len(net.regions),
+        "product": len(net.products),
+        "sector": len(net.sectors),
+        "market": len(net.markets),
+    }
+
+
+def _recorded(flows: Flows, state: State) -> dict[str, np.ndarray]:
+    return {
+        "production": flows.production,
+        "shipments": flows.shipments,
+        "inventory": flows.stock_end,
+        "demand": flows.demand,
+        "shortage": flows.shortage,
+        "shortage_share": flows.shortage_share,
+        "units_not_built": flows.units_not_built,
+        "value_lost": flows.value_lost,
+        "price": state.price,
+    }
+
+
+def _params(
+    net: CompiledNetwork, parameters: Mapping[str, ParamValue], draws: int
+) -> dict[str, ParamValue]:
+    params: dict[str, ParamValue] = {**ENGINE_DEFAULTS, **net.parameters, **parameters}
+    for name, value in params.items():
+        if np.ndim(value) and np.shape(value) != (draws,):
+            raise UserInputError(
+                f"parameter {name!r} has {np.shape(value)} values",
+                value=name,
+                expected=f"a number or one value per draw ({draws},)",
+            )
+    return params
+
+
+def _actor(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> int:
+    """Region whose origin content rules track (the first rule's actor; -1: none)."""
+    for policy in policies:
+        if isinstance(policy, ins.ContentRule):
+            return net.regions.index(policy.actor)
+    return -1
+
+
+def _touched(fx: MonthEffects, flows: Flows) -> np.ndarray:
+    """(P,) products whose flows policy restricts or taxes this month."""
+    restricted = (flows.allow != 1.0).any(axis=(0, 2, 3))
+    return restricted | (fx.tariff != 0.0).any(axis=(0, 2, 3))
+
+
+def simulate(
+    compiled: CompiledNetwork,
+    scenario: Scenario,
+    parameters: Mapping[str, ParamValue],
+    draws: int = 1,
+    *,
+    months: int | None = None,
+    chunk_size: int = 500,
+    values: Mapping[str, np.ndarray] | None = None,
+    outputs: Sequence[str] | None = None,
+    output_dtype: type = np.float64,
+) -> RawResult:
+    """Simulate ``draws`` scenarios at once; returns arrays (D, T, ...) per output.
+
+    parameters: resolved values (float or (D,) per draw) over the engine defaults.
+    values: per-draw policy attributes, ``{"<policy id>.<attribute>": (D,) array}`` (or
+        (D, T): one value per draw and month); ``"<id>.active"`` switches a measure per draw.
+    outputs: names of ``OUTPUTS`` to keep (default all; leave out ``shipments`` for big runs).
+    output_dtype: storage of the recorded arrays (np.float32 halves a big batch's memory; the
+    step itself always runs in float64).
+
+    Memory: the state of one chunk is a few arrays of chunk_size x P x R x R floats; the
+    recorded outputs grow with draws x months (shipments dominate: P x R x R per draw-month).
+    """
+    keep_freed_memory()
+    static = build_static(compiled)
+    horizon = months or scenario.months
+    first = month_index(scenario.start)
+    month_ids = np.arange(first, first + horizon)
+    params = _params(compiled, parameters, draws)
+    values = dict(values or {})
+    plan = compile_policies(scenario.policies, month_ids)
+    keep = list(outputs or OUTPUTS)
+    sizes = _sizes(compiled)
+    # month-major while filling (contiguous writes), handed back as (D, T, ...) views
+    by_month: dict[str, np.ndarray] = {
+        k: np.empty((horizon, draws, *(sizes[d] for d in OUTPUTS[k][0])), dtype=output_dtype)
+        for k in keep
+    }
+    shared = None if values else [month_effects(plan, t, compiled) for t in range(horizon)]
+    worst = 0.0
+    for lo in range(0, draws, chunk_size):
+        hi = min(draws, lo + chunk_size)
+        chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids)
+        for t, recorded, resid in chunk:
+            worst = max(worst, resid)
+            for k in keep:
+                by_month[k][t, lo:hi] = recorded[k]
+    arrays = {k: np.moveaxis(v, 0, 1) for k, v in by_month.items()}
+    labels = [month_label(int(m)) for m in month_ids]
+    return RawResult(labels, arrays, worst, params)
+
+
+def at_month(values: Mapping[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
+    """Per-draw values of month ``t``: (D, T) arrays vary by month, (D,) arrays do not."""
+    return {k: (v[:, t] if np.ndim(v) == 2 else v) for k, v in values.items()}
+
+
+def stream(
+    compiled: CompiledNetwork,
+    scenario: Scenario,
+    parameters: Mapping[str, ParamValue],
+    draws: int,
+    *,
+    months: int | None = None,
+    values: Mapping[str, np.ndarray] | None = None,
+) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+    """Yield (t, recorded arrays (D, ...), max residual) month by month, keeping no paths (the
+    Monte Carlo hook). Arrays are only valid until the next month is asked for."""
+    static = build_static(compiled)
+    first = month_index(scenario.start)
+    month_ids = np.arange(first, first + (months or scenario.months))
+    params = _params(compiled, parameters, draws)
+    plan = compile_policies(scenario.policies, month_ids)
+    shared = None if values else [month_effects(plan, t, compiled) for t in range(len(month_ids))]
+    vals = dict(values or {})
+    yield from _run_chunk(static, plan, scenario, params, vals, shared, 0, draws, month_ids)
+
+
+def _run_chunk(
+    static: Static,
+    plan: PolicyPlan,
+    scenario: Scenario,
+    params: Mapping[str, ParamValue],
+    values: Mapping[str, np.ndarray],
+    shared: list[MonthEffects] | None,
+    lo: int,
+    hi: int,
+    month_ids: np.ndarray,
+) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi)."""
+    net = static.net
+    prm = chunk_values(params, lo, hi)
+    vals = {k: v[lo:hi] for k, v in values.items()}
+    actor = _actor(net, scenario.policies)
+    state = initial_state(
+        static, hi - lo, int(month_ids[0]), prm["demand_growth_per_year"], actor,
+        prm["cover_multiple"],
+    )  # fmt: skip
+    touched = np.zeros(len(net.products), dtype=bool)  # sourcing ever moved off baseline
+    for t, month in enumerate(month_ids):
+        fx = shared[t] if shared is not None else month_effects(plan, t, net, at_month(vals, t))
+        added = project_capacity(net, int(month))
+        flows = step(static, state, fx, prm, int(month), added, actor)
+        resid = check_balance(flows, net, int(month), lo)
+        update_prices(static, state, flows, fx.floor, prm)
+        update_demand(static, state, fx.tariff, prm)
+        update_substitution(static, state, prm)
+        touched |= _touched(fx, flows)
+        moving = np.flatnonzero(touched)
+        update_sourcing(static, state, flows, flows.allow, fx.tariff, prm, moving)
+        yield t, _recorded(flows, state), resid

@@ -1,0 +1,106 @@
+"""Runtime state of a chunk of D draws, and the flows of one month (BoARIO-style shapes).
+
+Everything is float64 numpy with a leading draw axis D; R regions, P products, K processes,
+S sectors, M markets. Static inputs live in ``Static`` and the policy plan, never here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rareflow.engine.static import Static
+
+
+@dataclass
+class State:
+    stock: np.ndarray  # (D, R, P) t held at the end of the previous month
+    share: np.ndarray  # (D, P, E, I) share of importer I's orders placed with exporter E
+    price: np.ndarray  # (D, P, M) USD/kg
+    demand_mult: np.ndarray  # (D, R, P) final demand relative to trend (price response)
+    subst: np.ndarray  # (D, R, P) share of a substitutable input magnets do without
+    origin: np.ndarray  # (D, R, P) share of the stock of actor (content-rule) origin
+    pull: np.ndarray  # (D, R, P) last month's (needs + foreign orders - imports) off trend
+
+
+@dataclass
+class Flows:
+    """What happened in one month (t/month unless stated)."""
+
+    stock_start: np.ndarray  # (D, R, P) t, start of month
+    stock_end: np.ndarray  # (D, R, P) t, end of month
+    activity: np.ndarray  # (D, R, K) t activity
+    production: np.ndarray  # (D, R, P)
+    process_use: np.ndarray  # (D, R, P)
+    shipments: np.ndarray  # (D, P, E, I) cross-border
+    demand: np.ndarray  # (D, R, P) final use wanted
+    delivered: np.ndarray  # (D, R, P) final use met
+    shortage: np.ndarray  # (D, R, P) final use not met
+    release: np.ndarray  # (D, R, P) stockpile releases onto the market
+    purchase: np.ndarray  # (D, R, P) stockpile purchases off the market
+    shortage_share: np.ndarray  # (D, R, S) fraction of the sector's units not built
+    units_not_built: np.ndarray  # (D, R, S) units
+    value_lost: np.ndarray  # (D, R, S) USD
+    capacity: np.ndarray  # (D|1, R, K) t activity available
+    target: np.ndarray  # (D|1, R, P) t target stock
+    china_blocked: np.ndarray  # (D, P) share of orders on China that policy blocks
+    allow: np.ndarray  # (1|D, P, E, I) share of orders policy lets ship
+
+
+def growth(static: Static, month: int, rate: float | np.ndarray) -> float | np.ndarray:
+    """Demand trend relative to the base year's midpoint."""
+    return (1.0 + rate) ** ((month - static.base_month) / 12.0)
+
+
+def initial_state(
+    static: Static,
+    draws: int,
+    first_month: int,
+    rate: float | np.ndarray,
+    actor: int,
+    cover: float | np.ndarray = 1.0,
+) -> State:
+    """Stocks at target cover of trend use, baseline sourcing and prices."""
+    net = static.net
+    g = np.broadcast_to(
+        np.asarray(growth(static, first_month, rate)).reshape(-1, 1, 1), (draws, 1, 1)
+    )
+    n_r, n_p = len(net.regions), len(net.products)
+    stock = net.cover_months * np.reshape(cover, (-1, 1, 1)) * static.use0 * g
+    return State(
+        stock=np.ascontiguousarray(stock),
+        share=np.repeat(static.share0[None], draws, axis=0),
+        price=np.repeat(net.price0[None], draws, axis=0),
+        demand_mult=np.ones((draws, n_r, n_p)),
+        subst=np.zeros((draws, n_r, n_p)),
+        origin=np.repeat(initial_origin(static, actor)[None], draws, axis=0),
+        pull=np.zeros((draws, n_r, n_p)),
+    )
+
+
+def initial_origin(static: Static, actor: int) -> np.ndarray:
+    """(R, P) share of actor-origin material in baseline stocks, by mixing baseline flows.
+
+    The actor's own output counts as actor origin; elsewhere production inherits the mean
+    origin of the stage's inputs and stocks mix production and imports by mass.
+    """
+    net = static.net
+    origin = np.zeros((len(net.regions), len(net.products)))
+    if actor < 0:
+        return origin
+    for _ in range(len(static.stages) + 1):
+        for stage in static.stages:
+            ps = stage.products
+            made = net.activity0[:, stage.processes] @ net.recipe_out[stage.processes][:, ps]
+            used = net.activity0[:, stage.processes] @ net.recipe_in[stage.processes]
+            total = used.sum(axis=1)
+            o_in = np.divide(
+                (used * origin).sum(axis=1), total, out=np.zeros_like(total), where=total > 0
+            )
+            imports = np.einsum("pei,ep->ip", net.trade0[ps] * static.offdiag, origin[:, ps])
+            volume = made + static.imports0[:, ps]
+            mixed = made * o_in[:, None] + imports
+            origin[:, ps] = np.divide(mixed, volume, out=np.zeros_like(volume), where=volume > 0)
+            origin[actor, ps] = 1.0
+    return origin

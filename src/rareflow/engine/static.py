@@ -1,0 +1,213 @@
+"""Static inputs of a run, derived once from the ``CompiledNetwork`` and never mutated.
+
+Shapes: R regions, P products, K processes, S sectors, M markets (china, ex_china).
+Quantities are tonnes per month at base-year levels; the step scales them by demand growth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rareflow.data.schema import STAGES
+from rareflow.errors import UserInputError
+from rareflow.model.compiled import CompiledNetwork
+
+Index = np.ndarray | slice
+HEAVY_SUBSTITUTED = ("Dy", "Tb")  # elements that Dy-free magnet grades do without
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the chain: its processes, the products it makes and the inputs it uses."""
+
+    name: str
+    processes: np.ndarray  # (Ks,) int process indices
+    products: Index  # products of the stage (a slice when contiguous, for views)
+    inputs: np.ndarray  # (Pin,) int product indices used by the stage's processes
+    input_mask: np.ndarray  # (Ks, Pin) bool: process uses input
+
+
+@dataclass(frozen=True)
+class Static:
+    net: CompiledNetwork
+    stages: tuple[Stage, ...]
+    offdiag: np.ndarray  # (R, R) 1 off the diagonal: trade is cross-border only
+    imports0: np.ndarray  # (R, P) baseline imports
+    share0: np.ndarray  # (P, R, R) baseline share of importer's imports from each exporter
+    has_imports: np.ndarray  # (P, R) importer had baseline imports of the product
+    use0: np.ndarray  # (R, P) baseline process use + final use
+    net_pull0: np.ndarray  # (R, P) baseline use + exports - imports (= production0 - stock change)
+    import_share: np.ndarray  # (R, P) imports / (production + imports), baseline
+    production0: np.ndarray  # (R, P) baseline output
+    # (process, output) pairs sorted by process (O pairs): joint production follows the
+    # output that calls for the most activity
+    out_process: np.ndarray  # (O,) process index
+    out_product: np.ndarray  # (O,) product index
+    out_yield: np.ndarray  # (O,) t output per t activity
+    out_weight: np.ndarray  # (O,) output's share of its process's base-year revenue
+    out_primary: np.ndarray  # (O,) 1.0 for each process's main output (largest revenue share)
+    out_processes: np.ndarray  # (K',) processes that have outputs
+    out_starts: np.ndarray  # (K',) first pair of each (for reduceat)
+    recipe_sub: np.ndarray  # (K, P) recipe inputs that substitution can remove
+    substitutable: np.ndarray  # (P,) bool
+    market_matrix: np.ndarray  # (M, R) 1 where region belongs to market
+    market_of: np.ndarray  # (R,) market index of each region
+    final0: np.ndarray  # (R, P) baseline final use, all sectors
+    # (sector, product) pairs with final demand somewhere, sorted by sector (Q pairs), so that
+    # sector metrics gather Q columns instead of broadcasting over R x S x P
+    pair_product: np.ndarray  # (Q,) product index
+    pair_sectors: np.ndarray  # (S',) sectors that have pairs
+    pair_starts: np.ndarray  # (S',) first pair of each of those sectors (for reduceat)
+    pair_demand: np.ndarray  # (R, Q) t/month final use at trend 1
+    pair_units: np.ndarray  # (R, Q) units per month at trend 1 (demand x 1000 / kg_per_unit)
+    pair_value: np.ndarray  # (R, Q) USD per month at trend 1 (units x usd_per_unit)
+    base_month: int  # absolute month index of the base year's midpoint
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        n = self.net
+        return len(n.regions), len(n.products), len(n.processes), len(n.sectors)
+
+
+def _as_index(idx: np.ndarray) -> Index:
+    """A slice when the indices are contiguous and ascending (so that slicing gives views)."""
+    if idx.size and np.array_equal(idx, np.arange(idx[0], idx[0] + idx.size)):
+        return slice(int(idx[0]), int(idx[0]) + idx.size)
+    return idx
+
+
+def _stages(net: CompiledNetwork) -> tuple[Stage, ...]:
+    product_stage = np.array(net.product_stage)
+    process_stage_arr = np.array(_process_stages(net))
+    rank = {s: i for i, s in enumerate(STAGES)}
+    stages = []
+    for name in STAGES:
+        ks = np.flatnonzero(process_stage_arr == name)
+        uses = net.recipe_in[ks] > 0
+        inputs = np.flatnonzero(uses.any(axis=0))
+        late = [net.products[p] for p in inputs if rank[product_stage[p]] >= rank[name]]
+        if late:
+            raise UserInputError(
+                f"stage {name} processes use inputs of the same or a later stage",
+                value=", ".join(late),
+                expected="recipes in chain order (mining -> separation -> metal -> magnet)",
+            )
+        stages.append(
+            Stage(
+                name=name,
+                processes=ks,
+                products=_as_index(np.flatnonzero(product_stage == name)),
+                inputs=inputs,
+                input_mask=uses[:, inputs],
+            )
+        )
+    return tuple(stages)
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
+
+
+def build_static(net: CompiledNetwork) -> Static:
+    n_r = len(net.regions)
+    offdiag = 1.0 - np.eye(n_r)
+    trade = net.trade0 * offdiag
+    imports0 = trade.sum(axis=1).T  # (R, P)
+    share0 = _safe_div(trade, trade.sum(axis=1, keepdims=True))
+    production0 = net.activity0 @ net.recipe_out
+    use0 = net.activity0 @ net.recipe_in + net.demand0.sum(axis=1)
+    out = net.recipe_out
+    out_process, out_product = np.nonzero(out)  # sorted by process
+    out_processes, out_starts = np.unique(out_process, return_index=True)
+    el = [net.elements.index(e) for e in HEAVY_SUBSTITUTED if e in net.elements]
+    heavy = net.content[:, el].sum(axis=1) > 0 if el else np.zeros(len(net.products), bool)
+    substitutable = heavy & (np.array(net.product_stage) == "metal")
+    magnet = np.array([s == "magnet" for s in _process_stages(net)])
+    recipe_sub = net.recipe_in * substitutable[None, :] * magnet[:, None]
+    china = net.china
+    market_of = np.ones(n_r, dtype=int)
+    if china >= 0:
+        market_of[china] = 0
+    market_matrix = np.zeros((len(net.markets), n_r))
+    market_matrix[market_of, np.arange(n_r)] = 1.0
+    tonnes_to_units = _safe_div(np.full(net.kg_per_unit.shape, 1000.0), net.kg_per_unit)
+    return Static(
+        net=net,
+        stages=_stages(net),
+        offdiag=offdiag,
+        imports0=imports0,
+        share0=share0,
+        has_imports=trade.sum(axis=1) > 0,
+        use0=use0,
+        net_pull0=use0 + trade.sum(axis=2).T - imports0,
+        import_share=_safe_div(imports0, production0 + imports0),
+        production0=production0,
+        out_process=out_process,
+        out_product=out_product,
+        out_yield=out[out_process, out_product],
+        out_weight=(weight := _revenue_shares(net, out_process, out_product, out_starts)),
+        out_primary=_primary_outputs(weight, out_starts),
+        out_processes=out_processes,
+        out_starts=out_starts,
+        recipe_sub=recipe_sub,
+        substitutable=substitutable,
+        market_matrix=market_matrix,
+        market_of=market_of,
+        final0=net.demand0.sum(axis=1),
+        **_pairs(net.demand0, tonnes_to_units, net.usd_per_unit),
+        base_month=net.base_year * 12 + 6,
+    )
+
+
+def _revenue_shares(
+    net: CompiledNetwork, process: np.ndarray, product: np.ndarray, starts: np.ndarray
+) -> np.ndarray:
+    """(O,) each output's share of its process's revenue at base prices (yield if unpriced)."""
+    value = net.recipe_out[process, product] * net.price0[product].max(axis=1)
+    if not value.size:
+        return value
+    total = np.add.reduceat(value, starts)[
+        np.searchsorted(starts, np.arange(value.size), "right") - 1
+    ]
+    mass = net.recipe_out[process, product]
+    mass_total = np.add.reduceat(mass, starts)[
+        np.searchsorted(starts, np.arange(mass.size), "right") - 1
+    ]
+    return np.where(total > 0, _safe_div(value, total), _safe_div(mass, mass_total))
+
+
+def _primary_outputs(weight: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(O,) 1.0 at the output with the largest revenue share of each process, else 0.0."""
+    primary = np.zeros(weight.size)
+    ends = np.append(starts[1:], weight.size)
+    for start, end in zip(starts, ends, strict=True):
+        if end > start:
+            primary[start + int(np.argmax(weight[start:end]))] = 1.0
+    return primary
+
+
+def _pairs(
+    demand0: np.ndarray, tonnes_to_units: np.ndarray, usd_per_unit: np.ndarray
+) -> dict[str, np.ndarray]:
+    sectors, products = np.nonzero((demand0 > 0).any(axis=0))  # sorted by sector
+    used, starts = np.unique(sectors, return_index=True)
+    demand = demand0[:, sectors, products]
+    units = demand * tonnes_to_units[sectors, products]
+    return {
+        "pair_product": products,
+        "pair_sectors": used,
+        "pair_starts": starts,
+        "pair_demand": demand,
+        "pair_units": units,
+        "pair_value": units * usd_per_unit[sectors, products],
+    }
+
+
+def _process_stages(net: CompiledNetwork) -> list[str]:
+    stages = []
+    for k in range(len(net.processes)):
+        made = np.flatnonzero(net.recipe_out[k] > 0)
+        stages.append(net.product_stage[made[0]] if made.size else STAGES[0])
+    return stages

@@ -1,0 +1,290 @@
+"""The monthly step: stockpiles, plans, then stage by stage produce -> ship -> allocate.
+
+Order of operations (all vectorised over the draw axis D; the only loop is over the stages):
+1. stockpile releases join the market, purchases leave it (explicit balance terms);
+2. trend demand x price response; target stocks = cover x trend use; each output's call =
+   trend output + last month's net pull off trend (needs + foreign orders - imports) + the
+   stock gap closed over ``restock_months``; a process runs at trend activity x the
+   revenue-weighted mean of its outputs' calls, and at least its main output's (joint
+   production), capped by capacity (new
+   projects and investments add headroom); import orders = trend imports + the imported
+   share of the gap;
+3. policy allowances on each flow (licences, bans, content rules on origin shares);
+4. for each stage in chain order: processes run as far as their inputs' allocation allows;
+   exporters split stock between home needs (``home_priority``) and allowed foreign orders,
+   quotas cap the result; each region then allocates what it holds to downstream processes
+   and final use pro rata (a shortfall appears only when the stock is exhausted);
+5. sector shortages -> units not built -> value lost.
+Prices, demand response, substitution and sourcing shares update after (``market.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from rareflow.engine.parameters import ParamValue, per_draw
+from rareflow.engine.state import Flows, State, growth
+from rareflow.engine.static import Index, Stage, Static
+from rareflow.policies.effects import MonthEffects, Quota
+
+
+def _div(a: np.ndarray, b: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    out = np.full(np.broadcast(a, b).shape, fill)
+    return np.divide(a, b, out=out, where=b > 0)
+
+
+def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarray:
+    """(1|D, P, E, I) allowances, with content rules applied to exporters' origin shares."""
+    allow = fx.allow
+    off = static.offdiag > 0
+    for rule in fx.content_rules:
+        covered = rule.content * state.origin >= rule.threshold  # (D, E, P)
+        covered[:, rule.actor, :] = False
+        cells = covered.transpose(0, 2, 1)[..., None] & rule.targets & off
+        allow = allow * np.where(cells, per_draw(rule.factor, 4), 1.0)
+    return allow
+
+
+def china_blocked(
+    static: Static, state: State, orders: np.ndarray, allow: np.ndarray
+) -> np.ndarray:
+    """(D, P) share of the orders placed with China that policy stops."""
+    c = static.net.china
+    if c < 0:
+        return np.zeros(orders.shape[::2])
+    wanted = orders.transpose(0, 2, 1) * state.share[:, :, c, :]  # (D, P, I)
+    total = np.einsum("dpi->dp", wanted)
+    passed = np.einsum("dpi,dpi->dp", wanted, np.broadcast_to(allow[:, :, c, :], wanted.shape))
+    return _div(total - passed, total)
+
+
+def ship(
+    stock: np.ndarray,
+    orders: np.ndarray,
+    share: np.ndarray,
+    allow: np.ndarray | None,
+    home_need: np.ndarray,
+    home_priority: ParamValue,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(D, Ps, E, I) shipments of one stage's products, and (D, R, Ps) allowed foreign orders.
+
+    stock, orders, home_need: (D, R, Ps); allow None when policy restricts none of them.
+    Exporters serve ``home_priority`` of home needs first, then the rest of home needs and
+    the allowed foreign orders pro rata.
+    """
+    wanted = orders.transpose(0, 2, 1)[:, :, None, :] * share  # (D, Ps, E, I)
+    if allow is not None:
+        wanted *= allow
+    foreign = np.einsum("dpei->dpe", wanted)  # einsum reduces far faster than .sum here
+    held = stock.transpose(0, 2, 1)
+    home = home_need.transpose(0, 2, 1)
+    h = per_draw(home_priority, 3)
+    first = np.minimum(held, h * home)
+    rest = (1.0 - h) * home + foreign
+    served = np.minimum(_div(held - first, rest), 1.0)
+    wanted *= served[..., None]
+    return wanted, foreign.transpose(0, 2, 1)
+
+
+def apply_quotas(
+    shipments: np.ndarray, ps: Index, quotas: list[Quota], left: list[np.ndarray]
+) -> np.ndarray:
+    """Scale the stage's capped flows pro rata to what is left of each monthly quota."""
+    for quota, remaining in zip(quotas, left, strict=True):
+        mask = quota.mask[ps]
+        if not mask.any():
+            continue
+        total = np.einsum("dpei->d", np.where(mask, shipments, 0.0))
+        scale = np.minimum(_div(remaining, total, fill=1.0), 1.0)
+        shipments = np.where(mask, shipments * scale[:, None, None, None], shipments)
+        remaining -= total * scale
+    return shipments
+
+
+def run_stage_processes(
+    stage: Stage,
+    static: Static,
+    desired: np.ndarray,
+    fill: np.ndarray,
+    subst: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Activity (D, R, Ks), use and output (D, R, P) of one stage, limited by input fills."""
+    net = static.net
+    ks = stage.processes
+    act = desired[:, :, ks]
+    if stage.inputs.size:
+        fin = fill[:, :, stage.inputs][:, :, None, :]  # (D, R, 1, Pin)
+        act = act * np.where(stage.input_mask, fin, 1.0).min(-1)
+    use = act @ net.recipe_in[ks] - (act @ static.recipe_sub[ks]) * subst
+    return act, use, act @ net.recipe_out[ks]
+
+
+def sector_losses(
+    static: Static, trend: np.ndarray, fill: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(D, R, S) share of the sector's tonnes of need not met, units not built, value lost.
+
+    Each (sector, product) intensity defines its own unit and value (``kg_per_unit``,
+    ``usd_per_unit``), so units and values add up over a sector's products.
+    trend: (D, R, P) growth x demand response, so that final demand = final0 x trend.
+    """
+    n_d, n_r, _ = fill.shape
+    out = np.zeros((3, n_d, n_r, len(static.net.sectors)))
+    if static.pair_product.size:
+        gap = (1.0 - fill)[:, :, static.pair_product]  # (D, R, Q)
+        scale = trend[:, :, static.pair_product]
+        cols, starts = static.pair_sectors, static.pair_starts
+        wanted = np.add.reduceat(scale * static.pair_demand, starts, axis=2)
+        unmet = np.add.reduceat(gap * scale * static.pair_demand, starts, axis=2)
+        out[0][:, :, cols] = np.minimum(_div(unmet, wanted), 1.0)
+        lost = gap * scale
+        out[1][:, :, cols] = np.add.reduceat(lost * static.pair_units, starts, axis=2)
+        out[2][:, :, cols] = np.add.reduceat(lost * static.pair_value, starts, axis=2)
+    return out[0], out[1], out[2]
+
+
+def desired_activity(
+    static: Static, respond: np.ndarray, g3: ParamValue, capacity: np.ndarray
+) -> np.ndarray:
+    """(D, R, K) activity wanted: trend activity x the revenue-weighted mean of what its
+    outputs call for (output wanted / trend output, >= 0), so that a joint process runs for
+    its revenue and neither stops nor races for one by-product; never less than its main
+    output alone calls for.
+
+    respond: (D, R, P) output wanted off trend (pull off trend + stock gap over restock).
+    Where a region made none of a product in the base year, new capacity answers the call
+    directly (t wanted / yield).
+    """
+    net = static.net
+    trend = np.asarray(net.activity0 * g3).reshape((-1, *net.activity0.shape))  # (D|1, R, K)
+    made = np.asarray(static.production0 * g3).reshape((-1, *static.production0.shape))
+    k, p = static.out_process, static.out_product
+    ratio = 1.0 + _div(respond, made)  # output wanted / trend output
+    scaled = trend[:, :, k] * ratio[:, :, p]
+    direct = respond[:, :, p] / static.out_yield
+    call = np.where(static.production0[:, p] > 0, scaled, direct)  # (D, R, O)
+    wanted = np.broadcast_to(trend, respond.shape[:2] + trend.shape[2:]).copy()
+    call = np.maximum(call, 0.0)
+    weighted = np.add.reduceat(call * static.out_weight, static.out_starts, axis=2)
+    # A glut of a by-product (e.g. Dy held back by a licence) must not idle the process that
+    # also makes its main product (NdPr, La/Ce): run at least for the main output's call.
+    primary = np.add.reduceat(call * static.out_primary, static.out_starts, axis=2)
+    wanted[:, :, static.out_processes] = np.maximum(weighted, primary)
+    return np.clip(wanted, 0.0, capacity)
+
+
+def step(
+    static: Static,
+    state: State,
+    fx: MonthEffects,
+    prm: Mapping[str, ParamValue],
+    month: int,
+    added: np.ndarray,
+    actor: int = -1,
+) -> Flows:
+    """Advance ``state`` by one month in place and return the month's flows.
+
+    added: (R, K) capacity of projects ramped in since the base year.
+    actor: region whose origin the content rules track (-1: no tracking).
+    """
+    net = static.net
+    g = growth(static, month, prm["demand_growth_per_year"])
+    g3, restock = per_draw(g, 3), per_draw(prm["restock_months"], 3)
+    start = state.stock
+    release = np.broadcast_to(fx.release, start.shape)
+    purchase = np.clip(start + release, 0.0, fx.purchase)  # never more than is held
+    stock = start + release - purchase
+
+    target = net.cover_months * per_draw(prm["cover_multiple"], 3) * static.use0 * g3
+    # aim at the target ``restock`` months ahead so that stocks keep pace with a growing trend
+    ahead = (1.0 + per_draw(prm["demand_growth_per_year"], 3)) ** (restock / 12.0)
+    gap = target * ahead - stock
+    trend = g3 * state.demand_mult  # (D, R, P): the same multiple for every sector
+    final = static.final0 * trend
+    # installed plants are expanded along a trend; projects and investments add on top
+    expand = growth(static, month, prm["capacity_growth_per_year"])
+    capacity = net.capacity * per_draw(expand, 3) + added + fx.capacity
+    # trend activity, plus what last month's pull off trend and the stock gap call for
+    respond = state.pull + gap / restock
+    desired = desired_activity(static, respond, g3, capacity)
+    need = desired @ net.recipe_in - (desired @ static.recipe_sub) * state.subst
+    orders = np.maximum(static.imports0 * g3 + static.import_share * gap / restock, 0.0)
+    allow = effective_allow(static, state, fx)
+    restricted = (allow != 1.0).any(axis=(0, 2, 3))  # (P,)
+
+    n_d, n_r, n_p = stock.shape
+    fill = np.ones((n_d, n_r, n_p))
+    activity = np.zeros((n_d, n_r, len(net.processes)))
+    production, use = np.zeros_like(fill), np.zeros_like(fill)
+    shipments = np.zeros((n_d, n_p, n_r, n_r))
+    origin_in = state.origin * stock if actor >= 0 else None
+    left = [np.broadcast_to(q.cap, (n_d,)).astype(float) for q in fx.quotas]
+    home_need = need + final
+    foreign, imports = np.zeros_like(fill), np.zeros_like(fill)
+    for stage in static.stages:
+        ps = stage.products
+        if stage.processes.size:
+            act, used, made = run_stage_processes(stage, static, desired, fill, state.subst)
+            activity[:, :, stage.processes] = act
+            use += used
+            production += made
+            stock = stock - used + made
+            if origin_in is not None:
+                origin_in += made * _production_origin(state.origin, used, actor)
+        limits = allow[:, ps] if restricted[ps].any() else None
+        xs, pulled = ship(
+            stock[:, :, ps],
+            orders[:, :, ps],
+            state.share[:, ps],
+            limits,
+            home_need[:, :, ps],
+            prm["home_priority"],
+        )
+        foreign[:, :, ps] = pulled
+        xs = apply_quotas(xs, ps, fx.quotas, left)
+        shipments[:, ps] = xs
+        imports[:, :, ps] = np.einsum("dpei->dip", xs)
+        stock[:, :, ps] += imports[:, :, ps] - np.einsum("dpei->dep", xs)
+        if origin_in is not None:
+            origin_in[:, :, ps] += np.einsum("dpei,dep->dip", xs, state.origin[:, :, ps])
+        fill[:, :, ps] = np.clip(_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
+        stock[:, :, ps] -= final[:, :, ps] * fill[:, :, ps]
+
+    delivered = final * fill
+    if origin_in is not None:
+        inflow = start + release + production + imports
+        state.origin = np.clip(_div(origin_in, inflow - purchase), 0.0, 1.0)
+        state.origin[:, actor, :] = 1.0
+    state.stock = stock
+    state.pull = home_need + foreign - imports - static.net_pull0 * g3
+    share, units, value = sector_losses(static, trend, fill)
+    return Flows(
+        stock_start=start,
+        stock_end=stock,
+        activity=activity,
+        production=production,
+        process_use=use,
+        shipments=shipments,
+        demand=final,
+        delivered=delivered,
+        shortage=final - delivered,
+        release=np.ascontiguousarray(release),
+        purchase=purchase,
+        shortage_share=share,
+        units_not_built=units,
+        value_lost=value,
+        capacity=capacity,
+        target=target,
+        china_blocked=china_blocked(static, state, orders, allow),
+        allow=allow,
+    )
+
+
+def _production_origin(origin: np.ndarray, used: np.ndarray, actor: int) -> np.ndarray:
+    """(D, R, 1) origin share of a stage's output: its inputs' mean origin; 1 in the actor."""
+    total = used.sum(axis=2, keepdims=True)
+    o = _div((used * origin).sum(axis=2, keepdims=True), total)
+    o[:, actor] = 1.0
+    return o

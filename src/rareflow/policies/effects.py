@@ -1,0 +1,318 @@
+"""Monthly effects of the policy instruments on the engine's arrays, one function per family.
+
+``compile_policies`` resolves names to index masks once per run; ``month_effects`` then asks
+each measure in force what it does this month and collects it in a ``MonthEffects``. Numeric
+attributes may differ per draw: ``values`` maps ``"<policy id>.<attribute>"`` to a (D,) array,
+and every effect broadcasts over a leading draw axis of length 1 or D. Dates and lead times
+are shared by all draws.
+
+Shapes: D draws, P products, R regions (exporter E, importer I), K processes, M markets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rareflow.errors import UserInputError
+from rareflow.model.compiled import CompiledNetwork, month_index
+from rareflow.policies import instruments as ins
+from rareflow.policies.instruments import ALL
+
+Values = Mapping[str, np.ndarray]
+DIMS = {d: d + "s" for d in ("region", "product", "process", "sector", "element")}
+DIMS["process"] = "processes"
+
+
+@dataclass
+class Quota:
+    mask: np.ndarray  # (P, E, I) bool: flows counted against the cap
+    cap: float | np.ndarray  # t/month, float or (D,)
+
+
+@dataclass
+class ContentRule:
+    content: np.ndarray  # (P,) t of the listed elements per t of product
+    threshold: float
+    actor: int
+    targets: np.ndarray  # (I,) bool
+    factor: float | np.ndarray  # share approved this month: 0 in the lead time
+
+
+@dataclass
+class MonthEffects:
+    """What the measures in force do in one month (arrays broadcast over a draw axis)."""
+
+    allow: np.ndarray  # (1|D, P, E, I) share of orders that may ship
+    tariff: np.ndarray  # (1|D, P, E, I) ad valorem rate the importer levies
+    release: np.ndarray  # (1|D, R, P) t/month stockpile releases
+    purchase: np.ndarray  # (1|D, R, P) t/month stockpile purchases wanted
+    capacity: np.ndarray  # (1|D, R, K) t activity/month added by investment policies
+    floor: np.ndarray  # (1|D, P, M) USD/kg price floors (0: none)
+    quotas: list[Quota] = field(default_factory=list)
+    content_rules: list[ContentRule] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PolicyPlan:
+    """The scenario's measures bound to the network, with when each is in force."""
+
+    policies: tuple[ins.PolicyBase, ...]
+    in_force: np.ndarray  # (N, T) bool
+    age: np.ndarray  # (N, T) int months since the measure last came into force
+    months: np.ndarray  # (T,) absolute month indices
+
+
+def _index(net: CompiledNetwork, dim: str, label: str) -> int:
+    labels: tuple[str, ...] = getattr(net, DIMS[dim])
+    if label not in labels:
+        raise UserInputError(f"unknown {dim}", column=dim, value=label, expected=", ".join(labels))
+    return labels.index(label)
+
+
+def item_mask(items: ins.Items, net: CompiledNetwork) -> np.ndarray:
+    """(P,) products listed, or holding more than ``min_content`` of a listed element."""
+    mask = np.zeros(len(net.products), dtype=bool)
+    for product in items.products:
+        mask[_index(net, "product", product)] = True
+    for element in items.elements:
+        mask |= net.content[:, _index(net, "element", element)] > items.min_content
+    return mask
+
+
+def region_mask(targets: Sequence[str], net: CompiledNetwork, actor: str) -> np.ndarray:
+    """(R,) the named regions; 'all' means every region but the actor."""
+    if ALL in targets:
+        mask = np.ones(len(net.regions), dtype=bool)
+        if actor in net.regions:
+            mask[net.regions.index(actor)] = False
+        return mask
+    mask = np.zeros(len(net.regions), dtype=bool)
+    for region in targets:
+        mask[_index(net, "region", region)] = True
+    return mask
+
+
+def _windows(policies: Sequence[ins.PolicyBase], months: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(N, T) in force and months since (re)entry; suspensions switch named measures off.
+
+    Computed from the earliest start so that a measure in force before the first simulated
+    month, or re-entering after a suspension, has the right age (lead times restart on re-entry).
+    """
+    starts = np.array([month_index(p.start) for p in policies], dtype=int)
+    ends = np.array([month_index(p.end) if p.end else 10**9 for p in policies], dtype=int)
+    span = np.arange(min(int(starts.min()), int(months[0])), int(months[-1]) + 1)
+    window = (span[None, :] >= starts[:, None]) & (span[None, :] <= ends[:, None])
+    ids = [p.id for p in policies]
+    in_force = window.copy()
+    for n, policy in enumerate(policies):
+        if isinstance(policy, ins.Suspension):
+            for target in policy.policies:
+                if target in ids:
+                    in_force[ids.index(target)] &= ~window[n]
+    age = np.zeros(in_force.shape, dtype=int)
+    for t in range(1, len(span)):
+        age[:, t] = np.where(in_force[:, t - 1], age[:, t - 1] + 1, 0)
+    cols = months - span[0]
+    return in_force[:, cols], age[:, cols]
+
+
+def compile_policies(policies: Sequence[ins.PolicyBase], months: np.ndarray) -> PolicyPlan:
+    policies = tuple(policies)
+    if not policies:
+        empty = np.zeros((0, len(months)), dtype=bool)
+        return PolicyPlan(policies, empty, empty.astype(int), months)
+    in_force, age = _windows(policies, months)
+    return PolicyPlan(policies, in_force, age, months)
+
+
+def value(policy: ins.PolicyBase, name: str, values: Values) -> float | np.ndarray:
+    """A numeric attribute: the scenario's scalar, or its per-draw (D,) array when given."""
+    key = f"{policy.id}.{name}"
+    return values[key] if key in values else float(getattr(policy, name))
+
+
+def _col(x: float | np.ndarray, ndim: int) -> float | np.ndarray:
+    return x if np.ndim(x) == 0 else np.asarray(x).reshape((-1,) + (1,) * (ndim - 1))
+
+
+def _flow_mask(
+    net: CompiledNetwork, items: ins.Items, exporters: np.ndarray, importers: np.ndarray
+) -> np.ndarray:
+    off = ~np.eye(len(net.regions), dtype=bool)
+    return item_mask(items, net)[:, None, None] & exporters[None, :, None] & importers & off
+
+
+def _actor(net: CompiledNetwork, actor: str) -> np.ndarray:
+    return region_mask([actor], net, actor)
+
+
+# -- one function per instrument family ---------------------------------------------------
+
+
+def export_license(p: ins.ExportLicense, fx: MonthEffects, ctx: Context, age: int) -> None:
+    net = ctx.net
+    mask = _flow_mask(net, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
+    approved = 0.0 if age < p.lead_time_months else value(p, "approval_share", ctx.values)
+    denied = ctx.denied_share(p.denied_sectors)  # (P, 1, I): share of imports for denied uses
+    factor = _col(approved, 4) * (1.0 - denied)
+    fx.allow = fx.allow * np.where(mask, factor, 1.0)
+
+
+def export_ban(p: ins.ExportBan, fx: MonthEffects, ctx: Context, age: int) -> None:
+    net = ctx.net
+    mask = _flow_mask(net, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
+    leak = _col(value(p, "leakage_share", ctx.values), 4)
+    fx.allow = fx.allow * np.where(mask, leak, 1.0)
+
+
+def export_quota(p: ins.ExportQuota, fx: MonthEffects, ctx: Context, age: int) -> None:
+    net = ctx.net
+    mask = _flow_mask(net, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
+    fx.quotas.append(Quota(mask, value(p, "tonnes_per_year", ctx.values) / 12.0))
+
+
+def tariff(p: ins.Tariff, fx: MonthEffects, ctx: Context, age: int) -> None:
+    """The actor imports; the targets are the exporters it taxes."""
+    net = ctx.net
+    mask = _flow_mask(net, p.items, region_mask(p.targets, net, p.actor), _actor(net, p.actor))
+    fx.tariff = fx.tariff + np.where(mask, _col(value(p, "rate", ctx.values), 4), 0.0)
+
+
+def content_rule(p: ins.ContentRule, fx: MonthEffects, ctx: Context, age: int) -> None:
+    net = ctx.net
+    elements = [_index(net, "element", e) for e in p.elements]
+    approved = 0.0 if age < p.lead_time_months else value(p, "approval_share", ctx.values)
+    rule = ContentRule(
+        content=net.content[:, elements].sum(axis=1),
+        threshold=p.threshold,
+        actor=_index(net, "region", p.actor),
+        targets=region_mask(p.targets, net, p.actor),
+        factor=approved,
+    )
+    fx.content_rules.append(rule)
+
+
+def stockpile(p: ins.Stockpile, fx: MonthEffects, ctx: Context, age: int) -> None:
+    net = ctx.net
+    cell = np.zeros((1, len(net.regions), len(net.products)))
+    cell[0, _index(net, "region", p.actor), _index(net, "product", p.product)] = 1.0
+    amount = cell * _col(value(p, "tonnes_per_month", ctx.values), 3)
+    if p.action == "release":
+        fx.release = fx.release + amount
+    else:
+        fx.purchase = fx.purchase + amount
+
+
+def ramp_share(months_since_start: int | np.ndarray, ramp_months: int | np.ndarray) -> np.ndarray:
+    """Linear ramp: 1/ramp in the first month, full after ``ramp_months`` (0: full at once)."""
+    since = np.asarray(months_since_start, dtype=float)
+    ramp = np.maximum(np.asarray(ramp_months, dtype=float), 1.0)
+    return np.where(since >= 0, np.minimum((since + 1.0) / ramp, 1.0), 0.0)
+
+
+def capacity_investment(
+    p: ins.CapacityInvestment, fx: MonthEffects, ctx: Context, age: int
+) -> None:
+    net = ctx.net
+    cell = np.zeros((1, len(net.regions), len(net.processes)))
+    cell[0, _index(net, "region", p.region), _index(net, "process", p.process)] = 1.0
+    share = ramp_share(ctx.month - month_index(p.start), p.ramp_months)
+    tonnes = _col(value(p, "tonnes_per_year", ctx.values), 3)
+    fx.capacity = fx.capacity + cell * tonnes / 12.0 * share
+
+
+def price_floor(p: ins.PriceFloor, fx: MonthEffects, ctx: Context, age: int) -> None:
+    net = ctx.net
+    cell = np.zeros((1, len(net.products), len(net.markets)))
+    cell[0, _index(net, "product", p.product), net.markets.index(p.market)] = 1.0
+    fx.floor = np.maximum(fx.floor, cell * _col(value(p, "usd_per_kg", ctx.values), 3))
+
+
+def suspension(p: ins.Suspension, fx: MonthEffects, ctx: Context, age: int) -> None:
+    """Suspensions act through the in-force windows (``_windows``), not on the arrays."""
+
+
+EFFECTS: dict[str, Callable[..., None]] = {
+    "export_license": export_license,
+    "export_ban": export_ban,
+    "export_quota": export_quota,
+    "tariff": tariff,
+    "content_rule": content_rule,
+    "stockpile": stockpile,
+    "capacity_investment": capacity_investment,
+    "price_floor": price_floor,
+    "suspension": suspension,
+}
+
+
+@dataclass
+class Context:
+    """What the effect functions read: the network, the month and per-draw values."""
+
+    net: CompiledNetwork
+    month: int
+    values: Values
+    _denied: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+
+    def denied_share(self, sectors: Sequence[str]) -> np.ndarray:
+        """(P, 1, I) share of each importer's final use of a product in the given sectors."""
+        key = tuple(sectors)
+        if key not in self._denied:
+            demand = self.net.demand0  # (R, S, P)
+            idx = [_index(self.net, "sector", s) for s in sectors]
+            total = demand.sum(axis=1)
+            part = demand[:, idx, :].sum(axis=1)
+            share = np.divide(part, total, out=np.zeros_like(total), where=total > 0)
+            self._denied[key] = share.T[:, None, :]
+        return self._denied[key]
+
+
+def no_effects(net: CompiledNetwork) -> MonthEffects:
+    n_r, n_p, n_k = len(net.regions), len(net.products), len(net.processes)
+    return MonthEffects(
+        allow=np.ones((1, n_p, n_r, n_r)),
+        tariff=np.zeros((1, n_p, n_r, n_r)),
+        release=np.zeros((1, n_r, n_p)),
+        purchase=np.zeros((1, n_r, n_p)),
+        capacity=np.zeros((1, n_r, n_k)),
+        floor=np.zeros((1, n_p, len(net.markets))),
+    )
+
+
+def month_effects(
+    plan: PolicyPlan, t: int, net: CompiledNetwork, values: Values | None = None
+) -> MonthEffects:
+    """Collect the effects of every measure in force in month ``t`` (0-based)."""
+    fx = no_effects(net)
+    ctx = Context(net=net, month=int(plan.months[t]), values=values or {})
+    for n, policy in enumerate(plan.policies):
+        if plan.in_force[n, t]:
+            apply(policy, fx, ctx, int(plan.age[n, t]))
+    return fx
+
+
+ARRAYS = ("allow", "tariff", "release", "purchase", "capacity", "floor")
+
+
+def apply(policy: ins.PolicyBase, fx: MonthEffects, ctx: Context, age: int) -> None:
+    """Apply one measure; ``values["<id>.active"]`` (D,) in {0, 1} switches it per draw."""
+    effect = EFFECTS[policy.type]  # type: ignore[attr-defined]
+    active = ctx.values.get(f"{policy.id}.active")
+    if active is None:
+        effect(policy, fx, ctx, age)
+        return
+    on = np.asarray(active) > 0.5
+    before = {name: getattr(fx, name) for name in ARRAYS}
+    n_quotas, n_rules = len(fx.quotas), len(fx.content_rules)
+    effect(policy, fx, ctx, age)
+    for name, old in before.items():
+        new = getattr(fx, name)
+        if new is not old:
+            setattr(fx, name, np.where(_col(on, new.ndim), new, old))
+    for quota in fx.quotas[n_quotas:]:
+        quota.cap = np.where(on, quota.cap, np.inf)
+    for rule in fx.content_rules[n_rules:]:
+        rule.factor = np.where(on, rule.factor, 1.0)
