@@ -1,0 +1,1 @@
+"""The HTTP service and dashboard (``rareflow serve``): FastAPI app, background runs, page."""

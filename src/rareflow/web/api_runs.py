@@ -1,0 +1,162 @@
+"""Runs: start one (answered at once with its id), follow its progress, read its results
+(JSON, CSV or Parquet), the dashboard's series, and compare two."""
+
+from __future__ import annotations
+
+import io
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from rareflow.errors import UserInputError
+from rareflow.web.context import Context, ErrorBody, context, rows
+from rareflow.web.inputs import MAX_DRAWS, MAX_MONTHS, NAME_PATTERN, named, validate
+
+router = APIRouter(prefix="/api", tags=["runs"])
+Ctx = Annotated[Context, Depends(context)]
+RUN_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+RunId = Annotated[str, Path(pattern=RUN_ID, description="Run id")]
+Metric = Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$", description="Only this metric")]
+ERROR = {"model": ErrorBody}
+MEDIA = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
+
+
+class RunRequest(BaseModel):
+    """A named scenario (bundled or saved) or a scenario given inline, with an optional
+    horizon."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str | None = Field(None, pattern=NAME_PATTERN.pattern, examples=["baseline"])
+    spec: dict[str, Any] | None = Field(None, description="A whole scenario, as JSON.")
+    months: int | None = Field(None, ge=1, le=MAX_MONTHS, description="Override the horizon.")
+    draws: int = Field(1, ge=1, le=MAX_DRAWS, description="Draws (the engine runs one).")
+
+
+class RunStarted(BaseModel):
+    run_id: str
+    status: str
+    status_url: str
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _status(ctx: Context, run_id: str) -> dict[str, Any]:
+    """A run's state: in this server's memory, else its job row, else the stored runs."""
+    found = ctx.worker.get(run_id) or ctx.store.job(run_id)
+    if found is not None and found["status"] != "complete":
+        return found
+    stored = ctx.store.runs()
+    match = stored[stored["run_id"] == run_id]
+    if match.empty:
+        raise HTTPException(404, f"no run with the id {run_id!r}")
+    info = rows(match.drop(columns=["scenario_json", "parameters"], errors="ignore"))[0]
+    return {**info, "status": "complete", "progress": 1.0, "stage": "complete", "error": None}
+
+
+def _complete(ctx: Context, run_id: str) -> None:
+    state = _status(ctx, run_id)
+    if state["status"] != "complete":
+        raise HTTPException(409, f"run {run_id} is {state['status']}, not complete")
+
+
+@router.post("/runs", status_code=202, summary="Start a run", responses={422: ERROR, 429: ERROR})
+def start(body: RunRequest, ctx: Ctx) -> RunStarted:
+    if (body.scenario is None) == (body.spec is None):
+        raise UserInputError("give either 'scenario' (a name) or 'spec' (a scenario), not both")
+    if body.spec is not None:
+        scenario = validate(body.spec, ctx.network)
+    else:
+        assert body.scenario is not None
+        scenario = named(body.scenario, ctx.store.scenarios(), ctx.network)
+    job = ctx.worker.submit(scenario, body.months)
+    return RunStarted(run_id=job.run_id, status=job.status, status_url=f"/api/runs/{job.run_id}")
+
+
+@router.get("/runs", summary="Runs: stored (from the CLI too), running and failed")
+def list_runs(ctx: Ctx) -> list[dict[str, Any]]:
+    stored = ctx.store.runs().drop(columns=["scenario_json", "parameters"], errors="ignore")
+    done = rows(stored)
+    ids = {r["run_id"] for r in done}
+    jobs = [j for j in ctx.store.jobs() if j["run_id"] not in ids]
+    live = {j["run_id"]: j for j in ctx.worker.active()}
+    return [live.get(j["run_id"], j) for j in jobs] + done
+
+
+@router.get("/runs/{run_id}", summary="A run's status and progress", responses={404: ERROR})
+def status(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
+    return _status(ctx, run_id)
+
+
+@router.get(
+    "/runs/{run_id}/results",
+    summary="A run's tidy results",
+    responses={
+        200: {"content": {m: {} for m in MEDIA.values()}},
+        404: ERROR,
+        409: ERROR,
+    },
+)
+def results(
+    run_id: RunId, ctx: Ctx, format: Format = Format.json, metric: Metric = None
+) -> Response:
+    _complete(ctx, run_id)
+    frame = ctx.store.call(lambda: ctx.store.db.results(run_id, metric))
+    if format is Format.json:
+        from rareflow.io.export import jsonable
+
+        return Response(_json(jsonable(frame.to_dict(orient="records"))), media_type=MEDIA["json"])
+    buffer = io.BytesIO()
+    if format is Format.csv:
+        buffer.write(frame.to_csv(index=False).encode())
+    else:
+        frame.to_parquet(buffer, index=False)
+    name = f"{run_id}{'-' + metric if metric else ''}.{format.value}"
+    disposition = {"content-disposition": f'attachment; filename="{name}"'}
+    return Response(buffer.getvalue(), media_type=MEDIA[format.value], headers=disposition)
+
+
+def _json(payload: Any) -> bytes:
+    import json
+
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+@router.get("/runs/{run_id}/summary", summary="Shortages per region and sector; peak prices")
+def summary(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
+    _complete(ctx, run_id)
+    store = ctx.store.db
+    return {
+        "run_id": run_id,
+        "summary": rows(ctx.store.call(lambda: store.summary(run_id))),
+        "peak_prices": rows(ctx.store.call(lambda: store.peak_prices(run_id))),
+    }
+
+
+@router.get("/runs/{run_id}/charts", summary="The dashboard's series for a run")
+def charts(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
+    from rareflow.web.charts import payload
+
+    _complete(ctx, run_id)
+    store = ctx.store.db
+    frame = ctx.store.call(lambda: store.results(run_id))
+    months = ctx.store.call(lambda: store.months(run_id))
+    return {"run_id": run_id, **payload(frame, months, ctx.stages)}
+
+
+@router.get("/compare", summary="What changes from run A to run B", responses={404: ERROR})
+def compare(
+    a: Annotated[str, Query(pattern=RUN_ID)], b: Annotated[str, Query(pattern=RUN_ID)], ctx: Ctx
+) -> dict[str, Any]:
+    from rareflow.analytics.compare import compare as compare_runs
+
+    _complete(ctx, a)
+    _complete(ctx, b)
+    result: dict[str, Any] = ctx.store.call(lambda: compare_runs(ctx.store.db, a, b).to_dict())
+    return result

@@ -1,0 +1,91 @@
+"""Scenarios: list, get, validate and save (JSON or YAML bodies, never file paths)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from starlette.concurrency import run_in_threadpool
+
+from rareflow.scenarios.model import Scenario
+from rareflow.web.context import Context, ErrorBody, context
+from rareflow.web.inputs import NAME_PATTERN, named, parse_body, validate
+
+router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
+Ctx = Annotated[Context, Depends(context)]
+Name = Annotated[str, Path(pattern=NAME_PATTERN.pattern, description="Scenario name")]
+PROBLEMS = {"model": ErrorBody, "description": "The scenario is invalid; see 'problems'"}
+SCENARIO_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Scenario"}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _bundled_names() -> list[str]:
+    from rareflow.scenarios.load import bundled_names
+
+    return bundled_names()
+
+
+@router.get("", summary="Bundled and saved scenarios")
+def list_all(ctx: Ctx) -> list[dict[str, Any]]:
+    from rareflow.scenarios.load import list_scenarios
+
+    bundled = [{**row, "origin": "bundled"} for row in list_scenarios()]
+    saved = [
+        {
+            "name": name,
+            "description": str(data.get("description", "")),
+            "start": data.get("start"),
+            "months": data.get("months"),
+            "policies": len(data.get("policies") or []),
+            "sources": data.get("sources") or [],
+            "origin": "saved",
+        }
+        for name, data in ctx.store.scenarios().items()
+    ]
+    return bundled + saved
+
+
+@router.get("/{name}", summary="One scenario, as JSON", responses={404: PROBLEMS})
+def get_one(name: Name, ctx: Ctx) -> Scenario:
+    return named(name, ctx.store.scenarios(), ctx.network)
+
+
+async def _scenario(request: Request, ctx: Context) -> Scenario:
+    data = parse_body(await request.body(), request.headers.get("content-type"))
+    return await run_in_threadpool(validate, data, ctx.network)
+
+
+@router.post(
+    "/validate",
+    summary="Check a scenario (JSON or YAML) without saving it",
+    openapi_extra=SCENARIO_BODY,
+    responses={422: PROBLEMS},
+)
+async def check(request: Request, ctx: Ctx) -> dict[str, Any]:
+    scenario = await _scenario(request, ctx)
+    return {"valid": True, "scenario": scenario.model_dump(mode="json")}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Save a scenario (JSON or YAML) under its name",
+    openapi_extra=SCENARIO_BODY,
+    responses={409: PROBLEMS, 422: PROBLEMS},
+)
+async def create(request: Request, ctx: Ctx) -> dict[str, Any]:
+    from rareflow.web.inputs import check_name
+
+    scenario = await _scenario(request, ctx)
+    check_name(scenario.name)
+    if scenario.name in _bundled_names():
+        raise HTTPException(409, f"{scenario.name!r} is a bundled scenario; choose another name")
+    await run_in_threadpool(ctx.store.save_scenario, scenario.name, scenario.model_dump_json())
+    return {"name": scenario.name, "scenario": scenario.model_dump(mode="json")}

@@ -1,0 +1,147 @@
+"""The FastAPI application: JSON API under /api, the dashboard at /, OpenAPI at /openapi.json.
+
+``create_app(store_path, token)`` builds it around one results store (the CLI's, by default)
+and starts the background run worker; jobs a previous server left unfinished are marked failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from rareflow.errors import UserInputError
+from rareflow.io.export import jsonable
+from rareflow.scenarios.load import ScenarioError
+from rareflow.web.context import ErrorBody
+from rareflow.web.security import LOOPBACK, Guard
+from rareflow.web.storage import RETRY_SECONDS, StoreBusy
+from rareflow.web.worker import QueueFull
+
+STATIC = Path(__file__).parent / "static"
+_ERROR = {"model": ErrorBody}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {**_ERROR, "description": "Not found"},
+    422: {**_ERROR, "description": "Invalid request or scenario (problems name the fields)"},
+    400: {**_ERROR, "description": "Bad input (detail, problems)"},
+    401: {**_ERROR, "description": "A token is required"},
+    403: {**_ERROR, "description": "Host or origin not accepted"},
+    413: {**_ERROR, "description": "Body too large"},
+    415: {**_ERROR, "description": "Send application/json or application/yaml"},
+    503: {**_ERROR, "description": "The results store is busy; retry"},
+}
+
+
+def plotly_bundle() -> Path:
+    """plotly.min.js as shipped inside the plotly Python package (no CDN, no copy of ours)."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _field(loc: Any) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _handlers(app: FastAPI) -> None:
+    from rareflow.web.inputs import UnknownScenario, problems
+
+    @app.exception_handler(ScenarioError)
+    async def scenario_error(_: Request, error: ScenarioError) -> JSONResponse:
+        status = 404 if isinstance(error, UnknownScenario) else 422
+        return JSONResponse({"detail": str(error), "problems": problems(error)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        found = [
+            {
+                "field": _field(e["loc"]),
+                "error": e["msg"],
+                "message": f"{_field(e['loc'])}: {e['msg']}",
+            }
+            for e in error.errors()
+        ]
+        detail = "; ".join(p["message"] for p in found[:5]) or "invalid request"
+        return JSONResponse(jsonable({"detail": detail, "problems": found}), status_code=422)
+
+    @app.exception_handler(UserInputError)
+    async def user_error(_: Request, error: UserInputError) -> JSONResponse:
+        return JSONResponse({"detail": str(error), "problems": [error.as_dict()]}, status_code=400)
+
+    @app.exception_handler(StoreBusy)
+    async def busy(_: Request, error: StoreBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"retry-after": "2"})
+
+    @app.exception_handler(QueueFull)
+    async def full(_: Request, error: QueueFull) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=429, headers={"retry-after": "5"})
+
+
+def _pages(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> Response:
+        return FileResponse(plotly_bundle(), media_type="text/javascript")
+
+    @app.get("/api/health", tags=["service"], summary="Liveness and the store in use")
+    def health(request: Request) -> dict[str, Any]:
+        ctx = request.app.state.ctx
+        return {"status": "ok", "store": str(ctx.store.path)}
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def create_app(
+    store_path: str | Path | None = None,
+    token: str | None = None,
+    *,
+    workers: int = 2,
+    hosts: tuple[str, ...] = LOOPBACK,
+    retry_seconds: float = RETRY_SECONDS,
+) -> FastAPI:
+    """The application around the results store at ``store_path`` (default: the CLI's)."""
+    from rareflow.data.network import load_network
+    from rareflow.web import api_data, api_runs, api_scenarios
+    from rareflow.web.context import Context
+    from rareflow.web.storage import WebStore
+    from rareflow.web.worker import RunWorker
+
+    store = WebStore(store_path, retry_seconds)
+    network = load_network()
+    worker = RunWorker(store, network, workers=workers)
+    store.fail_interrupted()  # what a previous server left running will never finish
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        worker.shutdown()
+
+    app = FastAPI(
+        title="rareflow",
+        summary="Rare-earth supply chains under trade policy: data, scenarios, runs, results.",
+        version=_version(),
+        lifespan=lifespan,
+        responses=ERRORS,
+    )
+    app.state.ctx = Context(store=store, worker=worker, network=network)
+    _handlers(app)
+    for router in (api_data.router, api_scenarios.router, api_runs.router):
+        app.include_router(router)
+    _pages(app)
+    app.add_middleware(Guard, token=token, hosts=hosts)
+    return app
+
+
+def _version() -> str:
+    from rareflow import __version__
+
+    return str(__version__)

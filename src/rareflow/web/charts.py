@@ -1,0 +1,98 @@
+"""The series the dashboard draws, aggregated from a stored run's tidy results (draw means).
+
+- ``shortage``: shortage share per importing region and sector over time (the worst series);
+- ``exports``: China's shipments per destination over time (t/month, all products);
+- ``prices``: each product's price in China and ex-China over time (USD/kg);
+- ``sankey``: tonnes shipped over the horizon, exporter -> stage of the chain -> importer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+TOP_SERIES = 12
+TOP_REGIONS = 8
+EXPORTER = "CHN"
+
+
+def _by_month(frame: pd.DataFrame, keys: list[str], months: list[str]) -> pd.DataFrame:
+    """Mean over draws of the value summed per (month, keys); months as columns, zeros filled."""
+    draws = max(int(frame["draw"].nunique()), 1) if len(frame) else 1
+    total = frame.groupby(["month", *keys])["value"].sum() / draws
+    table = total.unstack("month") if len(total) else pd.DataFrame(columns=months)
+    return table.reindex(columns=months).fillna(0.0)
+
+
+def _series(table: pd.DataFrame, top: int) -> list[dict[str, Any]]:
+    if table.empty:
+        return []
+    peak = table.max(axis=1)
+    keep = peak[peak > 0].sort_values(ascending=False).head(top).index
+    names = [" · ".join(k) if isinstance(k, tuple) else str(k) for k in keep]
+    return [
+        {"name": name, "values": [float(v) for v in table.loc[key]]}
+        for name, key in zip(names, keep, strict=True)
+    ]
+
+
+def shortage(results: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
+    rows = results[results["metric"] == "shortage_share"]
+    return _series(_by_month(rows, ["region", "product"], months), TOP_SERIES)
+
+
+def exports(results: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
+    rows = results[(results["metric"] == "shipments") & (results["region"] == EXPORTER)]
+    return _series(_by_month(rows, ["partner"], months), len(months) or TOP_SERIES)
+
+
+def prices(results: pd.DataFrame, months: list[str]) -> dict[str, dict[str, list[float]]]:
+    table = _by_month(results[results["metric"] == "price"], ["product", "region"], months)
+    out: dict[str, dict[str, list[float]]] = {}
+    for (product, market), values in zip(table.index.tolist(), table.to_numpy(), strict=True):
+        out.setdefault(str(product), {})[str(market)] = [float(v) for v in values]
+    return out
+
+
+def _lump(names: pd.Series, weights: pd.Series) -> pd.Series:
+    """Names outside the top regions by weight become 'other'."""
+    top = weights.groupby(names).sum().sort_values(ascending=False).head(TOP_REGIONS).index
+    return names.where(names.isin(top), "other")
+
+
+def sankey(results: pd.DataFrame, stages: dict[str, str]) -> dict[str, Any]:
+    rows = results[results["metric"] == "shipments"]
+    if rows.empty:
+        return {"nodes": [], "source": [], "target": [], "value": []}
+    draws = max(int(rows["draw"].nunique()), 1)
+    frame = pd.DataFrame(
+        {
+            "exporter": _lump(rows["region"], rows["value"]),
+            "stage": rows["product"].map(stages).fillna("other"),
+            "importer": _lump(rows["partner"], rows["value"]),
+            "value": rows["value"] / draws,
+        }
+    )
+    left = frame.groupby(["exporter", "stage"], as_index=False)["value"].sum()
+    right = frame.groupby(["stage", "importer"], as_index=False)["value"].sum()
+    links = [(f"from {e}", str(s), float(v)) for e, s, v in left.itertuples(index=False) if v > 0]
+    links += [(str(s), f"to {i}", float(v)) for s, i, v in right.itertuples(index=False) if v > 0]
+    nodes = list(dict.fromkeys(name for a, b, _ in links for name in (a, b)))
+    index = {name: i for i, name in enumerate(nodes)}
+    return {
+        "nodes": nodes,
+        "source": [index[a] for a, _, _ in links],
+        "target": [index[b] for _, b, _ in links],
+        "value": [v for _, _, v in links],
+    }
+
+
+def payload(results: pd.DataFrame, months: list[str], stages: dict[str, str]) -> dict[str, Any]:
+    return {
+        "months": months,
+        "shortage": shortage(results, months),
+        "exports": exports(results, months),
+        "prices": prices(results, months),
+        "sankey": sankey(results, stages),
+    }

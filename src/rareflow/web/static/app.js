@@ -1,0 +1,333 @@
+// rareflow dashboard: edit a scenario, run it, follow progress, plot the results (plotly only).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const HIDDEN = ["type", "description", "source"]; // kept from a loaded scenario, not edited
+const POLL_MS = 300, POLL_LIMIT = 2000; // polling stops after ~10 minutes
+const state = { types: {}, base: {}, charts: null, shown: 0, compared: 0 };
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  const type = response.headers.get("content-type") || "";
+  const body = type.includes("json") ? await response.json() : await response.text();
+  return { ok: response.ok, status: response.status, body };
+}
+const postJson = (path, data) =>
+  api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(data) });
+
+// -- policy rows built from the instruments' JSON schemas --------------------------------
+function fieldKind(prop) {
+  if (prop.type === "array") return "list";
+  if (prop.type === "number" || prop.type === "integer") return "number";
+  if (prop.enum) return "choice";
+  return "text";
+}
+
+function fieldsOf(type) {
+  const schema = state.types[type];
+  const out = [];
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    if (HIDDEN.includes(name)) continue;
+    if (prop.$ref && prop.$ref.endsWith("/Items")) {
+      out.push({ path: "items.products", kind: "list", required: true });
+      out.push({ path: "items.elements", kind: "list" });
+      out.push({ path: "items.min_content", kind: "number" });
+    } else {
+      out.push({ path: name, kind: fieldKind(prop), prop, required: (schema.required || []).includes(name) });
+    }
+  }
+  return out;
+}
+
+function getPath(obj, path) {
+  return path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
+}
+
+function setPath(obj, path, value) {
+  const keys = path.split(".");
+  const last = keys.pop();
+  const target = keys.reduce((o, k) => (o[k] = o[k] || {}), obj);
+  target[last] = value;
+}
+
+function fieldInput(f, value) {
+  let input;
+  if (f.kind === "choice") {
+    input = document.createElement("select");
+    for (const option of f.prop.enum) input.add(new Option(option, option));
+  } else {
+    input = document.createElement("input");
+    if (f.kind === "number") { input.type = "number"; input.step = "any"; }
+    if (f.kind === "list") input.placeholder = "comma separated";
+    else if (f.prop && f.prop.default != null) input.placeholder = String(f.prop.default);
+  }
+  if (value != null) input.value = Array.isArray(value) ? value.join(", ") : String(value);
+  input.dataset.field = f.path;
+  input.dataset.kind = f.kind;
+  if (f.prop && f.prop.description) input.title = f.prop.description;
+  const label = document.createElement("label");
+  label.className = "field";
+  label.append(f.path + (f.required ? " *" : ""), input);
+  const msg = document.createElement("span");
+  msg.className = "msg";
+  msg.dataset.for = f.path;
+  label.append(msg);
+  return label;
+}
+
+function addPolicy(policy = { type: "export_license" }, detached = false) {
+  const row = document.createElement("div");
+  row.className = "policy";
+  row.policy = policy; // the original, to keep fields the form does not show
+  const type = document.createElement("select");
+  type.className = "policy-type";
+  for (const name of Object.keys(state.types)) type.add(new Option(name, name));
+  type.value = policy.type;
+  type.onchange = () => row.replaceWith(addPolicy({ ...collectPolicy(row), type: type.value }, true));
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.textContent = "remove";
+  remove.onclick = () => row.remove();
+  const msg = document.createElement("span");
+  msg.className = "msg row-msg";
+  row.append(type, ...fieldsOf(policy.type).map((f) => fieldInput(f, getPath(policy, f.path))), remove, msg);
+  if (!detached) $("policies").append(row);
+  return row;
+}
+
+function readInput(input) {
+  const text = input.value.trim();
+  if (text === "") return undefined;
+  if (input.dataset.kind === "list") return text.split(",").map((s) => s.trim()).filter(Boolean);
+  if (input.dataset.kind === "number") return Number(text);
+  return text;
+}
+
+function collectPolicy(row) {
+  const out = {};
+  for (const key of HIDDEN) if (row.policy[key] != null) out[key] = row.policy[key];
+  out.type = row.querySelector(".policy-type").value;
+  for (const input of row.querySelectorAll("[data-field]")) {
+    const value = readInput(input);
+    if (value !== undefined) setPath(out, input.dataset.field, value);
+  }
+  return out;
+}
+
+function collectScenario() {
+  const scenario = { ...state.base };
+  for (const key of ["name", "start"]) {
+    const value = $("f-" + key).value.trim();
+    if (value) scenario[key] = value; else delete scenario[key];
+  }
+  const months = $("f-months").value.trim();
+  if (months) scenario.months = Number(months); else delete scenario.months;
+  scenario.policies = [...document.querySelectorAll(".policy")].map(collectPolicy);
+  return scenario;
+}
+
+function fillForm(scenario) {
+  state.base = scenario;
+  $("f-name").value = scenario.name || "";
+  $("f-start").value = scenario.start || "";
+  $("f-months").value = scenario.months || "";
+  $("policies").replaceChildren();
+  for (const policy of scenario.policies || []) addPolicy(policy);
+  clearMessages();
+}
+
+// -- validation messages -------------------------------------------------------------------
+function note(text, error = false) {
+  $("form-message").textContent = text;
+  $("form-message").classList.toggle("error", error);
+}
+
+function clearMessages() {
+  note("");
+  for (const el of document.querySelectorAll(".msg")) el.textContent = "";
+  for (const el of document.querySelectorAll(".invalid")) el.classList.remove("invalid");
+}
+
+function placeFor(field) {
+  const match = /^policies\[(\d+)\]\.?(.*)$/.exec(field || "");
+  if (!match) {
+    const top = (field || "").split(/[.[]/)[0];
+    return { input: document.querySelector(`[data-path="${top}"]`), msg: document.querySelector(`.msg[data-for="${top}"]`) };
+  }
+  const row = document.querySelectorAll(".policy")[Number(match[1])];
+  if (!row) return {};
+  const path = match[2].replace(/\[\d+\]/g, "");
+  const input = path && (row.querySelector(`[data-field="${path}"]`) || row.querySelector(`[data-field^="${path}."]`));
+  const msg = input ? input.parentElement.querySelector(".msg") : row.querySelector(".row-msg");
+  return { input, msg };
+}
+
+function showProblems(body) {
+  clearMessages();
+  const problems = (body && body.problems) || [];
+  for (const p of problems) {
+    const where = placeFor(p.field || p.column);
+    const text = p.error + (p.expected ? `; expected ${p.expected}` : "") + (p.hint ? `. ${p.hint}` : "");
+    if (where.input) where.input.classList.add("invalid");
+    if (where.msg) where.msg.textContent = text;
+  }
+  note(problems.length
+    ? `${problems.length} problem${problems.length > 1 ? "s" : ""}: ${problems[0].message || problems[0].error}`
+    : describe(body), true);
+}
+
+function describe(body) {
+  if (!body) return "request failed";
+  if (typeof body.detail === "string") return body.detail;
+  if (Array.isArray(body.detail)) return body.detail.map((d) => `${d.loc.join(".")}: ${d.msg}`).join("; ");
+  return JSON.stringify(body);
+}
+
+// -- actions -------------------------------------------------------------------------------
+async function validateForm() {
+  const response = await postJson("/api/scenarios/validate", collectScenario());
+  if (response.ok) { clearMessages(); note("valid"); }
+  else showProblems(response.body);
+  return response.ok;
+}
+
+async function saveForm() {
+  const response = await postJson("/api/scenarios", collectScenario());
+  if (!response.ok) return showProblems(response.body);
+  clearMessages();
+  note(`saved as ${response.body.name}`);
+  await loadScenarioList(response.body.name);
+}
+
+async function runForm() {
+  const response = await postJson("/api/runs", { spec: collectScenario() });
+  if (!response.ok) return showProblems(response.body);
+  clearMessages();
+  note(`run ${response.body.run_id} started`);
+  await follow(response.body.run_id);
+}
+
+async function follow(runId) {
+  for (let i = 0; i < POLL_LIMIT; i++) {
+    const { ok, body } = await api(`/api/runs/${runId}`);
+    if (!ok) { $("run-status").textContent = describe(body); return; }
+    $("progress").value = body.progress || 0;
+    $("run-status").textContent = `${runId}: ${body.status} (${body.stage || ""})`;
+    if (body.status === "failed") { $("run-status").textContent += ` ${body.error || ""}`; return; }
+    if (body.status === "complete") { await loadRuns(runId); return; }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+// -- lists -----------------------------------------------------------------------------------
+async function loadScenarioList(selected) {
+  const { body } = await api("/api/scenarios");
+  const select = $("scenario-select");
+  select.replaceChildren(...body.map((s) => new Option(`${s.name} (${s.origin})`, s.name)));
+  if (selected) select.value = selected;
+}
+
+async function loadScenario() {
+  const { ok, body } = await api(`/api/scenarios/${encodeURIComponent($("scenario-select").value)}`);
+  if (ok) fillForm(body); else note(describe(body), true);
+}
+
+async function loadRuns(selected) {
+  const { body } = await api("/api/runs");
+  const done = body.filter((r) => r.status === "complete");
+  for (const id of ["run-select", "compare-a", "compare-b"]) {
+    const keep = $(id).value;
+    $(id).replaceChildren(...done.map((r) => new Option(`${r.run_id}`, r.run_id)));
+    if (keep) $(id).value = keep;
+  }
+  if (done.length > 1 && !$("compare-b").dataset.touched) $("compare-b").value = done[1].run_id;
+  if (selected) $("run-select").value = selected;
+  if ($("run-select").value) await showRun($("run-select").value);
+}
+
+// -- charts ------------------------------------------------------------------------------------
+const CONFIG = { responsive: true, displaylogo: false };
+const title = (text) => ({ text, x: 0.01, xanchor: "left" }); // clear of the mode bar
+const lines = (series, months) => series.map((s) => ({ x: months, y: s.values, name: s.name, type: "scatter", mode: "lines" }));
+
+const peak = (charts) => Math.max(0.01, ...charts.shortage.flatMap((s) => s.values));
+
+function plotShortage(div, charts, heading, top = null) {
+  const yaxis = { title: { text: "share of need not met" }, tickformat: ".0%", rangemode: "tozero" };
+  if (top) yaxis.range = [0, 1.05 * top]; // side by side: one scale for both
+  const layout = { title: title(heading), yaxis, margin: { t: 40 } };
+  const traces = charts.shortage.length ? lines(charts.shortage, charts.months) : [{ x: charts.months, y: charts.months.map(() => 0), name: "no shortage" }];
+  return Plotly.react(div, traces, layout, CONFIG);
+}
+
+function plotPrices() {
+  const charts = state.charts;
+  const product = $("price-product").value;
+  const markets = charts.prices[product] || {};
+  const traces = Object.entries(markets).map(([market, values]) => ({ x: charts.months, y: values, name: market === "china" ? "China" : "ex-China", type: "scatter", mode: "lines" }));
+  Plotly.react("chart-prices", traces, { title: title(`Price of ${product}: China vs ex-China (USD/kg)`), margin: { t: 40 } }, CONFIG);
+}
+
+async function showRun(runId) {
+  const seq = ++state.shown; // a later choice wins over a slower earlier answer
+  const { ok, body } = await api(`/api/runs/${runId}/charts`);
+  if (seq !== state.shown) return;
+  if (!ok) { $("run-status").textContent = describe(body); return; }
+  state.charts = body;
+  $("download").href = `/api/runs/${runId}/results?format=csv`;
+  plotShortage("chart-shortage", body, "Shortage by region and sector");
+  Plotly.react("chart-exports", body.exports.map((s) => ({ x: body.months, y: s.values, name: s.name, type: "scatter", stackgroup: "one" })),
+    { title: title("China's exports by destination (t/month, all products)"), margin: { t: 40 } }, CONFIG);
+  const products = Object.keys(body.prices);
+  const keep = $("price-product").value;
+  $("price-product").replaceChildren(...products.map((p) => new Option(p, p)));
+  $("price-product").value = products.includes(keep) ? keep : (products.includes("dy_oxide") ? "dy_oxide" : products[0]);
+  plotPrices();
+  const s = body.sankey;
+  Plotly.react("chart-sankey", [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }],
+    { title: title("Trade over the horizon: exporter → stage → importer (t)"), margin: { t: 40 } }, CONFIG);
+}
+
+async function compareRuns() {
+  const a = $("compare-a").value, b = $("compare-b").value;
+  if (!a || !b) return;
+  const seq = ++state.compared;
+  const [ca, cb, diff] = await Promise.all([api(`/api/runs/${a}/charts`), api(`/api/runs/${b}/charts`), api(`/api/compare?a=${a}&b=${b}`)]);
+  if (seq !== state.compared) return;
+  const top = ca.ok && cb.ok ? Math.max(peak(ca.body), peak(cb.body)) : null;
+  if (ca.ok) await plotShortage("chart-compare-a", ca.body, `A: ${a}`, top);
+  if (cb.ok) await plotShortage("chart-compare-b", cb.body, `B: ${b}`, top);
+  const table = $("compare-table");
+  table.replaceChildren();
+  if (!diff.ok) { table.textContent = describe(diff.body); return; }
+  const head = table.insertRow();
+  for (const h of ["region", "sector", "peak A", "peak B", "Δ value lost B−A ($m)"]) head.insertCell().outerHTML = `<th>${h}</th>`;
+  for (const r of diff.body.sectors.slice(0, 15)) {
+    const row = table.insertRow();
+    for (const v of [r.region, r.sector, pct(r.peak_shortage_share_a), pct(r.peak_shortage_share_b), (r.value_lost_usd_change / 1e6).toFixed(1)]) row.insertCell().textContent = v;
+  }
+}
+const pct = (v) => `${(100 * (v || 0)).toFixed(1)}%`;
+
+// -- start -------------------------------------------------------------------------------------
+async function start() {
+  const health = await api("/api/health");
+  $("service").textContent = health.ok ? `store: ${health.body.store}` : describe(health.body);
+  state.types = (await api("/api/policy-types")).body;
+  $("load").onclick = loadScenario;
+  $("add-policy").onclick = () => addPolicy();
+  $("validate").onclick = validateForm;
+  $("save").onclick = saveForm;
+  $("run").onclick = runForm;
+  $("run-select").onchange = () => showRun($("run-select").value);
+  $("price-product").onchange = plotPrices;
+  $("compare-b").onchange = () => { $("compare-b").dataset.touched = "1"; };
+  $("compare").onclick = compareRuns;
+  await loadScenarioList("april-2025-licensing");
+  await loadScenario();
+  await loadRuns();
+  if ($("compare-a").value && $("compare-a").value !== $("compare-b").value) await compareRuns();
+  document.body.dataset.ready = "1";
+}
+
+start();

@@ -1,0 +1,153 @@
+"""The dashboard in a real headless browser (Debian's chromium driven by Playwright).
+
+Skipped when /usr/bin/chromium (or Playwright) is missing, except under CI=true, where that is
+a failure: ``.ci/install-browser`` installs chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from test_web_support import live_server, wait_for_run
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]  # fmt: skip
+WAIT_MS = 60_000
+
+
+def _browser_missing() -> str | None:
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        return f"{CHROMIUM} is missing (run .ci/install-browser)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is missing (pip install -e '.[dev]')"
+    return None
+
+
+MISSING = _browser_missing()
+IN_CI = os.environ.get("CI") == "true"
+pytestmark = pytest.mark.skipif(MISSING is not None and not IN_CI, reason=MISSING or "")
+
+
+@pytest.fixture(autouse=True)
+def _browser_present() -> None:
+    if MISSING:  # only reached under CI=true: there a missing browser fails each test
+        pytest.fail(f"browser tests cannot run in CI: {MISSING}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with live_server(tmp_path_factory.mktemp("browser") / "results.duckdb") as base:
+        yield base
+
+
+@pytest.fixture
+def page(server: str, tmp_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh user-data-dir
+            executable_path=executable,
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1400, "height": 2000},
+        )
+        errors: list[str] = []
+        tab = context.new_page()
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.set_default_timeout(WAIT_MS)
+        tab.goto(server + "/")
+        tab.wait_for_selector("body[data-ready='1']")
+        yield tab
+        context.close()
+        assert not errors, errors
+
+
+def _data(page: Any, chart: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = page.evaluate(f"document.getElementById('{chart}').data || []")
+    return data
+
+
+def test_run_a_scenario_and_see_the_charts(page: Any, tmp_path: Path) -> None:
+    assert page.input_value("#f-name") == "april-2025-licensing"
+    page.fill("#f-months", "6")
+    page.click("#run")
+    page.wait_for_function("document.getElementById('run-status').textContent.includes('complete')")
+    page.wait_for_function("(document.getElementById('chart-sankey').data || []).length > 0")
+    assert page.evaluate("document.getElementById('progress').value") == 1
+    shortage = _data(page, "chart-shortage")
+    assert shortage and max(max(t["y"]) for t in shortage) > 0.01  # licensing causes shortages
+    assert len(shortage[0]["x"]) == 6
+    exports = _data(page, "chart-exports")
+    assert exports and sum(sum(t["y"]) for t in exports) > 0
+    prices = _data(page, "chart-prices")
+    assert {t["name"] for t in prices} == {"China", "ex-China"}
+    sankey = _data(page, "chart-sankey")[0]
+    assert "from CHN" in sankey["node"]["label"] and sum(sankey["link"]["value"]) > 0
+    for chart in ("chart-shortage", "chart-exports", "chart-prices", "chart-sankey"):
+        assert page.locator(f"#{chart} svg.main-svg").count() > 0  # drawn, not just data
+    href = page.evaluate("document.getElementById('download').href")  # absolute
+    csv = page.request.get(href)
+    assert csv.ok and csv.text().startswith("run_id,scenario,draw,month")
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+
+def test_bad_form_entry_shows_its_message(page: Any) -> None:
+    share = page.locator(".policy [data-field='approval_share']").first
+    share.fill("1.5")
+    page.fill("#f-months", "0")
+    page.click("#validate")
+    message = page.locator(".policy .msg[data-for='approval_share']").first
+    message.wait_for(state="visible")
+    assert "less than or equal to 1" in message.text_content()
+    assert "invalid" in (share.get_attribute("class") or "")
+    assert "greater than or equal to 1" in page.text_content(".msg[data-for='months']")
+    assert "problems" in page.text_content("#form-message")
+    page.click("#run")  # refused with the same messages; no run starts
+    page.wait_for_timeout(300)
+    assert "no run started" in page.text_content("#run-status")
+
+
+def test_unknown_code_points_at_its_policy_field(page: Any) -> None:
+    page.locator(".policy [data-field='targets']").first.fill("USX")
+    page.click("#validate")
+    message = page.locator(".policy .msg[data-for='targets']").first
+    message.wait_for(state="visible")
+    assert "unknown region" in message.text_content() and "USA" in message.text_content()
+
+
+def test_two_runs_side_by_side(page: Any, server: str) -> None:
+    with httpx.Client(base_url=server, timeout=60) as client:
+        ids = [
+            client.post("/api/runs", json={"scenario": name, "months": 4}).json()["run_id"]
+            for name in ("baseline", "us-embargo")
+        ]
+        for run_id in ids:
+            assert wait_for_run(client, run_id)["status"] == "complete"
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.select_option("#compare-a", ids[0])
+    page.select_option("#compare-b", ids[1])
+    page.click("#compare")
+    for chart, run_id in (("chart-compare-a", ids[0]), ("chart-compare-b", ids[1])):
+        page.wait_for_function(
+            "([chart, id]) => ((document.getElementById(chart).layout || {}).title || {})"
+            ".text?.includes(id)",
+            arg=[chart, run_id],
+        )
+        assert _data(page, chart)
+    page.wait_for_selector("#compare-table tr")
+    assert "us-embargo" in page.text_content("#chart-compare-b")
