@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from rareflow.data.network import Network
-from rareflow.engine.parameters import ENGINE_DEFAULTS
+from rareflow.engine.parameters import bundled_parameters
 
 A = "assumption"
 
@@ -110,7 +110,7 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         ("dy_metal", 320.0),
         ("ndfeb_sintered", 50.0),
     ]
-    params = [(k, v, "", k.replace("_", " ")) for k, v in ENGINE_DEFAULTS.items()]
+    params = [(k, v, "", k.replace("_", " ")) for k, v in bundled_parameters().items()]
     return {
         "regions": _frame(
             ["region", "name", "kind"],

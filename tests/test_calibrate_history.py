@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rareflow.data.network import load_network
 from rareflow.history import calibrate as cal
 from rareflow.history import parameters as hp
 from rareflow.history.scenario import approval_path, history_policies, history_scenario
@@ -23,7 +24,8 @@ TRUTH = {
 
 @pytest.fixture(scope="module")
 def sim() -> HistorySimulator:
-    return HistorySimulator("2025-09")
+    # as `calibrate` does: fit from the curated priors, not from the stored fit
+    return HistorySimulator("2025-09", network=load_network(calibrated=False))
 
 
 def synthetic(sim: HistorySimulator, truth: dict[str, float], series: list[str]) -> pd.DataFrame:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import xarray as xr
 
 BASELINE_DIR = Path(__file__).parent / "baseline"
+# Behavioural parameters fitted by `rareflow calibrate` (rareflow.history.calibrate).
+CALIBRATED_FILE = Path(__file__).parent / "calibrated_parameters.csv"
 
 
 @dataclass
@@ -103,18 +105,46 @@ class Network:
         return xr.Dataset(data)
 
 
-def load_network(data_dir: str | Path | None = None, *, validate: bool = True) -> Network:
-    """Read a dataset directory (CSV or Parquet per table) and validate it."""
+def load_network(
+    data_dir: str | Path | None = None, *, validate: bool = True, calibrated: bool = True
+) -> Network:
+    """Read a dataset directory (CSV or Parquet per table) and validate it.
+
+    The bundled baseline carries the calibrated behavioural parameters unless
+    ``calibrated=False`` (calibration itself starts from the curated priors).
+    """
     from rareflow.data.io import read_tables
     from rareflow.data.validate import validate_network
 
     directory = Path(data_dir) if data_dir is not None else BASELINE_DIR
     tables, files = read_tables(directory)
+    if data_dir is None and calibrated:
+        tables["parameters"] = with_calibration(tables["parameters"])
     label = "bundled baseline" if data_dir is None else str(directory)
     network = Network(tables=tables, source=label, files=files)
     if validate:
         validate_network(network)
     return network
+
+
+def with_calibration(parameters: pd.DataFrame, path: Path = CALIBRATED_FILE) -> pd.DataFrame:
+    """The parameters table with calibrated values in place of the curated ones.
+
+    A calibrated row keeps its provenance in the table: ``derived``, with the calibration's
+    window, objective and date as its note. A user's own dataset is used as it is (its export,
+    ``rareflow data export``, already carries the calibrated values).
+    """
+    if not path.exists():
+        return parameters
+    fitted = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = fitted.assign(provenance="derived", source_url="", description="")
+    rows["description"] = (
+        rows["name"]
+        .map(parameters.set_index("name")["description"].to_dict())
+        .fillna("calibrated behavioural parameter")
+    )
+    kept = parameters[~parameters["name"].isin(rows["name"])]
+    return pd.concat([kept, rows[list(parameters.columns)]], ignore_index=True)
 
 
 def load_baseline(data_dir: str | Path | None = None) -> Network:

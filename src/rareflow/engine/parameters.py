@@ -1,45 +1,39 @@
 """Behavioural parameters the engine reads by name, and how overrides are resolved.
 
 Values come from the dataset's ``parameters`` table (curated in ``build/parameters.csv``);
-``ENGINE_DEFAULTS`` only fills names a dataset lacks, so that a user's own dataset runs too.
+the bundled table fills names a user's dataset lacks, so that a user's own dataset runs too.
 A value may be a float or, for Monte Carlo batches, an array of shape (D,) (one per draw).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 
+from rareflow.data.network import BASELINE_DIR
 from rareflow.errors import UserInputError
 
 ParamValue = float | np.ndarray
 
-ENGINE_DEFAULTS: dict[str, float] = {
-    "base_year": 2024.0,
-    "demand_growth_per_year": 0.05,
-    "capacity_growth_per_year": 0.087,
-    "home_priority": 0.5,
-    "rerouting_months": 6.0,
-    "restock_months": 6.0,
-    "price_adjust_months": 2.0,
-    "price_sensitivity": 2.0,
-    "price_min_multiple": 0.5,
-    "price_max_multiple": 5.0,
-    "demand_elasticity": 0.1,
-    "demand_response_months": 6.0,
-    "substitution_max_share": 0.3,
-    "substitution_months": 12.0,
-    "tariff_elasticity": 2.0,
-    "cover_multiple": 1.0,  # scales every target inventory cover (Monte Carlo)
-}
+
+@lru_cache(maxsize=1)
+def bundled_parameters() -> dict[str, float]:
+    """The bundled baseline's parameters table (every row sourced or a labelled assumption).
+
+    It fills the names a user's own dataset lacks, so that any dataset runs.
+    """
+    with (BASELINE_DIR / "parameters.csv").open(encoding="utf-8", newline="") as handle:
+        return {row["name"]: float(row["value"]) for row in csv.DictReader(handle)}
 
 
 def resolve_parameters(
     network: Mapping[str, float], overrides: Mapping[str, ParamValue] | None = None
 ) -> dict[str, ParamValue]:
     """Defaults < the network's table < overrides; an unknown override name is a user error."""
-    params: dict[str, ParamValue] = {**ENGINE_DEFAULTS, **network}
+    params: dict[str, ParamValue] = {**bundled_parameters(), **network}
     for name, value in (overrides or {}).items():
         if name not in params:
             raise UserInputError(

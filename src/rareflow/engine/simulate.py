@@ -19,7 +19,7 @@ from rareflow.engine.market import (
     update_substitution,
 )
 from rareflow.engine.memory import keep_freed_memory
-from rareflow.engine.parameters import ENGINE_DEFAULTS, ParamValue, chunk_values
+from rareflow.engine.parameters import ParamValue, bundled_parameters, chunk_values
 from rareflow.engine.state import Flows, State, initial_state
 from rareflow.engine.static import Static, build_static
 from rareflow.engine.step import step
@@ -97,7 +97,7 @@ def _recorded(flows: Flows, state: State) -> dict[str, np.ndarray]:
 def _params(
     net: CompiledNetwork, parameters: Mapping[str, ParamValue], draws: int
 ) -> dict[str, ParamValue]:
-    params: dict[str, ParamValue] = {**ENGINE_DEFAULTS, **net.parameters, **parameters}
+    params: dict[str, ParamValue] = {**bundled_parameters(), **net.parameters, **parameters}
     for name, value in params.items():
         if np.ndim(value) and np.shape(value) != (draws,):
             raise UserInputError(

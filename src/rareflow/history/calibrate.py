@@ -202,6 +202,7 @@ def calibrate(
     """Fit ``names`` (default: every spec the engine knows) on observations in [start, end]."""
     from scipy.optimize import differential_evolution
 
+    from rareflow.data.network import load_network
     from rareflow.history.observed import read_observed
     from rareflow.history.simulator import HistorySimulator
 
@@ -210,7 +211,8 @@ def calibrate(
     if obs.empty:
         raise UserInputError("no observations in the window", column="--window")
     end = end or str(obs["month"].max())
-    sim = simulator or HistorySimulator(end, data_dir=data_dir)
+    # Fit from the curated priors, not from the previous fit the bundled baseline carries.
+    sim = simulator or HistorySimulator(end, network=load_network(data_dir, calibrated=False))
     obs = obs[obs["month"] >= sim.months[0]]
     start = max(start or "", str(obs["month"].min()))
     specs = [s for s in SPECS if sim.knows(s.name) and (names is None or s.name in names)]

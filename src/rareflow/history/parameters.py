@@ -1,9 +1,9 @@
 """Behavioural parameters fitted by ``rareflow calibrate``, stored with their provenance.
 
-``calibrated_parameters.csv`` (next to this module) has one row per parameter: name, value,
+``rareflow/data/calibrated_parameters.csv`` has one row per parameter: name, value,
 unit, provenance ('calibrated') and a note 'calibrated: window START:END, objective ..., date
-...'. Engine parameters among them override the dataset's ``parameters`` table in every run
-that uses ``engine_overrides()``; the ``licence_*`` ones shape the approval path of the
+...'. They override the bundled baseline's ``parameters`` table when it is loaded
+(``rareflow.data.network.load_network``), so every command uses them; the ``licence_*`` ones shape the approval path of the
 timeline's calibrated licences (``rareflow.history.scenario``).
 """
 
@@ -13,7 +13,8 @@ import csv
 from collections.abc import Mapping
 from pathlib import Path
 
-CALIBRATED_FILE = Path(__file__).parent / "calibrated_parameters.csv"
+from rareflow.data.network import CALIBRATED_FILE
+
 FIELDS = ("name", "value", "unit", "provenance", "note")
 
 # Licence approval path (see ``rareflow.history.scenario.approval_path``), with the priors used
