@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rareflow.cli.output import Format, print_frame, print_json
+from rareflow.cli.output import Format, print_frame, print_json, records
 from rareflow.errors import EXIT_CHECK_FAILED, UserInputError
 
 if TYPE_CHECKING:
@@ -47,16 +47,11 @@ def check(data: DataOption = None, fmt: FormatOption = Format.table) -> None:
         "max_relative_imbalance": report.max_relative_imbalance,
         "balance_tolerance": BALANCE_TOLERANCE,
         **counts,
-        "worst_nodes": [
-            {
-                "year": int(r.year),
-                "region": r.region,
-                "product": r.product,
-                "relative_imbalance": float(r.relative_imbalance),
-                "imbalance_tonnes_per_year": float(r.imbalance),
-            }
-            for r in worst.itertuples()
-        ],
+        "worst_nodes": records(
+            worst[["year", "region", "product", "relative_imbalance", "imbalance"]].rename(
+                columns={"imbalance": "imbalance_tonnes_per_year"}
+            )
+        ),
     }
     if fmt is Format.table:
         _print_check(payload)

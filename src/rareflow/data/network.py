@@ -43,23 +43,23 @@ class Network:
 
     # -- dimensions -------------------------------------------------------------------------
     @cached_property
-    def regions(self) -> list[str]:  # type: ignore[override]
+    def regions(self) -> list[str]:
         return list(self.tables["regions"]["region"])
 
     @cached_property
-    def products(self) -> list[str]:  # type: ignore[override]
+    def products(self) -> list[str]:
         return list(self.tables["products"]["product"])
 
     @cached_property
-    def elements(self) -> list[str]:  # type: ignore[override]
+    def elements(self) -> list[str]:
         return list(self.tables["elements"]["element"])
 
     @cached_property
-    def sectors(self) -> list[str]:  # type: ignore[override]
+    def sectors(self) -> list[str]:
         return list(self.tables["sectors"]["sector"])
 
     @cached_property
-    def processes(self) -> list[str]:  # type: ignore[override]
+    def processes(self) -> list[str]:
         return list(self.tables["processes"]["process"])
 
     @property

@@ -69,7 +69,7 @@ def _check_table(frame: pd.DataFrame, schema: Table, file: str, problems: Proble
                     hint=hint,
                 )
                 continue
-            frame[col.name] = col.default
+            frame[col.name] = pd.Series([col.default] * len(frame), index=frame.index)
         frame[col.name] = _convert(frame[col.name], col, file, problems)
     if len(frame) < schema.min_rows:
         problems.add(
@@ -81,7 +81,7 @@ def _check_table(frame: pd.DataFrame, schema: Table, file: str, problems: Proble
     if len(present) == len(schema.key) and len(frame):
         dup = frame.duplicated(subset=list(schema.key), keep="first")
         for index in frame.index[dup][:10]:
-            value = ", ".join(f"{k}={frame.at[index, k]}" for k in schema.key)
+            value = ", ".join(f"{k}={frame.at[index, k]!s}" for k in schema.key)
             problems.add(
                 "duplicate key",
                 file=file,

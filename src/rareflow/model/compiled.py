@@ -83,11 +83,16 @@ class CompiledNetwork:
         return self.regions.index(CHINA) if CHINA in self.regions else -1
 
 
+def _codes(labels: list[str], values: pd.Series) -> np.ndarray:
+    """Positions of ``values`` in ``labels`` (-1 where absent; validation rules that out)."""
+    return pd.Index(labels).get_indexer(pd.Index(values))
+
+
 def _matrix(frame: pd.DataFrame, rows: list[str], cols: list[str], r: str, c: str, v: str):
     out = np.zeros((len(rows), len(cols)))
     if len(frame):
-        ri = pd.Index(rows).get_indexer(frame[r])
-        ci = pd.Index(cols).get_indexer(frame[c])
+        ri = _codes(rows, frame[r])
+        ci = _codes(cols, frame[c])
         np.add.at(out, (ri, ci), frame[v].to_numpy(float))
     return out
 
@@ -109,9 +114,9 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
     trade0 = np.zeros((len(products), len(regions), len(regions)))
     if len(trade):
         idx = (
-            pd.Index(products).get_indexer(trade["product"]),
-            pd.Index(regions).get_indexer(trade["exporter"]),
-            pd.Index(regions).get_indexer(trade["importer"]),
+            _codes(products, trade["product"]),
+            _codes(regions, trade["exporter"]),
+            _codes(regions, trade["importer"]),
         )
         np.add.at(trade0, idx, trade["tonnes_per_year"].to_numpy(float) * per_month)
 
@@ -119,9 +124,9 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
     demand0 = np.zeros((len(regions), len(sectors), len(products)))
     if len(demand):
         idx = (
-            pd.Index(regions).get_indexer(demand["region"]),
-            pd.Index(sectors).get_indexer(demand["sector"]),
-            pd.Index(products).get_indexer(demand["product"]),
+            _codes(regions, demand["region"]),
+            _codes(sectors, demand["sector"]),
+            _codes(products, demand["product"]),
         )
         np.add.at(demand0, idx, demand["tonnes_per_year"].to_numpy(float) * per_month)
 
@@ -190,8 +195,8 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
         usd_per_unit=_matrix(
             t["intensities"], sectors, products, "sector", "product", "usd_per_unit"
         ),
-        project_region=pd.Index(regions).get_indexer(projects["region"]).astype(int),
-        project_process=pd.Index(processes).get_indexer(projects["process"]).astype(int),
+        project_region=_codes(regions, projects["region"]).astype(int),
+        project_process=_codes(processes, projects["process"]).astype(int),
         project_start=np.array([month_index(m) for m in projects["start_month"]], dtype=int),
         project_ramp_months=projects["ramp_months"].to_numpy(int),
         project_tonnes_per_month=projects["tonnes_per_year"].to_numpy(float) * per_month,
