@@ -13,6 +13,8 @@ from rareflow.analytics.exposure import draw_down, exposure
 from rareflow.data.network import Network, load_network
 from rareflow.engine.result import RunResult
 from rareflow.engine.run import run
+from rareflow.policies.effects import approved_share
+from rareflow.policies.instruments import resolve_calibrated
 from rareflow.scenarios.load import load_scenario
 from rareflow.scenarios.model import Scenario
 
@@ -57,10 +59,16 @@ def test_chinese_dy_magnet_is_caught_by_the_licence(network: Network, reimpose: 
     )
     rotor = frame.loc["rotor"]
     assert "april-2025-licence" in rotor["caught_by"]
-    assert "40% approved after 2 months" in rotor["caught_by"]
+    share = network.parameter("licence_approval_share")  # the scenario says `calibrated`
+    assert f"{share:.0%} approved" in rotor["caught_by"]
+    assert "ramping up over" in rotor["caught_by"]
     assert "Dy 0.90%" in rotor["controlled_content"]
-    assert rotor["first_shortage"] == "2026-11"  # no stock: nothing ships in the lead time
-    assert rotor["share_at_risk"] == pytest.approx(1.0)
+    assert rotor["first_shortage"] == "2026-11"  # no stock: the first month is short
+    # ... by what the licence does not approve in its first month (lead time, then the ramp)
+    licence = next(p for p in reimpose[0].policies if p.id == "april-2025-licence")
+    fitted = {k: float(v) for k, v in network.tables["parameters"][["name", "value"]].values}
+    first = approved_share(resolve_calibrated(licence, fitted), 0, {})
+    assert rotor["share_at_risk"] == pytest.approx(1.0 - first)
     assert frame.loc["sensor", "caught_by"] == "none"  # bonded NdFeB holds no controlled element
     assert frame.loc["sensor", "first_shortage"].startswith("none by")
 

@@ -23,6 +23,7 @@ values from its binding part: the one short first (then the one with most at ris
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,9 +32,16 @@ import numpy as np
 import pandas as pd
 
 from rareflow.analytics.bom import CUSTOM, Bom
+from rareflow.engine.parameters import resolve_parameters
 from rareflow.model.compiled import CompiledNetwork, compile_network, month_index
 from rareflow.policies import instruments as ins
-from rareflow.policies.effects import compile_policies, item_mask, region_mask, value
+from rareflow.policies.effects import (
+    approved_share,
+    compile_policies,
+    item_mask,
+    region_mask,
+    value,
+)
 
 if TYPE_CHECKING:
     from rareflow.data.network import Network
@@ -147,8 +155,9 @@ def catch(
         denied = part.sector in policy.denied_sectors
         share = 0.0 if denied else float(value(policy, "approval_share", {}))
         why = f"denied for {part.sector}" if denied else f"{share:.0%} approved"
-        text = f"{policy.id} (export licence: {why} after {policy.lead_time_months} months)"
-        return Catch(n, share, policy.lead_time_months, text)
+        lead = math.ceil(float(value(policy, "lead_time_months", {})))
+        text = f"{policy.id} (export licence: {why}{_path(policy)})"
+        return Catch(n, share, lead, text)
     if isinstance(policy, ins.ExportBan):
         leak = float(value(policy, "leakage_share", {}))
         return Catch(n, leak, 0, f"{policy.id} (export ban, {leak:.0%} leaks through)")
@@ -167,11 +176,20 @@ def _content_rule(
     if held * origin < rule.threshold:  # the engine's test: content x origin >= threshold
         return None
     share = float(value(rule, "approval_share", {}))
+    lead = math.ceil(float(value(rule, "lead_time_months", {})))
     text = (
         f"{rule.id} (content rule: {held:.2%} controlled x {origin:.0%} {rule.actor} origin "
-        f">= {rule.threshold:.2%}; {share:.0%} approved after {rule.lead_time_months} months)"
+        f">= {rule.threshold:.2%}; {share:.0%} approved{_path(rule)})"
     )
-    return Catch(n, share, rule.lead_time_months, text)
+    return Catch(n, share, lead, text)
+
+
+def _path(policy: ins.ExportLicense | ins.ContentRule) -> str:
+    """How approvals arrive: ', after a 2-month lead time, ramping over 4 months'."""
+    lead = float(value(policy, "lead_time_months", {}))
+    ramp = float(value(policy, "ramp_months", {}))
+    text = f", after a {lead:.1f}-month lead time" if lead >= 0.05 else ""
+    return text + (f", ramping up over {ramp:.1f} months" if ramp >= 0.05 else "")
 
 
 def _quota_share(net: CompiledNetwork, quota: ins.ExportQuota) -> float:
@@ -210,8 +228,11 @@ def allowed(scenario: Scenario, found: list[Catch], month_ids: np.ndarray) -> np
     allow = np.ones(len(month_ids))
     for hit in found:
         policy = scenario.policies[hit.policy]
-        waiting = isinstance(policy, LEAD_TIMED) & (plan.age[hit.policy] < hit.lead_time)
-        factor = np.where(waiting, 0.0, hit.factor)
+        if isinstance(policy, LEAD_TIMED) and hit.factor > 0:  # lead time, then the ramp
+            ages = plan.age[hit.policy]
+            factor = np.array([float(np.mean(approved_share(policy, int(a), {}))) for a in ages])
+        else:
+            factor = np.full(len(month_ids), hit.factor)
         allow *= np.where(plan.in_force[hit.policy], factor, 1.0)
     return allow
 
@@ -441,6 +462,9 @@ def exposure(
 
     result = result if result is not None else run(scenario, network=network)
     base = compile_network(network)
+    fitted = {k: float(np.mean(v)) for k, v in resolve_parameters(base.parameters).items()}
+    policies = [ins.resolve_calibrated(p, fitted) for p in scenario.policies]
+    scenario = scenario.model_copy(update={"policies": policies})
     ext = extend(base, bom)
     n_base = len(base.products)
     parts = [dataclasses.replace(p, index=n_base + n) for n, p in enumerate(_parts(bom, region))]

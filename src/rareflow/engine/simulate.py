@@ -94,6 +94,23 @@ def _recorded(flows: Flows, state: State) -> dict[str, np.ndarray]:
     }
 
 
+def _calibrated(
+    policies: Sequence[ins.PolicyBase],
+    params: Mapping[str, ParamValue],
+    values: dict[str, np.ndarray],
+) -> list[ins.PolicyBase]:
+    """Policies with `calibrated` attributes resolved; a per-draw parameter becomes the
+    measure's per-draw value (``values``), its mean the scalar placeholder."""
+    scalars = {name: float(np.mean(v)) for name, v in params.items()}
+    for policy in policies:
+        for field, name in ins.CALIBRATED_PARAMETERS.items():
+            key = f"{policy.id}.{field}"
+            calibrated = getattr(policy, field, None) == ins.CALIBRATED
+            if calibrated and np.ndim(params[name]) and key not in values:
+                values[key] = np.asarray(params[name], dtype=float)
+    return [ins.resolve_calibrated(p, scalars) for p in policies]
+
+
 def _params(
     net: CompiledNetwork, parameters: Mapping[str, ParamValue], draws: int
 ) -> dict[str, ParamValue]:
@@ -153,7 +170,8 @@ def simulate(
     month_ids = np.arange(first, first + horizon)
     params = _params(compiled, parameters, draws)
     values = dict(values or {})
-    plan = compile_policies(scenario.policies, month_ids)
+    policies = _calibrated(scenario.policies, params, values)
+    plan = compile_policies(policies, month_ids)
     keep = list(outputs or OUTPUTS)
     sizes = _sizes(compiled)
     # month-major while filling (contiguous writes), handed back as (D, T, ...) views
@@ -195,9 +213,9 @@ def stream(
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + (months or scenario.months))
     params = _params(compiled, parameters, draws)
-    plan = compile_policies(scenario.policies, month_ids)
-    shared = None if values else [month_effects(plan, t, compiled) for t in range(len(month_ids))]
     vals = dict(values or {})
+    plan = compile_policies(_calibrated(scenario.policies, params, vals), month_ids)
+    shared = None if vals else [month_effects(plan, t, compiled) for t in range(len(month_ids))]
     yield from _run_chunk(static, plan, scenario, params, vals, shared, 0, draws, month_ids)
 
 

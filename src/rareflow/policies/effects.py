@@ -152,10 +152,22 @@ def _actor(net: CompiledNetwork, actor: str) -> np.ndarray:
 # -- one function per instrument family ---------------------------------------------------
 
 
+def approved_share(
+    p: ins.ExportLicense | ins.ContentRule, age: int, values: Values
+) -> float | np.ndarray:
+    """Share of requests approved ``age`` months after entry: none during the lead time, then
+    a linear rise over ``ramp_months`` to ``approval_share`` (a step when the ramp is 0)."""
+    lead = value(p, "lead_time_months", values)
+    ramp = np.maximum(value(p, "ramp_months", values), 1e-9)
+    rise = np.clip((age + 1.0 - np.asarray(lead)) / ramp, 0.0, 1.0)
+    share = value(p, "approval_share", values) * rise
+    return float(share) if np.ndim(share) == 0 else share
+
+
 def export_license(p: ins.ExportLicense, fx: MonthEffects, ctx: Context, age: int) -> None:
     net = ctx.net
     mask = _flow_mask(net, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
-    approved = 0.0 if age < p.lead_time_months else value(p, "approval_share", ctx.values)
+    approved = approved_share(p, age, ctx.values)
     denied = ctx.denied_share(p.denied_sectors)  # (P, 1, I): share of imports for denied uses
     factor = _col(approved, 4) * (1.0 - denied)
     fx.allow = fx.allow * np.where(mask, factor, 1.0)
@@ -184,7 +196,7 @@ def tariff(p: ins.Tariff, fx: MonthEffects, ctx: Context, age: int) -> None:
 def content_rule(p: ins.ContentRule, fx: MonthEffects, ctx: Context, age: int) -> None:
     net = ctx.net
     elements = [_index(net, "element", e) for e in p.elements]
-    approved = 0.0 if age < p.lead_time_months else value(p, "approval_share", ctx.values)
+    approved = approved_share(p, age, ctx.values)
     rule = ContentRule(
         content=net.content[:, elements].sum(axis=1),
         threshold=p.threshold,

@@ -9,12 +9,24 @@ products, elements and sectors are checked against the network when a scenario i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ALL = "all"
+# A licence attribute written `calibrated` takes the value fitted to the 2025 episode
+# (parameters licence_approval_share, licence_lead_time_months, licence_ramp_months).
+CALIBRATED = "calibrated"
+CalibratedShare = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
+CalibratedLead = Annotated[float, Field(ge=0.0, le=24.0)] | Literal["calibrated"]
+CalibratedRamp = Annotated[float, Field(ge=0.0, le=36.0)] | Literal["calibrated"]
+CALIBRATED_PARAMETERS = {
+    "approval_share": "licence_approval_share",
+    "lead_time_months": "licence_lead_time_months",
+    "ramp_months": "licence_ramp_months",
+}
 
 
 def check_month(value: str) -> str:
@@ -78,8 +90,15 @@ class ExportLicense(Targeted):
     """Exports of the items need a licence: a share is approved, after a lead time."""
 
     type: Literal["export_license"] = "export_license"
-    approval_share: float = Field(ge=0.0, le=1.0, description="Share of requests approved.")
-    lead_time_months: int = Field(0, ge=0, le=24, description="Months before approvals flow.")
+    approval_share: CalibratedShare = Field(
+        description="Share of requests approved once approvals flow (0-1, or 'calibrated')."
+    )
+    lead_time_months: CalibratedLead = Field(
+        0.0, description="Months before any approval flows (or 'calibrated')."
+    )
+    ramp_months: CalibratedRamp = Field(
+        0.0, description="Months over which approvals rise to their share (or 'calibrated')."
+    )
     denied_sectors: list[str] = Field(
         default_factory=list, description="End uses never licensed (e.g. defence)."
     )
@@ -120,8 +139,19 @@ class ContentRule(PolicyBase):
     elements: list[str] = Field(min_length=1)
     threshold: float = Field(0.001, gt=0.0, le=1.0)
     targets: list[str] = Field(default_factory=lambda: [ALL])
-    approval_share: float = Field(ge=0.0, le=1.0)
-    lead_time_months: int = Field(0, ge=0, le=24)
+    approval_share: CalibratedShare
+    lead_time_months: CalibratedLead = 0.0
+    ramp_months: CalibratedRamp = 0.0
+
+
+def resolve_calibrated(policy: PolicyBase, parameters: Mapping[str, float]) -> PolicyBase:
+    """The policy with every `calibrated` attribute replaced by its fitted parameter."""
+    update = {
+        field: float(parameters[name])
+        for field, name in CALIBRATED_PARAMETERS.items()
+        if getattr(policy, field, None) == CALIBRATED
+    }
+    return policy.model_copy(update=update) if update else policy
 
 
 class Suspension(PolicyBase):

@@ -132,6 +132,8 @@ def field_path(loc: Iterable[Any]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
+        elif isinstance(item, str) and not item.isidentifier():  # a union member's tag
+            pass
         elif not (isinstance(previous, int) and item in POLICY_CLASSES):  # union tag, not a field
             parts.append(f".{item}" if parts else str(item))
         previous = item
@@ -165,6 +167,22 @@ def _short(value: Any) -> Any:
         return None
     text = repr(value)
     return value if len(text) <= 80 else text[:77] + "..."
+
+
+def _merge_calibrated(errors: list[Any]) -> list[Any]:
+    """A number-or-'calibrated' field reports two errors (one per member): keep the number's,
+    saying that 'calibrated' is accepted too."""
+    literal = "literal['calibrated']"
+    numeric = {tuple(e["loc"][:-1]) for e in errors if e["loc"] and e["loc"][-1] != literal}
+    merged = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if loc and loc[-1] == literal and loc[:-1] in numeric:
+            continue
+        if loc and isinstance(loc[-1], str) and loc[-1].startswith("constrained-float"):
+            error = {**error, "msg": f"{error['msg']} (or 'calibrated')"}
+        merged.append(error)
+    return merged
 
 
 def _problem(error: Mapping[str, Any], file: str) -> ScenarioError:
@@ -201,7 +219,7 @@ def _problem(error: Mapping[str, Any], file: str) -> ScenarioError:
 
 
 def from_validation_error(exc: ValidationError, file: str) -> ScenarioError:
-    problems = [_problem(e, file) for e in exc.errors()]
+    problems = [_problem(e, file) for e in _merge_calibrated(exc.errors())]
     first = problems[0]
     first.problems = list(problems)
     return first
