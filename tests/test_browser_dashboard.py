@@ -83,6 +83,9 @@ def _data(page: Any, chart: str) -> list[dict[str, Any]]:
 
 def test_run_a_scenario_and_see_the_charts(page: Any, tmp_path: Path) -> None:
     assert page.input_value("#f-name") == "april-2025-licensing"
+    share = page.locator(".policy [data-field='approval_share']").first
+    assert share.input_value() == "calibrated"  # the bundled scenario uses the fitted path
+    share.fill("0.2")  # a harsher regime than 2025's, so that shortages show
     page.fill("#f-months", "6")
     page.click("#run")
     page.wait_for_function("document.getElementById('run-status').textContent.includes('complete')")

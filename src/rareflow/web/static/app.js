@@ -18,6 +18,8 @@ const postJson = (path, data) =>
 // -- policy rows built from the instruments' JSON schemas --------------------------------
 function fieldKind(prop) {
   if (prop.type === "array") return "list";
+  // a number, or the word `calibrated` (the value fitted to the 2025 episode)
+  if ((prop.anyOf || []).some((p) => p.const === "calibrated")) return "calibratable";
   if (prop.type === "number" || prop.type === "integer") return "number";
   if (prop.enum) return "choice";
   return "text";
@@ -59,6 +61,7 @@ function fieldInput(f, value) {
     input = document.createElement("input");
     if (f.kind === "number") { input.type = "number"; input.step = "any"; }
     if (f.kind === "list") input.placeholder = "comma separated";
+    else if (f.kind === "calibratable") input.placeholder = "a number or calibrated";
     else if (f.prop && f.prop.default != null) input.placeholder = String(f.prop.default);
   }
   if (value != null) input.value = Array.isArray(value) ? value.join(", ") : String(value);
@@ -100,6 +103,7 @@ function readInput(input) {
   if (text === "") return undefined;
   if (input.dataset.kind === "list") return text.split(",").map((s) => s.trim()).filter(Boolean);
   if (input.dataset.kind === "number") return Number(text);
+  if (input.dataset.kind === "calibratable" && text !== "calibrated") return Number(text);
   return text;
 }
 
