@@ -42,10 +42,11 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from rareflow.cli import data, demo, exposure, history, risk, run, serve
+    from rareflow.cli import data, demo, exposure, history, risk, run, serve, uncertainty
 
     app.add_typer(data.app, name="data")
     run.register(app)
+    uncertainty.register(app)
     demo.register(app)
     app.add_typer(risk.app, name="risk")
     exposure.register(app)

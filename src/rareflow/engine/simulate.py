@@ -209,6 +209,7 @@ def stream(
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays (D, ...), max residual) month by month, keeping no paths (the
     Monte Carlo hook). Arrays are only valid until the next month is asked for."""
+    keep_freed_memory()
     static = build_static(compiled)
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + (months or scenario.months))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rareflow.policies.instruments import Policy, check_month
+from rareflow.uncertainty.spec import Uncertainty
 
 
 class RecordedEvent(BaseModel):
@@ -30,6 +31,9 @@ class Scenario(BaseModel):
     )
     policies: list[Policy] = Field(default_factory=list)
     events: list[RecordedEvent] = Field(default_factory=list)
+    uncertainty: Uncertainty = Field(
+        default_factory=Uncertainty, description="Distributions for Monte Carlo runs."
+    )
 
     _check_start = field_validator("start")(check_month)
 

@@ -1,0 +1,196 @@
+"""Monte Carlo at scale: wall time, peak RSS, one-at-a-time cost, roofline, Dask scaling.
+
+    .venv/bin/python benchmarks/bench_montecarlo.py [--draws 10000] [--months 120]
+        [--sample 4] [--dask-draws 100000] [--dask-months 120] [--skip-dask]
+
+Runs ``reimpose-oct-2025`` on the bundled baseline with an uncertainty section (parameters,
+approval shares, the probability that the licences happen at all). Each measured run starts in
+a fresh process so that its peak RSS (``resource.getrusage``) is its own. The roofline is the
+bytes the monthly step must touch per draw (the state it reads and writes, the shipments it
+produces, the allowances it reads, the outputs the statistics read) times draws x months,
+divided by the copy bandwidth measured here. Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+UNCERTAINTY = {
+    "parameters": {
+        "demand_elasticity": {"dist": "uniform", "low": 0.05, "high": 0.3},
+        "price_sensitivity": {"dist": "triangular", "low": 1.0, "mode": 2.0, "high": 4.0},
+        "rerouting_months": {"dist": "uniform", "low": 3.0, "high": 12.0},
+    },
+    "policies": {
+        "april-2025-licence": {
+            "probability": 0.8,
+            "approval_share": {"dist": "beta", "a": 4.0, "b": 6.0},
+        },
+        "oct-2025-licence": {"approval_share": {"dist": "uniform", "low": 0.2, "high": 0.6}},
+    },
+}
+
+
+def scenario(months: int) -> Any:
+    from rareflow.scenarios.load import load_scenario
+    from rareflow.uncertainty.spec import Uncertainty
+
+    scen = load_scenario("reimpose-oct-2025")
+    spec = Uncertainty.model_validate(UNCERTAINTY)
+    return scen.model_copy(update={"uncertainty": spec, "months": months})
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def copy_bandwidth(mb: int = 256, repeat: int = 5) -> float:
+    """Bytes per second that np.copyto moves (read + write), best of ``repeat``."""
+    src = np.ones(mb * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - start)
+    return 2 * src.nbytes / best
+
+
+def bytes_per_draw_month(shape: dict[str, int]) -> int:
+    """State read and written (stock, demand, substitution, origin, pull: R x P; sourcing
+    shares: P x R x R; prices: P x M), shipments written and allowances read (P x R x R),
+    the sector outputs the statistics read (3 x R x S); 8-byte floats."""
+    r, p, s, m = shape["region"], shape["product"], shape["sector"], 2
+    return 8 * (2 * 5 * r * p + 2 * p * r * r + 2 * p * m + 2 * p * r * r + 3 * r * s)
+
+
+# -- measured runs (each in a fresh process) ---------------------------------------------------
+def _montecarlo(draws: int, months: int, executor: str, workers: int, out: Any) -> None:
+    from rareflow.uncertainty.executors import DaskExecutor, LocalExecutor
+    from rareflow.uncertainty.run import run_montecarlo
+
+    scen = scenario(months)
+    runner: Any = LocalExecutor() if executor == "local" else DaskExecutor(n_workers=workers)
+    with runner:
+        start = time.perf_counter()
+        result = run_montecarlo(scen, draws, seed=0, executor=runner)
+        wall = time.perf_counter() - start
+    out.put((wall, peak_rss_mb(), float(result.horizon()["value_lost_mean"].sum())))
+
+
+def measured(draws: int, months: int, executor: str = "local", workers: int = 1) -> tuple:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_montecarlo, args=(draws, months, executor, workers, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def one_at_a_time(months: int, sample: int) -> float:
+    """Seconds per draw when each draw is its own ``simulate`` call (mean of ``sample``)."""
+    from rareflow.data.network import load_network
+    from rareflow.engine.simulate import simulate
+    from rareflow.uncertainty.montecarlo import Config
+    from rareflow.uncertainty.run import make_job
+    from rareflow.uncertainty.sampling import draw_inputs, factors, uniforms
+
+    scen = scenario(months)
+    job = make_job(scen, load_network(), Config(sample, 0, months))
+    u = uniforms(0, 0, sample + 1, len(factors(scen)))
+
+    def one(d: int, months: int) -> None:
+        inputs = draw_inputs(scen, u[d : d + 1], months, job.parameters)
+        params = {**job.parameters, **inputs.parameters}
+        simulate(job.compiled, inputs.scenario, params, 1, months=months, values=inputs.values,
+                 outputs=["shortage_share", "units_not_built", "value_lost", "price"])  # fmt: skip
+
+    one(sample, 2)  # warm up: imports and caches are not per-draw costs
+    start = time.perf_counter()
+    for d in range(sample):
+        one(d, months)
+    return (time.perf_counter() - start) / sample
+
+
+def backends_row() -> str:
+    from rareflow.uncertainty.backends import available
+
+    found = available()
+    gpu = [b for b in found if b != "numpy"]
+    return ", ".join(found) + ("" if gpu else " (no cupy/jax here: GPU rows skipped)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=120)
+    parser.add_argument("--sample", type=int, default=4)
+    parser.add_argument("--dask-draws", type=int, default=100_000)
+    parser.add_argument("--dask-months", type=int, default=120)
+    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--only-dask", action="store_true", help="just the Dask scaling rows")
+    args = parser.parse_args()
+
+    from rareflow.data.network import load_network
+    from rareflow.model.compiled import compile_network
+
+    shape = compile_network(load_network()).shape
+    rows = [("machine", f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", "")]
+    if not args.only_dask:
+        rows += local_rows(args, shape)
+    if not args.skip_dask:
+        rows += dask_rows(args.dask_draws, args.dask_months)
+    rows.append(("machine load at the end", f"{os.getloadavg()[0]:.1f}", ""))
+    rows.append(("array backends", backends_row(), "numpy default"))
+    width = max(len(k) for k, _, _ in rows)
+    print(f"{'measure':<{width}}  {'value':>14}  aim")
+    for key, val, aim in rows:
+        print(f"{key:<{width}}  {val:>14}  {aim}")
+
+
+def dask_rows(n: int, t: int) -> list[tuple[str, str, str]]:
+    one = measured(n, t, "dask", 1)[0]
+    two = measured(n, t, "dask", 2)[0]
+    return [
+        (f"dask, 1 worker, {n} x {t} (s)", f"{one:.1f}", ""),
+        (f"dask, 2 workers, {n} x {t} (s)", f"{two:.1f}", ""),
+        ("dask speed-up, 2 vs 1 worker (x)", f"{one / two:.2f}", ">= 1.6"),
+    ]
+
+
+def local_rows(args: argparse.Namespace, shape: dict[str, int]) -> list[tuple[str, str, str]]:
+    bandwidth = copy_bandwidth()
+    per_draw_month = bytes_per_draw_month(shape)
+    roofline = args.draws * args.months * per_draw_month / bandwidth
+    single = one_at_a_time(args.months, args.sample)
+    print(f"one at a time: {single:.3f} s/draw", file=sys.stderr, flush=True)
+    wall, rss, value = measured(args.draws, args.months)
+    print(f"Monte Carlo: {wall:.1f} s, {rss:.0f} MB", file=sys.stderr, flush=True)
+    return [
+        ("network (regions x products x sectors)",
+         f"{shape['region']} x {shape['product']} x {shape['sector']}", ""),
+        ("copy bandwidth (GB/s)", f"{bandwidth / 1e9:.1f}", ""),
+        ("bytes per draw-month (KB)", f"{per_draw_month / 1e3:.0f}", ""),
+        (f"roofline, {args.draws} x {args.months} (s)", f"{roofline:.1f}", ""),
+        (f"Monte Carlo {args.draws} x {args.months}, local (s)", f"{wall:.1f}", "< 30"),
+        ("  x roofline", f"{wall / roofline:.1f}", "<= 3"),
+        ("  per draw-month (us)", f"{wall / args.draws / args.months * 1e6:.0f}", ""),
+        ("  peak RSS (MB)", f"{rss:.0f}", "< 4000"),
+        ("  E[total value lost] ($bn)", f"{value / 1e9:.2f}", ""),
+        (f"one at a time, {args.sample} sampled (s/draw)", f"{single:.2f}", ""),
+        (f"one at a time, {args.draws} extrapolated (s)", f"{single * args.draws:.0f}", ""),
+        ("speed-up per draw (x)", f"{single * args.draws / wall:.1f}", ">= 50"),
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

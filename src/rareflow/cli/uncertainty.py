@@ -1,0 +1,268 @@
+"""``rareflow montecarlo|sensitivity``: uncertainty of a scenario's outcomes, and its drivers.
+
+Heavy modules (the engine, dask, SALib, pandas) are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rareflow.cli.output import print_json
+from rareflow.cli.run import TOP, DataOption, Shown, ShownOption, StoreOption, open_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rareflow.uncertainty.result import MonteCarloResult
+    from rareflow.uncertainty.sensitivity import Sensitivity
+
+
+class ExecutorName(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+class Method(StrEnum):
+    oat = "oat"
+    morris = "morris"
+    sobol = "sobol"
+
+
+class Backend(StrEnum):
+    numpy = "numpy"
+    cupy = "cupy"
+    jax = "jax"
+
+
+ScenarioArg = Annotated[str, typer.Argument(help="A bundled scenario name or a YAML file.")]
+SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Random seed.")]
+MonthsOption = Annotated[
+    int | None, typer.Option("--months", min=1, max=600, help="Override the horizon.")
+]
+ExecutorOption = Annotated[
+    ExecutorName, typer.Option("--executor", help="local, or dask (a LocalCluster).")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Address of a running dask scheduler, tcp://HOST:PORT."),
+]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", min=1, help="Workers of the LocalCluster.")
+]
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields a callback taking the draws just finished."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from rareflow.cli.output import console_err
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(f"[bold]{label}", *columns, console=console_err(), transient=True) as bar:
+        task = bar.add_task(label, total=total or None)
+        yield lambda n: bar.advance(task, n)
+
+
+def _executor(name: ExecutorName, scheduler: str | None, workers: int | None) -> Any:
+    from rareflow.uncertainty.executors import make_executor
+
+    return make_executor(name.value, scheduler, workers)
+
+
+def _headline(result: MonteCarloResult) -> pd.DataFrame:
+    """Per region and sector with any expected loss, biggest first."""
+    h = result.horizon()
+    h = h[(h["value_lost_mean"] > 0) | (h["shortage_prob"] > 0)]
+    return h.sort_values(["value_lost_mean", "shortage_prob"], ascending=False).reset_index(
+        drop=True
+    )
+
+
+def _print_montecarlo(result: MonteCarloResult) -> None:
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+
+    cfg = result.config
+    rows = _headline(result)
+    head = f"{result.scenario.name}: {result.draws:,} draws (seed {cfg.seed})"
+    if rows.empty:
+        typer.echo(f"{head}: no shortage in any draw.")
+        return
+    prob = (
+        rows["shortage_prob"].map("{:.0%}".format)
+        + " ± "
+        + rows["shortage_prob_se"].map("{:.0%}".format)
+    )
+    lost = (rows["value_lost_mean"] / 1e6).map("{:,.0f}".format) + " ± "
+    lost += (rows["value_lost_se"] / 1e6).map("{:,.0f}".format)
+    shown = pd.DataFrame(
+        {
+            "region": rows["region"],
+            "sector": rows["sector"],
+            f"P(share > {cfg.threshold:g})": prob,
+            "E value lost $m": lost,
+            "p5": rows["value_lost_p5"] / 1e6,
+            "p50": rows["value_lost_p50"] / 1e6,
+            "p95": rows["value_lost_p95"] / 1e6,
+        }
+    ).head(TOP)
+    title = f"{head}: shortage and value lost ($m) over the horizon"
+    print_table(shown, title=title, float_format="{:,.0f}")
+    _print_monthly(result)
+
+
+def _print_monthly(result: MonteCarloResult) -> None:
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+
+    q = result.quantiles("shortage_share")
+    peak = q.loc[q.groupby(["region", "sector"])["mean"].idxmax()]
+    peak = peak[peak["mean"] > 0].sort_values("mean", ascending=False).head(TOP)
+    if peak.empty:
+        return
+    shown = pd.DataFrame(
+        {
+            "region": peak["region"],
+            "sector": peak["sector"],
+            "worst month": peak["month"],
+            "mean share": peak["mean"],
+            "± se": peak["se"],
+            "p5": peak["p5"],
+            "p50": peak["p50"],
+            "p95": peak["p95"],
+        }
+    )
+    print_table(
+        shown, title="shortage share in the worst month (p5 / p50 / p95)", float_format="{:.3f}"
+    )
+
+
+def montecarlo(
+    scenario: ScenarioArg,
+    draws: Annotated[int, typer.Option("--draws", min=1, help="Number of draws.")] = 1000,
+    seed: SeedOption = 0,
+    months: MonthsOption = None,
+    executor: ExecutorOption = ExecutorName.local,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    chunk_draws: Annotated[
+        int | None,
+        typer.Option("--chunk-draws", min=1, help="Draws per task (any size: same numbers)."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option("--threshold", min=0.0, max=1.0, help="Shortage share counted.")
+    ] = 0.1,
+    keep_paths: Annotated[
+        int, typer.Option("--keep-paths", min=0, help="Store full paths of the first K draws.")
+    ] = 0,
+    backend: Annotated[Backend, typer.Option("--backend", help="Array backend.")] = Backend.numpy,
+    data: DataOption = None,
+    store: StoreOption = None,
+    fmt: ShownOption = Shown.table,
+) -> None:
+    """Monte Carlo over the scenario's uncertainty: quantiles, shortage probabilities, expected
+    value lost, with standard errors; statistics are streamed and stored."""
+    from rareflow.data.network import load_network
+    from rareflow.uncertainty.backends import get_backend
+    from rareflow.uncertainty.run import load, run_montecarlo
+
+    get_backend(backend.value)
+    network = load_network(data)
+    loaded = load(scenario, network)
+    with _executor(executor, scheduler, workers) as runner, _progress(draws, "draws") as step:
+        result = run_montecarlo(
+            loaded, draws, seed=seed, months=months, network=network, executor=runner,
+            chunk_draws=chunk_draws, threshold=threshold, keep_paths=keep_paths, progress=step,
+        )  # fmt: skip
+    run_id = open_store(store).save(result)
+    if fmt is Shown.json:
+        _json(result)
+        return
+    _print_montecarlo(result)
+    typer.echo(f"run {run_id} stored ({result.draws:,} draws, executor {result.executor})")
+
+
+def _json(result: MonteCarloResult) -> None:
+    from rareflow.cli.output import records
+
+    monthly = [result.quantiles(k).assign(metric=k) for k in ("shortage_share", "value_lost")]
+    print_json(
+        {
+            "run_id": result.run_id,
+            "scenario": result.scenario.name,
+            "draws": result.draws,
+            "seed": result.config.seed,
+            "threshold": result.config.threshold,
+            "mass_balance_max_residual": result.mass_balance_max_residual,
+            "horizon": records(result.horizon()),
+            "monthly": [r for m in monthly for r in records(m[m["mean"] > 0])],
+        }
+    )
+
+
+def sensitivity(
+    scenario: ScenarioArg,
+    method: Annotated[Method, typer.Option("--method", help="oat, morris or sobol.")] = Method.oat,
+    size: Annotated[
+        int, typer.Option("--size", min=2, help="Morris trajectories / Sobol base sample.")
+    ] = 16,
+    output: Annotated[
+        str, typer.Option("--output", help="value_lost_usd, units_not_built, peak_shortage_share.")
+    ] = "value_lost_usd",
+    seed: SeedOption = 0,
+    months: MonthsOption = None,
+    executor: ExecutorOption = ExecutorName.local,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Write a tornado chart (.png, .svg, .pdf).")
+    ] = None,
+    data: DataOption = None,
+    fmt: ShownOption = Shown.table,
+) -> None:
+    """Which uncertain inputs drive the headline outputs (a tornado of their effects)."""
+    from rareflow.data.network import load_network
+    from rareflow.uncertainty.sensitivity import sensitivity as analyse
+    from rareflow.uncertainty.sensitivity import tornado
+
+    network = load_network(data)
+    with _executor(executor, scheduler, workers) as runner, _progress(0, "runs") as step:
+        result = analyse(
+            scenario, method.value, size=size, seed=seed, output=output, months=months,
+            network=network, executor=runner, progress=step,
+        )  # fmt: skip
+    if chart is not None:
+        tornado(result, chart)
+    if fmt is Shown.json:
+        from rareflow.cli.output import records
+
+        print_json({"method": result.method, "output": result.output, "runs": result.runs,
+                    "factors": records(result.table)})  # fmt: skip
+        return
+    _print_sensitivity(result)
+    if chart is not None:
+        typer.echo(f"wrote {chart}")
+
+
+def _print_sensitivity(result: Sensitivity) -> None:
+    from rareflow.cli.output import print_table
+
+    t = result.table.copy()
+    top = float(t["importance"].max()) or 1.0
+    t["tornado"] = (t["importance"] / top * 30).round().astype(int).map(lambda n: "█" * n)
+    title = f"what drives {result.output} ({result.method}, {result.runs} runs)"
+    print_table(t.drop(columns="importance"), title=title)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("montecarlo")(montecarlo)
+    app.command("sensitivity")(sensitivity)

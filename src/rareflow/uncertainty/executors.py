@@ -1,0 +1,123 @@
+"""Where chunks of draws run: in this process, or as tasks on dask.distributed.
+
+An executor's ``map(job, spans, done)`` runs ``run_chunk(job, *span)`` for every span and calls
+``done(index, chunk)`` as each finishes, in any order (``montecarlo.Ordered`` restores it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from rareflow.errors import UserInputError
+from rareflow.uncertainty.montecarlo import Chunk, Job, run_chunk
+
+Done = Callable[[int, Chunk], None]
+
+
+class LocalExecutor(AbstractContextManager["LocalExecutor"]):
+    """Chunks one after another in this process."""
+
+    name = "local"
+    workers = 1
+
+    def map(self, job: Job, spans: list[tuple[int, int]], done: Done) -> None:
+        for index, (lo, hi) in enumerate(spans):
+            done(index, run_chunk(job, lo, hi))
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class DaskExecutor(AbstractContextManager["DaskExecutor"]):
+    """Chunks as tasks on a dask.distributed cluster: an existing one (``scheduler`` address)
+    or a ``LocalCluster`` started here and closed on exit. At most ``2 x workers`` chunks are
+    in flight, so results never pile up in memory."""
+
+    name = "dask"
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        *,
+        n_workers: int | None = None,
+        processes: bool = True,
+        client: Any = None,
+    ) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise UserInputError(
+                "--executor dask needs dask.distributed",
+                hint="pip install 'dask[distributed]'",
+            ) from exc
+        self._cluster = None
+        if client is not None:
+            self.client = client
+            self._owns = False
+            return
+        self._owns = True
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except OSError as exc:
+                raise UserInputError(
+                    f"cannot reach the dask scheduler: {exc}",
+                    value=scheduler,
+                    expected="a running scheduler, e.g. tcp://HOST:8786",
+                ) from None
+            return
+        self._cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=processes,
+            dashboard_address=None,
+        )  # fmt: skip
+        self.client = Client(self._cluster)
+
+    @property
+    def workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map(self, job: Job, spans: list[tuple[int, int]], done: Done) -> None:
+        from distributed import as_completed
+
+        self.client.run(_warm)  # imports on every worker before the first task
+        shared = self.client.scatter(job, broadcast=True)
+        todo = list(enumerate(spans))
+        limit = 2 * self.workers
+
+        def submit(index: int, span: tuple[int, int]) -> Any:
+            future = self.client.submit(run_chunk, shared, *span, pure=False)
+            future.index = index
+            return future
+
+        running = as_completed([submit(*todo.pop(0)) for _ in range(min(limit, len(todo)))])
+        for future in running:
+            done(future.index, future.result())
+            future.release()
+            if todo:
+                running.add(submit(*todo.pop(0)))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owns:
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+def _warm() -> None:
+    import scipy.stats  # noqa: F401
+
+    import rareflow.engine.simulate  # noqa: F401
+
+
+def make_executor(
+    name: str, scheduler: str | None = None, workers: int | None = None
+) -> LocalExecutor | DaskExecutor:
+    if scheduler and name != "dask":
+        name = "dask"  # an address only makes sense for dask
+    if name == "local":
+        return LocalExecutor()
+    if name == "dask":
+        return DaskExecutor(scheduler, n_workers=workers)
+    raise UserInputError("unknown executor", value=name, expected="local or dask")

@@ -1,0 +1,173 @@
+"""A Monte Carlo run's statistics as tidy frames, storable like a single run.
+
+``MonteCarloResult`` has the attributes ``ResultStore.save`` reads (run_id, scenario, tidy(),
+summary(), peak_prices(), dataset.sizes, ...). Its tidy rows carry statistics with ``draw``
+-1 and metrics named ``<output>_<stat>`` (mean, se, p5, p50, p95; ``shortage_prob`` and
+``shortage_prob_se`` for P(shortage share > threshold)); kept paths carry their draw index and
+the plain output name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rareflow.model.compiled import CompiledNetwork
+from rareflow.scenarios.model import Scenario
+from rareflow.uncertainty.montecarlo import BINS, HEADLINE, TOTAL_BINS, Aggregate, Config
+from rareflow.uncertainty.stats import quantiles
+
+QS = (0.05, 0.5, 0.95)
+Q_NAMES = ("p5", "p50", "p95")
+UNITS = {"shortage_share": "fraction", "units_not_built": "units/month", "value_lost": "USD/month"}
+
+
+@dataclass
+class MonteCarloResult:
+    run_id: str
+    scenario: Scenario
+    config: Config
+    aggregate: Aggregate
+    compiled: CompiledNetwork
+    months: list[str]
+    started_at: str = ""
+    finished_at: str = ""
+    executor: str = "local"
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def draws(self) -> int:
+        return self.aggregate.n
+
+    @property
+    def mass_balance_max_residual(self) -> float:
+        return self.aggregate.residual
+
+    @property
+    def dataset(self) -> SimpleNamespace:  # what the store reads: sizes
+        return SimpleNamespace(sizes={"month": len(self.months), "draw": self.draws})
+
+    def _cells(self) -> pd.MultiIndex:
+        net = self.compiled
+        return pd.MultiIndex.from_product(
+            [self.months, list(net.regions), list(net.sectors)], names=["month", "region", "sector"]
+        )
+
+    # -- per region, sector and month ----------------------------------------------------------
+    def quantiles(self, metric: str = "shortage_share") -> pd.DataFrame:
+        """month, region, sector, mean, se, p5, p50, p95 (+ shortage_prob, _se for shares)."""
+        agg = self.aggregate
+        m = agg.moments[metric]
+        cols: dict[str, np.ndarray] = {"mean": m.mean, "se": m.se}
+        q = quantiles(BINS[metric], agg.counts[metric], QS)
+        cols.update(dict(zip(Q_NAMES, q, strict=True)))
+        if metric == "shortage_share":
+            p = agg.counts["exceed"] / max(agg.n, 1)
+            cols["shortage_prob"], cols["shortage_prob_se"] = p, _prob_se(p, agg.n)
+        frame = pd.DataFrame({k: v.ravel() for k, v in cols.items()}, index=self._cells())
+        return frame.reset_index()
+
+    # -- per region and sector over the horizon ------------------------------------------------
+    def horizon(self) -> pd.DataFrame:
+        """Per region and sector: expected value lost and units (mean, se, p5-p95), peak share,
+        shortage months, and the probability of a shortage above the threshold in any month."""
+        agg, net = self.aggregate, self.compiled
+        index = pd.MultiIndex.from_product(
+            [list(net.regions), list(net.sectors)], names=["region", "sector"]
+        )
+        cols: dict[str, np.ndarray] = {}
+        for k in ("value_lost", "units_not_built"):
+            m = agg.moments[f"total_{k}"]
+            cols[f"{k}_mean"], cols[f"{k}_se"] = m.mean, m.se
+            q = quantiles(TOTAL_BINS[k], agg.counts[f"total_{k}"], QS)
+            cols.update({f"{k}_{n}": v for n, v in zip(Q_NAMES, q, strict=True)})
+        cols["peak_shortage_share_mean"] = agg.moments["total_peak_shortage_share"].mean
+        cols["shortage_months_mean"] = agg.moments["total_shortage_months"].mean
+        p = agg.counts["exceed_any"] / max(agg.n, 1)
+        cols["shortage_prob"], cols["shortage_prob_se"] = p, _prob_se(p, agg.n)
+        frame = pd.DataFrame({k: v.ravel() for k, v in cols.items()}, index=index)
+        return frame.reset_index()
+
+    # -- what the results store reads -------------------------------------------------------------
+    def summary(self) -> pd.DataFrame:
+        h = self.horizon()
+        return pd.DataFrame(
+            {
+                "region": h["region"],
+                "sector": h["sector"],
+                "peak_shortage_share": h["peak_shortage_share_mean"],
+                "shortage_months": h["shortage_months_mean"],
+                "units_not_built": h["units_not_built_mean"],
+                "value_lost_usd": h["value_lost_mean"],
+            }
+        )
+
+    def peak_prices(self) -> pd.DataFrame:
+        net = self.compiled
+        mean = self.aggregate.moments["price"].mean  # (T, P, M)
+        at = mean.argmax(axis=0)
+        rows = [
+            (p, mk, float(net.price0[i, j]), float(mean[at[i, j], i, j]), self.months[at[i, j]])
+            for i, p in enumerate(net.products)
+            for j, mk in enumerate(net.markets)
+        ]
+        cols = ["product", "market", "base_usd_per_kg", "peak_usd_per_kg", "peak_month"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def tidy(self, metric: str | None = None) -> pd.DataFrame:
+        frames = [self._tidy_stats(k) for k in HEADLINE] + [self._tidy_paths()]
+        frame = pd.concat(frames, ignore_index=True)
+        frame = frame[frame["value"] != 0.0]
+        if metric is not None:
+            frame = frame[frame["metric"] == metric]
+        return frame.reset_index(drop=True)
+
+    def _tidy_stats(self, metric: str) -> pd.DataFrame:
+        q = self.quantiles(metric)
+        stats = [c for c in q.columns if c not in ("month", "region", "sector")]
+        long = q.melt(id_vars=["month", "region", "sector"], value_vars=stats, var_name="stat")
+        names = np.where(long["stat"].str.startswith("shortage_prob"), long["stat"],
+                         metric + "_" + long["stat"])  # fmt: skip
+        unit = np.where(long["stat"].str.startswith("shortage_prob"), "probability", UNITS[metric])
+        return self._rows(long, -1, names, unit)
+
+    def _tidy_paths(self) -> pd.DataFrame:
+        frames = []
+        for metric, parts in self.aggregate.paths.items():
+            paths = np.concatenate(parts) if parts else np.zeros((0,))
+            for d, path in enumerate(paths):
+                long = pd.DataFrame({"value": path.ravel()}, index=self._cells()).reset_index()
+                frames.append(self._rows(long, d, metric, UNITS[metric]))
+        return pd.concat(frames, ignore_index=True) if frames else self._rows(None, 0, "", "")
+
+    def _rows(self, long: pd.DataFrame | None, draw: int, metric: Any, unit: Any) -> pd.DataFrame:
+        cols = ["run_id", "scenario", "draw", "month", "region", "partner", "product"]
+        cols += ["metric", "value", "unit"]
+        if long is None:
+            return pd.DataFrame(columns=cols)
+        return pd.DataFrame(
+            {
+                "run_id": self.run_id,
+                "scenario": self.scenario.name,
+                "draw": draw,
+                "month": long["month"],
+                "region": long["region"],
+                "partner": "",
+                "product": long["sector"],
+                "metric": metric,
+                "value": long["value"],
+                "unit": unit,
+            }
+        )[cols]
+
+    def draw_totals(self) -> pd.DataFrame:
+        """Per-draw horizon totals (when the run kept them)."""
+        return pd.DataFrame({k: np.concatenate(v) for k, v in self.aggregate.totals.items()})
+
+
+def _prob_se(p: np.ndarray, n: int) -> np.ndarray:
+    return np.sqrt(p * (1.0 - p) / max(n, 1))

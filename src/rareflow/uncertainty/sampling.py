@@ -1,0 +1,253 @@
+"""From an ``uncertainty:`` section to per-draw engine inputs, reproducibly.
+
+Every draw's uniforms come from ``(seed, block index)`` (numpy ``SeedSequence`` spawn keys)
+for fixed blocks of ``BLOCK`` draws, so draw i gets the same numbers whatever the number of
+draws, the executor or its chunk size. Uniforms map to values by each distribution's inverse
+CDF, which also serves the sensitivity designs (SALib samples the unit cube).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rareflow.engine.parameters import ParamValue
+from rareflow.model.compiled import month_index
+from rareflow.policies import instruments as ins
+from rareflow.scenarios.model import Scenario
+from rareflow.uncertainty.spec import ATTRIBUTES, TIMING, Distribution
+
+BLOCK = 256  # draws per engine call; fixed so that results never depend on chunking
+FAR = 10**9  # 'no end' month
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One uncertain input: a parameter, a policy attribute, a timing, or a probability."""
+
+    name: str  # 'demand_elasticity' or '<policy id>.<attribute>'
+    kind: str  # 'parameter' | 'attribute' | 'timing' | 'probability'
+    dist: Distribution | None  # None for 'probability' (Bernoulli)
+    probability: float = 1.0
+    policy: str = ""
+    attribute: str = ""
+
+
+def factors(scenario: Scenario) -> list[Factor]:
+    """The scenario's uncertain inputs, in the section's order (one uniform column each)."""
+    spec = scenario.uncertainty
+    out = [Factor(n, "parameter", d) for n, d in spec.parameters.items()]
+    for pid, pu in spec.policies.items():
+        if pu.probability < 1.0:
+            out.append(Factor(f"{pid}.probability", "probability", None, pu.probability, pid))
+        for attr, dist in pu.distributions().items():
+            kind = "timing" if attr in TIMING else "attribute"
+            out.append(Factor(f"{pid}.{attr}", kind, dist, 1.0, pid, attr))
+    return out
+
+
+def ppf(dist: Distribution, u: np.ndarray) -> np.ndarray:
+    """Values at cumulative probabilities ``u`` (inverse CDF); normal/lognormal clipped to
+    low/high when given."""
+    from scipy import stats
+
+    lo = -np.inf if dist.low is None else dist.low
+    hi = np.inf if dist.high is None else dist.high
+    if dist.dist == "uniform":
+        return lo + u * (hi - lo)
+    if dist.dist == "triangular":
+        assert dist.mode is not None
+        c = (dist.mode - lo) / (hi - lo)
+        return np.asarray(stats.triang.ppf(u, c, loc=lo, scale=hi - lo))
+    if dist.dist == "beta":
+        x = np.asarray(stats.beta.ppf(u, dist.a, dist.b))
+        return x if dist.low is None or dist.high is None else lo + x * (hi - lo)
+    if dist.dist == "choice":
+        assert dist.values is not None
+        w = np.asarray(dist.weights or [1.0] * len(dist.values), dtype=float)
+        cum = np.cumsum(w) / w.sum()
+        idx = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+        return np.asarray(dist.values, dtype=float)[idx]
+    assert dist.sd is not None and dist.mean is not None
+    z = np.asarray(stats.norm.ppf(u)) * dist.sd + dist.mean
+    return np.clip(np.exp(z) if dist.dist == "lognormal" else z, lo, hi)
+
+
+def block_uniforms(seed: int, block: int, n: int, k: int) -> np.ndarray:
+    """(n, k) uniforms of block ``block`` (draws block*BLOCK ...); n <= BLOCK."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+    return rng.random((n, k))
+
+
+def uniforms(seed: int, lo: int, hi: int, k: int) -> np.ndarray:
+    """(hi - lo, k) uniforms of draws [lo, hi); ``lo`` must start a block."""
+    assert lo % BLOCK == 0, "chunks start on a block boundary"
+    parts = [
+        block_uniforms(seed, b, min(BLOCK, hi - b * BLOCK), k)
+        for b in range(lo // BLOCK, -(-hi // BLOCK))
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, k))
+
+
+# -- per-draw engine inputs ----------------------------------------------------------------------
+@dataclass
+class DrawInputs:
+    """What the engine needs for a batch of draws."""
+
+    scenario: Scenario  # timings widened when they vary per draw
+    parameters: dict[str, np.ndarray]  # name -> (D,)
+    values: dict[str, np.ndarray]  # '<id>.<attr>' -> (D,) or (D, T)
+
+
+def needs_timing(scenario: Scenario) -> bool:
+    """Whether any policy's occurrence or dates vary per draw."""
+    return any(f.kind in ("timing", "probability") for f in factors(scenario))
+
+
+def draw_inputs(
+    scenario: Scenario,
+    u: np.ndarray,
+    months: int | None = None,
+    base: Mapping[str, ParamValue] | None = None,
+) -> DrawInputs:
+    """Engine inputs for draws whose uniforms are ``u`` (D, len(factors)); ``base``: the
+    resolved parameters (for licence attributes written ``calibrated``)."""
+    fs = factors(scenario)
+    sampled = {f.name: _sample(f, u[:, i]) for i, f in enumerate(fs)}
+    params = {f.name: sampled[f.name] for f in fs if f.kind == "parameter"}
+    values = {f.name: sampled[f.name] for f in fs if f.kind == "attribute"}
+    if not needs_timing(scenario):
+        return DrawInputs(scenario, params, values)
+    horizon = months or scenario.months
+    calibration = {**(base or {}), **params}
+    return _timed(scenario, sampled, values, params, len(u), horizon, calibration)
+
+
+def _sample(f: Factor, u: np.ndarray) -> np.ndarray:
+    if f.kind == "probability":
+        return (u < f.probability).astype(float)
+    assert f.dist is not None
+    x = ppf(f.dist, u)
+    if f.kind == "attribute":
+        lo, hi = ATTRIBUTES_BOUNDS.get(f.attribute, (-np.inf, np.inf))
+        x = np.clip(x, lo, hi)
+    return np.rint(x) if f.kind == "timing" else x
+
+
+ATTRIBUTES_BOUNDS = {a: b for attrs in ATTRIBUTES.values() for a, b in attrs.items()}
+
+
+def _timed(
+    scenario: Scenario,
+    sampled: dict[str, np.ndarray],
+    values: dict[str, np.ndarray],
+    params: dict[str, np.ndarray],
+    n: int,
+    horizon: int,
+    calibration: Mapping[str, ParamValue],
+) -> DrawInputs:
+    """Per-draw windows: each measure stays in the plan for the whole horizon (no lead time)
+    and per-draw ``<id>.active`` (D, T) masks and lead-time-zeroed approvals do the timing."""
+    pols = list(scenario.policies)
+    first = month_index(scenario.start)
+    active, age = windows(pols, sampled, n, first, horizon)
+    out = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+    kept: list[ins.PolicyBase] = []
+    for j, p in enumerate(pols):
+        if isinstance(p, ins.Suspension):
+            continue  # acts through the masks
+        out[f"{p.id}.active"] = active[:, j]
+        update: dict[str, object] = {"start": min(p.start, scenario.start), "end": None}
+        if isinstance(p, ins.ExportLicense | ins.ContentRule):
+            out[f"{p.id}.approval_share"] = _approved(p, age[:, j], out, calibration, n)
+            update.update(approval_share=0.0, lead_time_months=0.0, ramp_months=0.0)
+            out.pop(f"{p.id}.lead_time_months", None)
+            out.pop(f"{p.id}.ramp_months", None)
+        if isinstance(p, ins.CapacityInvestment):
+            out[f"{p.id}.tonnes_per_year"] = _ramped(p, sampled, out, n, first, horizon, update)
+        kept.append(p.model_copy(update=update))
+    return DrawInputs(scenario.model_copy(update={"policies": kept}), params, out)
+
+
+def _approved(
+    p: ins.ExportLicense | ins.ContentRule,
+    age: np.ndarray,
+    values: dict[str, np.ndarray],
+    calibration: Mapping[str, ParamValue],
+    n: int,
+) -> np.ndarray:
+    """(D, T) share approved: none in the lead time, then a linear ramp (the engine's
+    ``approved_share`` on each draw's own months since entry)."""
+
+    def attr(name: str) -> np.ndarray:
+        if f"{p.id}.{name}" in values:
+            return values[f"{p.id}.{name}"]
+        raw = getattr(p, name)
+        if raw == ins.CALIBRATED:
+            raw = calibration[ins.CALIBRATED_PARAMETERS[name]]
+        return np.broadcast_to(np.asarray(raw, dtype=float), (n,))
+
+    lead, ramp = attr("lead_time_months"), np.maximum(attr("ramp_months"), 1e-9)
+    rise = np.clip((age + 1.0 - lead[:, None]) / ramp[:, None], 0.0, 1.0)
+    return attr("approval_share")[:, None] * rise
+
+
+def _ramped(
+    p: ins.CapacityInvestment,
+    sampled: dict[str, np.ndarray],
+    values: dict[str, np.ndarray],
+    n: int,
+    first: int,
+    horizon: int,
+    update: dict[str, object],
+) -> np.ndarray:
+    """(D, T) tonnes that, on the plan's widened ramp, give each draw its own shifted ramp."""
+    from rareflow.policies.effects import ramp_share
+
+    months = np.arange(first, first + horizon)
+    start = month_index(p.start) + sampled.get(f"{p.id}.start_shift_months", np.zeros(n))
+    own = ramp_share(months[None, :] - start[:, None], p.ramp_months)
+    plan = ramp_share(months - month_index(str(update["start"])), p.ramp_months)
+    tonnes = values.get(f"{p.id}.tonnes_per_year", np.full(n, p.tonnes_per_year))
+    return tonnes[:, None] * np.divide(own, plan, out=np.zeros_like(own), where=plan > 0)
+
+
+def windows(
+    policies: Sequence[ins.PolicyBase], sampled: dict[str, np.ndarray], n: int, first: int, T: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(D, N, T) in force and months since (re)entry, per draw (the engine's ``_windows``
+    with per-draw occurrence, start shift and duration)."""
+    starts, ends, happens = _dates(policies, sampled, n)
+    span = np.arange(min(int(starts.min()), first), first + T)
+    win = (span >= starts[..., None]) & (span <= ends[..., None]) & happens[..., None]
+    on = win.copy()
+    ids = [p.id for p in policies]
+    for j, p in enumerate(policies):
+        if isinstance(p, ins.Suspension):
+            for target in p.policies:
+                if target in ids:
+                    on[:, ids.index(target)] &= ~win[:, j]
+    age = np.zeros(on.shape, dtype=int)
+    for t in range(1, len(span)):
+        age[..., t] = np.where(on[..., t - 1], age[..., t - 1] + 1, 0)
+    cols = np.arange(first, first + T) - span[0]
+    return on[..., cols], age[..., cols]
+
+
+def _dates(
+    policies: Sequence[ins.PolicyBase], sampled: dict[str, np.ndarray], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(D, N) start, end (inclusive) and occurrence of each measure per draw."""
+    starts = np.empty((n, len(policies)), dtype=int)
+    ends = np.empty_like(starts)
+    happens = np.ones(starts.shape, dtype=bool)
+    for j, p in enumerate(policies):
+        shift = sampled.get(f"{p.id}.start_shift_months", np.zeros(n)).astype(int)
+        starts[:, j] = month_index(p.start) + shift
+        end = month_index(p.end) + shift if p.end else np.full(n, FAR)
+        duration = sampled.get(f"{p.id}.duration_months")
+        ends[:, j] = end if duration is None else starts[:, j] + duration.astype(int) - 1
+        happens[:, j] = sampled.get(f"{p.id}.probability", np.ones(n)) > 0.5
+    return starts, ends, happens

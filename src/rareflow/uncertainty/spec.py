@@ -1,0 +1,179 @@
+"""The ``uncertainty:`` section of a scenario: distributions for parameters and policy attributes.
+
+    uncertainty:
+      parameters:
+        demand_elasticity: {dist: uniform, low: 0.05, high: 0.3}
+      policies:
+        april-2025-licence:
+          probability: 0.8                 # chance that the measure happens at all
+          approval_share: {dist: beta, a: 4, b: 6}
+          lead_time_months: {dist: choice, values: [1, 2, 3]}
+          start_shift_months: {dist: choice, values: [0, 2], weights: [0.7, 0.3]}
+          duration_months: {dist: uniform, low: 6, high: 18}
+
+Any engine parameter may be uncertain, e.g. elasticities (``demand_elasticity``,
+``tariff_elasticity``) and inventory cover (``cover_multiple`` scales every target cover).
+
+Structure is checked by pydantic when the scenario is parsed; names (parameters, policy ids,
+which attribute a policy type has, value bounds) by ``check_uncertainty`` against the scenario
+and the parameter names, with ``ScenarioError`` naming the field path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from rareflow.scenarios.model import Scenario
+
+DistName = Literal["uniform", "triangular", "normal", "lognormal", "beta", "choice"]
+
+# Per-draw numeric attributes each policy type reads (``policies.effects.value``), with bounds.
+LICENCE = {
+    "approval_share": (0.0, 1.0),
+    "lead_time_months": (0.0, 24.0),
+    "ramp_months": (0.0, 36.0),
+}
+ATTRIBUTES: dict[str, dict[str, tuple[float, float]]] = {
+    "export_license": LICENCE,
+    "export_ban": {"leakage_share": (0.0, 1.0)},
+    "export_quota": {"tonnes_per_year": (0.0, math.inf)},
+    "tariff": {"rate": (0.0, 10.0)},
+    "content_rule": LICENCE,
+    "stockpile": {"tonnes_per_month": (0.0, math.inf)},
+    "capacity_investment": {"tonnes_per_year": (0.0, math.inf)},
+    "price_floor": {"usd_per_kg": (0.0, math.inf)},
+    "suspension": {},
+}
+TIMING = {"start_shift_months": (-120.0, 120.0), "duration_months": (1.0, 600.0)}
+PARAMETER_BOUNDS = (-math.inf, math.inf)
+
+
+class Distribution(BaseModel):
+    """One distribution; which fields it needs depends on ``dist``."""
+
+    model_config = ConfigDict(extra="forbid")
+    dist: DistName
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = Field(None, gt=0.0)
+    a: float | None = Field(None, gt=0.0)
+    b: float | None = Field(None, gt=0.0)
+    values: list[float] | None = Field(None, min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Distribution:
+        need = {
+            "uniform": ("low", "high"),
+            "triangular": ("low", "mode", "high"),
+            "normal": ("mean", "sd"),
+            "lognormal": ("mean", "sd"),  # of the log
+            "beta": ("a", "b"),
+            "choice": ("values",),
+        }[self.dist]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.dist} distribution needs {', '.join(missing)}")
+        self._check_order()
+        if self.weights is not None:
+            if self.values is None or len(self.weights) != len(self.values):
+                raise ValueError("weights must have one entry per value")
+            if min(self.weights) < 0 or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 and not all zero")
+        return self
+
+    def _check_order(self) -> None:
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.dist == "triangular":
+            assert self.low is not None and self.high is not None and self.mode is not None
+            if not self.low <= self.mode <= self.high:
+                raise ValueError("mode must lie between low and high")
+
+    def support(self) -> tuple[float, float]:
+        """Smallest interval holding every sample (normal/lognormal are clipped to low/high)."""
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        if self.dist == "beta":
+            return (0.0 if self.low is None else lo, 1.0 if self.high is None else hi)
+        if self.dist == "lognormal":
+            return (max(lo, 0.0), hi)
+        if self.dist == "choice":
+            assert self.values is not None
+            return (min(self.values), max(self.values))
+        return (lo, hi)
+
+
+class PolicyUncertainty(BaseModel):
+    """Uncertain attributes of one policy, by id; ``probability`` that it happens at all."""
+
+    model_config = ConfigDict(extra="allow")  # attribute names depend on the policy type
+    probability: float = Field(1.0, ge=0.0, le=1.0)
+
+    __pydantic_extra__: dict[str, Distribution] = Field(init=False)
+
+    def distributions(self) -> dict[str, Distribution]:
+        return dict(self.__pydantic_extra__ or {})
+
+
+class Uncertainty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parameters: dict[str, Distribution] = Field(default_factory=dict)
+    policies: dict[str, PolicyUncertainty] = Field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not self.parameters and not self.policies
+
+
+# -- checks against the scenario ---------------------------------------------------------------
+def _fail(path: str, message: str, *, value: object = None, expected: str | None = None) -> None:
+    from rareflow.scenarios.load import ScenarioError, did_you_mean
+
+    hint = did_you_mean(str(value), (expected or "").removeprefix("one of ").split(", "))
+    raise ScenarioError(
+        message, field=path, value=value, expected=expected, hint=hint if value else None
+    )
+
+
+def _within(dist: Distribution, bounds: tuple[float, float], path: str) -> None:
+    lo, hi = dist.support()
+    if dist.dist in ("normal", "lognormal") and (dist.low is None or dist.high is None):
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])  # clipped to the attribute's bounds
+    if lo < bounds[0] or hi > bounds[1]:
+        _fail(
+            path,
+            "distribution reaches outside the attribute's range",
+            value=f"[{lo:g}, {hi:g}]",
+            expected=f"values within [{bounds[0]:g}, {bounds[1]:g}]",
+        )
+
+
+def check_uncertainty(scenario: Scenario, parameter_names: Iterable[str]) -> None:
+    """Raise ``ScenarioError`` (field path ``uncertainty....``) for names or ranges that do not
+    fit the scenario; the caller fills in the file."""
+    spec: Uncertainty = scenario.uncertainty
+    names = sorted(parameter_names)
+    for name, dist in spec.parameters.items():
+        path = f"uncertainty.parameters.{name}"
+        if name not in names:
+            _fail(path, "unknown parameter", value=name, expected="one of " + ", ".join(names))
+        _within(dist, PARAMETER_BOUNDS, path)
+    types = {p.id: str(getattr(p, "type", "")) for p in scenario.policies}
+    for pid, pu in spec.policies.items():
+        at = f"uncertainty.policies.{pid}"
+        if pid not in types:
+            _fail(at, "unknown policy id", value=pid, expected="one of " + ", ".join(types))
+        allowed = {**ATTRIBUTES.get(types[pid], {}), **TIMING}
+        for attr, dist in pu.distributions().items():
+            if attr not in allowed:
+                choices = "one of probability, " + ", ".join(allowed)
+                _fail(f"{at}.{attr}", f"{types[pid]} has no uncertain attribute of this name",
+                      value=attr, expected=choices)  # fmt: skip
+            _within(dist, allowed[attr], f"{at}.{attr}")
