@@ -165,11 +165,17 @@ def simulate(
     worst = 0.0
     for lo in range(0, draws, chunk_size):
         hi = min(draws, lo + chunk_size)
-        chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids)
+        # float64 shipments are written by the step straight into the output, uncopied
+        ships = by_month.get("shipments")
+        direct = ships[:, lo:hi] if ships is not None and ships.dtype == np.float64 else None
+        chunk = _run_chunk(
+            static, plan, scenario, params, values, shared, lo, hi, month_ids, direct
+        )  # fmt: skip
         for t, recorded, resid in chunk:
             worst = max(worst, resid)
             for k in keep:
-                by_month[k][t, lo:hi] = recorded[k]
+                if k != "shipments" or direct is None:
+                    by_month[k][t, lo:hi] = recorded[k]
     arrays = {k: np.moveaxis(v, 0, 1) for k, v in by_month.items()}
     labels = [month_label(int(m)) for m in month_ids]
     return RawResult(labels, arrays, worst, params)
@@ -211,8 +217,13 @@ def _run_chunk(
     lo: int,
     hi: int,
     month_ids: np.ndarray,
+    shipments: np.ndarray | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
-    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi)."""
+    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi).
+
+    shipments: (T, hi - lo, P, R, R) where the step writes each month's shipments; None: one
+    buffer reused every month (recorded arrays are valid until the next month is asked for).
+    """
     net = static.net
     prm = chunk_values(params, lo, hi)
     vals = {k: v[lo:hi] for k, v in values.items()}
@@ -222,10 +233,12 @@ def _run_chunk(
         prm["cover_multiple"],
     )  # fmt: skip
     touched = np.zeros(len(net.products), dtype=bool)  # sourcing ever moved off baseline
+    buffer = np.empty(state.share.shape) if shipments is None else None
     for t, month in enumerate(month_ids):
         fx = shared[t] if shared is not None else month_effects(plan, t, net, at_month(vals, t))
         added = project_capacity(net, int(month))
-        flows = step(static, state, fx, prm, int(month), added, actor)
+        out = buffer if shipments is None else shipments[t]
+        flows = step(static, state, fx, prm, int(month), added, actor, out)
         resid = check_balance(flows, net, int(month), lo)
         update_prices(static, state, flows, fx.floor, prm)
         update_demand(static, state, fx.tariff, prm)

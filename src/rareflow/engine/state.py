@@ -34,6 +34,8 @@ class Flows:
     production: np.ndarray  # (D, R, P)
     process_use: np.ndarray  # (D, R, P)
     shipments: np.ndarray  # (D, P, E, I) cross-border
+    imports: np.ndarray  # (D, R, P) shipments summed over exporters
+    exports: np.ndarray  # (D, R, P) shipments summed over importers
     demand: np.ndarray  # (D, R, P) final use wanted
     delivered: np.ndarray  # (D, R, P) final use met
     shortage: np.ndarray  # (D, R, P) final use not met

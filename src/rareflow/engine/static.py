@@ -64,6 +64,7 @@ class Static:
     pair_units: np.ndarray  # (R, Q) units per month at trend 1 (demand x 1000 / kg_per_unit)
     pair_value: np.ndarray  # (R, Q) USD per month at trend 1 (units x usd_per_unit)
     base_month: int  # absolute month index of the base year's midpoint
+    stages_cover_products: bool  # every product belongs to a stage (shipments fully written)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -132,10 +133,11 @@ def build_static(net: CompiledNetwork) -> Static:
         market_of[china] = 0
     market_matrix = np.zeros((len(net.markets), n_r))
     market_matrix[market_of, np.arange(n_r)] = 1.0
+    stages = _stages(net)
     tonnes_to_units = _safe_div(np.full(net.kg_per_unit.shape, 1000.0), net.kg_per_unit)
     return Static(
         net=net,
-        stages=_stages(net),
+        stages=stages,
         offdiag=offdiag,
         imports0=imports0,
         share0=share0,
@@ -158,7 +160,14 @@ def build_static(net: CompiledNetwork) -> Static:
         final0=net.demand0.sum(axis=1),
         **_pairs(net.demand0, tonnes_to_units, net.usd_per_unit),
         base_month=net.base_year * 12 + 6,
+        stages_cover_products=_covers(stages, len(net.products)),
     )
+
+
+def _covers(stages: tuple[Stage, ...], n_products: int) -> bool:
+    """True when the stages' products are every product exactly once."""
+    seen = np.concatenate([np.arange(n_products)[s.products] for s in stages])
+    return bool(np.array_equal(np.sort(seen), np.arange(n_products)))
 
 
 def _revenue_shares(

@@ -67,14 +67,16 @@ def ship(
     allow: np.ndarray | None,
     home_need: np.ndarray,
     home_priority: ParamValue,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(D, Ps, E, I) shipments of one stage's products, and (D, R, Ps) allowed foreign orders.
 
     stock, orders, home_need: (D, R, Ps); allow None when policy restricts none of them.
     Exporters serve ``home_priority`` of home needs first, then the rest of home needs and
-    the allowed foreign orders pro rata.
+    the allowed foreign orders pro rata. ``out`` (D, Ps, E, I) receives the shipments (the
+    step passes its slice of the month's shipments, so that nothing is copied).
     """
-    wanted = orders.transpose(0, 2, 1)[:, :, None, :] * share  # (D, Ps, E, I)
+    wanted = np.multiply(orders.transpose(0, 2, 1)[:, :, None, :], share, out=out)
     if allow is not None:
         wanted *= allow
     foreign = np.einsum("dpei->dpe", wanted)  # einsum reduces far faster than .sum here
@@ -91,14 +93,14 @@ def ship(
 def apply_quotas(
     shipments: np.ndarray, ps: Index, quotas: list[Quota], left: list[np.ndarray]
 ) -> np.ndarray:
-    """Scale the stage's capped flows pro rata to what is left of each monthly quota."""
+    """Scale the stage's capped flows pro rata to what is left of each monthly quota (in place)."""
     for quota, remaining in zip(quotas, left, strict=True):
         mask = quota.mask[ps]
         if not mask.any():
             continue
         total = np.einsum("dpei->d", np.where(mask, shipments, 0.0))
         scale = np.minimum(_div(remaining, total, fill=1.0), 1.0)
-        shipments = np.where(mask, shipments * scale[:, None, None, None], shipments)
+        shipments *= np.where(mask, scale[:, None, None, None], 1.0)
         remaining -= total * scale
     return shipments
 
@@ -183,11 +185,14 @@ def step(
     month: int,
     added: np.ndarray,
     actor: int = -1,
+    shipments: np.ndarray | None = None,
 ) -> Flows:
     """Advance ``state`` by one month in place and return the month's flows.
 
     added: (R, K) capacity of projects ramped in since the base year.
     actor: region whose origin the content rules track (-1: no tracking).
+    shipments: (D, P, E, I) buffer the month's shipments are written to (e.g. the run's
+        output for the month), every cell overwritten; None: a new array.
     """
     net = static.net
     g = growth(static, month, prm["demand_growth_per_year"])
@@ -218,11 +223,14 @@ def step(
     fill = np.ones((n_d, n_r, n_p))
     activity = np.zeros((n_d, n_r, len(net.processes)))
     production, use = np.zeros_like(fill), np.zeros_like(fill)
-    shipments = np.zeros((n_d, n_p, n_r, n_r))
+    if shipments is None:
+        shipments = np.empty((n_d, n_p, n_r, n_r))
+    if not static.stages_cover_products:
+        shipments.fill(0.0)
     origin_in = state.origin * stock if actor >= 0 else None
     left = [np.broadcast_to(q.cap, (n_d,)).astype(float) for q in fx.quotas]
     home_need = need + final
-    foreign, imports = np.zeros_like(fill), np.zeros_like(fill)
+    foreign, imports, exports = np.zeros_like(fill), np.zeros_like(fill), np.zeros_like(fill)
     for stage in static.stages:
         ps = stage.products
         if stage.processes.size:
@@ -234,6 +242,7 @@ def step(
             if origin_in is not None:
                 origin_in += made * _production_origin(state.origin, used, actor)
         limits = allow[:, ps] if restricted[ps].any() else None
+        out = shipments[:, ps] if isinstance(ps, slice) else None  # a view: written in place
         xs, pulled = ship(
             stock[:, :, ps],
             orders[:, :, ps],
@@ -241,12 +250,15 @@ def step(
             limits,
             home_need[:, :, ps],
             prm["home_priority"],
+            out,
         )
         foreign[:, :, ps] = pulled
         xs = apply_quotas(xs, ps, fx.quotas, left)
-        shipments[:, ps] = xs
+        if xs is not out:
+            shipments[:, ps] = xs
         imports[:, :, ps] = np.einsum("dpei->dip", xs)
-        stock[:, :, ps] += imports[:, :, ps] - np.einsum("dpei->dep", xs)
+        exports[:, :, ps] = np.einsum("dpei->dep", xs)
+        stock[:, :, ps] += imports[:, :, ps] - exports[:, :, ps]
         if origin_in is not None:
             origin_in[:, :, ps] += np.einsum("dpei,dep->dip", xs, state.origin[:, :, ps])
         fill[:, :, ps] = np.clip(_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
@@ -267,6 +279,8 @@ def step(
         production=production,
         process_use=use,
         shipments=shipments,
+        imports=imports,
+        exports=exports,
         demand=final,
         delivered=delivered,
         shortage=final - delivered,
