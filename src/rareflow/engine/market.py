@@ -124,7 +124,15 @@ def update_sourcing(
     # with no spare anywhere, the moved part stays with the usual suppliers
     stay = np.where(alt_total > 0, 0.0, moved)[:, :, None, :]
     scale = _div(moved, alt_total)[:, :, None, :]
-    target = kept + share0 * stay + weight * spare[..., None] * scale
+    # target = kept + share0 x stay + weight x spare x scale, built in one (D, Pt, E, I) buffer
+    # (the same operations in the same order as written out, so bitwise the same values)
+    target = np.multiply(weight, spare[..., None])
+    target *= scale
+    target += kept + share0 * stay if stay.any() else kept
     lag = np.maximum(per_draw(prm["rerouting_months"], 4), 1.0)
     share = state.share[:, products]
-    state.share[:, products] = share + (target - share) / lag
+    # share + (target - share) / lag, in place
+    target -= share
+    target /= lag
+    target += share
+    state.share[:, products] = target

@@ -76,7 +76,9 @@ def ship(
     the allowed foreign orders pro rata. ``out`` (D, Ps, E, I) receives the shipments (the
     step passes its slice of the month's shipments, so that nothing is copied).
     """
-    wanted = np.multiply(orders.transpose(0, 2, 1)[:, :, None, :], share, out=out)
+    # orders (D, Ps, I) made contiguous first: broadcasting the transposed view over E is slow
+    by_product = np.ascontiguousarray(orders.transpose(0, 2, 1))
+    wanted = np.multiply(by_product[:, :, None, :], share, out=out)
     if allow is not None:
         wanted *= allow
     foreign = np.einsum("dpei->dpe", wanted)  # einsum reduces far faster than .sum here
