@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rareflow.engine.state import Flows
+from rareflow.engine.static import Arcs
 from rareflow.errors import MassBalanceError
 from rareflow.model.compiled import CompiledNetwork, month_label
 
@@ -28,8 +29,14 @@ def residual(flows: Flows) -> tuple[np.ndarray, np.ndarray]:
     return flows.stock_end - (inflow - outflow), inflow
 
 
-def check_balance(flows: Flows, net: CompiledNetwork, month: int, draw0: int = 0) -> float:
-    """Largest relative residual; raises ``MassBalanceError`` naming the worst node."""
+def check_balance(
+    flows: Flows, net: CompiledNetwork, month: int, draw0: int = 0, arcs: Arcs | None = None
+) -> float:
+    """Largest relative residual; raises ``MassBalanceError`` naming the worst node.
+
+    arcs: the trade arcs ``flows.shipments`` (A, D) lie on; None: shipments are dense
+    (D, P, E, I).
+    """
     resid, inflow = residual(flows)
     scale = np.maximum(inflow, SCALE_FLOOR)
     rel = np.abs(resid) / scale
@@ -41,8 +48,12 @@ def check_balance(flows: Flows, net: CompiledNetwork, month: int, draw0: int = 0
         low = values / scale
         if low.min() < -TOLERANCE:
             _raise(net, month, -low, draw0, f"negative {name} {float(values.min()):.3g} t")
-    if flows.shipments.min() < -TOLERANCE:
-        low = -flows.shipments.min(axis=3).transpose(0, 2, 1)
+    if flows.shipments.size and flows.shipments.min() < -TOLERANCE:
+        ships = flows.shipments
+        if arcs is not None:
+            n_p, n_r = len(net.products), len(net.regions)
+            ships = arcs.dense(ships, (n_p, n_r, n_r))
+        low = -ships.min(axis=3).transpose(0, 2, 1)
         _raise(net, month, low, draw0, "negative shipments")
     return worst
 

@@ -25,6 +25,7 @@ import numpy as np
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import Flows, State
 from rareflow.engine.static import Static
+from rareflow.engine.step import node_columns, node_rows, to_arcs
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -66,8 +67,8 @@ def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndar
     rel = _div(market, np.broadcast_to(base, market.shape))
     rel = np.where(base > 0, rel, 1.0)
     if np.any(tariff):
-        duty = np.einsum("dpei,dpei->dip", np.broadcast_to(tariff, state.share.shape), state.share)
-        rel = rel * (1.0 + static.import_share * duty)
+        levied = static.arcs.to_importer @ (to_arcs(static, tariff) * state.share)  # (R x P, D)
+        rel = rel * (1.0 + static.import_share * node_rows(levied, market.shape[1]))
     return rel
 
 
@@ -92,11 +93,11 @@ def update_substitution(static: Static, state: State, prm: Mapping[str, ParamVal
 
 
 def spare_supply(static: Static, flows: Flows) -> np.ndarray:
-    """(D, P, E) stock above target plus unused capacity's output, per exporter."""
+    """(D, R, P) stock above target plus unused capacity's output, per exporter."""
     net = static.net
     surplus = np.maximum(flows.stock_end - flows.target, 0.0)
     idle = np.maximum(flows.capacity - flows.activity, 0.0) @ net.recipe_out
-    return (surplus + idle).transpose(0, 2, 1)
+    return surplus + idle
 
 
 def update_sourcing(
@@ -111,28 +112,30 @@ def update_sourcing(
     """Move the sourcing shares of ``products`` (those policy touches or touched) to target."""
     if not products.size:
         return
-    weight = allow[:, products] * static.offdiag
+    arcs = static.arcs
+    sel, to_importer = arcs.of_products(products)  # (As,) arcs, (R x P, As) sums
+    weight = allow[sel]  # (As, 1|D): arcs are cross-border
     if np.any(tariff):
-        weight = weight * (1.0 + tariff[:, products]) ** -per_draw(prm["tariff_elasticity"], 4)
-    share0 = static.share0[products]
-    kept = share0 * weight  # (D|1, Pt, E, I)
-    moved = np.where(static.has_imports[products], 1.0 - kept.sum(axis=2), 0.0)
-    spare = spare_supply(static, flows)[:, products]  # (D, Pt, E)
-    alt_total = np.einsum(
-        "dpei,dpe->dpi", np.broadcast_to(weight, kept.shape[:1] + weight.shape[1:]), spare
-    )
+        elasticity = prm["tariff_elasticity"]
+        el = elasticity if np.ndim(elasticity) == 0 else np.reshape(elasticity, (1, -1))
+        weight = weight * (1.0 + to_arcs(static, tariff)[sel]) ** -el
+    share0 = arcs.share0[sel][:, None]
+    kept = share0 * weight  # (As, 1|D)
+    moved = np.where(arcs.has_imports[:, None], 1.0 - to_importer @ kept, 0.0)  # (R x P, 1|D)
+    spare = node_columns(spare_supply(static, flows))[arcs.at_exporter[sel]]  # (As, D)
+    alt_total = to_importer @ (weight * spare)  # (R x P, D)
     # with no spare anywhere, the moved part stays with the usual suppliers
-    stay = np.where(alt_total > 0, 0.0, moved)[:, :, None, :]
-    scale = _div(moved, alt_total)[:, :, None, :]
-    # target = kept + share0 x stay + weight x spare x scale, built in one (D, Pt, E, I) buffer
-    # (the same operations in the same order as written out, so bitwise the same values)
-    target = np.multiply(weight, spare[..., None])
+    stay = np.where(alt_total > 0, 0.0, moved)[arcs.at_importer[sel]]
+    scale = _div(moved, alt_total)[arcs.at_importer[sel]]
+    # target = kept + share0 x stay + weight x spare x scale, built in one (As, D) buffer
+    target = np.multiply(weight, spare)
     target *= scale
     target += kept + share0 * stay if stay.any() else kept
-    lag = np.maximum(per_draw(prm["rerouting_months"], 4), 1.0)
-    share = state.share[:, products]
+    lag = prm["rerouting_months"]
+    lag = np.maximum(lag if np.ndim(lag) == 0 else np.reshape(lag, (1, -1)), 1.0)
+    share = state.share[sel]
     # share + (target - share) / lag, in place
     target -= share
     target /= lag
     target += share
-    state.share[:, products] = target
+    state.share[sel] = target

@@ -1,7 +1,9 @@
 """Run the monthly step over a horizon for D draws, in chunks, and collect raw arrays.
 
 Draws are independent, so chunks of ``chunk_size`` draws run one after another and memory
-stays bounded (the sourcing shares and shipments are D x P x R x R).
+stays bounded. Trade (sourcing shares, shipments) lives on the trade arcs that can carry it
+(``Static.arcs``, A x D); dense (draw, month, product, region, partner) shipments are only
+built when the ``shipments`` output is asked for.
 """
 
 from __future__ import annotations
@@ -116,10 +118,24 @@ def _actor(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> int:
     return -1
 
 
-def _touched(fx: MonthEffects, flows: Flows) -> np.ndarray:
-    """(P,) products whose flows policy restricts or taxes this month."""
-    restricted = (flows.allow != 1.0).any(axis=(0, 2, 3))
+def _touched(static: Static, fx: MonthEffects, flows: Flows) -> np.ndarray:
+    """(P,) products whose flows (on the trade arcs) policy restricts or taxes this month."""
+    restricted = np.zeros(len(static.net.products), dtype=bool)
+    restricted[static.arcs.product[(flows.allow != 1.0).any(axis=1)]] = True
     return restricted | (fx.tariff != 0.0).any(axis=(0, 2, 3))
+
+
+def _extra_exporters(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> np.ndarray:
+    """(R, P) where the scenario's stockpile releases and capacity investments can put stock
+    or capacity: those regions may export the product (trade arcs are opened for them)."""
+    extra = np.zeros((len(net.regions), len(net.products)), dtype=bool)
+    for policy in policies:
+        if isinstance(policy, ins.Stockpile) and policy.action == "release":
+            extra[net.regions.index(policy.actor), net.products.index(policy.product)] = True
+        elif isinstance(policy, ins.CapacityInvestment):
+            k = net.processes.index(policy.process)
+            extra[net.regions.index(policy.region)] |= net.recipe_out[k] > 0
+    return extra
 
 
 def simulate(
@@ -143,11 +159,11 @@ def simulate(
     output_dtype: storage of the recorded arrays (np.float32 halves a big batch's memory; the
     step itself always runs in float64).
 
-    Memory: the state of one chunk is a few arrays of chunk_size x P x R x R floats; the
+    Memory: the state of one chunk is a few arrays of A (trade arcs) x chunk_size floats; the
     recorded outputs grow with draws x months (shipments dominate: P x R x R per draw-month).
     """
     keep_freed_memory()
-    static = build_static(compiled)
+    static = build_static(compiled, _extra_exporters(compiled, scenario.policies))
     horizon = months or scenario.months
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + horizon)
@@ -156,25 +172,26 @@ def simulate(
     plan = compile_policies(scenario.policies, month_ids)
     keep = list(outputs or OUTPUTS)
     sizes = _sizes(compiled)
-    # month-major while filling (contiguous writes), handed back as (D, T, ...) views
+    # month-major while filling (contiguous writes), handed back as (D, T, ...) views;
+    # shipments are zeros off the trade arcs (calloc: pages only touched where written)
     by_month: dict[str, np.ndarray] = {
-        k: np.empty((horizon, draws, *(sizes[d] for d in OUTPUTS[k][0])), dtype=output_dtype)
+        k: (np.zeros if k == "shipments" else np.empty)(
+            (horizon, draws, *(sizes[d] for d in OUTPUTS[k][0])), dtype=output_dtype
+        )
         for k in keep
     }
+    cells = static.arcs.cell
     shared = None if values else [month_effects(plan, t, compiled) for t in range(horizon)]
     worst = 0.0
     for lo in range(0, draws, chunk_size):
         hi = min(draws, lo + chunk_size)
-        # float64 shipments are written by the step straight into the output, uncopied
-        ships = by_month.get("shipments")
-        direct = ships[:, lo:hi] if ships is not None and ships.dtype == np.float64 else None
-        chunk = _run_chunk(
-            static, plan, scenario, params, values, shared, lo, hi, month_ids, direct
-        )  # fmt: skip
+        chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids)
         for t, recorded, resid in chunk:
             worst = max(worst, resid)
             for k in keep:
-                if k != "shipments" or direct is None:
+                if k == "shipments":  # (A, D) arcs scattered into the dense output
+                    by_month[k][t, lo:hi].reshape(hi - lo, -1)[:, cells] = recorded[k].T
+                else:
                     by_month[k][t, lo:hi] = recorded[k]
     arrays = {k: np.moveaxis(v, 0, 1) for k, v in by_month.items()}
     labels = [month_label(int(m)) for m in month_ids]
@@ -197,14 +214,19 @@ def stream(
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays (D, ...), max residual) month by month, keeping no paths (the
     Monte Carlo hook). Arrays are only valid until the next month is asked for."""
-    static = build_static(compiled)
+    static = build_static(compiled, _extra_exporters(compiled, scenario.policies))
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + (months or scenario.months))
     params = _params(compiled, parameters, draws)
     plan = compile_policies(scenario.policies, month_ids)
     shared = None if values else [month_effects(plan, t, compiled) for t in range(len(month_ids))]
     vals = dict(values or {})
-    yield from _run_chunk(static, plan, scenario, params, vals, shared, 0, draws, month_ids)
+    shape = (len(compiled.products), len(compiled.regions), len(compiled.regions))
+    for t, recorded, resid in _run_chunk(
+        static, plan, scenario, params, vals, shared, 0, draws, month_ids
+    ):  # fmt: skip
+        recorded["shipments"] = static.arcs.dense(recorded["shipments"], shape)
+        yield t, recorded, resid
 
 
 def _run_chunk(
@@ -217,13 +239,10 @@ def _run_chunk(
     lo: int,
     hi: int,
     month_ids: np.ndarray,
-    shipments: np.ndarray | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
-    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi).
-
-    shipments: (T, hi - lo, P, R, R) where the step writes each month's shipments; None: one
-    buffer reused every month (recorded arrays are valid until the next month is asked for).
-    """
+    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi); shipments
+    are (A, D) on the trade arcs, in one buffer reused every month (recorded arrays are
+    valid until the next month is asked for)."""
     net = static.net
     prm = chunk_values(params, lo, hi)
     vals = {k: v[lo:hi] for k, v in values.items()}
@@ -233,17 +252,16 @@ def _run_chunk(
         prm["cover_multiple"],
     )  # fmt: skip
     touched = np.zeros(len(net.products), dtype=bool)  # sourcing ever moved off baseline
-    buffer = np.empty(state.share.shape) if shipments is None else None
+    buffer = np.empty(state.share.shape)
     for t, month in enumerate(month_ids):
         fx = shared[t] if shared is not None else month_effects(plan, t, net, at_month(vals, t))
         added = project_capacity(net, int(month))
-        out = buffer if shipments is None else shipments[t]
-        flows = step(static, state, fx, prm, int(month), added, actor, out)
-        resid = check_balance(flows, net, int(month), lo)
+        flows = step(static, state, fx, prm, int(month), added, actor, buffer)
+        resid = check_balance(flows, net, int(month), lo, static.arcs)
         update_prices(static, state, flows, fx.floor, prm)
         update_demand(static, state, fx.tariff, prm)
         update_substitution(static, state, prm)
-        touched |= _touched(fx, flows)
+        touched |= _touched(static, fx, flows)
         moving = np.flatnonzero(touched)
         update_sourcing(static, state, flows, flows.allow, fx.tariff, prm, moving)
         yield t, _recorded(flows, state), resid

@@ -6,9 +6,10 @@ Quantities are tonnes per month at base-year levels; the step scales them by dem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from rareflow.data.schema import STAGES
 from rareflow.errors import UserInputError
@@ -27,6 +28,58 @@ class Stage:
     products: Index  # products of the stage (a slice when contiguous, for views)
     inputs: np.ndarray  # (Pin,) int product indices used by the stage's processes
     input_mask: np.ndarray  # (Ks, Pin) bool: process uses input
+
+
+@dataclass(frozen=True)
+class Arcs:
+    """The trade arcs (product, exporter, importer) that can ever carry a shipment, A of them,
+    sorted by product, exporter, importer; trade arrays are (A, D): arcs by draws.
+
+    An arc can carry trade when the importer had baseline imports of the product (only such
+    importers place orders) and the exporter can ever hold some of it: it uses the product
+    (stocks start at cover x use), imports it, can make it (installed, project or investment
+    capacity), or a stockpile releases it there. Every other cell of the dense P x E x I
+    sourcing shares stays exactly 0, so leaving it out changes nothing but rounding.
+    """
+
+    product: np.ndarray  # (A,) int
+    exporter: np.ndarray  # (A,) int
+    importer: np.ndarray  # (A,) int
+    cell: np.ndarray  # (A,) flat index into (P, E, I)
+    at_exporter: np.ndarray  # (A,) flat index into (R, P) of the exporter's node
+    at_importer: np.ndarray  # (A,) flat index into (R, P) of the importer's node
+    share0: np.ndarray  # (A,) baseline sourcing share
+    to_exporter: sp.csr_matrix  # (R x P, A) sums arcs into their exporter's node
+    to_importer: sp.csr_matrix  # (R x P, A) sums arcs into their importer's node
+    stages: tuple[Index, ...]  # arcs of each stage's products (slices when contiguous)
+    # per stage, on its arcs and its products' nodes (R x Ps, r-major): sums of arcs into their
+    # exporter's / importer's node, and each arc's exporter / importer node
+    stage_to_exporter: tuple[sp.csr_matrix, ...]
+    stage_to_importer: tuple[sp.csr_matrix, ...]
+    stage_exporter: tuple[np.ndarray, ...]
+    stage_importer: tuple[np.ndarray, ...]
+    china: np.ndarray  # arcs whose exporter is China (empty without China)
+    china_to_product: sp.csr_matrix  # (P, len(china)) sums them by product
+    has_imports: np.ndarray  # (R x P,) bool: importer node had baseline imports
+    _cache: dict[bytes, tuple[np.ndarray, sp.csr_matrix]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(self.product.size)
+
+    def of_products(self, products: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Arcs of the given products, and the sums into importer nodes restricted to them."""
+        key = np.asarray(products).tobytes()
+        if key not in self._cache:
+            idx = np.flatnonzero(np.isin(self.product, products))
+            self._cache[key] = (idx, self.to_importer[:, idx].tocsr())
+        return self._cache[key]
+
+    def dense(self, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """(A, D) arc values -> (D, P, E, I) dense, zero off the arcs."""
+        out = np.zeros((values.shape[1], int(np.prod(shape))))
+        out[:, self.cell] = values.T
+        return out.reshape((values.shape[1], *shape))
 
 
 @dataclass(frozen=True)
@@ -64,7 +117,7 @@ class Static:
     pair_units: np.ndarray  # (R, Q) units per month at trend 1 (demand x 1000 / kg_per_unit)
     pair_value: np.ndarray  # (R, Q) USD per month at trend 1 (units x usd_per_unit)
     base_month: int  # absolute month index of the base year's midpoint
-    stages_cover_products: bool  # every product belongs to a stage (shipments fully written)
+    arcs: Arcs  # trade arcs that can carry shipments
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -111,7 +164,9 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
 
 
-def build_static(net: CompiledNetwork) -> Static:
+def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None) -> Static:
+    """extra_exporters: (R, P) bool where a scenario can put stock or capacity (stockpile
+    releases, capacity investments) beyond what the network holds; those may export."""
     n_r = len(net.regions)
     offdiag = 1.0 - np.eye(n_r)
     trade = net.trade0 * offdiag
@@ -160,14 +215,76 @@ def build_static(net: CompiledNetwork) -> Static:
         final0=net.demand0.sum(axis=1),
         **_pairs(net.demand0, tonnes_to_units, net.usd_per_unit),
         base_month=net.base_year * 12 + 6,
-        stages_cover_products=_covers(stages, len(net.products)),
+        arcs=_arcs(net, stages, trade, share0, extra_exporters),
     )
 
 
-def _covers(stages: tuple[Stage, ...], n_products: int) -> bool:
-    """True when the stages' products are every product exactly once."""
-    seen = np.concatenate([np.arange(n_products)[s.products] for s in stages])
-    return bool(np.array_equal(np.sort(seen), np.arange(n_products)))
+def _arcs(
+    net: CompiledNetwork,
+    stages: tuple[Stage, ...],
+    trade: np.ndarray,
+    share0: np.ndarray,
+    extra: np.ndarray | None,
+) -> Arcs:
+    n_r, n_p = len(net.regions), len(net.products)
+    has_imports = trade.sum(axis=1) > 0  # (P, I)
+    capacity = net.capacity > 0
+    if len(net.project_names):
+        capacity = capacity.copy()
+        capacity[net.project_region, net.project_process] = True
+    makes = (capacity.astype(float) @ (net.recipe_out > 0).astype(float)) > 0  # (R, P)
+    use = net.activity0 @ net.recipe_in + net.demand0.sum(axis=1)
+    holds = (use > 0) | has_imports.T | makes  # (R, P)
+    if extra is not None:
+        holds = holds | extra
+    cand = holds.T[:, :, None] & has_imports[:, None, :] & ~np.eye(n_r, dtype=bool)[None]
+    cand |= share0 > 0
+    p, e, i = np.nonzero(cand)  # sorted by product, exporter, importer
+    n_a = p.size
+    at_e, at_i = e * n_p + p, i * n_p + p
+    cols = np.arange(n_a)
+
+    def sums(rows: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((np.ones(n_a), (rows, cols)), shape=(n_r * n_p, n_a))
+
+    to_exporter, to_importer = sums(at_e), sums(at_i)
+    stage_arcs, s_exp, s_imp, s_e, s_i = [], [], [], [], []
+    for stage in stages:
+        ps = np.arange(n_p)[stage.products]
+        arcs = np.flatnonzero(np.isin(p, ps))
+        local = np.full(n_p, -1)
+        local[ps] = np.arange(ps.size)
+        node_e, node_i = e[arcs] * ps.size + local[p[arcs]], i[arcs] * ps.size + local[p[arcs]]
+        shape = (n_r * ps.size, arcs.size)
+        ones, cols_s = np.ones(arcs.size), np.arange(arcs.size)
+        stage_arcs.append(_as_index(arcs))
+        s_exp.append(sp.csr_matrix((ones, (node_e, cols_s)), shape=shape))
+        s_imp.append(sp.csr_matrix((ones, (node_i, cols_s)), shape=shape))
+        s_e.append(node_e)
+        s_i.append(node_i)
+    china = np.flatnonzero(e == net.china) if net.china >= 0 else np.zeros(0, dtype=int)
+    china_to_product = sp.csr_matrix(
+        (np.ones(china.size), (p[china], np.arange(china.size))), shape=(n_p, china.size)
+    )
+    return Arcs(
+        product=p,
+        exporter=e,
+        importer=i,
+        cell=(p * n_r + e) * n_r + i,
+        at_exporter=at_e,
+        at_importer=at_i,
+        share0=share0[p, e, i],
+        to_exporter=to_exporter,
+        to_importer=to_importer,
+        stages=tuple(stage_arcs),
+        stage_to_exporter=tuple(s_exp),
+        stage_to_importer=tuple(s_imp),
+        stage_exporter=tuple(s_e),
+        stage_importer=tuple(s_i),
+        china=china,
+        china_to_product=china_to_product,
+        has_imports=has_imports.T.reshape(-1),
+    )
 
 
 def _revenue_shares(

@@ -35,15 +35,34 @@ def _div(a: np.ndarray, b: np.ndarray, fill: float = 0.0) -> np.ndarray:
     return np.divide(a, b, out=out, where=b > 0)
 
 
+def to_arcs(static: Static, dense: np.ndarray) -> np.ndarray:
+    """(1|D, P, E, I) policy array -> (A, 1|D) on the trade arcs."""
+    n = dense.shape[0]
+    return np.ascontiguousarray(dense.reshape(n, -1)[:, static.arcs.cell].T)
+
+
+def node_columns(x: np.ndarray) -> np.ndarray:
+    """(D, R, Ps) -> (R x Ps, D) contiguous: nodes by draws, to gather onto arcs."""
+    n_d, n_r, n_p = x.shape
+    return np.ascontiguousarray(x.transpose(1, 2, 0)).reshape(n_r * n_p, n_d)
+
+
+def node_rows(y: np.ndarray, n_r: int) -> np.ndarray:
+    """(R x Ps, D) -> (D, R, Ps) view."""
+    return y.reshape(n_r, -1, y.shape[-1]).transpose(2, 0, 1)
+
+
 def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarray:
-    """(1|D, P, E, I) allowances, with content rules applied to exporters' origin shares."""
-    allow = fx.allow
-    off = static.offdiag > 0
+    """(A, 1|D) allowances on the arcs, with content rules applied to exporters' origin shares."""
+    arcs = static.arcs
+    allow = to_arcs(static, fx.allow)
     for rule in fx.content_rules:
         covered = rule.content * state.origin >= rule.threshold  # (D, E, P)
         covered[:, rule.actor, :] = False
-        cells = covered.transpose(0, 2, 1)[..., None] & rule.targets & off
-        allow = allow * np.where(cells, per_draw(rule.factor, 4), 1.0)
+        on_arcs = covered.reshape(covered.shape[0], -1)[:, arcs.at_exporter].T  # (A, D)
+        cells = on_arcs & rule.targets[arcs.importer][:, None]  # arcs are cross-border
+        factor = rule.factor if np.ndim(rule.factor) == 0 else np.reshape(rule.factor, (1, -1))
+        allow = allow * np.where(cells, factor, 1.0)
     return allow
 
 
@@ -51,16 +70,19 @@ def china_blocked(
     static: Static, state: State, orders: np.ndarray, allow: np.ndarray
 ) -> np.ndarray:
     """(D, P) share of the orders placed with China that policy stops."""
-    c = static.net.china
-    if c < 0:
+    arcs = static.arcs
+    if static.net.china < 0:
         return np.zeros(orders.shape[::2])
-    wanted = orders.transpose(0, 2, 1) * state.share[:, :, c, :]  # (D, P, I)
-    total = np.einsum("dpi->dp", wanted)
-    passed = np.einsum("dpi,dpi->dp", wanted, np.broadcast_to(allow[:, :, c, :], wanted.shape))
-    return _div(total - passed, total)
+    idx = arcs.china
+    wanted = node_columns(orders)[arcs.at_importer[idx]] * state.share[idx]  # (Ac, D)
+    total = arcs.china_to_product @ wanted
+    passed = arcs.china_to_product @ (wanted * allow[idx])
+    return _div(total - passed, total).T
 
 
 def ship(
+    static: Static,
+    k: int,
     stock: np.ndarray,
     orders: np.ndarray,
     share: np.ndarray,
@@ -69,40 +91,40 @@ def ship(
     home_priority: ParamValue,
     out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(D, Ps, E, I) shipments of one stage's products, and (D, R, Ps) allowed foreign orders.
+    """(As, D) shipments on stage ``k``'s arcs, and (D, R, Ps) allowed foreign orders.
 
-    stock, orders, home_need: (D, R, Ps); allow None when policy restricts none of them.
-    Exporters serve ``home_priority`` of home needs first, then the rest of home needs and
-    the allowed foreign orders pro rata. ``out`` (D, Ps, E, I) receives the shipments (the
-    step passes its slice of the month's shipments, so that nothing is copied).
+    stock, orders, home_need: (D, R, Ps); share (As, D); allow (As, 1|D), None when policy
+    restricts none of the stage's products. Exporters serve ``home_priority`` of home needs
+    first, then the rest of home needs and the allowed foreign orders pro rata. ``out`` (As, D)
+    receives the shipments.
     """
-    # orders (D, Ps, I) made contiguous first: broadcasting the transposed view over E is slow
-    by_product = np.ascontiguousarray(orders.transpose(0, 2, 1))
-    wanted = np.multiply(by_product[:, :, None, :], share, out=out)
+    arcs = static.arcs
+    n_r = stock.shape[1]
+    wanted = np.take(node_columns(orders), arcs.stage_importer[k], axis=0, out=out, mode="clip")
+    wanted *= share
     if allow is not None:
         wanted *= allow
-    foreign = np.einsum("dpei->dpe", wanted)  # einsum reduces far faster than .sum here
-    held = stock.transpose(0, 2, 1)
-    home = home_need.transpose(0, 2, 1)
+    foreign = node_rows(arcs.stage_to_exporter[k] @ wanted, n_r)  # (D, R, Ps)
     h = per_draw(home_priority, 3)
-    first = np.minimum(held, h * home)
-    rest = (1.0 - h) * home + foreign
-    served = np.minimum(_div(held - first, rest), 1.0)
-    wanted *= served[..., None]
-    return wanted, foreign.transpose(0, 2, 1)
+    first = np.minimum(stock, h * home_need)
+    rest = (1.0 - h) * home_need + foreign
+    served = np.minimum(_div(stock - first, rest), 1.0)
+    wanted *= node_columns(served)[arcs.stage_exporter[k]]
+    return wanted, foreign
 
 
 def apply_quotas(
-    shipments: np.ndarray, ps: Index, quotas: list[Quota], left: list[np.ndarray]
+    static: Static, shipments: np.ndarray, arcs: Index, quotas: list[Quota], left: list[np.ndarray]
 ) -> np.ndarray:
-    """Scale the stage's capped flows pro rata to what is left of each monthly quota (in place)."""
+    """Scale the stage's capped flows (As, D) pro rata to what is left of each monthly quota
+    (in place)."""
     for quota, remaining in zip(quotas, left, strict=True):
-        mask = quota.mask[ps]
+        mask = quota.mask.reshape(-1)[static.arcs.cell[arcs]][:, None]  # (As, 1)
         if not mask.any():
             continue
-        total = np.einsum("dpei->d", np.where(mask, shipments, 0.0))
+        total = np.where(mask, shipments, 0.0).sum(axis=0)
         scale = np.minimum(_div(remaining, total, fill=1.0), 1.0)
-        shipments *= np.where(mask, scale[:, None, None, None], 1.0)
+        shipments *= np.where(mask, scale[None, :], 1.0)
         remaining -= total * scale
     return shipments
 
@@ -193,8 +215,8 @@ def step(
 
     added: (R, K) capacity of projects ramped in since the base year.
     actor: region whose origin the content rules track (-1: no tracking).
-    shipments: (D, P, E, I) buffer the month's shipments are written to (e.g. the run's
-        output for the month), every cell overwritten; None: a new array.
+    shipments: (A, D) buffer the month's shipments on the arcs are written to (every cell
+        overwritten); None: a new array.
     """
     net = static.net
     g = growth(static, month, prm["demand_growth_per_year"])
@@ -218,23 +240,23 @@ def step(
     desired = desired_activity(static, respond, g3, capacity)
     need = desired @ net.recipe_in - (desired @ static.recipe_sub) * state.subst
     orders = np.maximum(static.imports0 * g3 + static.import_share * gap / restock, 0.0)
-    allow = effective_allow(static, state, fx)
-    restricted = (allow != 1.0).any(axis=(0, 2, 3))  # (P,)
+    allow = effective_allow(static, state, fx)  # (A, 1|D)
+    restricted = np.zeros(len(net.products), dtype=bool)
+    restricted[static.arcs.product[(allow != 1.0).any(axis=1)]] = True
 
     n_d, n_r, n_p = stock.shape
     fill = np.ones((n_d, n_r, n_p))
     activity = np.zeros((n_d, n_r, len(net.processes)))
     production, use = np.zeros_like(fill), np.zeros_like(fill)
     if shipments is None:
-        shipments = np.empty((n_d, n_p, n_r, n_r))
-    if not static.stages_cover_products:
-        shipments.fill(0.0)
+        shipments = np.empty((static.arcs.size, n_d))
+    shipments.fill(0.0)  # arcs of products in no stage
     origin_in = state.origin * stock if actor >= 0 else None
     left = [np.broadcast_to(q.cap, (n_d,)).astype(float) for q in fx.quotas]
     home_need = need + final
     foreign, imports, exports = np.zeros_like(fill), np.zeros_like(fill), np.zeros_like(fill)
-    for stage in static.stages:
-        ps = stage.products
+    for k, stage in enumerate(static.stages):
+        ps, arcs = stage.products, static.arcs.stages[k]
         if stage.processes.size:
             act, used, made = run_stage_processes(stage, static, desired, fill, state.subst)
             activity[:, :, stage.processes] = act
@@ -243,26 +265,30 @@ def step(
             stock = stock - used + made
             if origin_in is not None:
                 origin_in += made * _production_origin(state.origin, used, actor)
-        limits = allow[:, ps] if restricted[ps].any() else None
-        out = shipments[:, ps] if isinstance(ps, slice) else None  # a view: written in place
+        limits = allow[arcs] if restricted[ps].any() else None
+        out = shipments[arcs] if isinstance(arcs, slice) else None  # a view: written in place
         xs, pulled = ship(
+            static,
+            k,
             stock[:, :, ps],
             orders[:, :, ps],
-            state.share[:, ps],
+            state.share[arcs],
             limits,
             home_need[:, :, ps],
             prm["home_priority"],
             out,
         )
         foreign[:, :, ps] = pulled
-        xs = apply_quotas(xs, ps, fx.quotas, left)
+        xs = apply_quotas(static, xs, arcs, fx.quotas, left)
         if xs is not out:
-            shipments[:, ps] = xs
-        imports[:, :, ps] = np.einsum("dpei->dip", xs)
-        exports[:, :, ps] = np.einsum("dpei->dep", xs)
+            shipments[arcs] = xs
+        to_e, to_i = static.arcs.stage_to_exporter[k], static.arcs.stage_to_importer[k]
+        imports[:, :, ps] = node_rows(to_i @ xs, n_r)
+        exports[:, :, ps] = node_rows(to_e @ xs, n_r)
         stock[:, :, ps] += imports[:, :, ps] - exports[:, :, ps]
         if origin_in is not None:
-            origin_in[:, :, ps] += np.einsum("dpei,dep->dip", xs, state.origin[:, :, ps])
+            o = node_columns(state.origin[:, :, ps])[static.arcs.stage_exporter[k]]
+            origin_in[:, :, ps] += node_rows(to_i @ (xs * o), n_r)
         fill[:, :, ps] = np.clip(_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
         stock[:, :, ps] -= final[:, :, ps] * fill[:, :, ps]
 
