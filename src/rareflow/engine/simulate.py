@@ -8,7 +8,9 @@ built when the ``shipments`` output is asked for.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,6 +151,7 @@ def simulate(
     values: Mapping[str, np.ndarray] | None = None,
     outputs: Sequence[str] | None = None,
     output_dtype: type = np.float64,
+    workers: int | None = None,
 ) -> RawResult:
     """Simulate ``draws`` scenarios at once; returns arrays (D, T, ...) per output.
 
@@ -158,6 +161,10 @@ def simulate(
     outputs: names of ``OUTPUTS`` to keep (default all; leave out ``shipments`` for big runs).
     output_dtype: storage of the recorded arrays (np.float32 halves a big batch's memory; the
     step itself always runs in float64).
+    workers: threads running chunks side by side (default: the CPUs this process may use,
+    ``RAREFLOW_THREADS`` overrides). numpy releases the GIL inside its loops, so chunks of a
+    few hundred draws run in parallel; draws are independent, so results do not depend on
+    the chunking or the threads. A batch smaller than ``chunk_size`` is split between them.
 
     Memory: the state of one chunk is a few arrays of A (trade arcs) x chunk_size floats; the
     recorded outputs grow with draws x months (shipments dominate: P x R x R per draw-month).
@@ -182,9 +189,9 @@ def simulate(
     }
     cells = static.arcs.cell
     shared = None if values else [month_effects(plan, t, compiled) for t in range(horizon)]
-    worst = 0.0
-    for lo in range(0, draws, chunk_size):
-        hi = min(draws, lo + chunk_size)
+
+    def fill(lo: int, hi: int) -> float:
+        worst = 0.0
         chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids)
         for t, recorded, resid in chunk:
             worst = max(worst, resid)
@@ -193,9 +200,32 @@ def simulate(
                     by_month[k][t, lo:hi].reshape(hi - lo, -1)[:, cells] = recorded[k].T
                 else:
                     by_month[k][t, lo:hi] = recorded[k]
+        return worst
+
+    n_threads = max(1, workers or _threads())
+    size = min(chunk_size, max(MIN_CHUNK, -(-draws // n_threads)))
+    bounds = [(lo, min(draws, lo + size)) for lo in range(0, draws, size)]
+    if n_threads == 1 or len(bounds) == 1:
+        worst = max(fill(lo, hi) for lo, hi in bounds)
+    else:
+        with ThreadPoolExecutor(min(n_threads, len(bounds))) as pool:
+            worst = max(pool.map(lambda b: fill(*b), bounds))
     arrays = {k: np.moveaxis(v, 0, 1) for k, v in by_month.items()}
     labels = [month_label(int(m)) for m in month_ids]
     return RawResult(labels, arrays, worst, params)
+
+
+MIN_CHUNK = 64  # draws: smaller chunks are not worth a thread of their own
+
+
+def _threads() -> int:
+    env = os.environ.get("RAREFLOW_THREADS")
+    if env:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def at_month(values: Mapping[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
