@@ -116,6 +116,15 @@ class Static:
     pair_demand: np.ndarray  # (R, Q) t/month final use at trend 1
     pair_units: np.ndarray  # (R, Q) units per month at trend 1 (demand x 1000 / kg_per_unit)
     pair_value: np.ndarray  # (R, Q) USD per month at trend 1 (units x usd_per_unit)
+    pair_to_sector: np.ndarray  # (Q, S) 1 where the pair is the sector's: sums by matmul
+    # (O, K) each output's revenue weight / primary flag in its process's column, so that
+    # the weighted and the main output's calls are one matmul each
+    out_weight_matrix: np.ndarray
+    out_primary_matrix: np.ndarray
+    has_outputs: np.ndarray  # (K,) bool
+    # per stage, (Ks, 3P): recipe_in, recipe_sub and recipe_out of its processes side by side
+    # (one matmul gives a stage's use, substitutable use and output)
+    stage_recipes: tuple[np.ndarray, ...]
     base_month: int  # absolute month index of the base year's midpoint
     arcs: Arcs  # trade arcs that can carry shipments
 
@@ -214,6 +223,18 @@ def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None
         market_of=market_of,
         final0=net.demand0.sum(axis=1),
         **_pairs(net.demand0, tonnes_to_units, net.usd_per_unit),
+        out_weight_matrix=_by_process(out_process, weight, len(net.processes)),
+        out_primary_matrix=_by_process(
+            out_process, _primary_outputs(weight, out_starts), len(net.processes)
+        ),
+        has_outputs=np.isin(np.arange(len(net.processes)), out_processes),
+        stage_recipes=tuple(
+            np.concatenate(
+                [net.recipe_in[st.processes], recipe_sub[st.processes], out[st.processes]],
+                axis=1,
+            )
+            for st in stages
+        ),
         base_month=net.base_year * 12 + 6,
         arcs=_arcs(net, stages, trade, share0, extra_exporters),
     )
@@ -314,6 +335,12 @@ def _primary_outputs(weight: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return primary
 
 
+def _by_process(process: np.ndarray, values: np.ndarray, n_k: int) -> np.ndarray:
+    matrix = np.zeros((process.size, n_k))
+    matrix[np.arange(process.size), process] = values
+    return matrix
+
+
 def _pairs(
     demand0: np.ndarray, tonnes_to_units: np.ndarray, usd_per_unit: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -328,6 +355,7 @@ def _pairs(
         "pair_demand": demand,
         "pair_units": units,
         "pair_value": units * usd_per_unit[sectors, products],
+        "pair_to_sector": (sectors[:, None] == np.arange(demand0.shape[1])).astype(float),
     }
 
 

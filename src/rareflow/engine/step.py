@@ -135,6 +135,7 @@ def run_stage_processes(
     desired: np.ndarray,
     fill: np.ndarray,
     subst: np.ndarray,
+    recipes: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Activity (D, R, Ks), use and output (D, R, P) of one stage, limited by input fills."""
     net = static.net
@@ -143,8 +144,10 @@ def run_stage_processes(
     if stage.inputs.size:
         fin = fill[:, :, stage.inputs][:, :, None, :]  # (D, R, 1, Pin)
         act = act * np.where(stage.input_mask, fin, 1.0).min(-1)
-    use = act @ net.recipe_in[ks] - (act @ static.recipe_sub[ks]) * subst
-    return act, use, act @ net.recipe_out[ks]
+    n_p = len(net.products)
+    flows = act @ recipes  # (D, R, 3P): use, substitutable use, output
+    use = flows[:, :, :n_p] - flows[:, :, n_p : 2 * n_p] * subst
+    return act, use, flows[:, :, 2 * n_p :]
 
 
 def sector_losses(
@@ -157,18 +160,18 @@ def sector_losses(
     trend: (D, R, P) growth x demand response, so that final demand = final0 x trend.
     """
     n_d, n_r, _ = fill.shape
-    out = np.zeros((3, n_d, n_r, len(static.net.sectors)))
-    if static.pair_product.size:
-        gap = (1.0 - fill)[:, :, static.pair_product]  # (D, R, Q)
-        scale = trend[:, :, static.pair_product]
-        cols, starts = static.pair_sectors, static.pair_starts
-        wanted = np.add.reduceat(scale * static.pair_demand, starts, axis=2)
-        unmet = np.add.reduceat(gap * scale * static.pair_demand, starts, axis=2)
-        out[0][:, :, cols] = np.minimum(_div(unmet, wanted), 1.0)
-        lost = gap * scale
-        out[1][:, :, cols] = np.add.reduceat(lost * static.pair_units, starts, axis=2)
-        out[2][:, :, cols] = np.add.reduceat(lost * static.pair_value, starts, axis=2)
-    return out[0], out[1], out[2]
+    if not static.pair_product.size:
+        out = np.zeros((3, n_d, n_r, len(static.net.sectors)))
+        return out[0], out[1], out[2]
+    to_sector = static.pair_to_sector  # (Q, S): sums over each sector's pairs
+    gap = (1.0 - fill)[:, :, static.pair_product]  # (D, R, Q)
+    scale = trend[:, :, static.pair_product]
+    wanted = (scale * static.pair_demand) @ to_sector
+    lost = gap * scale
+    unmet = (lost * static.pair_demand) @ to_sector
+    units = (lost * static.pair_units) @ to_sector
+    value = (lost * static.pair_value) @ to_sector
+    return np.minimum(_div(unmet, wanted), 1.0), units, value
 
 
 def desired_activity(
@@ -191,13 +194,12 @@ def desired_activity(
     scaled = trend[:, :, k] * ratio[:, :, p]
     direct = respond[:, :, p] / static.out_yield
     call = np.where(static.production0[:, p] > 0, scaled, direct)  # (D, R, O)
-    wanted = np.broadcast_to(trend, respond.shape[:2] + trend.shape[2:]).copy()
     call = np.maximum(call, 0.0)
-    weighted = np.add.reduceat(call * static.out_weight, static.out_starts, axis=2)
+    weighted = call @ static.out_weight_matrix  # (D, R, K)
     # A glut of a by-product (e.g. Dy held back by a licence) must not idle the process that
     # also makes its main product (NdPr, La/Ce): run at least for the main output's call.
-    primary = np.add.reduceat(call * static.out_primary, static.out_starts, axis=2)
-    wanted[:, :, static.out_processes] = np.maximum(weighted, primary)
+    primary = call @ static.out_primary_matrix
+    wanted = np.where(static.has_outputs, np.maximum(weighted, primary), trend)
     return np.clip(wanted, 0.0, capacity)
 
 
@@ -258,7 +260,9 @@ def step(
     for k, stage in enumerate(static.stages):
         ps, arcs = stage.products, static.arcs.stages[k]
         if stage.processes.size:
-            act, used, made = run_stage_processes(stage, static, desired, fill, state.subst)
+            act, used, made = run_stage_processes(
+                stage, static, desired, fill, state.subst, static.stage_recipes[k]
+            )
             activity[:, :, stage.processes] = act
             use += used
             production += made
