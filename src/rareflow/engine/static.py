@@ -122,8 +122,9 @@ class Static:
     out_weight_matrix: np.ndarray
     out_primary_matrix: np.ndarray
     has_outputs: np.ndarray  # (K,) bool
-    # per stage, (Ks, 3P): recipe_in, recipe_sub and recipe_out of its processes side by side
-    # (one matmul gives a stage's use, substitutable use and output)
+    # per stage, (Ks, 2 Pin + Ps): recipe_in and recipe_sub of its processes on the stage's
+    # inputs, and recipe_out on its products, side by side (one matmul gives a stage's use,
+    # substitutable use and output, on the columns they can be nonzero)
     stage_recipes: tuple[np.ndarray, ...]
     base_month: int  # absolute month index of the base year's midpoint
     arcs: Arcs  # trade arcs that can carry shipments
@@ -230,7 +231,11 @@ def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None
         has_outputs=np.isin(np.arange(len(net.processes)), out_processes),
         stage_recipes=tuple(
             np.concatenate(
-                [net.recipe_in[st.processes], recipe_sub[st.processes], out[st.processes]],
+                [
+                    net.recipe_in[st.processes][:, st.inputs],
+                    recipe_sub[st.processes][:, st.inputs],
+                    out[st.processes][:, st.products],
+                ],
                 axis=1,
             )
             for st in stages

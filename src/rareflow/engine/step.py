@@ -137,17 +137,18 @@ def run_stage_processes(
     subst: np.ndarray,
     recipes: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Activity (D, R, Ks), use and output (D, R, P) of one stage, limited by input fills."""
-    net = static.net
+    """Activity (D, R, Ks), use (D, R, Pin) of the stage's inputs and output (D, R, Ps) of its
+    products, limited by input fills (inputs are earlier stages' products, so the two never
+    overlap)."""
     ks = stage.processes
     act = desired[:, :, ks]
     if stage.inputs.size:
         fin = fill[:, :, stage.inputs][:, :, None, :]  # (D, R, 1, Pin)
         act = act * np.where(stage.input_mask, fin, 1.0).min(-1)
-    n_p = len(net.products)
-    flows = act @ recipes  # (D, R, 3P): use, substitutable use, output
-    use = flows[:, :, :n_p] - flows[:, :, n_p : 2 * n_p] * subst
-    return act, use, flows[:, :, 2 * n_p :]
+    n_in = stage.inputs.size
+    flows = act @ recipes  # (D, R, 2 Pin + Ps): use, substitutable use, output
+    use = flows[:, :, :n_in] - flows[:, :, n_in : 2 * n_in] * subst[:, :, stage.inputs]
+    return act, use, flows[:, :, 2 * n_in :]
 
 
 def sector_losses(
@@ -264,11 +265,14 @@ def step(
                 stage, static, desired, fill, state.subst, static.stage_recipes[k]
             )
             activity[:, :, stage.processes] = act
-            use += used
-            production += made
-            stock = stock - used + made
+            ins = stage.inputs
+            use[:, :, ins] += used
+            production[:, :, ps] += made
+            stock[:, :, ins] -= used
+            stock[:, :, ps] += made
             if origin_in is not None:
-                origin_in += made * _production_origin(state.origin, used, actor)
+                o_in = _production_origin(state.origin[:, :, ins], used, actor)
+                origin_in[:, :, ps] += made * o_in
         limits = allow[arcs] if restricted[ps].any() else None
         out = shipments[arcs] if isinstance(arcs, slice) else None  # a view: written in place
         xs, pulled = ship(
