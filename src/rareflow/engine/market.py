@@ -25,7 +25,7 @@ import numpy as np
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import Flows, State
 from rareflow.engine.static import Static
-from rareflow.engine.step import node_columns, node_rows, to_arcs
+from rareflow.engine.step import node_columns, node_rows, take, to_arcs
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -122,11 +122,11 @@ def update_sourcing(
     share0 = arcs.share0[sel][:, None]
     kept = share0 * weight  # (As, 1|D)
     moved = np.where(arcs.has_imports[:, None], 1.0 - to_importer @ kept, 0.0)  # (R x P, 1|D)
-    spare = node_columns(spare_supply(static, flows))[arcs.at_exporter[sel]]  # (As, D)
+    spare = take(node_columns(spare_supply(static, flows)), arcs.at_exporter[sel])  # (As, D)
     alt_total = to_importer @ (weight * spare)  # (R x P, D)
     # with no spare anywhere, the moved part stays with the usual suppliers
-    stay = np.where(alt_total > 0, 0.0, moved)[arcs.at_importer[sel]]
-    scale = _div(moved, alt_total)[arcs.at_importer[sel]]
+    stay = take(np.where(alt_total > 0, 0.0, moved), arcs.at_importer[sel])
+    scale = take(_div(moved, alt_total), arcs.at_importer[sel])
     # target = kept + share0 x stay + weight x spare x scale, built in one (As, D) buffer
     target = np.multiply(weight, spare)
     target *= scale

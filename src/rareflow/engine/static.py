@@ -58,6 +58,7 @@ class Arcs:
     stage_to_importer: tuple[sp.csr_matrix, ...]
     stage_exporter: tuple[np.ndarray, ...]
     stage_importer: tuple[np.ndarray, ...]
+    staged: bool  # every arc belongs to a stage (so the stages write every shipment)
     china: np.ndarray  # arcs whose exporter is China (empty without China)
     china_to_product: sp.csr_matrix  # (P, len(china)) sums them by product
     has_imports: np.ndarray  # (R x P,) bool: importer node had baseline imports
@@ -307,6 +308,7 @@ def _arcs(
         stage_to_importer=tuple(s_imp),
         stage_exporter=tuple(s_e),
         stage_importer=tuple(s_i),
+        staged=sum(np.arange(n_a)[a].size for a in stage_arcs) == n_a,
         china=china,
         china_to_product=china_to_product,
         has_imports=has_imports.T.reshape(-1),

@@ -41,6 +41,11 @@ def to_arcs(static: Static, dense: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(dense.reshape(n, -1)[:, static.arcs.cell].T)
 
 
+def take(rows: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """rows[index] along the first axis (indices known valid: no bounds checks)."""
+    return np.take(rows, index, axis=0, mode="clip")
+
+
 def node_columns(x: np.ndarray) -> np.ndarray:
     """(D, R, Ps) -> (R x Ps, D) contiguous: nodes by draws, to gather onto arcs."""
     n_d, n_r, n_p = x.shape
@@ -74,7 +79,7 @@ def china_blocked(
     if static.net.china < 0:
         return np.zeros(orders.shape[::2])
     idx = arcs.china
-    wanted = node_columns(orders)[arcs.at_importer[idx]] * state.share[idx]  # (Ac, D)
+    wanted = take(node_columns(orders), arcs.at_importer[idx]) * state.share[idx]  # (Ac, D)
     total = arcs.china_to_product @ wanted
     passed = arcs.china_to_product @ (wanted * allow[idx])
     return _div(total - passed, total).T
@@ -109,7 +114,7 @@ def ship(
     first = np.minimum(stock, h * home_need)
     rest = (1.0 - h) * home_need + foreign
     served = np.minimum(_div(stock - first, rest), 1.0)
-    wanted *= node_columns(served)[arcs.stage_exporter[k]]
+    wanted *= take(node_columns(served), arcs.stage_exporter[k])
     return wanted, foreign
 
 
@@ -253,7 +258,8 @@ def step(
     production, use = np.zeros_like(fill), np.zeros_like(fill)
     if shipments is None:
         shipments = np.empty((static.arcs.size, n_d))
-    shipments.fill(0.0)  # arcs of products in no stage
+    if not static.arcs.staged:
+        shipments.fill(0.0)  # arcs of products in no stage
     origin_in = state.origin * stock if actor >= 0 else None
     left = [np.broadcast_to(q.cap, (n_d,)).astype(float) for q in fx.quotas]
     home_need = need + final
@@ -295,7 +301,7 @@ def step(
         exports[:, :, ps] = node_rows(to_e @ xs, n_r)
         stock[:, :, ps] += imports[:, :, ps] - exports[:, :, ps]
         if origin_in is not None:
-            o = node_columns(state.origin[:, :, ps])[static.arcs.stage_exporter[k]]
+            o = take(node_columns(state.origin[:, :, ps]), static.arcs.stage_exporter[k])
             origin_in[:, :, ps] += node_rows(to_i @ (xs * o), n_r)
         fill[:, :, ps] = np.clip(_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
         stock[:, :, ps] -= final[:, :, ps] * fill[:, :, ps]
