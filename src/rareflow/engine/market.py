@@ -60,23 +60,32 @@ def update_prices(
     state.price = np.maximum(np.clip(price, low, high), floor)
 
 
+def market_multiple(static: Static, state: State) -> np.ndarray:
+    """(D, M, P) market price / base price (1 where unpriced)."""
+    base = static.net.price0.T[None]  # (1, M, P)
+    market = state.price.transpose(0, 2, 1)
+    rel = _div(market, np.broadcast_to(base, market.shape))
+    return np.where(base > 0, rel, 1.0)
+
+
 def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
     """(D, R, P) landed price / base price of each region's market, tariffs included."""
-    base = static.net.price0.T[None, static.market_of, :]  # (1, R, P) with M -> R
-    market = state.price.transpose(0, 2, 1)[:, static.market_of, :]
-    rel = _div(market, np.broadcast_to(base, market.shape))
-    rel = np.where(base > 0, rel, 1.0)
+    rel = market_multiple(static, state)[:, static.market_of, :]
     if np.any(tariff):
         levied = static.arcs.to_importer @ (to_arcs(static, tariff) * state.share)  # (R x P, D)
-        rel = rel * (1.0 + static.import_share * node_rows(levied, market.shape[1]))
+        rel = rel * (1.0 + static.import_share * node_rows(levied, rel.shape[1]))
     return rel
 
 
 def update_demand(
     static: Static, state: State, tariff: np.ndarray, prm: Mapping[str, ParamValue]
 ) -> None:
-    rel = np.maximum(landed_multiple(static, state, tariff), 1e-9)
-    target = rel ** -per_draw(prm["demand_elasticity"], 3)
+    power = -per_draw(prm["demand_elasticity"], 3)
+    if np.any(tariff):
+        target = np.maximum(landed_multiple(static, state, tariff), 1e-9) ** power
+    else:  # every region of a market sees the same multiple: raise M x P values, not R x P
+        rel = np.maximum(market_multiple(static, state), 1e-9)
+        target = (rel**power)[:, static.market_of, :]
     lag = np.maximum(per_draw(prm["demand_response_months"], 3), 1.0)
     state.demand_mult = state.demand_mult + (target - state.demand_mult) / lag
 
