@@ -17,6 +17,7 @@ D x T x P x R x R bulk). Prints one table.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -29,6 +30,15 @@ import numpy as np
 from rareflow.data.network import Network, load_network
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import OUTPUTS, simulate
+
+try:
+    from rareflow.engine.simulate import _threads
+except ImportError:  # an engine without chunk threads
+
+    def _threads() -> int:
+        return 1
+
+
 from rareflow.model.compiled import compile_network
 from rareflow.scenarios.model import Scenario
 
@@ -81,6 +91,7 @@ def main() -> None:
         big_run(args)
         return
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     net, label = network()
     compiled = compile_network(net)
     shape = compiled.shape
@@ -122,6 +133,8 @@ def main() -> None:
             f"{shape['region']} x {shape['product']} x {shape['process']}",
         ),
         ("months", str(args.months)),
+        ("CPUs for chunk threads (RAREFLOW_THREADS)", str(_threads())),
+        ("load average (1 min) at start", f"{load:.2f}"),
         ("one run, baseline (s)", f"{one_base:.3f}"),
         ("one run, licence scenario (s)", f"{one_policy:.3f}"),
         (f"batch of {args.draws} scenarios (s)", f"{batch:.2f}"),
