@@ -45,6 +45,8 @@ def check_balance(
         _raise(net, month, rel, draw0, f"relative residual {worst:.3g} > {TOLERANCE:g}")
     for name in ("stock_end", "production", "process_use", "delivered", "release", "purchase"):
         values = getattr(flows, name)
+        if values.min() >= 0.0:  # the usual case: nothing negative, no need to scale
+            continue
         low = values / scale
         if low.min() < -TOLERANCE:
             _raise(net, month, -low, draw0, f"negative {name} {float(values.min()):.3g} t")
