@@ -1,6 +1,11 @@
-"""Engine speed: one deterministic run, and a batch of scenarios against one-at-a-time runs.
+"""Engine speed: one deterministic run, a batch of scenarios against one-at-a-time runs, and
+a big Monte Carlo run (10,000 draws x 120 months by default) with its peak memory.
 
     .venv/bin/python benchmarks/bench_engine.py [--draws 1000] [--sample 50] [--months 24]
+        [--big-draws 10000] [--big-months 120] [--no-big]
+
+The big run goes in a child process of its own so that its peak RSS (``getrusage``) is its
+own; it keeps only the headline outputs (``BIG_OUTPUTS``, float32).
 
 Runs on the bundled baseline when it loads, else on the tests' tiny network. The batch varies
 ``home_priority`` and ``rerouting_months`` per draw under a licensing scenario; the same
@@ -12,6 +17,9 @@ D x T x P x R x R bulk). Prints one table.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +30,15 @@ import numpy as np
 from rareflow.data.network import Network, load_network
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import OUTPUTS, simulate
+
+try:
+    from rareflow.engine.simulate import _threads
+except ImportError:  # an engine without chunk threads
+
+    def _threads() -> int:
+        return 1
+
+
 from rareflow.model.compiled import compile_network
 from rareflow.scenarios.model import Scenario
 
@@ -35,6 +52,9 @@ LICENSE = {
     "start": "2026-12",
     "end": "2027-09",
 }
+
+
+BIG_OUTPUTS = ["shortage_share", "value_lost", "price"]
 
 
 def network() -> tuple[Network, str]:
@@ -61,9 +81,17 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--sample", type=int, default=50)
     parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--chunk-size", type=int, default=500)
+    parser.add_argument("--chunk-size", type=int, default=None, help="default: the engine's")
+    parser.add_argument("--big-draws", type=int, default=10_000)
+    parser.add_argument("--big-months", type=int, default=120)
+    parser.add_argument("--no-big", action="store_true", help="skip the big run")
+    parser.add_argument("--big-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.big_only:
+        big_run(args)
+        return
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     net, label = network()
     compiled = compile_network(net)
     shape = compiled.shape
@@ -80,16 +108,12 @@ def main() -> None:
     simulate(compiled, scenario, params)  # warm up imports and caches
     one_base = timed(lambda: simulate(compiled, baseline, params), repeat=5)
     one_policy = timed(lambda: simulate(compiled, scenario, params), repeat=5)
-    batch = timed(
-        lambda: simulate(compiled, scenario, batch_params, args.draws, chunk_size=args.chunk_size),
-        repeat=2,
-    )
+    chunk = {} if args.chunk_size is None else {"chunk_size": args.chunk_size}
+    batch = timed(lambda: simulate(compiled, scenario, batch_params, args.draws, **chunk), repeat=2)
 
     lean = [k for k in OUTPUTS if k != "shipments"]
     batch_lean = timed(
-        lambda: simulate(
-            compiled, scenario, batch_params, args.draws, chunk_size=args.chunk_size, outputs=lean
-        ),
+        lambda: simulate(compiled, scenario, batch_params, args.draws, outputs=lean, **chunk),
         repeat=2,
     )
 
@@ -109,6 +133,8 @@ def main() -> None:
             f"{shape['region']} x {shape['product']} x {shape['process']}",
         ),
         ("months", str(args.months)),
+        ("CPUs for chunk threads (RAREFLOW_THREADS)", str(_threads())),
+        ("load average (1 min) at start", f"{load:.2f}"),
         ("one run, baseline (s)", f"{one_base:.3f}"),
         ("one run, licence scenario (s)", f"{one_policy:.3f}"),
         (f"batch of {args.draws} scenarios (s)", f"{batch:.2f}"),
@@ -121,10 +147,42 @@ def main() -> None:
         ("without shipments: one at a time (ms)", f"{per_single_lean * 1e3:.2f}"),
         ("without shipments: speed-up (x)", f"{per_single_lean / per_batch_lean:.1f}"),
     ]
+    if not args.no_big:
+        big = [sys.executable, __file__, "--big-only", "--big-draws", str(args.big_draws)]
+        big += ["--big-months", str(args.big_months)]
+        if args.chunk_size is not None:
+            big += ["--chunk-size", str(args.chunk_size)]
+        out = subprocess.run(big, check=True, capture_output=True, text=True).stdout.split()
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        name = f"{args.big_draws} draws x {args.big_months} months"
+        rows += [
+            (f"{name}, {'+'.join(BIG_OUTPUTS)} f32 (s)", f"{float(out[-1]):.1f}"),
+            (f"{name}, peak RSS (MB)", f"{rss_mb:.0f}"),
+        ]
     width = max(len(k) for k, _ in rows)
     print(f"{'measure':<{width}}  value")
     for key, val in rows:
         print(f"{key:<{width}}  {val}")
+
+
+def big_run(args: argparse.Namespace) -> None:
+    """The big run alone (in the child process): prints its wall time in seconds."""
+    net, _ = network()
+    compiled = compile_network(net)
+    scenario = Scenario.model_validate(
+        {"name": "licence", "start": "2026-11", "months": args.big_months, "policies": [LICENSE]}
+    )
+    params = resolve_parameters(compiled.parameters, {})
+    rng = np.random.default_rng(1)
+    params["home_priority"] = rng.uniform(0.0, 1.0, args.big_draws)
+    params["rerouting_months"] = rng.uniform(1.0, 12.0, args.big_draws)
+    chunk = {} if args.chunk_size is None else {"chunk_size": args.chunk_size}
+    start = time.perf_counter()
+    simulate(
+        compiled, scenario, params, args.big_draws, outputs=BIG_OUTPUTS,
+        output_dtype=np.float32, **chunk,
+    )  # fmt: skip
+    print(time.perf_counter() - start)
 
 
 if __name__ == "__main__":

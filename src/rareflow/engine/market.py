@@ -22,13 +22,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from rareflow.engine.numeric import safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import Flows, State
 from rareflow.engine.static import Static
-
-
-def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
+from rareflow.engine.step import node_columns, node_rows, take, to_arcs
 
 
 def _by_market(static: Static, x: np.ndarray) -> np.ndarray:
@@ -39,8 +37,8 @@ def _by_market(static: Static, x: np.ndarray) -> np.ndarray:
 def tightness(static: Static, flows: Flows) -> np.ndarray:
     """(D, P, M) stock gap share + unmet share (+ blocked share of Chinese orders, ex-China)."""
     target = _by_market(static, np.broadcast_to(flows.target, flows.stock_end.shape))
-    gap = np.clip(_div(target - _by_market(static, flows.stock_end), target), -1.0, 1.0)
-    unmet = _div(_by_market(static, flows.shortage), _by_market(static, flows.demand))
+    gap = np.clip(safe_div(target - _by_market(static, flows.stock_end), target), -1.0, 1.0)
+    unmet = safe_div(_by_market(static, flows.shortage), _by_market(static, flows.demand))
     tight = gap + unmet
     tight[:, :, -1] += flows.china_blocked
     return tight
@@ -59,23 +57,32 @@ def update_prices(
     state.price = np.maximum(np.clip(price, low, high), floor)
 
 
+def market_multiple(static: Static, state: State) -> np.ndarray:
+    """(D, M, P) market price / base price (1 where unpriced)."""
+    base = static.net.price0.T[None]  # (1, M, P)
+    market = state.price.transpose(0, 2, 1)
+    rel = safe_div(market, np.broadcast_to(base, market.shape))
+    return np.where(base > 0, rel, 1.0)
+
+
 def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
     """(D, R, P) landed price / base price of each region's market, tariffs included."""
-    base = static.net.price0.T[None, static.market_of, :]  # (1, R, P) with M -> R
-    market = state.price.transpose(0, 2, 1)[:, static.market_of, :]
-    rel = _div(market, np.broadcast_to(base, market.shape))
-    rel = np.where(base > 0, rel, 1.0)
+    rel = market_multiple(static, state)[:, static.market_of, :]
     if np.any(tariff):
-        duty = np.einsum("dpei,dpei->dip", np.broadcast_to(tariff, state.share.shape), state.share)
-        rel = rel * (1.0 + static.import_share * duty)
+        levied = static.arcs.to_importer @ (to_arcs(static, tariff) * state.share)  # (R x P, D)
+        rel = rel * (1.0 + static.import_share * node_rows(levied, rel.shape[1]))
     return rel
 
 
 def update_demand(
     static: Static, state: State, tariff: np.ndarray, prm: Mapping[str, ParamValue]
 ) -> None:
-    rel = np.maximum(landed_multiple(static, state, tariff), 1e-9)
-    target = rel ** -per_draw(prm["demand_elasticity"], 3)
+    power = -per_draw(prm["demand_elasticity"], 3)
+    if np.any(tariff):
+        target = np.maximum(landed_multiple(static, state, tariff), 1e-9) ** power
+    else:  # every region of a market sees the same multiple: raise M x P values, not R x P
+        rel = np.maximum(market_multiple(static, state), 1e-9)
+        target = (rel**power)[:, static.market_of, :]
     lag = np.maximum(per_draw(prm["demand_response_months"], 3), 1.0)
     state.demand_mult = state.demand_mult + (target - state.demand_mult) / lag
 
@@ -85,18 +92,18 @@ def update_substitution(static: Static, state: State, prm: Mapping[str, ParamVal
         return
     rel = landed_multiple(static, state, np.zeros(1))
     top = per_draw(prm["price_max_multiple"], 3)
-    pressure = np.clip(_div(rel - 1.0, np.broadcast_to(top - 1.0, rel.shape)), 0.0, 1.0)
+    pressure = np.clip(safe_div(rel - 1.0, np.broadcast_to(top - 1.0, rel.shape)), 0.0, 1.0)
     target = per_draw(prm["substitution_max_share"], 3) * pressure * static.substitutable
     lag = np.maximum(per_draw(prm["substitution_months"], 3), 1.0)
     state.subst = state.subst + (target - state.subst) / lag
 
 
 def spare_supply(static: Static, flows: Flows) -> np.ndarray:
-    """(D, P, E) stock above target plus unused capacity's output, per exporter."""
+    """(D, R, P) stock above target plus unused capacity's output, per exporter."""
     net = static.net
     surplus = np.maximum(flows.stock_end - flows.target, 0.0)
     idle = np.maximum(flows.capacity - flows.activity, 0.0) @ net.recipe_out
-    return (surplus + idle).transpose(0, 2, 1)
+    return surplus + idle
 
 
 def update_sourcing(
@@ -111,20 +118,30 @@ def update_sourcing(
     """Move the sourcing shares of ``products`` (those policy touches or touched) to target."""
     if not products.size:
         return
-    weight = allow[:, products] * static.offdiag
+    arcs = static.arcs
+    sel, to_importer = arcs.of_products(products)  # (As,) arcs, (R x P, As) sums
+    weight = allow[sel]  # (As, 1|D): arcs are cross-border
     if np.any(tariff):
-        weight = weight * (1.0 + tariff[:, products]) ** -per_draw(prm["tariff_elasticity"], 4)
-    share0 = static.share0[products]
-    kept = share0 * weight  # (D|1, Pt, E, I)
-    moved = np.where(static.has_imports[products], 1.0 - kept.sum(axis=2), 0.0)
-    spare = spare_supply(static, flows)[:, products]  # (D, Pt, E)
-    alt_total = np.einsum(
-        "dpei,dpe->dpi", np.broadcast_to(weight, kept.shape[:1] + weight.shape[1:]), spare
-    )
+        elasticity = prm["tariff_elasticity"]
+        el = elasticity if np.ndim(elasticity) == 0 else np.reshape(elasticity, (1, -1))
+        weight = weight * (1.0 + to_arcs(static, tariff)[sel]) ** -el
+    share0 = arcs.share0[sel][:, None]
+    kept = share0 * weight  # (As, 1|D)
+    moved = np.where(arcs.has_imports[:, None], 1.0 - to_importer @ kept, 0.0)  # (R x P, 1|D)
+    spare = take(node_columns(spare_supply(static, flows)), arcs.at_exporter[sel])  # (As, D)
+    alt_total = to_importer @ (weight * spare)  # (R x P, D)
     # with no spare anywhere, the moved part stays with the usual suppliers
-    stay = np.where(alt_total > 0, 0.0, moved)[:, :, None, :]
-    scale = _div(moved, alt_total)[:, :, None, :]
-    target = kept + share0 * stay + weight * spare[..., None] * scale
-    lag = np.maximum(per_draw(prm["rerouting_months"], 4), 1.0)
-    share = state.share[:, products]
-    state.share[:, products] = share + (target - share) / lag
+    stay = take(np.where(alt_total > 0, 0.0, moved), arcs.at_importer[sel])
+    scale = take(safe_div(moved, alt_total), arcs.at_importer[sel])
+    # target = kept + share0 x stay + weight x spare x scale, built in one (As, D) buffer
+    target = np.multiply(weight, spare)
+    target *= scale
+    target += kept + share0 * stay if stay.any() else kept
+    lag = prm["rerouting_months"]
+    lag = np.maximum(lag if np.ndim(lag) == 0 else np.reshape(lag, (1, -1)), 1.0)
+    share = state.share[sel]
+    # share + (target - share) / lag, in place
+    target -= share
+    target /= lag
+    target += share
+    state.share[sel] = target

@@ -1,12 +1,16 @@
 """Run the monthly step over a horizon for D draws, in chunks, and collect raw arrays.
 
 Draws are independent, so chunks of ``chunk_size`` draws run one after another and memory
-stays bounded (the sourcing shares and shipments are D x P x R x R).
+stays bounded. Trade (sourcing shares, shipments) lives on the trade arcs that can carry it
+(``Static.arcs``, A x D); dense (draw, month, product, region, partner) shipments are only
+built when the ``shipments`` output is asked for.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,10 +137,24 @@ def _actor(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> int:
     return -1
 
 
-def _touched(fx: MonthEffects, flows: Flows) -> np.ndarray:
-    """(P,) products whose flows policy restricts or taxes this month."""
-    restricted = (flows.allow != 1.0).any(axis=(0, 2, 3))
+def _touched(static: Static, fx: MonthEffects, flows: Flows) -> np.ndarray:
+    """(P,) products whose flows (on the trade arcs) policy restricts or taxes this month."""
+    restricted = np.zeros(len(static.net.products), dtype=bool)
+    restricted[static.arcs.product[(flows.allow != 1.0).any(axis=1)]] = True
     return restricted | (fx.tariff != 0.0).any(axis=(0, 2, 3))
+
+
+def _extra_exporters(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> np.ndarray:
+    """(R, P) where the scenario's stockpile releases and capacity investments can put stock
+    or capacity: those regions may export the product (trade arcs are opened for them)."""
+    extra = np.zeros((len(net.regions), len(net.products)), dtype=bool)
+    for policy in policies:
+        if isinstance(policy, ins.Stockpile) and policy.action == "release":
+            extra[net.regions.index(policy.actor), net.products.index(policy.product)] = True
+        elif isinstance(policy, ins.CapacityInvestment):
+            k = net.processes.index(policy.process)
+            extra[net.regions.index(policy.region)] |= net.recipe_out[k] > 0
+    return extra
 
 
 def simulate(
@@ -150,6 +168,7 @@ def simulate(
     values: Mapping[str, np.ndarray] | None = None,
     outputs: Sequence[str] | None = None,
     output_dtype: type = np.float64,
+    workers: int | None = None,
 ) -> RawResult:
     """Simulate ``draws`` scenarios at once; returns arrays (D, T, ...) per output.
 
@@ -159,12 +178,16 @@ def simulate(
     outputs: names of ``OUTPUTS`` to keep (default all; leave out ``shipments`` for big runs).
     output_dtype: storage of the recorded arrays (np.float32 halves a big batch's memory; the
     step itself always runs in float64).
+    workers: threads running chunks side by side (default: the CPUs this process may use,
+    ``RAREFLOW_THREADS`` overrides). numpy releases the GIL inside its loops, so chunks of a
+    few hundred draws run in parallel; draws are independent, so results do not depend on
+    the chunking or the threads. A batch smaller than ``chunk_size`` is split between them.
 
-    Memory: the state of one chunk is a few arrays of chunk_size x P x R x R floats; the
+    Memory: the state of one chunk is a few arrays of A (trade arcs) x chunk_size floats; the
     recorded outputs grow with draws x months (shipments dominate: P x R x R per draw-month).
     """
     keep_freed_memory()
-    static = build_static(compiled)
+    static = build_static(compiled, _extra_exporters(compiled, scenario.policies))
     horizon = months or scenario.months
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + horizon)
@@ -174,23 +197,53 @@ def simulate(
     plan = compile_policies(policies, month_ids)
     keep = list(outputs or OUTPUTS)
     sizes = _sizes(compiled)
-    # month-major while filling (contiguous writes), handed back as (D, T, ...) views
+    # month-major while filling (contiguous writes), handed back as (D, T, ...) views;
+    # shipments are zeros off the trade arcs (calloc: pages only touched where written)
     by_month: dict[str, np.ndarray] = {
-        k: np.empty((horizon, draws, *(sizes[d] for d in OUTPUTS[k][0])), dtype=output_dtype)
+        k: (np.zeros if k == "shipments" else np.empty)(
+            (horizon, draws, *(sizes[d] for d in OUTPUTS[k][0])), dtype=output_dtype
+        )
         for k in keep
     }
+    cells = static.arcs.cell
     shared = None if values else [month_effects(plan, t, compiled) for t in range(horizon)]
-    worst = 0.0
-    for lo in range(0, draws, chunk_size):
-        hi = min(draws, lo + chunk_size)
+
+    def fill(lo: int, hi: int) -> float:
+        worst = 0.0
         chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids)
         for t, recorded, resid in chunk:
             worst = max(worst, resid)
             for k in keep:
-                by_month[k][t, lo:hi] = recorded[k]
+                if k == "shipments":  # (A, D) arcs scattered into the dense output
+                    by_month[k][t, lo:hi].reshape(hi - lo, -1)[:, cells] = recorded[k].T
+                else:
+                    by_month[k][t, lo:hi] = recorded[k]
+        return worst
+
+    n_threads = max(1, workers or _threads())
+    size = min(chunk_size, max(MIN_CHUNK, -(-draws // n_threads)))
+    bounds = [(lo, min(draws, lo + size)) for lo in range(0, draws, size)]
+    if n_threads == 1 or len(bounds) == 1:
+        worst = max(fill(lo, hi) for lo, hi in bounds)
+    else:
+        with ThreadPoolExecutor(min(n_threads, len(bounds))) as pool:
+            worst = max(pool.map(lambda b: fill(*b), bounds))
     arrays = {k: np.moveaxis(v, 0, 1) for k, v in by_month.items()}
     labels = [month_label(int(m)) for m in month_ids]
     return RawResult(labels, arrays, worst, params)
+
+
+MIN_CHUNK = 64  # draws: smaller chunks are not worth a thread of their own
+
+
+def _threads() -> int:
+    env = os.environ.get("RAREFLOW_THREADS")
+    if env:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def at_month(values: Mapping[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
@@ -210,14 +263,19 @@ def stream(
     """Yield (t, recorded arrays (D, ...), max residual) month by month, keeping no paths (the
     Monte Carlo hook). Arrays are only valid until the next month is asked for."""
     keep_freed_memory()
-    static = build_static(compiled)
+    static = build_static(compiled, _extra_exporters(compiled, scenario.policies))
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + (months or scenario.months))
     params = _params(compiled, parameters, draws)
     vals = dict(values or {})
     plan = compile_policies(_calibrated(scenario.policies, params, vals), month_ids)
     shared = None if vals else [month_effects(plan, t, compiled) for t in range(len(month_ids))]
-    yield from _run_chunk(static, plan, scenario, params, vals, shared, 0, draws, month_ids)
+    shape = (len(compiled.products), len(compiled.regions), len(compiled.regions))
+    for t, recorded, resid in _run_chunk(
+        static, plan, scenario, params, vals, shared, 0, draws, month_ids
+    ):  # fmt: skip
+        recorded["shipments"] = static.arcs.dense(recorded["shipments"], shape)
+        yield t, recorded, resid
 
 
 def _run_chunk(
@@ -231,7 +289,9 @@ def _run_chunk(
     hi: int,
     month_ids: np.ndarray,
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
-    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi)."""
+    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi); shipments
+    are (A, D) on the trade arcs, in one buffer reused every month (recorded arrays are
+    valid until the next month is asked for)."""
     net = static.net
     prm = chunk_values(params, lo, hi)
     vals = {k: v[lo:hi] for k, v in values.items()}
@@ -241,15 +301,16 @@ def _run_chunk(
         prm["cover_multiple"],
     )  # fmt: skip
     touched = np.zeros(len(net.products), dtype=bool)  # sourcing ever moved off baseline
+    buffer = np.empty(state.share.shape)
     for t, month in enumerate(month_ids):
         fx = shared[t] if shared is not None else month_effects(plan, t, net, at_month(vals, t))
         added = project_capacity(net, int(month))
-        flows = step(static, state, fx, prm, int(month), added, actor)
-        resid = check_balance(flows, net, int(month), lo)
+        flows = step(static, state, fx, prm, int(month), added, actor, buffer)
+        resid = check_balance(flows, net, int(month), lo, static.arcs)
         update_prices(static, state, flows, fx.floor, prm)
         update_demand(static, state, fx.tariff, prm)
         update_substitution(static, state, prm)
-        touched |= _touched(fx, flows)
+        touched |= _touched(static, fx, flows)
         moving = np.flatnonzero(touched)
         update_sourcing(static, state, flows, flows.allow, fx.tariff, prm, moving)
         yield t, _recorded(flows, state), resid

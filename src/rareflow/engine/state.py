@@ -16,7 +16,8 @@ from rareflow.engine.static import Static
 @dataclass
 class State:
     stock: np.ndarray  # (D, R, P) t held at the end of the previous month
-    share: np.ndarray  # (D, P, E, I) share of importer I's orders placed with exporter E
+    share: np.ndarray  # (A, D) share of the importer's orders placed with the exporter, per
+    # trade arc (product, exporter, importer) of ``Static.arcs``
     price: np.ndarray  # (D, P, M) USD/kg
     demand_mult: np.ndarray  # (D, R, P) final demand relative to trend (price response)
     subst: np.ndarray  # (D, R, P) share of a substitutable input magnets do without
@@ -33,7 +34,9 @@ class Flows:
     activity: np.ndarray  # (D, R, K) t activity
     production: np.ndarray  # (D, R, P)
     process_use: np.ndarray  # (D, R, P)
-    shipments: np.ndarray  # (D, P, E, I) cross-border
+    shipments: np.ndarray  # (A, D) cross-border, on the trade arcs (``Static.arcs``)
+    imports: np.ndarray  # (D, R, P) shipments summed over exporters
+    exports: np.ndarray  # (D, R, P) shipments summed over importers
     demand: np.ndarray  # (D, R, P) final use wanted
     delivered: np.ndarray  # (D, R, P) final use met
     shortage: np.ndarray  # (D, R, P) final use not met
@@ -45,7 +48,7 @@ class Flows:
     capacity: np.ndarray  # (D|1, R, K) t activity available
     target: np.ndarray  # (D|1, R, P) t target stock
     china_blocked: np.ndarray  # (D, P) share of orders on China that policy blocks
-    allow: np.ndarray  # (1|D, P, E, I) share of orders policy lets ship
+    allow: np.ndarray  # (A, 1|D) share of orders policy lets ship, on the trade arcs
 
 
 def growth(static: Static, month: int, rate: float | np.ndarray) -> float | np.ndarray:
@@ -70,7 +73,7 @@ def initial_state(
     stock = net.cover_months * np.reshape(cover, (-1, 1, 1)) * static.use0 * g
     return State(
         stock=np.ascontiguousarray(stock),
-        share=np.repeat(static.share0[None], draws, axis=0),
+        share=np.repeat(static.arcs.share0[:, None], draws, axis=1),
         price=np.repeat(net.price0[None], draws, axis=0),
         demand_mult=np.ones((draws, n_r, n_p)),
         subst=np.zeros((draws, n_r, n_p)),

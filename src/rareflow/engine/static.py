@@ -6,11 +6,13 @@ Quantities are tonnes per month at base-year levels; the step scales them by dem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from rareflow.data.schema import STAGES
+from rareflow.engine.numeric import safe_div
 from rareflow.errors import UserInputError
 from rareflow.model.compiled import CompiledNetwork
 
@@ -27,6 +29,59 @@ class Stage:
     products: Index  # products of the stage (a slice when contiguous, for views)
     inputs: np.ndarray  # (Pin,) int product indices used by the stage's processes
     input_mask: np.ndarray  # (Ks, Pin) bool: process uses input
+
+
+@dataclass(frozen=True)
+class Arcs:
+    """The trade arcs (product, exporter, importer) that can ever carry a shipment, A of them,
+    sorted by product, exporter, importer; trade arrays are (A, D): arcs by draws.
+
+    An arc can carry trade when the importer had baseline imports of the product (only such
+    importers place orders) and the exporter can ever hold some of it: it uses the product
+    (stocks start at cover x use), imports it, can make it (installed, project or investment
+    capacity), or a stockpile releases it there. Every other cell of the dense P x E x I
+    sourcing shares stays exactly 0, so leaving it out changes nothing but rounding.
+    """
+
+    product: np.ndarray  # (A,) int
+    exporter: np.ndarray  # (A,) int
+    importer: np.ndarray  # (A,) int
+    cell: np.ndarray  # (A,) flat index into (P, E, I)
+    at_exporter: np.ndarray  # (A,) flat index into (R, P) of the exporter's node
+    at_importer: np.ndarray  # (A,) flat index into (R, P) of the importer's node
+    share0: np.ndarray  # (A,) baseline sourcing share
+    to_exporter: sp.csr_matrix  # (R x P, A) sums arcs into their exporter's node
+    to_importer: sp.csr_matrix  # (R x P, A) sums arcs into their importer's node
+    stages: tuple[Index, ...]  # arcs of each stage's products (slices when contiguous)
+    # per stage, on its arcs and its products' nodes (R x Ps, r-major): sums of arcs into their
+    # exporter's / importer's node, and each arc's exporter / importer node
+    stage_to_exporter: tuple[sp.csr_matrix, ...]
+    stage_to_importer: tuple[sp.csr_matrix, ...]
+    stage_exporter: tuple[np.ndarray, ...]
+    stage_importer: tuple[np.ndarray, ...]
+    staged: bool  # every arc belongs to a stage (so the stages write every shipment)
+    china: np.ndarray  # arcs whose exporter is China (empty without China)
+    china_to_product: sp.csr_matrix  # (P, len(china)) sums them by product
+    has_imports: np.ndarray  # (R x P,) bool: importer node had baseline imports
+    _cache: dict[bytes, tuple[np.ndarray, sp.csr_matrix]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(self.product.size)
+
+    def of_products(self, products: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Arcs of the given products, and the sums into importer nodes restricted to them."""
+        key = np.asarray(products).tobytes()
+        if key not in self._cache:
+            idx = np.flatnonzero(np.isin(self.product, products))
+            self._cache[key] = (idx, self.to_importer[:, idx].tocsr())
+        return self._cache[key]
+
+    def dense(self, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """(A, D) arc values -> (D, P, E, I) dense, zero off the arcs."""
+        out = np.zeros((values.shape[1], int(np.prod(shape))))
+        out[:, self.cell] = values.T
+        return out.reshape((values.shape[1], *shape))
 
 
 @dataclass(frozen=True)
@@ -63,7 +118,18 @@ class Static:
     pair_demand: np.ndarray  # (R, Q) t/month final use at trend 1
     pair_units: np.ndarray  # (R, Q) units per month at trend 1 (demand x 1000 / kg_per_unit)
     pair_value: np.ndarray  # (R, Q) USD per month at trend 1 (units x usd_per_unit)
+    pair_to_sector: np.ndarray  # (Q, S) 1 where the pair is the sector's: sums by matmul
+    # (O, K) each output's revenue weight / primary flag in its process's column, so that
+    # the weighted and the main output's calls are one matmul each
+    out_weight_matrix: np.ndarray
+    out_primary_matrix: np.ndarray
+    has_outputs: np.ndarray  # (K,) bool
+    # per stage, (Ks, 2 Pin + Ps): recipe_in and recipe_sub of its processes on the stage's
+    # inputs, and recipe_out on its products, side by side (one matmul gives a stage's use,
+    # substitutable use and output, on the columns they can be nonzero)
+    stage_recipes: tuple[np.ndarray, ...]
     base_month: int  # absolute month index of the base year's midpoint
+    arcs: Arcs  # trade arcs that can carry shipments
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -106,16 +172,14 @@ def _stages(net: CompiledNetwork) -> tuple[Stage, ...]:
     return tuple(stages)
 
 
-def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
-
-
-def build_static(net: CompiledNetwork) -> Static:
+def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None) -> Static:
+    """extra_exporters: (R, P) bool where a scenario can put stock or capacity (stockpile
+    releases, capacity investments) beyond what the network holds; those may export."""
     n_r = len(net.regions)
     offdiag = 1.0 - np.eye(n_r)
     trade = net.trade0 * offdiag
     imports0 = trade.sum(axis=1).T  # (R, P)
-    share0 = _safe_div(trade, trade.sum(axis=1, keepdims=True))
+    share0 = safe_div(trade, trade.sum(axis=1, keepdims=True))
     production0 = net.activity0 @ net.recipe_out
     use0 = net.activity0 @ net.recipe_in + net.demand0.sum(axis=1)
     out = net.recipe_out
@@ -132,17 +196,18 @@ def build_static(net: CompiledNetwork) -> Static:
         market_of[china] = 0
     market_matrix = np.zeros((len(net.markets), n_r))
     market_matrix[market_of, np.arange(n_r)] = 1.0
-    tonnes_to_units = _safe_div(np.full(net.kg_per_unit.shape, 1000.0), net.kg_per_unit)
+    stages = _stages(net)
+    tonnes_to_units = safe_div(np.full(net.kg_per_unit.shape, 1000.0), net.kg_per_unit)
     return Static(
         net=net,
-        stages=_stages(net),
+        stages=stages,
         offdiag=offdiag,
         imports0=imports0,
         share0=share0,
         has_imports=trade.sum(axis=1) > 0,
         use0=use0,
         net_pull0=use0 + trade.sum(axis=2).T - imports0,
-        import_share=_safe_div(imports0, production0 + imports0),
+        import_share=safe_div(imports0, production0 + imports0),
         production0=production0,
         out_process=out_process,
         out_product=out_product,
@@ -157,7 +222,93 @@ def build_static(net: CompiledNetwork) -> Static:
         market_of=market_of,
         final0=net.demand0.sum(axis=1),
         **_pairs(net.demand0, tonnes_to_units, net.usd_per_unit),
+        out_weight_matrix=_by_process(out_process, weight, len(net.processes)),
+        out_primary_matrix=_by_process(
+            out_process, _primary_outputs(weight, out_starts), len(net.processes)
+        ),
+        has_outputs=np.isin(np.arange(len(net.processes)), out_processes),
+        stage_recipes=tuple(
+            np.concatenate(
+                [
+                    net.recipe_in[st.processes][:, st.inputs],
+                    recipe_sub[st.processes][:, st.inputs],
+                    out[st.processes][:, st.products],
+                ],
+                axis=1,
+            )
+            for st in stages
+        ),
         base_month=net.base_year * 12 + 6,
+        arcs=_arcs(net, stages, trade, share0, extra_exporters),
+    )
+
+
+def _arcs(
+    net: CompiledNetwork,
+    stages: tuple[Stage, ...],
+    trade: np.ndarray,
+    share0: np.ndarray,
+    extra: np.ndarray | None,
+) -> Arcs:
+    n_r, n_p = len(net.regions), len(net.products)
+    has_imports = trade.sum(axis=1) > 0  # (P, I)
+    capacity = net.capacity > 0
+    if len(net.project_names):
+        capacity = capacity.copy()
+        capacity[net.project_region, net.project_process] = True
+    makes = (capacity.astype(float) @ (net.recipe_out > 0).astype(float)) > 0  # (R, P)
+    use = net.activity0 @ net.recipe_in + net.demand0.sum(axis=1)
+    holds = (use > 0) | has_imports.T | makes  # (R, P)
+    if extra is not None:
+        holds = holds | extra
+    cand = holds.T[:, :, None] & has_imports[:, None, :] & ~np.eye(n_r, dtype=bool)[None]
+    cand |= share0 > 0
+    p, e, i = np.nonzero(cand)  # sorted by product, exporter, importer
+    n_a = p.size
+    at_e, at_i = e * n_p + p, i * n_p + p
+    cols = np.arange(n_a)
+
+    def sums(rows: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((np.ones(n_a), (rows, cols)), shape=(n_r * n_p, n_a))
+
+    to_exporter, to_importer = sums(at_e), sums(at_i)
+    stage_arcs, s_exp, s_imp, s_e, s_i = [], [], [], [], []
+    for stage in stages:
+        ps = np.arange(n_p)[stage.products]
+        arcs = np.flatnonzero(np.isin(p, ps))
+        local = np.full(n_p, -1)
+        local[ps] = np.arange(ps.size)
+        node_e, node_i = e[arcs] * ps.size + local[p[arcs]], i[arcs] * ps.size + local[p[arcs]]
+        shape = (n_r * ps.size, arcs.size)
+        ones, cols_s = np.ones(arcs.size), np.arange(arcs.size)
+        stage_arcs.append(_as_index(arcs))
+        s_exp.append(sp.csr_matrix((ones, (node_e, cols_s)), shape=shape))
+        s_imp.append(sp.csr_matrix((ones, (node_i, cols_s)), shape=shape))
+        s_e.append(node_e)
+        s_i.append(node_i)
+    china = np.flatnonzero(e == net.china) if net.china >= 0 else np.zeros(0, dtype=int)
+    china_to_product = sp.csr_matrix(
+        (np.ones(china.size), (p[china], np.arange(china.size))), shape=(n_p, china.size)
+    )
+    return Arcs(
+        product=p,
+        exporter=e,
+        importer=i,
+        cell=(p * n_r + e) * n_r + i,
+        at_exporter=at_e,
+        at_importer=at_i,
+        share0=share0[p, e, i],
+        to_exporter=to_exporter,
+        to_importer=to_importer,
+        stages=tuple(stage_arcs),
+        stage_to_exporter=tuple(s_exp),
+        stage_to_importer=tuple(s_imp),
+        stage_exporter=tuple(s_e),
+        stage_importer=tuple(s_i),
+        staged=sum(np.arange(n_a)[a].size for a in stage_arcs) == n_a,
+        china=china,
+        china_to_product=china_to_product,
+        has_imports=has_imports.T.reshape(-1),
     )
 
 
@@ -175,7 +326,7 @@ def _revenue_shares(
     mass_total = np.add.reduceat(mass, starts)[
         np.searchsorted(starts, np.arange(mass.size), "right") - 1
     ]
-    return np.where(total > 0, _safe_div(value, total), _safe_div(mass, mass_total))
+    return np.where(total > 0, safe_div(value, total), safe_div(mass, mass_total))
 
 
 def _primary_outputs(weight: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -186,6 +337,12 @@ def _primary_outputs(weight: np.ndarray, starts: np.ndarray) -> np.ndarray:
         if end > start:
             primary[start + int(np.argmax(weight[start:end]))] = 1.0
     return primary
+
+
+def _by_process(process: np.ndarray, values: np.ndarray, n_k: int) -> np.ndarray:
+    matrix = np.zeros((process.size, n_k))
+    matrix[np.arange(process.size), process] = values
+    return matrix
 
 
 def _pairs(
@@ -202,6 +359,7 @@ def _pairs(
         "pair_demand": demand,
         "pair_units": units,
         "pair_value": units * usd_per_unit[sectors, products],
+        "pair_to_sector": (sectors[:, None] == np.arange(demand0.shape[1])).astype(float),
     }
 
 

@@ -24,26 +24,46 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from rareflow.engine.numeric import safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import Flows, State, growth
 from rareflow.engine.static import Index, Stage, Static
 from rareflow.policies.effects import MonthEffects, Quota
 
 
-def _div(a: np.ndarray, b: np.ndarray, fill: float = 0.0) -> np.ndarray:
-    out = np.full(np.broadcast(a, b).shape, fill)
-    return np.divide(a, b, out=out, where=b > 0)
+def to_arcs(static: Static, dense: np.ndarray) -> np.ndarray:
+    """(1|D, P, E, I) policy array -> (A, 1|D) on the trade arcs."""
+    n = dense.shape[0]
+    return np.ascontiguousarray(dense.reshape(n, -1)[:, static.arcs.cell].T)
+
+
+def take(rows: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """rows[index] along the first axis (indices known valid: no bounds checks)."""
+    return np.take(rows, index, axis=0, mode="clip")
+
+
+def node_columns(x: np.ndarray) -> np.ndarray:
+    """(D, R, Ps) -> (R x Ps, D) contiguous: nodes by draws, to gather onto arcs."""
+    n_d, n_r, n_p = x.shape
+    return np.ascontiguousarray(x.transpose(1, 2, 0)).reshape(n_r * n_p, n_d)
+
+
+def node_rows(y: np.ndarray, n_r: int) -> np.ndarray:
+    """(R x Ps, D) -> (D, R, Ps) view."""
+    return y.reshape(n_r, -1, y.shape[-1]).transpose(2, 0, 1)
 
 
 def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarray:
-    """(1|D, P, E, I) allowances, with content rules applied to exporters' origin shares."""
-    allow = fx.allow
-    off = static.offdiag > 0
+    """(A, 1|D) allowances on the arcs, with content rules applied to exporters' origin shares."""
+    arcs = static.arcs
+    allow = to_arcs(static, fx.allow)
     for rule in fx.content_rules:
         covered = rule.content * state.origin >= rule.threshold  # (D, E, P)
         covered[:, rule.actor, :] = False
-        cells = covered.transpose(0, 2, 1)[..., None] & rule.targets & off
-        allow = allow * np.where(cells, per_draw(rule.factor, 4), 1.0)
+        on_arcs = covered.reshape(covered.shape[0], -1)[:, arcs.at_exporter].T  # (A, D)
+        cells = on_arcs & rule.targets[arcs.importer][:, None]  # arcs are cross-border
+        factor = rule.factor if np.ndim(rule.factor) == 0 else np.reshape(rule.factor, (1, -1))
+        allow = allow * np.where(cells, factor, 1.0)
     return allow
 
 
@@ -51,54 +71,61 @@ def china_blocked(
     static: Static, state: State, orders: np.ndarray, allow: np.ndarray
 ) -> np.ndarray:
     """(D, P) share of the orders placed with China that policy stops."""
-    c = static.net.china
-    if c < 0:
+    arcs = static.arcs
+    if static.net.china < 0:
         return np.zeros(orders.shape[::2])
-    wanted = orders.transpose(0, 2, 1) * state.share[:, :, c, :]  # (D, P, I)
-    total = np.einsum("dpi->dp", wanted)
-    passed = np.einsum("dpi,dpi->dp", wanted, np.broadcast_to(allow[:, :, c, :], wanted.shape))
-    return _div(total - passed, total)
+    idx = arcs.china
+    wanted = take(node_columns(orders), arcs.at_importer[idx]) * state.share[idx]  # (Ac, D)
+    total = arcs.china_to_product @ wanted
+    passed = arcs.china_to_product @ (wanted * allow[idx])
+    return safe_div(total - passed, total).T
 
 
 def ship(
+    static: Static,
+    k: int,
     stock: np.ndarray,
     orders: np.ndarray,
     share: np.ndarray,
     allow: np.ndarray | None,
     home_need: np.ndarray,
     home_priority: ParamValue,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(D, Ps, E, I) shipments of one stage's products, and (D, R, Ps) allowed foreign orders.
+    """(As, D) shipments on stage ``k``'s arcs, and (D, R, Ps) allowed foreign orders.
 
-    stock, orders, home_need: (D, R, Ps); allow None when policy restricts none of them.
-    Exporters serve ``home_priority`` of home needs first, then the rest of home needs and
-    the allowed foreign orders pro rata.
+    stock, orders, home_need: (D, R, Ps); share (As, D); allow (As, 1|D), None when policy
+    restricts none of the stage's products. Exporters serve ``home_priority`` of home needs
+    first, then the rest of home needs and the allowed foreign orders pro rata. ``out`` (As, D)
+    receives the shipments.
     """
-    wanted = orders.transpose(0, 2, 1)[:, :, None, :] * share  # (D, Ps, E, I)
+    arcs = static.arcs
+    n_r = stock.shape[1]
+    wanted = np.take(node_columns(orders), arcs.stage_importer[k], axis=0, out=out, mode="clip")
+    wanted *= share
     if allow is not None:
         wanted *= allow
-    foreign = np.einsum("dpei->dpe", wanted)  # einsum reduces far faster than .sum here
-    held = stock.transpose(0, 2, 1)
-    home = home_need.transpose(0, 2, 1)
+    foreign = node_rows(arcs.stage_to_exporter[k] @ wanted, n_r)  # (D, R, Ps)
     h = per_draw(home_priority, 3)
-    first = np.minimum(held, h * home)
-    rest = (1.0 - h) * home + foreign
-    served = np.minimum(_div(held - first, rest), 1.0)
-    wanted *= served[..., None]
-    return wanted, foreign.transpose(0, 2, 1)
+    first = np.minimum(stock, h * home_need)
+    rest = (1.0 - h) * home_need + foreign
+    served = np.minimum(safe_div(stock - first, rest), 1.0)
+    wanted *= take(node_columns(served), arcs.stage_exporter[k])
+    return wanted, foreign
 
 
 def apply_quotas(
-    shipments: np.ndarray, ps: Index, quotas: list[Quota], left: list[np.ndarray]
+    static: Static, shipments: np.ndarray, arcs: Index, quotas: list[Quota], left: list[np.ndarray]
 ) -> np.ndarray:
-    """Scale the stage's capped flows pro rata to what is left of each monthly quota."""
+    """Scale the stage's capped flows (As, D) pro rata to what is left of each monthly quota
+    (in place)."""
     for quota, remaining in zip(quotas, left, strict=True):
-        mask = quota.mask[ps]
+        mask = quota.mask.reshape(-1)[static.arcs.cell[arcs]][:, None]  # (As, 1)
         if not mask.any():
             continue
-        total = np.einsum("dpei->d", np.where(mask, shipments, 0.0))
-        scale = np.minimum(_div(remaining, total, fill=1.0), 1.0)
-        shipments = np.where(mask, shipments * scale[:, None, None, None], shipments)
+        total = np.where(mask, shipments, 0.0).sum(axis=0)
+        scale = np.minimum(safe_div(remaining, total, fill=1.0), 1.0)
+        shipments *= np.where(mask, scale[None, :], 1.0)
         remaining -= total * scale
     return shipments
 
@@ -109,16 +136,20 @@ def run_stage_processes(
     desired: np.ndarray,
     fill: np.ndarray,
     subst: np.ndarray,
+    recipes: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Activity (D, R, Ks), use and output (D, R, P) of one stage, limited by input fills."""
-    net = static.net
+    """Activity (D, R, Ks), use (D, R, Pin) of the stage's inputs and output (D, R, Ps) of its
+    products, limited by input fills (inputs are earlier stages' products, so the two never
+    overlap)."""
     ks = stage.processes
     act = desired[:, :, ks]
     if stage.inputs.size:
         fin = fill[:, :, stage.inputs][:, :, None, :]  # (D, R, 1, Pin)
         act = act * np.where(stage.input_mask, fin, 1.0).min(-1)
-    use = act @ net.recipe_in[ks] - (act @ static.recipe_sub[ks]) * subst
-    return act, use, act @ net.recipe_out[ks]
+    n_in = stage.inputs.size
+    flows = act @ recipes  # (D, R, 2 Pin + Ps): use, substitutable use, output
+    use = flows[:, :, :n_in] - flows[:, :, n_in : 2 * n_in] * subst[:, :, stage.inputs]
+    return act, use, flows[:, :, 2 * n_in :]
 
 
 def sector_losses(
@@ -131,18 +162,18 @@ def sector_losses(
     trend: (D, R, P) growth x demand response, so that final demand = final0 x trend.
     """
     n_d, n_r, _ = fill.shape
-    out = np.zeros((3, n_d, n_r, len(static.net.sectors)))
-    if static.pair_product.size:
-        gap = (1.0 - fill)[:, :, static.pair_product]  # (D, R, Q)
-        scale = trend[:, :, static.pair_product]
-        cols, starts = static.pair_sectors, static.pair_starts
-        wanted = np.add.reduceat(scale * static.pair_demand, starts, axis=2)
-        unmet = np.add.reduceat(gap * scale * static.pair_demand, starts, axis=2)
-        out[0][:, :, cols] = np.minimum(_div(unmet, wanted), 1.0)
-        lost = gap * scale
-        out[1][:, :, cols] = np.add.reduceat(lost * static.pair_units, starts, axis=2)
-        out[2][:, :, cols] = np.add.reduceat(lost * static.pair_value, starts, axis=2)
-    return out[0], out[1], out[2]
+    if not static.pair_product.size:
+        out = np.zeros((3, n_d, n_r, len(static.net.sectors)))
+        return out[0], out[1], out[2]
+    to_sector = static.pair_to_sector  # (Q, S): sums over each sector's pairs
+    gap = (1.0 - fill)[:, :, static.pair_product]  # (D, R, Q)
+    scale = trend[:, :, static.pair_product]
+    wanted = (scale * static.pair_demand) @ to_sector
+    lost = gap * scale
+    unmet = (lost * static.pair_demand) @ to_sector
+    units = (lost * static.pair_units) @ to_sector
+    value = (lost * static.pair_value) @ to_sector
+    return np.minimum(safe_div(unmet, wanted), 1.0), units, value
 
 
 def desired_activity(
@@ -161,17 +192,16 @@ def desired_activity(
     trend = np.asarray(net.activity0 * g3).reshape((-1, *net.activity0.shape))  # (D|1, R, K)
     made = np.asarray(static.production0 * g3).reshape((-1, *static.production0.shape))
     k, p = static.out_process, static.out_product
-    ratio = 1.0 + _div(respond, made)  # output wanted / trend output
+    ratio = 1.0 + safe_div(respond, made)  # output wanted / trend output
     scaled = trend[:, :, k] * ratio[:, :, p]
     direct = respond[:, :, p] / static.out_yield
     call = np.where(static.production0[:, p] > 0, scaled, direct)  # (D, R, O)
-    wanted = np.broadcast_to(trend, respond.shape[:2] + trend.shape[2:]).copy()
     call = np.maximum(call, 0.0)
-    weighted = np.add.reduceat(call * static.out_weight, static.out_starts, axis=2)
+    weighted = call @ static.out_weight_matrix  # (D, R, K)
     # A glut of a by-product (e.g. Dy held back by a licence) must not idle the process that
     # also makes its main product (NdPr, La/Ce): run at least for the main output's call.
-    primary = np.add.reduceat(call * static.out_primary, static.out_starts, axis=2)
-    wanted[:, :, static.out_processes] = np.maximum(weighted, primary)
+    primary = call @ static.out_primary_matrix
+    wanted = np.where(static.has_outputs, np.maximum(weighted, primary), trend)
     return np.clip(wanted, 0.0, capacity)
 
 
@@ -183,11 +213,14 @@ def step(
     month: int,
     added: np.ndarray,
     actor: int = -1,
+    shipments: np.ndarray | None = None,
 ) -> Flows:
     """Advance ``state`` by one month in place and return the month's flows.
 
     added: (R, K) capacity of projects ramped in since the base year.
     actor: region whose origin the content rules track (-1: no tracking).
+    shipments: (A, D) buffer the month's shipments on the arcs are written to (every cell
+        overwritten); None: a new array.
     """
     net = static.net
     g = growth(static, month, prm["demand_growth_per_year"])
@@ -211,51 +244,68 @@ def step(
     desired = desired_activity(static, respond, g3, capacity)
     need = desired @ net.recipe_in - (desired @ static.recipe_sub) * state.subst
     orders = np.maximum(static.imports0 * g3 + static.import_share * gap / restock, 0.0)
-    allow = effective_allow(static, state, fx)
-    restricted = (allow != 1.0).any(axis=(0, 2, 3))  # (P,)
+    allow = effective_allow(static, state, fx)  # (A, 1|D)
+    restricted = np.zeros(len(net.products), dtype=bool)
+    restricted[static.arcs.product[(allow != 1.0).any(axis=1)]] = True
 
     n_d, n_r, n_p = stock.shape
     fill = np.ones((n_d, n_r, n_p))
     activity = np.zeros((n_d, n_r, len(net.processes)))
     production, use = np.zeros_like(fill), np.zeros_like(fill)
-    shipments = np.zeros((n_d, n_p, n_r, n_r))
+    if shipments is None:
+        shipments = np.empty((static.arcs.size, n_d))
+    if not static.arcs.staged:
+        shipments.fill(0.0)  # arcs of products in no stage
     origin_in = state.origin * stock if actor >= 0 else None
     left = [np.broadcast_to(q.cap, (n_d,)).astype(float) for q in fx.quotas]
     home_need = need + final
-    foreign, imports = np.zeros_like(fill), np.zeros_like(fill)
-    for stage in static.stages:
-        ps = stage.products
+    foreign, imports, exports = np.zeros_like(fill), np.zeros_like(fill), np.zeros_like(fill)
+    for k, stage in enumerate(static.stages):
+        ps, arcs = stage.products, static.arcs.stages[k]
         if stage.processes.size:
-            act, used, made = run_stage_processes(stage, static, desired, fill, state.subst)
+            act, used, made = run_stage_processes(
+                stage, static, desired, fill, state.subst, static.stage_recipes[k]
+            )
             activity[:, :, stage.processes] = act
-            use += used
-            production += made
-            stock = stock - used + made
+            ins = stage.inputs
+            use[:, :, ins] += used
+            production[:, :, ps] += made
+            stock[:, :, ins] -= used
+            stock[:, :, ps] += made
             if origin_in is not None:
-                origin_in += made * _production_origin(state.origin, used, actor)
-        limits = allow[:, ps] if restricted[ps].any() else None
+                o_in = _production_origin(state.origin[:, :, ins], used, actor)
+                origin_in[:, :, ps] += made * o_in
+        limits = allow[arcs] if restricted[ps].any() else None
+        out = shipments[arcs] if isinstance(arcs, slice) else None  # a view: written in place
         xs, pulled = ship(
+            static,
+            k,
             stock[:, :, ps],
             orders[:, :, ps],
-            state.share[:, ps],
+            state.share[arcs],
             limits,
             home_need[:, :, ps],
             prm["home_priority"],
+            out,
         )
         foreign[:, :, ps] = pulled
-        xs = apply_quotas(xs, ps, fx.quotas, left)
-        shipments[:, ps] = xs
-        imports[:, :, ps] = np.einsum("dpei->dip", xs)
-        stock[:, :, ps] += imports[:, :, ps] - np.einsum("dpei->dep", xs)
+        xs = apply_quotas(static, xs, arcs, fx.quotas, left)
+        if xs is not out:
+            shipments[arcs] = xs
+        to_e, to_i = static.arcs.stage_to_exporter[k], static.arcs.stage_to_importer[k]
+        imports[:, :, ps] = node_rows(to_i @ xs, n_r)
+        exports[:, :, ps] = node_rows(to_e @ xs, n_r)
+        stock[:, :, ps] += imports[:, :, ps] - exports[:, :, ps]
         if origin_in is not None:
-            origin_in[:, :, ps] += np.einsum("dpei,dep->dip", xs, state.origin[:, :, ps])
-        fill[:, :, ps] = np.clip(_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
+            o = take(node_columns(state.origin[:, :, ps]), static.arcs.stage_exporter[k])
+            origin_in[:, :, ps] += node_rows(to_i @ (xs * o), n_r)
+        fill[:, :, ps] = np.clip(safe_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
         stock[:, :, ps] -= final[:, :, ps] * fill[:, :, ps]
 
     delivered = final * fill
     if origin_in is not None:
         inflow = start + release + production + imports
-        state.origin = np.clip(_div(origin_in, inflow - purchase), 0.0, 1.0)
+        state.origin = np.clip(safe_div(origin_in, inflow - purchase), 0.0, 1.0)
         state.origin[:, actor, :] = 1.0
     state.stock = stock
     state.pull = home_need + foreign - imports - static.net_pull0 * g3
@@ -267,6 +317,8 @@ def step(
         production=production,
         process_use=use,
         shipments=shipments,
+        imports=imports,
+        exports=exports,
         demand=final,
         delivered=delivered,
         shortage=final - delivered,
@@ -285,6 +337,6 @@ def step(
 def _production_origin(origin: np.ndarray, used: np.ndarray, actor: int) -> np.ndarray:
     """(D, R, 1) origin share of a stage's output: its inputs' mean origin; 1 in the actor."""
     total = used.sum(axis=2, keepdims=True)
-    o = _div((used * origin).sum(axis=2, keepdims=True), total)
+    o = safe_div((used * origin).sum(axis=2, keepdims=True), total)
     o[:, actor] = 1.0
     return o

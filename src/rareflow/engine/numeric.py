@@ -1,0 +1,15 @@
+"""Small numeric helpers shared by the engine's modules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Below this a denominator (tonnes, shares) is nothing: dividing by it would overflow to inf
+# and turn a later 0 x inf into NaN (e.g. a subnormal approval share).
+TINY = 1e-200
+
+
+def safe_div(a: np.ndarray | float, b: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
+    """a / b where b is more than TINY, else ``fill``."""
+    out = np.full(np.broadcast(a, b).shape, fill)
+    return np.divide(a, b, out=out, where=np.asarray(b) > TINY)
