@@ -203,7 +203,7 @@ def test_suspension_extended_suspends_to_2027_11() -> None:
 
 def test_list_scenarios_rows() -> None:
     rows = {r["name"]: r for r in list_scenarios()}
-    assert set(rows) == set(BUNDLED)
+    assert set(rows) == {*BUNDLED, "history"}  # history is built from the timeline
     assert rows["baseline"]["policies"] == 0
     assert rows["reimpose-oct-2025"]["policies"] == 3
     assert set(rows["us-embargo"]) == {"name", "description", "start", "months", "policies",

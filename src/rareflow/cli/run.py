@@ -67,12 +67,12 @@ def prepare(scenario: str, data: Path | None) -> tuple[Scenario, Network]:
     """The scenario validated (file problems first, before the dataset is read), the dataset
     loaded, and the scenario bound to it."""
     from rareflow.data.network import load_network
-    from rareflow.scenarios.load import bind, load_scenario, resolve
+    from rareflow.scenarios.load import HISTORY, bind, load_scenario, resolve
 
-    path = resolve(scenario)
-    loaded = load_scenario(path)
+    source = scenario if scenario == HISTORY else resolve(scenario)
+    loaded = load_scenario(source)
     network = load_network(data)
-    return bind(loaded, network, file=str(path)), network
+    return bind(loaded, network, file=str(source)), network
 
 
 def simulate(scenario: Scenario, network: Network, months: int | None = None) -> Any:

@@ -87,7 +87,9 @@ def resolve(name_or_path: str | Path) -> Path:
     raise ScenarioError(
         "no bundled scenario or scenario file of that name",
         value=text,
-        expected="a bundled name (" + ", ".join(bundled_names()) + ") or a path to a YAML file",
+        expected="a bundled name ("
+        + ", ".join([*bundled_names(), HISTORY])
+        + ") or a path to a YAML file",
         hint="Run `rareflow scenarios` to list the bundled scenarios",
     )
 
@@ -309,8 +311,28 @@ def bind(scenario: Scenario, network: Network, *, file: str = "<scenario>") -> S
 
 
 # -- public API ------------------------------------------------------------------------------
+HISTORY = "history"
+
+
+def history(end: str | None = None) -> Scenario:
+    """`history`: 2024-01 to ``end`` (default: last month) from the 2010-2026 timeline and the
+    calibrated global parameters only (built by ``rareflow.history``, not a YAML file)."""
+    from datetime import UTC, datetime
+
+    from rareflow.history.scenario import history_scenario
+
+    today = datetime.now(UTC)
+    last = f"{today.year - (today.month == 1):04d}-{(today.month - 2) % 12 + 1:02d}"
+    return history_scenario(end or last)
+
+
 def load_scenario(name_or_path: str | Path, network: Network | None = None) -> Scenario:
     """A bundled scenario by name, or a YAML file, validated (and bound if ``network``)."""
+    if name_or_path == HISTORY:
+        scenario = history()
+        if network is not None:
+            bind(scenario, network, file=HISTORY)
+        return scenario
     path = resolve(name_or_path)
     label = str(path)
     scenario = parse_scenario(read_yaml(path), file=label)
@@ -322,7 +344,7 @@ def load_scenario(name_or_path: str | Path, network: Network | None = None) -> S
 def list_scenarios() -> list[dict[str, Any]]:
     """The bundled scenarios: name, description, start, months, policy count, sources."""
     rows = []
-    for name in bundled_names():
+    for name in [*bundled_names(), HISTORY]:
         s = load_scenario(name)
         rows.append(
             {
