@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +25,10 @@ def serve(
         ),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=8, help="Parallel runs.")] = 2,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Dataset directory (CSV or Parquet); default: bundled."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (/docs, /openapi.json) and the dashboard (/)."""
     import uvicorn
@@ -33,7 +38,7 @@ def serve(
 
     token = token or os.environ.get(TOKEN_ENV) or None
     check_bind(host, token)
-    app = create_app(store, token, workers=workers, hosts=(*LOOPBACK, host))
+    app = create_app(store, token, workers=workers, hosts=(*LOOPBACK, host), data_dir=data)
     where = f"http://{host}:{port}/" + ("?token=..." if token else "")
     typer.echo(f"rareflow dashboard at {where} (store {app.state.ctx.store.path})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -107,8 +107,10 @@ def create_app(
     workers: int = 2,
     hosts: tuple[str, ...] = LOOPBACK,
     retry_seconds: float = RETRY_SECONDS,
+    data_dir: str | Path | None = None,
 ) -> FastAPI:
-    """The application around the results store at ``store_path`` (default: the CLI's)."""
+    """The application around the results store at ``store_path`` (default: the CLI's) and
+    the dataset in ``data_dir`` (default: the bundled baseline)."""
     from rareflow.data.network import load_network
     from rareflow.web import api_data, api_runs, api_scenarios
     from rareflow.web.context import Context
@@ -116,7 +118,7 @@ def create_app(
     from rareflow.web.worker import RunWorker
 
     store = WebStore(store_path, retry_seconds)
-    network = load_network()
+    network = load_network(data_dir)
     worker = RunWorker(store, network, workers=workers)
     store.fail_interrupted()  # what a previous server left running will never finish
 
