@@ -188,3 +188,16 @@ def test_statistics_do_not_grow_with_draws(tiny_network: Network) -> None:
         return sum(a.nbytes for a in arrays)
 
     assert size(BLOCK + 1) == size(4 * BLOCK)
+
+
+def test_same_numbers_on_one_thread_or_two(
+    tiny_network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scen = make(UNCERTAIN)
+    runs = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("RAREFLOW_THREADS", threads)
+        runs.append(
+            run_montecarlo(scen, 5 * BLOCK, seed=4, network=tiny_network, chunk_draws=BLOCK)
+        )
+    same(runs[0].aggregate, runs[1].aggregate)

@@ -220,7 +220,7 @@ def simulate(
                     by_month[k][t, lo:hi] = recorded[k]
         return worst
 
-    n_threads = max(1, workers or _threads())
+    n_threads = max(1, workers or chunk_threads())
     size = min(chunk_size, max(MIN_CHUNK, -(-draws // n_threads)))
     bounds = [(lo, min(draws, lo + size)) for lo in range(0, draws, size)]
     if n_threads == 1 or len(bounds) == 1:
@@ -236,7 +236,7 @@ def simulate(
 MIN_CHUNK = 64  # draws: smaller chunks are not worth a thread of their own
 
 
-def _threads() -> int:
+def chunk_threads() -> int:
     env = os.environ.get("RAREFLOW_THREADS")
     if env:
         return int(env)
