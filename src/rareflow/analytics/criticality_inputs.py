@@ -9,27 +9,18 @@ computed result can be bracketed by what the rounded inputs allow.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from rareflow.data.reference import REFERENCE_DIR
+from rareflow.data.reference import calibration_dir
 from rareflow.errors import UserInputError
 
 INPUTS_FILE = "criticality_inputs.csv"
 PUBLISHED_FILE = "criticality_published_non_ree.csv"
-ENV_DIR = "RAREFLOW_CALIBRATION_DIR"
 ASSESSMENTS = {"eu2017": "EU_CRM_2017", "eu2023": "EU_CRM_2023"}
 PERCENT_PARAMETERS = ("IR", "IR_extraction", "IR_processing", "EoL_RIR", "share")
-
-
-def calibration_dir() -> Path:
-    """Where the calibration files are: $RAREFLOW_CALIBRATION_DIR, else the bundled copies."""
-    if os.environ.get(ENV_DIR):
-        return Path(os.environ[ENV_DIR])
-    return REFERENCE_DIR
 
 
 def _path(path: str | Path | None, name: str) -> Path:

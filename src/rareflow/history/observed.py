@@ -1,8 +1,8 @@
 """Observed China magnet exports (customs, HS 8505.11) by month and destination.
 
 Read from ``china_magnet_exports_monthly.csv`` in the calibration directory
-(``$RAREFLOW_CALIBRATION_DIR``, else ``../shared/data/calibration`` next to the repository), so
-that a newer file with later months is picked up without a code change.
+(``$RAREFLOW_CALIBRATION_DIR``, else the copy bundled in ``rareflow/data/reference``), so that a
+newer file with later months is picked up without a code change.
 
 Rules, applied in this order:
 
@@ -19,11 +19,11 @@ Rules, applied in this order:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from rareflow.data.reference import calibration_dir
 from rareflow.errors import UserInputError
 
 MAGNETS_HS = "rare earth magnets (HS 8505.11)"
@@ -49,13 +49,6 @@ DESTINATIONS = {
 # Model importer regions summed for each group series.
 GROUPS = {EU: ("DEU", "XEU")}
 MAGNET_PRODUCTS = ("ndfeb_sintered", "ndfeb_bonded", "smco")
-
-
-def calibration_dir() -> Path:
-    env = os.environ.get("RAREFLOW_CALIBRATION_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "calibration"
 
 
 def _shift(month: str, months: int) -> str:
