@@ -10,9 +10,10 @@ import pytest
 from rareflow.data.network import load_network
 from rareflow.history import calibrate as cal
 from rareflow.history import parameters as hp
-from rareflow.history.scenario import approval_path, history_policies, history_scenario
+from rareflow.history.scenario import history_policies, history_scenario
 from rareflow.history.simulator import HistorySimulator
 from rareflow.history.timeline import all_policies, calibrated_licences
+from rareflow.policies.effects import approval_path
 
 TRUTH = {
     "licence_lead_time_months": 1.0,

@@ -23,22 +23,12 @@ from rareflow.history.parameters import LICENCE_DEFAULTS, engine_overrides, lice
 from rareflow.history.timeline import calibrated_licences, policies
 from rareflow.model.compiled import month_index, month_label
 from rareflow.policies import instruments as ins
+from rareflow.policies.effects import approval_path
 from rareflow.policies.instruments import Policy
 from rareflow.scenarios.model import Scenario
 
 HISTORY_START = "2024-01"
 SEGMENTS = 24  # months of explicit ramp segments; the last one runs to the licence's end
-
-
-def approval_path(
-    k: float | np.ndarray,
-    lead: float | np.ndarray,
-    ramp: float | np.ndarray,
-    share: float | np.ndarray,
-) -> np.ndarray:
-    """Approved share in month k (0-based) since entry; broadcasts over draws."""
-    ramp = np.maximum(ramp, 1e-6)
-    return np.asarray(share * np.clip((np.asarray(k) + 1.0 - lead) / ramp, 0.0, 1.0))
 
 
 def _ramp_start(licence: ins.ExportLicense, suspensions: Sequence[ins.Suspension]) -> int:

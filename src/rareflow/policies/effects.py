@@ -152,15 +152,28 @@ def _actor(net: CompiledNetwork, actor: str) -> np.ndarray:
 # -- one function per instrument family ---------------------------------------------------
 
 
+def approval_path(
+    k: float | np.ndarray,
+    lead: float | np.ndarray,
+    ramp: float | np.ndarray,
+    share: float | np.ndarray,
+) -> np.ndarray:
+    """Share approved in month ``k`` (0-based) after entry: none during the ``lead`` time, then
+    a linear rise over ``ramp`` months to ``share`` (a step when the ramp is 0); broadcasts."""
+    rise = np.clip((np.asarray(k) + 1.0 - np.asarray(lead)) / np.maximum(ramp, 1e-9), 0.0, 1.0)
+    return np.asarray(share * rise)
+
+
 def approved_share(
     p: ins.ExportLicense | ins.ContentRule, age: int, values: Values
 ) -> float | np.ndarray:
-    """Share of requests approved ``age`` months after entry: none during the lead time, then
-    a linear rise over ``ramp_months`` to ``approval_share`` (a step when the ramp is 0)."""
-    lead = value(p, "lead_time_months", values)
-    ramp = np.maximum(value(p, "ramp_months", values), 1e-9)
-    rise = np.clip((age + 1.0 - np.asarray(lead)) / ramp, 0.0, 1.0)
-    share = value(p, "approval_share", values) * rise
+    """The measure's ``approval_path`` at ``age`` months after entry."""
+    share = approval_path(
+        age,
+        value(p, "lead_time_months", values),
+        value(p, "ramp_months", values),
+        value(p, "approval_share", values),
+    )
     return float(share) if np.ndim(share) == 0 else share
 
 
