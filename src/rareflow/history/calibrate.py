@@ -47,9 +47,9 @@ class Spec:
 
 
 SPECS = (
-    Spec("licence_lead_time_months", 0.0, 3.0, 2.0, "months", "months before approvals flow"),
+    Spec("licence_lead_time_months", 0.0, 3.0, None, "months", "months before approvals flow"),
     Spec("licence_ramp_months", 0.5, 12.0, None, "months", "months for approvals to ramp up"),
-    Spec("licence_approval_share", 0.05, 1.0, 0.6, "fraction", "long-run share approved"),
+    Spec("licence_approval_share", 0.05, 1.0, None, "fraction", "long-run share approved"),
     Spec("restock_months", 1.0, 12.0, None, "months", "months to rebuild stocks to cover"),
     Spec("cover_scale", 0.25, 3.0, 1.0, "multiple", "scale on target inventory cover"),
     Spec("rerouting_months", 1.0, 24.0, None, "months", "months for sourcing to shift"),

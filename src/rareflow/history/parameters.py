@@ -14,17 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rareflow.data.network import CALIBRATED_FILE
+from rareflow.engine.parameters import bundled_parameters
+from rareflow.policies.instruments import CALIBRATED_PARAMETERS
 
 FIELDS = ("name", "value", "unit", "provenance", "note")
 
-# Licence approval path (see ``rareflow.history.scenario.approval_path``), with the priors used
-# before any calibration: ~45 working-day reviews (2 months); CLEPA's ~60% of requests granted
-# by July 2025; approvals reach that share 3 months after the lead time (assumption).
-LICENCE_DEFAULTS: dict[str, float] = {
-    "licence_lead_time_months": 2.0,
-    "licence_ramp_months": 3.0,
-    "licence_approval_share": 0.6,
-}
+# The licence approval path (``rareflow.policies.effects.approval_path``); their priors are rows
+# of the parameters table, with their sources.
+LICENCE_NAMES = tuple(CALIBRATED_PARAMETERS.values())
 
 
 def read_rows(path: Path = CALIBRATED_FILE) -> list[dict[str, str]]:
@@ -42,19 +39,16 @@ def calibrated_parameters(path: Path = CALIBRATED_FILE) -> dict[str, float]:
 def licence_parameters(
     dataset: Mapping[str, object] | None = None, path: Path = CALIBRATED_FILE
 ) -> dict[str, float]:
-    """Licence path parameters: the stored fit, else the dataset's value, else the prior."""
+    """Licence path parameters: the stored fit, else the dataset's value, else the bundled
+    table's prior."""
     fitted = calibrated_parameters(path)
-    data = dataset or {}
-    out = {}
-    for name, prior in LICENCE_DEFAULTS.items():
-        value = fitted.get(name, data.get(name, prior))
-        out[name] = float(value)  # type: ignore[arg-type]
-    return out
+    data = {**bundled_parameters(), **(dataset or {})}
+    return {name: float(fitted.get(name, data[name])) for name in LICENCE_NAMES}  # type: ignore[arg-type]
 
 
 def engine_overrides(path: Path = CALIBRATED_FILE) -> dict[str, float]:
     """Fitted engine parameters, to pass as ``Scenario.parameters`` overrides."""
-    return {k: v for k, v in calibrated_parameters(path).items() if k not in LICENCE_DEFAULTS}
+    return {k: v for k, v in calibrated_parameters(path).items() if k not in LICENCE_NAMES}
 
 
 def write_rows(rows: list[dict[str, str]], path: Path = CALIBRATED_FILE) -> Path:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from rareflow.history.parameters import LICENCE_DEFAULTS, engine_overrides, licence_parameters
+from rareflow.history.parameters import LICENCE_NAMES, engine_overrides, licence_parameters
 from rareflow.history.timeline import calibrated_licences, policies
 from rareflow.model.compiled import month_index, month_label
 from rareflow.policies import instruments as ins
@@ -110,8 +110,8 @@ def history_scenario(
     back to the stored calibration, then to the dataset's values and the licence priors.
     """
     given = dict(parameters or {})
-    licence = {**licence_parameters(), **{k: v for k, v in given.items() if k in LICENCE_DEFAULTS}}
-    engine = {**engine_overrides(), **{k: v for k, v in given.items() if k not in LICENCE_DEFAULTS}}
+    licence = {**licence_parameters(), **{k: v for k, v in given.items() if k in LICENCE_NAMES}}
+    engine = {**engine_overrides(), **{k: v for k, v in given.items() if k not in LICENCE_NAMES}}
     pols, months = history_policies(end, start)
     shares = licence_values(months, licence)
     pols = [

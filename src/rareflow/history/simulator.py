@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rareflow.history.observed import EU, GROUPS, MAGNET_PRODUCTS, WORLD
-from rareflow.history.parameters import LICENCE_DEFAULTS, licence_parameters
+from rareflow.history.parameters import LICENCE_NAMES, licence_parameters
 from rareflow.history.scenario import HISTORY_START, history_policies, licence_values
 from rareflow.model.compiled import month_index
 from rareflow.scenarios.model import Scenario
@@ -56,7 +56,7 @@ class HistorySimulator:
         self.months = [month_label(first + t) for t in range(self.scenario.months)]
 
     def knows(self, name: str) -> bool:
-        return name in LICENCE_DEFAULTS or name in self.base
+        return name in LICENCE_NAMES or name in self.base
 
     def series(self, batch: Mapping[str, np.ndarray | float]) -> dict[str, np.ndarray]:
         """Modelled exports per series, (D, T), for parameter values given per draw."""
@@ -65,9 +65,9 @@ class HistorySimulator:
         draws = max((np.size(v) for v in batch.values()), default=1)
         licence = {
             **licence_parameters(self.base),
-            **{k: batch[k] for k in LICENCE_DEFAULTS if k in batch},
+            **{k: batch[k] for k in LICENCE_NAMES if k in batch},
         }
-        engine = {k: _per_draw(v, draws) for k, v in batch.items() if k not in LICENCE_DEFAULTS}
+        engine = {k: _per_draw(v, draws) for k, v in batch.items() if k not in LICENCE_NAMES}
         values = {
             k: np.broadcast_to(v, (draws,)).copy()
             for k, v in licence_values(self.segments, licence).items()
