@@ -16,6 +16,7 @@ from rareflow.data.network import Network
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.result import to_dataset
 from rareflow.engine.simulate import simulate
+from rareflow.engine.static import build_static
 from rareflow.model.compiled import compile_network, month_index
 from rareflow.policies.effects import compile_policies, month_effects
 from rareflow.scenarios.model import Scenario
@@ -263,6 +264,43 @@ def test_capacity_investment_ramps_linearly(tiny_network):
     plan = compile_policies(scenario.policies, months)
     added = [month_effects(plan, t, compiled).capacity[0, 1, 4] for t in range(7)]
     assert np.allclose(added, [0, 2.5, 5, 7.5, 10, 10, 10])
+
+
+def test_flow_effects_on_cells_are_the_grid_gathered(tiny_network):
+    """The engine asks for allowances, tariffs and quota masks on its trade arcs only; they
+    must be the whole grid's values at those cells, per-draw values and switches included."""
+    chn = {"actor": "CHN", "start": START}
+    policies = [
+        {**chn, "type": "export_license", "id": "lic", "items": {"products": [MAGNET]},
+         "approval_share": 0.5, "lead_time_months": 0, "denied_sectors": ["wind"]},
+        {**chn, "type": "export_ban", "id": "ban", "items": {"products": ["dy_oxide"]},
+         "targets": ["USA"]},
+        {**chn, "type": "export_quota", "id": "q", "items": {"products": ["ndpr_metal"]},
+         "tonnes_per_year": 12.0},
+        {"type": "tariff", "id": "t", "actor": "USA", "items": {"products": [MAGNET]},
+         "targets": ["CHN"], "rate": 0.5, "start": START},
+    ]  # fmt: skip
+    scenario = Scenario.model_validate({"name": "t", "start": START, "policies": policies})
+    compiled = compile_network(tiny_network)
+    plan = compile_policies(scenario.policies, np.array([month_index(START)]))
+    leak, rate, on = np.array([0.0, 0.2, 0.6]), np.array([0.1, 0.2, 0.3]), np.array([1, 0, 1])
+    values = {"ban.leakage_share": leak, "t.rate": rate, "t.active": on}
+    cells = build_static(compiled).arcs.cell
+    grid = month_effects(plan, 0, compiled, values)
+    arcs = month_effects(plan, 0, compiled, values, cells=cells)
+    n_p, n_r = len(compiled.products), len(compiled.regions)
+    assert grid.allow.shape == grid.tariff.shape == (3, n_p * n_r * n_r)
+    for name in ("allow", "tariff"):  # (1|D, C): a leading 1 where no arc varies by draw
+        on_cells = getattr(grid, name)[:, cells]
+        np.testing.assert_array_equal(
+            np.broadcast_to(getattr(arcs, name), on_cells.shape), on_cells
+        )
+    assert [q.mask.tolist() for q in arcs.quotas] == [q.mask[cells].tolist() for q in grid.quotas]
+    allow, tariff = (x.reshape(-1, n_p, n_r, n_r) for x in (grid.allow, grid.tariff))
+    magnet, dy = compiled.products.index(MAGNET), compiled.products.index("dy_oxide")
+    assert np.allclose(allow[:, dy, 0, 1], leak) and np.allclose(allow[:, dy, 0, 2], 1.0)
+    assert np.allclose(tariff[:, magnet, 0, 1], rate * on) and not tariff[:, :, 1:].any()
+    assert np.all(allow[:, magnet, 0, 1:] < 0.5 + 1e-12) and np.all(allow[:, magnet, 1:] == 1.0)
 
 
 def test_capacity_investment_lifts_output_under_a_ban(tiny_network):

@@ -66,10 +66,11 @@ def market_multiple(static: Static, state: State) -> np.ndarray:
 
 
 def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
-    """(D, R, P) landed price / base price of each region's market, tariffs included."""
+    """(D, R, P) landed price / base price of each region's market, tariffs included
+    (tariff: (1|D, A) on the trade arcs)."""
     rel = market_multiple(static, state)[:, static.market_of, :]
     if np.any(tariff):
-        levied = static.arcs.to_importer @ (to_arcs(static, tariff) * state.share)  # (R x P, D)
+        levied = static.arcs.to_importer @ (to_arcs(tariff) * state.share)  # (R x P, D)
         rel = rel * (1.0 + static.import_share * node_rows(levied, rel.shape[1]))
     return rel
 
@@ -124,7 +125,7 @@ def update_sourcing(
     if np.any(tariff):
         elasticity = prm["tariff_elasticity"]
         el = elasticity if np.ndim(elasticity) == 0 else np.reshape(elasticity, (1, -1))
-        weight = weight * (1.0 + to_arcs(static, tariff)[sel]) ** -el
+        weight = weight * (1.0 + to_arcs(tariff)[sel]) ** -el
     share0 = arcs.share0[sel][:, None]
     kept = share0 * weight  # (As, 1|D)
     moved = np.where(arcs.has_imports[:, None], 1.0 - to_importer @ kept, 0.0)  # (R x P, 1|D)

@@ -31,10 +31,9 @@ from rareflow.engine.static import Index, Stage, Static
 from rareflow.policies.effects import MonthEffects, Quota
 
 
-def to_arcs(static: Static, dense: np.ndarray) -> np.ndarray:
-    """(1|D, P, E, I) policy array -> (A, 1|D) on the trade arcs."""
-    n = dense.shape[0]
-    return np.ascontiguousarray(dense.reshape(n, -1)[:, static.arcs.cell].T)
+def to_arcs(x: np.ndarray) -> np.ndarray:
+    """(1|D, A) policy array (``month_effects`` on ``arcs.cell``) -> (A, 1|D) contiguous."""
+    return np.ascontiguousarray(x.T)
 
 
 def take(rows: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -56,7 +55,7 @@ def node_rows(y: np.ndarray, n_r: int) -> np.ndarray:
 def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarray:
     """(A, 1|D) allowances on the arcs, with content rules applied to exporters' origin shares."""
     arcs = static.arcs
-    allow = to_arcs(static, fx.allow)
+    allow = to_arcs(fx.allow)
     for rule in fx.content_rules:
         covered = rule.content * state.origin >= rule.threshold  # (D, E, P)
         covered[:, rule.actor, :] = False
@@ -115,12 +114,12 @@ def ship(
 
 
 def apply_quotas(
-    static: Static, shipments: np.ndarray, arcs: Index, quotas: list[Quota], left: list[np.ndarray]
+    shipments: np.ndarray, arcs: Index, quotas: list[Quota], left: list[np.ndarray]
 ) -> np.ndarray:
     """Scale the stage's capped flows (As, D) pro rata to what is left of each monthly quota
-    (in place)."""
+    (in place); quota masks are on the trade arcs."""
     for quota, remaining in zip(quotas, left, strict=True):
-        mask = quota.mask.reshape(-1)[static.arcs.cell[arcs]][:, None]  # (As, 1)
+        mask = quota.mask[arcs][:, None]  # (As, 1)
         if not mask.any():
             continue
         total = np.where(mask, shipments, 0.0).sum(axis=0)
@@ -217,6 +216,7 @@ def step(
 ) -> Flows:
     """Advance ``state`` by one month in place and return the month's flows.
 
+    fx: ``month_effects`` on the trade arcs (``cells=static.arcs.cell``).
     added: (R, K) capacity of projects ramped in since the base year.
     actor: region whose origin the content rules track (-1: no tracking).
     shipments: (A, D) buffer the month's shipments on the arcs are written to (every cell
@@ -289,7 +289,7 @@ def step(
             out,
         )
         foreign[:, :, ps] = pulled
-        xs = apply_quotas(static, xs, arcs, fx.quotas, left)
+        xs = apply_quotas(xs, arcs, fx.quotas, left)
         if xs is not out:
             shipments[arcs] = xs
         to_e, to_i = static.arcs.stage_to_exporter[k], static.arcs.stage_to_importer[k]

@@ -6,13 +6,19 @@ attributes may differ per draw: ``values`` maps ``"<policy id>.<attribute>"`` to
 and every effect broadcasts over a leading draw axis of length 1 or D. Dates and lead times
 are shared by all draws.
 
-Shapes: D draws, P products, R regions (exporter E, importer I), K processes, M markets.
+Flow effects (allowances, tariffs, quota masks) live on C cells of the (P, E, I) grid, the
+engine's trade arcs: each measure's mask is built on the grid (shared by all draws), gathered
+onto the cells, and only then meets the per-draw factors, so per-draw work is D x C.
+
+Shapes: D draws, P products, R regions (exporter E, importer I), K processes, M markets,
+C flow cells.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +34,7 @@ DIMS["process"] = "processes"
 
 @dataclass
 class Quota:
-    mask: np.ndarray  # (P, E, I) bool: flows counted against the cap
+    mask: np.ndarray  # (C,) bool: flows counted against the cap
     cap: float | np.ndarray  # t/month, float or (D,)
 
 
@@ -43,16 +49,31 @@ class ContentRule:
 
 @dataclass
 class MonthEffects:
-    """What the measures in force do in one month (arrays broadcast over a draw axis)."""
+    """What the measures in force do in one month (arrays broadcast over a draw axis).
 
-    allow: np.ndarray  # (1|D, P, E, I) share of orders that may ship
-    tariff: np.ndarray  # (1|D, P, E, I) ad valorem rate the importer levies
+    Flow arrays are on the ``cells`` given to ``month_effects`` (flat indices into (P, E, I));
+    without cells they cover the whole grid flattened, C = P x E x I (``reshape(-1, P, E, I)``
+    gives the dense view): one layout either way.
+    """
+
+    allow: np.ndarray  # (1|D, C) share of orders that may ship
+    tariff: np.ndarray  # (1|D, C) ad valorem rate the importer levies
     release: np.ndarray  # (1|D, R, P) t/month stockpile releases
     purchase: np.ndarray  # (1|D, R, P) t/month stockpile purchases wanted
     capacity: np.ndarray  # (1|D, R, K) t activity/month added by investment policies
     floor: np.ndarray  # (1|D, P, M) USD/kg price floors (0: none)
     quotas: list[Quota] = field(default_factory=list)
     content_rules: list[ContentRule] = field(default_factory=list)
+
+
+@dataclass
+class CellMasks:
+    """Masks of a plan's measures on one (network, cells) pair; holding both keeps their ids
+    from being reused while the entry lives."""
+
+    net: CompiledNetwork
+    cells: np.ndarray | None
+    masks: dict[Hashable, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,18 @@ class PolicyPlan:
     in_force: np.ndarray  # (N, T) bool
     age: np.ndarray  # (N, T) int months since the measure last came into force
     months: np.ndarray  # (T,) absolute month indices
+    _masks: dict[tuple[int, int], CellMasks] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def cell_masks(self, net: CompiledNetwork, cells: np.ndarray | None) -> dict[Hashable, Any]:
+        """The masks of this plan's measures on (net, cells), kept across months: they do not
+        depend on the month."""
+        key = (id(net), id(cells))
+        entry = self._masks.get(key)
+        if entry is None or entry.net is not net or entry.cells is not cells:
+            entry = self._masks[key] = CellMasks(net, cells)
+        return entry.masks
 
 
 def _index(net: CompiledNetwork, dim: str, label: str) -> int:
@@ -139,10 +172,20 @@ def _col(x: float | np.ndarray, ndim: int) -> float | np.ndarray:
 
 
 def _flow_mask(
-    net: CompiledNetwork, items: ins.Items, exporters: np.ndarray, importers: np.ndarray
+    ctx: Context, items: ins.Items, exporters: np.ndarray, importers: np.ndarray
 ) -> np.ndarray:
-    off = ~np.eye(len(net.regions), dtype=bool)
-    return item_mask(items, net)[:, None, None] & exporters[None, :, None] & importers & off
+    """(C,) cells of the listed items from ``exporters`` to other ``importers``."""
+    off = ~np.eye(len(ctx.net.regions), dtype=bool)
+    grid = item_mask(items, ctx.net)[:, None, None] & exporters[None, :, None] & importers & off
+    return grid.reshape(-1)[ctx.cells]
+
+
+def _export_mask(
+    ctx: Context, p: ins.ExportLicense | ins.ExportBan | ins.ExportQuota
+) -> np.ndarray:
+    """(C,) the actor's exports of the items to the targets."""
+    net = ctx.net
+    return _flow_mask(ctx, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
 
 
 def _actor(net: CompiledNetwork, actor: str) -> np.ndarray:
@@ -177,33 +220,50 @@ def approved_share(
     return float(share) if np.ndim(share) == 0 else share
 
 
+def _on_cells(
+    op: np.ufunc, x: np.ndarray, mask: np.ndarray, operand: float | np.ndarray
+) -> np.ndarray:
+    """A new (1|D, C) array: ``op(x, operand)`` on the masked cells, ``x`` elsewhere.
+
+    Only the cells a measure covers meet the per-draw operand (a scalar, (D, 1) or (1|D, Cm)
+    on the masked cells), so the work is one copy of x plus D x Cm, not D x C operations.
+    """
+    idx = np.flatnonzero(mask)
+    if not idx.size:  # the measure reaches none of the cells
+        return x
+    part = op(x[:, idx], operand)
+    out = np.broadcast_to(x, (part.shape[0], x.shape[1])).copy()
+    out[:, idx] = part
+    return out
+
+
 def export_license(p: ins.ExportLicense, fx: MonthEffects, ctx: Context, age: int) -> None:
-    net = ctx.net
-    mask = _flow_mask(net, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
+    mask = ctx.mask(p, _export_mask)
     approved = approved_share(p, age, ctx.values)
-    denied = ctx.denied_share(p.denied_sectors)  # (P, 1, I): share of imports for denied uses
-    factor = _col(approved, 4) * (1.0 - denied)
-    fx.allow = fx.allow * np.where(mask, factor, 1.0)
+    denied = ctx.denied_share(p.denied_sectors)[mask]  # share of imports for denied uses
+    fx.allow = _on_cells(np.multiply, fx.allow, mask, _col(approved, 2) * (1.0 - denied))
 
 
 def export_ban(p: ins.ExportBan, fx: MonthEffects, ctx: Context, age: int) -> None:
-    net = ctx.net
-    mask = _flow_mask(net, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
-    leak = _col(value(p, "leakage_share", ctx.values), 4)
-    fx.allow = fx.allow * np.where(mask, leak, 1.0)
+    leak = _col(value(p, "leakage_share", ctx.values), 2)
+    fx.allow = _on_cells(np.multiply, fx.allow, ctx.mask(p, _export_mask), leak)
 
 
 def export_quota(p: ins.ExportQuota, fx: MonthEffects, ctx: Context, age: int) -> None:
-    net = ctx.net
-    mask = _flow_mask(net, p.items, _actor(net, p.actor), region_mask(p.targets, net, p.actor))
+    mask = ctx.mask(p, _export_mask)
     fx.quotas.append(Quota(mask, value(p, "tonnes_per_year", ctx.values) / 12.0))
+
+
+def _import_mask(ctx: Context, p: ins.Tariff) -> np.ndarray:
+    """(C,) the actor's imports of the items from the targets."""
+    net = ctx.net
+    return _flow_mask(ctx, p.items, region_mask(p.targets, net, p.actor), _actor(net, p.actor))
 
 
 def tariff(p: ins.Tariff, fx: MonthEffects, ctx: Context, age: int) -> None:
     """The actor imports; the targets are the exporters it taxes."""
-    net = ctx.net
-    mask = _flow_mask(net, p.items, region_mask(p.targets, net, p.actor), _actor(net, p.actor))
-    fx.tariff = fx.tariff + np.where(mask, _col(value(p, "rate", ctx.values), 4), 0.0)
+    rate = _col(value(p, "rate", ctx.values), 2)
+    fx.tariff = _on_cells(np.add, fx.tariff, ctx.mask(p, _import_mask), rate)
 
 
 def content_rule(p: ins.ContentRule, fx: MonthEffects, ctx: Context, age: int) -> None:
@@ -275,31 +335,48 @@ EFFECTS: dict[str, Callable[..., None]] = {
 
 @dataclass
 class Context:
-    """What the effect functions read: the network, the month and per-draw values."""
+    """What the effect functions read: the network, the month, per-draw values, the (C,) flow
+    cells (flat indices into (P, E, I)) and the plan's month-independent masks on them."""
 
     net: CompiledNetwork
     month: int
     values: Values
-    _denied: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    cells: np.ndarray
+    cache: dict[Hashable, Any] = field(default_factory=dict)
+
+    def mask(self, policy: Any, build: Callable[[Context, Any], np.ndarray]) -> np.ndarray:
+        """(C,) cells ``policy`` acts on: ``build(self, policy)``, once per plan."""
+        key = (id(policy), build)  # the plan holds the policy: its id stays its own
+        if key not in self.cache:
+            self.cache[key] = _frozen(build(self, policy))
+        return self.cache[key]
 
     def denied_share(self, sectors: Sequence[str]) -> np.ndarray:
-        """(P, 1, I) share of each importer's final use of a product in the given sectors."""
-        key = tuple(sectors)
-        if key not in self._denied:
+        """(C,) share of the cell importer's final use of its product in the given sectors."""
+        key = ("denied", *sectors)
+        if key not in self.cache:
             demand = self.net.demand0  # (R, S, P)
             idx = [_index(self.net, "sector", s) for s in sectors]
             total = demand.sum(axis=1)
             part = demand[:, idx, :].sum(axis=1)
             share = np.divide(part, total, out=np.zeros_like(total), where=total > 0)
-            self._denied[key] = share.T[:, None, :]
-        return self._denied[key]
+            n_r = len(self.net.regions)
+            product, importer = self.cells // (n_r * n_r), self.cells % n_r
+            self.cache[key] = _frozen(share[importer, product])
+        return self.cache[key]
 
 
-def no_effects(net: CompiledNetwork) -> MonthEffects:
+def _frozen(x: np.ndarray) -> np.ndarray:
+    """Read-only: cached masks are shared by every month's effects (and their quotas)."""
+    x.flags.writeable = False
+    return x
+
+
+def no_effects(net: CompiledNetwork, n_cells: int) -> MonthEffects:
     n_r, n_p, n_k = len(net.regions), len(net.products), len(net.processes)
     return MonthEffects(
-        allow=np.ones((1, n_p, n_r, n_r)),
-        tariff=np.zeros((1, n_p, n_r, n_r)),
+        allow=np.ones((1, n_cells)),
+        tariff=np.zeros((1, n_cells)),
         release=np.zeros((1, n_r, n_p)),
         purchase=np.zeros((1, n_r, n_p)),
         capacity=np.zeros((1, n_r, n_k)),
@@ -308,11 +385,23 @@ def no_effects(net: CompiledNetwork) -> MonthEffects:
 
 
 def month_effects(
-    plan: PolicyPlan, t: int, net: CompiledNetwork, values: Values | None = None
+    plan: PolicyPlan,
+    t: int,
+    net: CompiledNetwork,
+    values: Values | None = None,
+    cells: np.ndarray | None = None,
 ) -> MonthEffects:
-    """Collect the effects of every measure in force in month ``t`` (0-based)."""
-    fx = no_effects(net)
-    ctx = Context(net=net, month=int(plan.months[t]), values=values or {})
+    """Collect the effects of every measure in force in month ``t`` (0-based).
+
+    cells: (C,) flat indices into (P, E, I) the flow arrays are computed on (the engine passes
+    its trade arcs); None: every cell of the grid. The plan keeps each measure's mask on the
+    cells for later months, so the array must not change while the plan is in use.
+    """
+    cache = plan.cell_masks(net, cells)
+    if cells is None:
+        cells = np.arange(len(net.products) * len(net.regions) ** 2)
+    fx = no_effects(net, cells.size)
+    ctx = Context(net, int(plan.months[t]), values or {}, cells, cache)
     for n, policy in enumerate(plan.policies):
         if plan.in_force[n, t]:
             apply(policy, fx, ctx, int(plan.age[n, t]))
