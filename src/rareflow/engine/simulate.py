@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -139,9 +140,10 @@ def _actor(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> int:
 
 def _touched(static: Static, fx: MonthEffects, flows: Flows) -> np.ndarray:
     """(P,) products whose flows (on the trade arcs) policy restricts or taxes this month."""
-    restricted = np.zeros(len(static.net.products), dtype=bool)
-    restricted[static.arcs.product[(flows.allow != 1.0).any(axis=1)]] = True
-    return restricted | (fx.tariff != 0.0).any(axis=(0, 2, 3))
+    touched = np.zeros(len(static.net.products), dtype=bool)
+    touched[static.arcs.product[(flows.allow != 1.0).any(axis=1)]] = True
+    touched[static.arcs.product[(fx.tariff != 0.0).any(axis=0)]] = True
+    return touched
 
 
 def _extra_exporters(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> np.ndarray:
@@ -169,6 +171,7 @@ def simulate(
     outputs: Sequence[str] | None = None,
     output_dtype: type = np.float64,
     workers: int | None = None,
+    kernel: str | None = None,
 ) -> RawResult:
     """Simulate ``draws`` scenarios at once; returns arrays (D, T, ...) per output.
 
@@ -182,6 +185,8 @@ def simulate(
     ``RAREFLOW_THREADS`` overrides). numpy releases the GIL inside its loops, so chunks of a
     few hundred draws run in parallel; draws are independent, so results do not depend on
     the chunking or the threads. A batch smaller than ``chunk_size`` is split between them.
+    kernel: "numpy" (the reference step) or "numba" (the compiled step, ``kernel.py``);
+    default: ``choose_kernel``.
 
     Memory: the state of one chunk is a few arrays of A (trade arcs) x chunk_size floats; the
     recorded outputs grow with draws x months (shipments dominate: P x R x R per draw-month).
@@ -206,11 +211,13 @@ def simulate(
         for k in keep
     }
     cells = static.arcs.cell
-    shared = None if values else [month_effects(plan, t, compiled) for t in range(horizon)]
+    engine = choose_kernel(kernel, draws)
+    shared = _shared_effects(static, plan, values)
 
     def fill(lo: int, hi: int) -> float:
         worst = 0.0
-        chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids)
+        chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids,
+                           engine, "shipments" in keep)  # fmt: skip
         for t, recorded, resid in chunk:
             worst = max(worst, resid)
             for k in keep:
@@ -234,6 +241,19 @@ def simulate(
 
 
 MIN_CHUNK = 64  # draws: smaller chunks are not worth a thread of their own
+KERNEL_MIN_DRAWS = 64  # from here the compiled step pays for loading it
+KERNELS = ("numpy", "numba")
+
+
+def choose_kernel(kernel: str | None, draws: int) -> str:
+    """The step a run uses: as asked, else ``RAREFLOW_KERNEL``, else the compiled one for
+    batches of ``KERNEL_MIN_DRAWS`` or more (a single run stays on numpy: no compile wait)."""
+    kernel = kernel or os.environ.get("RAREFLOW_KERNEL") or None
+    if kernel is None:
+        return "numba" if draws >= KERNEL_MIN_DRAWS else "numpy"
+    if kernel not in KERNELS:
+        raise UserInputError("unknown kernel", value=kernel, expected=", ".join(KERNELS))
+    return kernel
 
 
 def chunk_threads() -> int:
@@ -259,9 +279,12 @@ def stream(
     *,
     months: int | None = None,
     values: Mapping[str, np.ndarray] | None = None,
+    kernel: str | None = None,
+    shipments: bool = True,
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays (D, ...), max residual) month by month, keeping no paths (the
-    Monte Carlo hook). Arrays are only valid until the next month is asked for."""
+    Monte Carlo hook). Arrays are only valid until the next month is asked for.
+    shipments: False leaves the (D, P, R, R) shipments out (they dominate the cost)."""
     keep_freed_memory()
     static = build_static(compiled, _extra_exporters(compiled, scenario.policies))
     first = month_index(scenario.start)
@@ -269,13 +292,33 @@ def stream(
     params = _params(compiled, parameters, draws)
     vals = dict(values or {})
     plan = compile_policies(_calibrated(scenario.policies, params, vals), month_ids)
-    shared = None if vals else [month_effects(plan, t, compiled) for t in range(len(month_ids))]
+    shared = _shared_effects(static, plan, vals)
     shape = (len(compiled.products), len(compiled.regions), len(compiled.regions))
+    engine = choose_kernel(kernel, draws)
     for t, recorded, resid in _run_chunk(
-        static, plan, scenario, params, vals, shared, 0, draws, month_ids
+        static, plan, scenario, params, vals, shared, 0, draws, month_ids, engine, shipments
     ):  # fmt: skip
-        recorded["shipments"] = static.arcs.dense(recorded["shipments"], shape)
+        if shipments:
+            recorded["shipments"] = static.arcs.dense(recorded["shipments"], shape)
+        else:
+            recorded.pop("shipments", None)
         yield t, recorded, resid
+
+
+def _effects(
+    static: Static, plan: PolicyPlan, t: int, values: Mapping[str, np.ndarray]
+) -> MonthEffects:
+    """Month ``t``'s policy effects for per-draw ``values``, on the trade arcs."""
+    return month_effects(plan, t, static.net, at_month(values, t), cells=static.arcs.cell)
+
+
+def _shared_effects(
+    static: Static, plan: PolicyPlan, values: Mapping[str, np.ndarray]
+) -> list[MonthEffects] | None:
+    """Every month's effects, computed once for all chunks when no value differs per draw."""
+    if values:
+        return None
+    return [_effects(static, plan, t, {}) for t in range(len(plan.months))]
 
 
 def _run_chunk(
@@ -288,6 +331,8 @@ def _run_chunk(
     lo: int,
     hi: int,
     month_ids: np.ndarray,
+    kernel: str = "numpy",
+    shipments: bool = True,
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi); shipments
     are (A, D) on the trade arcs, in one buffer reused every month (recorded arrays are
@@ -300,10 +345,14 @@ def _run_chunk(
         static, hi - lo, int(month_ids[0]), prm["demand_growth_per_year"], actor,
         prm["cover_multiple"],
     )  # fmt: skip
+    if kernel == "numba":
+        yield from _run_kernel(static, plan, state, prm, vals, shared, lo, month_ids, actor,
+                               shipments)  # fmt: skip
+        return
     touched = np.zeros(len(net.products), dtype=bool)  # sourcing ever moved off baseline
     buffer = np.empty(state.share.shape)
     for t, month in enumerate(month_ids):
-        fx = shared[t] if shared is not None else month_effects(plan, t, net, at_month(vals, t))
+        fx = shared[t] if shared is not None else _effects(static, plan, t, vals)
         added = project_capacity(net, int(month))
         flows = step(static, state, fx, prm, int(month), added, actor, buffer)
         resid = check_balance(flows, net, int(month), lo, static.arcs)
@@ -314,3 +363,27 @@ def _run_chunk(
         moving = np.flatnonzero(touched)
         update_sourcing(static, state, flows, flows.allow, fx.tariff, prm, moving)
         yield t, _recorded(flows, state), resid
+
+
+def _run_kernel(
+    static: Static,
+    plan: PolicyPlan,
+    state: State,
+    prm: Mapping[str, ParamValue],
+    values: Mapping[str, np.ndarray],
+    shared: list[MonthEffects] | None,
+    lo: int,
+    month_ids: np.ndarray,
+    actor: int,
+    shipments: bool,
+) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+    """``_run_chunk`` on the compiled kernel (``fast.py``)."""
+    from rareflow.engine import fast
+
+    net = static.net
+
+    def effects_of(t: int) -> Any:
+        fx = shared[t] if shared is not None else _effects(static, plan, t, values)
+        return fast.effects(static, fx, project_capacity(net, int(month_ids[t])))
+
+    yield from fast.run_months(static, state, prm, month_ids, effects_of, actor, lo, shipments)

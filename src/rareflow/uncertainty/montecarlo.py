@@ -135,7 +135,7 @@ class Accumulator:
 
 def run_block(job: Job, block: int) -> Chunk:
     """Simulate block ``block`` (draws block*BLOCK ...) and return its statistics."""
-    from rareflow.engine.simulate import stream
+    from rareflow.engine.simulate import choose_kernel, stream
 
     cfg, net = job.config, job.compiled
     lo = block * BLOCK
@@ -148,7 +148,9 @@ def run_block(job: Job, block: int) -> Chunk:
     sizes = (len(net.regions), len(net.sectors), len(net.products), len(net.markets))
     cfg_block = Config(**{**cfg.__dict__, "keep_paths": max(0, cfg.keep_paths - lo)})
     acc = Accumulator(n, horizon, sizes, cfg_block)
-    months = stream(net, inputs.scenario, params, n, months=horizon, values=inputs.values)
+    # the kernel follows the block size, not n, so that every block of a run uses the same
+    months = stream(net, inputs.scenario, params, n, months=horizon, values=inputs.values,
+                    kernel=choose_kernel(None, BLOCK), shipments=False)  # fmt: skip
     for t, rec, resid in months:
         acc.add(t, rec, resid)
     return acc.finish()

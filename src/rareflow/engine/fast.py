@@ -1,0 +1,250 @@
+"""Runs a chunk of draws through the compiled kernel (``kernel.py``): flattens ``Static`` into
+a ``Topology``, each month's ``MonthEffects`` onto the trade arcs, and checks the balance
+the kernel measured, raising the same ``MassBalanceError`` as the numpy path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+
+from rareflow.engine import kernel as kn
+from rareflow.engine.parameters import ParamValue
+from rareflow.engine.state import State
+from rareflow.engine.static import Static
+from rareflow.errors import MassBalanceError
+from rareflow.model.compiled import month_label
+from rareflow.policies.effects import MonthEffects
+
+
+def topology(static: Static, actor: int) -> kn.Topology:
+    net = static.net
+    n_p = len(net.products)
+
+    def ragged(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        ptr = np.concatenate([[0], np.cumsum([len(x) for x in parts])]).astype(np.int64)
+        flat = np.concatenate(parts) if parts else np.zeros(0)
+        return ptr, np.ascontiguousarray(flat, dtype=np.int64)
+
+    arcs = static.arcs
+    procs = ragged([st.processes for st in static.stages])
+    ins = ragged([st.inputs for st in static.stages])
+    prods = ragged([np.arange(n_p)[st.products] for st in static.stages])
+    if np.any(np.diff(arcs.product) < 0):
+        raise ValueError("trade arcs must be sorted by product")
+    product_arcs_ptr = np.searchsorted(arcs.product, np.arange(n_p + 1)).astype(np.int64)
+    in_p, in_k = np.nonzero(net.recipe_in.T)  # by product, then process
+    sub_p, sub_k = np.nonzero(static.recipe_sub.T)
+    f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
+    i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731
+    return kn.Topology(
+        base_month=int(static.base_month),
+        actor=int(actor),
+        china=int(net.china),
+        n_sectors=len(net.sectors),
+        cover_months=f64(net.cover_months),
+        use0=f64(static.use0),
+        final0=f64(static.final0),
+        imports0=f64(static.imports0),
+        import_share=f64(static.import_share),
+        net_pull0=f64(static.net_pull0),
+        production0=f64(static.production0),
+        has_imports=np.ascontiguousarray(arcs.has_imports.reshape(static.use0.shape)),
+        capacity0=f64(net.capacity),
+        activity0=f64(net.activity0),
+        recipe_in=f64(net.recipe_in),
+        recipe_sub=f64(static.recipe_sub),
+        recipe_out=f64(net.recipe_out),
+        out_process=i64(static.out_process),
+        out_product=i64(static.out_product),
+        out_yield=f64(static.out_yield),
+        out_weight=f64(static.out_weight),
+        out_primary=f64(static.out_primary),
+        has_outputs=np.ascontiguousarray(static.has_outputs, dtype=np.bool_),
+        stage_procs_ptr=procs[0],
+        stage_procs=procs[1],
+        stage_ins_ptr=ins[0],
+        stage_ins=ins[1],
+        stage_prods_ptr=prods[0],
+        stage_prods=prods[1],
+        product_arcs_ptr=product_arcs_ptr,
+        china_arcs=i64(arcs.china),
+        in_product=i64(in_p),
+        in_process=i64(in_k),
+        in_value=f64(net.recipe_in[in_k, in_p]),
+        sub_product=i64(sub_p),
+        sub_process=i64(sub_k),
+        sub_value=f64(static.recipe_sub[sub_k, sub_p]),
+        arc_product=i64(arcs.product),
+        arc_exporter=i64(arcs.exporter),
+        arc_importer=i64(arcs.importer),
+        share0=f64(arcs.share0),
+        price0=f64(net.price0),
+        market_of=i64(static.market_of),
+        substitutable=np.ascontiguousarray(static.substitutable, dtype=np.bool_),
+        pair_product=i64(static.pair_product),
+        pair_sector=i64(np.argmax(static.pair_to_sector, axis=1)),
+        pair_demand=f64(static.pair_demand),
+        pair_units=f64(static.pair_units),
+        pair_value=f64(static.pair_value),
+    )
+
+
+def tiled(x: np.ndarray) -> np.ndarray:
+    """(1|D, ...) -> (1|NT, ..., TILE): draws padded to whole tiles (with copies of the last
+    draw, whose results are never read) and moved last; a shared (1, ...) array is repeated
+    across the lanes of its one tile."""
+    x = np.asarray(x, dtype=x.dtype if x.dtype == np.bool_ else float)
+    if x.shape[0] == 1:
+        return np.ascontiguousarray(np.repeat(x[..., None], kn.TILE, axis=-1))
+    n_tiles = -(-x.shape[0] // kn.TILE)
+    pad = n_tiles * kn.TILE - x.shape[0]
+    if pad:
+        x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
+    x = x.reshape(n_tiles, kn.TILE, *x.shape[1:])
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1))
+
+
+def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
+    """``MonthEffects`` on the trade arcs (``month_effects`` with ``cells=static.arcs.cell``),
+    every array C-contiguous with a 1 or D axis."""
+    n_r, n_a = len(static.net.regions), static.arcs.size
+    if fx.allow.shape[-1] != n_a:  # the kernel does not check bounds
+        raise ValueError(f"effects on {fx.allow.shape[-1]} cells, not the {n_a} trade arcs")
+
+    def lead(x: float | np.ndarray) -> np.ndarray:
+        return np.atleast_1d(np.asarray(x, dtype=float))
+
+    def columns(values: list[np.ndarray]) -> np.ndarray:
+        if not values:
+            return np.zeros((1, 0))
+        n = max(v.size for v in values)
+        return np.ascontiguousarray(np.stack([np.broadcast_to(v, (n,)) for v in values], 1))
+
+    rules = fx.content_rules
+    return kn.Effects(
+        allow=tiled(fx.allow),
+        tariff=tiled(fx.tariff),
+        release=tiled(fx.release),
+        purchase=tiled(fx.purchase),
+        capacity=tiled(fx.capacity),
+        floor=tiled(fx.floor),
+        added=np.ascontiguousarray(added, dtype=float),
+        quota_mask=np.array([q.mask for q in fx.quotas], dtype=np.bool_).reshape(
+            len(fx.quotas), n_a
+        ),
+        quota_cap=tiled(columns([lead(q.cap) for q in fx.quotas])),
+        rule_content=np.array([r.content for r in rules], dtype=float).reshape(
+            len(rules), len(static.net.products)
+        ),
+        rule_threshold=np.array([r.threshold for r in rules], dtype=float),
+        rule_actor=np.array([r.actor for r in rules], dtype=np.int64),
+        rule_targets=np.array([r.targets for r in rules], dtype=np.bool_).reshape(len(rules), n_r),
+        rule_factor=tiled(columns([lead(r.factor) for r in rules])),
+    )
+
+
+def parameter_matrix(params: Mapping[str, ParamValue], n: int) -> np.ndarray:
+    """(NT, len(kernel.PARAMETERS), TILE) per-draw parameters in the kernel's order."""
+    cols = [np.broadcast_to(np.asarray(params[k], dtype=float), (n,)) for k in kn.PARAMETERS]
+    return tiled(np.stack(cols, axis=1))
+
+
+def kernel_state(state: State) -> kn.KState:
+    n_d, _, n_p = state.stock.shape
+    return kn.KState(
+        stock=tiled(state.stock),
+        share=tiled(state.share.T),
+        price=tiled(state.price),
+        demand_mult=tiled(state.demand_mult),
+        subst=tiled(state.subst),
+        origin=tiled(state.origin),
+        pull=tiled(state.pull),
+        touched=np.zeros((-(-n_d // kn.TILE), n_p, kn.TILE), dtype=np.bool_),
+    )
+
+
+def outputs(static: Static, n: int, shipments: bool) -> kn.Out:
+    n_r, n_p, _, n_s = static.shape
+    nodes, sectors = (n, n_r, n_p), (n, n_r, n_s)
+    return kn.Out(
+        production=np.empty(nodes),
+        inventory=np.empty(nodes),
+        demand=np.empty(nodes),
+        shortage=np.empty(nodes),
+        shortage_share=np.empty(sectors),
+        units_not_built=np.empty(sectors),
+        value_lost=np.empty(sectors),
+        price=np.empty((n, n_p, len(static.net.markets))),
+        shipments=np.empty((n if shipments else 0, static.arcs.size)),
+        residual=np.empty(n),
+        check=np.empty((n, 4)),
+    )
+
+
+def run_months(
+    static: Static,
+    state: State,
+    params: Mapping[str, ParamValue],
+    month_ids: np.ndarray,
+    effects_of: Callable[[int], kn.Effects],
+    actor: int,
+    draw0: int,
+    shipments: bool = True,
+) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+    """Yield (t, recorded arrays, max residual) month by month, as ``simulate._run_chunk``
+    does (shipments (A, D); arrays valid until the next month is asked for)."""
+    topo = _topology(static, actor)
+    n = state.stock.shape[0]
+    kstate = kernel_state(state)
+    prm = parameter_matrix(params, n)
+    out = outputs(static, n, shipments)
+    for t, month in enumerate(month_ids):
+        kn.month(topo, effects_of(t), kstate, prm, int(month), out)
+        worst = check(static, out, int(month), draw0)
+        yield t, recorded(out, kstate), worst
+
+
+def recorded(out: kn.Out, state: kn.KState) -> dict[str, np.ndarray]:
+    return {
+        "production": out.production,
+        "shipments": out.shipments.T,
+        "inventory": out.inventory,
+        "demand": out.demand,
+        "shortage": out.shortage,
+        "shortage_share": out.shortage_share,
+        "units_not_built": out.units_not_built,
+        "value_lost": out.value_lost,
+        "price": out.price,
+    }
+
+
+def check(static: Static, out: kn.Out, month: int, draw0: int) -> float:
+    """The month's largest residual; raises ``MassBalanceError`` on the first broken draw."""
+    worst = float(out.residual.max()) if out.residual.size else 0.0
+    broken = np.flatnonzero(out.check[:, 0] != 0)
+    if not broken.size and worst <= kn.TOLERANCE:
+        return worst
+    d = int(broken[0]) if broken.size else int(np.argmax(np.isnan(out.residual)))
+    code, r, p, value = out.check[d]
+    net = static.net
+    if code == kn.RESIDUAL or not broken.size:
+        what = f"relative residual {worst:.3g} > {kn.TOLERANCE:g}"
+    elif code == kn.NEGATIVE_SHIPMENTS:
+        what = "negative shipments"
+    else:
+        what = f"negative {kn.NODE_CHECKS[int(code) - 3]} {value:.3g} t"
+    raise MassBalanceError(
+        f"mass balance broken in {month_label(month)} at region {net.regions[int(r)]}, "
+        f"product {net.products[int(p)]} (draw {draw0 + d}): {what}"
+    )
+
+
+def _topology(static: Static, actor: int) -> kn.Topology:
+    """One ``Topology`` per (static, actor), kept on the static's arc cache."""
+    cache = static.arcs._cache
+    key = b"topology" + actor.to_bytes(8, "little", signed=True)
+    if key not in cache:
+        cache[key] = topology(static, actor)  # type: ignore[assignment]
+    return cache[key]  # type: ignore[return-value]

@@ -1,0 +1,798 @@
+"""The month (``step.py`` then ``market.py``) compiled with numba, a tile of draws at a time.
+
+The numpy modules are the model's reference: readable, vectorised over draws, and what small
+runs use. This kernel is the same arithmetic fused: it walks the network once per tile of
+``TILE`` draws, and every innermost loop runs over the tile's draws, so that the index work
+of an arc or a node is shared by the tile and the arithmetic runs in SIMD lanes, while the
+tile's arrays stay in cache for its whole month. Batches use it (``simulate(...,
+kernel="numba")``, driven by ``fast.py``); ``tests/test_kernel.py`` holds the two paths
+together on every bundled scenario and on random draws. A change to the model is made in
+both, in the same order of operations.
+
+Layout: a chunk's D draws are padded to NT x TILE and stored tile-major, draws last: nodes
+(NT, R, P, TILE), arcs (NT, A, TILE), prices (NT, P, M, TILE). Policy arrays have a leading
+axis of 1 (shared by every tile) or NT. Outputs are written for the D real draws, (D, ...).
+The kernel releases the GIL, so chunks run on threads side by side.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+TINY = 1e-200  # as ``numeric.TINY``: below it a denominator is nothing
+TOLERANCE = 1e-9  # as ``balance.TOLERANCE``
+SCALE_FLOOR = 1.0  # as ``balance.SCALE_FLOOR``
+TILE = 8  # draws side by side in the innermost loops (two AVX2 vectors of float64)
+
+# columns of the per-draw parameter matrix (D, len(PARAMETERS))
+PARAMETERS = (
+    "demand_growth_per_year",
+    "restock_months",
+    "cover_multiple",
+    "capacity_growth_per_year",
+    "home_priority",
+    "price_sensitivity",
+    "price_adjust_months",
+    "price_min_multiple",
+    "price_max_multiple",
+    "demand_elasticity",
+    "demand_response_months",
+    "substitution_max_share",
+    "substitution_months",
+    "tariff_elasticity",
+    "rerouting_months",
+)
+(GROWTH, RESTOCK, COVER, CAP_GROWTH, HOME, SENS, PRICE_LAG, PMIN, PMAX, ELAST, DEMAND_LAG,
+ SUBST_MAX, SUBST_LAG, TARIFF_EL, REROUTE) = range(len(PARAMETERS))  # fmt: skip
+
+# the first broken check of a draw (``Out.check[d, 0]``; ``fast.check`` words it)
+RESIDUAL, NEGATIVE_SHIPMENTS = 1, 2  # 3.. : a negative node quantity (``NODE_CHECKS``)
+NODE_CHECKS = ("stock_end", "production", "process_use", "delivered", "release", "purchase")
+
+
+class Topology(NamedTuple):
+    """``Static`` flattened for the kernel (ragged per-stage lists as CSR pointers)."""
+
+    base_month: int
+    actor: int  # region whose origin the content rules track (-1: none)
+    china: int  # China's region index (-1: none)
+    n_sectors: int
+    cover_months: np.ndarray  # (R, P)
+    use0: np.ndarray  # (R, P)
+    final0: np.ndarray  # (R, P)
+    imports0: np.ndarray  # (R, P)
+    import_share: np.ndarray  # (R, P)
+    net_pull0: np.ndarray  # (R, P)
+    production0: np.ndarray  # (R, P)
+    has_imports: np.ndarray  # (R, P) bool
+    capacity0: np.ndarray  # (R, K)
+    activity0: np.ndarray  # (R, K)
+    recipe_in: np.ndarray  # (K, P)
+    recipe_sub: np.ndarray  # (K, P)
+    recipe_out: np.ndarray  # (K, P)
+    out_process: np.ndarray  # (O,) int
+    out_product: np.ndarray  # (O,) int
+    out_yield: np.ndarray  # (O,)
+    out_weight: np.ndarray  # (O,)
+    out_primary: np.ndarray  # (O,)
+    has_outputs: np.ndarray  # (K,) bool
+    stage_procs_ptr: np.ndarray  # (NS + 1,) into stage_procs
+    stage_procs: np.ndarray
+    stage_ins_ptr: np.ndarray  # (NS + 1,) into stage_ins
+    stage_ins: np.ndarray
+    stage_prods_ptr: np.ndarray  # (NS + 1,) into stage_prods
+    stage_prods: np.ndarray
+    product_arcs_ptr: np.ndarray  # (P + 1,) arcs of product p: [ptr[p], ptr[p + 1])
+    china_arcs: np.ndarray  # arcs whose exporter is China
+    in_product: np.ndarray  # recipe_in's nonzeros, by product then process: product,
+    in_process: np.ndarray  # process,
+    in_value: np.ndarray  # and t input per t activity
+    sub_product: np.ndarray  # the same for recipe_sub
+    sub_process: np.ndarray
+    sub_value: np.ndarray
+    arc_product: np.ndarray  # (A,) int
+    arc_exporter: np.ndarray  # (A,) int
+    arc_importer: np.ndarray  # (A,) int
+    share0: np.ndarray  # (A,)
+    price0: np.ndarray  # (P, M)
+    market_of: np.ndarray  # (R,) int
+    substitutable: np.ndarray  # (P,) bool
+    pair_product: np.ndarray  # (Q,) int
+    pair_sector: np.ndarray  # (Q,) int
+    pair_demand: np.ndarray  # (R, Q)
+    pair_units: np.ndarray  # (R, Q)
+    pair_value: np.ndarray  # (R, Q)
+
+
+class Effects(NamedTuple):
+    """One month's policy effects, tiled like the state (leading axis 1: shared by all)."""
+
+    allow: np.ndarray  # (1|NT, A, T)
+    tariff: np.ndarray  # (1|NT, A, T)
+    release: np.ndarray  # (1|NT, R, P, T)
+    purchase: np.ndarray  # (1|NT, R, P, T) wanted
+    capacity: np.ndarray  # (1|NT, R, K, T) added by investments
+    floor: np.ndarray  # (1|NT, P, M, T)
+    added: np.ndarray  # (R, K) project capacity ramped in
+    quota_mask: np.ndarray  # (NQ, A) bool
+    quota_cap: np.ndarray  # (1|NT, NQ, T) t/month
+    rule_content: np.ndarray  # (NC, P)
+    rule_threshold: np.ndarray  # (NC,)
+    rule_actor: np.ndarray  # (NC,) int
+    rule_targets: np.ndarray  # (NC, R) bool
+    rule_factor: np.ndarray  # (1|NT, NC, T) share approved
+
+
+class KState(NamedTuple):
+    """A chunk's state in tiles (``state.State`` says what each is)."""
+
+    stock: np.ndarray  # (NT, R, P, T)
+    share: np.ndarray  # (NT, A, T)
+    price: np.ndarray  # (NT, P, M, T)
+    demand_mult: np.ndarray  # (NT, R, P, T)
+    subst: np.ndarray  # (NT, R, P, T)
+    origin: np.ndarray  # (NT, R, P, T)
+    pull: np.ndarray  # (NT, R, P, T)
+    touched: np.ndarray  # (NT, P, T) bool: the draw's sourcing moved off baseline
+
+
+class Out(NamedTuple):
+    """The month's recorded outputs of the D real draws; ``shipments`` (0, A): not recorded."""
+
+    production: np.ndarray  # (D, R, P)
+    inventory: np.ndarray  # (D, R, P)
+    demand: np.ndarray  # (D, R, P)
+    shortage: np.ndarray  # (D, R, P)
+    shortage_share: np.ndarray  # (D, R, S)
+    units_not_built: np.ndarray  # (D, R, S)
+    value_lost: np.ndarray  # (D, R, S)
+    price: np.ndarray  # (D, P, M) after the month's update
+    shipments: np.ndarray  # (D, A) or (0, A)
+    residual: np.ndarray  # (D,) largest relative residual (NaN if any)
+    check: np.ndarray  # (D, 4) code, region, product, value of the first broken check
+
+
+class Work(NamedTuple):
+    """One tile's scratch, reused by the next tile."""
+
+    node: np.ndarray  # (N_NODE, R, P, T)
+    proc: np.ndarray  # (5, R, K, T): capacity, desired, activity; (5, K, T) sums below
+    arc: np.ndarray  # (3, A, T): allow, shipments, weight
+    sector: np.ndarray  # (4, S, T): wanted, unmet, units, value
+    market: np.ndarray  # (5, P, M, T): target, stock, shortage, demand, demand multiple
+    product: np.ndarray  # (3, P, T): china blocked, total, passed
+    quota: np.ndarray  # (NQ, T) left of each monthly quota
+    lane: np.ndarray  # (N_LANE, T) per-draw scalars of the month
+    active: np.ndarray  # (A,) int: the stage's arcs that carry orders this month
+
+
+# rows of ``Work.node`` and ``Work.lane``
+(START, STOCK, RELEASE, PURCHASE, TARGET, GAP, FINAL, ORDERS, HOME_NEED, FILL, PRODUCTION, USE,
+ FOREIGN, IMPORTS, EXPORTS, ORIGIN_IN, SERVED, SPARE, KEPT, ALT) = range(20)  # fmt: skip
+N_NODE = 20
+G, AHEAD, EXPAND, WORST, TOTAL, SCALE, HIT = range(7)
+N_LANE = 7
+
+compiled = nb.njit(nogil=True, cache=True, error_model="numpy")  # the entry point
+inline = nb.njit(inline="always")  # folded into ``month`` (no calls inside the hot loop)
+
+
+@inline
+def _div(a: float, b: float, fill: float) -> float:
+    """``numeric.safe_div`` of one value."""
+    return a / b if b > TINY else fill
+
+
+@inline
+def _at(n: int, b: int) -> int:
+    """Row of tile b in an array whose leading axis is 1 (shared) or NT."""
+    return b if n > 1 else 0
+
+
+@compiled
+def month(
+    topo: Topology, fx: Effects, state: KState, prm: np.ndarray, month_id: int, out: Out
+) -> None:
+    """Advance every draw of ``state`` by one month in place and record the month in ``out``.
+
+    prm: (NT, len(PARAMETERS), T) per-draw parameters; month_id: absolute month index.
+    """
+    n_r, n_p = topo.use0.shape
+    n_k, n_a = topo.recipe_in.shape[0], topo.arc_product.size
+    w = Work(
+        np.empty((N_NODE, n_r, n_p, TILE)), np.empty((5, n_r, n_k, TILE)),
+        np.empty((3, n_a, TILE)), np.empty((4, topo.n_sectors, TILE)),
+        np.empty((5, n_p, topo.price0.shape[1], TILE)), np.empty((3, n_p, TILE)),
+        np.empty((max(1, fx.quota_mask.shape[0]), TILE)), np.empty((N_LANE, TILE)),
+        np.empty(n_a, dtype=np.int64),
+    )  # fmt: skip
+    for b in range(state.stock.shape[0]):
+        _plan(topo, fx, state, prm[b], month_id, b, w)
+        for s in range(topo.stage_prods_ptr.size - 1):
+            _run_processes(topo, s, state, b, w)
+            _ship(topo, fx, state, s, b, prm[b, HOME], w)
+        _finish(topo, state, b, w, out)
+        _check(topo, b, w, out)
+        _update_prices(topo, fx, state, b, prm[b], w, out)
+        _update_demand(topo, fx, state, b, prm[b], w)
+        _update_substitution(topo, state, b, prm[b])
+        _update_sourcing(topo, fx, state, b, prm[b], w)
+
+
+@inline
+def _plan(
+    topo: Topology, fx: Effects, state: KState, prm: np.ndarray, month_id: int, b: int, w: Work
+) -> None:
+    """``step.step`` steps 1-3: stockpiles, targets, orders, activity wanted, needs,
+    allowances; resets the month's sums."""
+    n_r, n_p = topo.use0.shape
+    n_k = topo.recipe_in.shape[0]
+    node, lane = w.node, w.lane
+    years = (month_id - topo.base_month) / 12.0
+    for t in range(TILE):  # ``state.growth``
+        lane[G, t] = (1.0 + prm[GROWTH, t]) ** years
+        lane[AHEAD, t] = (1.0 + prm[GROWTH, t]) ** (prm[RESTOCK, t] / 12.0)
+        lane[EXPAND, t] = (1.0 + prm[CAP_GROWTH, t]) ** years
+    g, ahead, restock = lane[G], lane[AHEAD], prm[RESTOCK]
+    release = fx.release[_at(fx.release.shape[0], b)]
+    wanted = fx.purchase[_at(fx.purchase.shape[0], b)]
+    cap_add = fx.capacity[_at(fx.capacity.shape[0], b)]
+    stock0, origin, mult = state.stock[b], state.origin[b], state.demand_mult[b]
+    capacity, desired, activity = w.proc[0], w.proc[1], w.proc[2]
+    for r in range(n_r):
+        for p in range(n_p):
+            for t in range(TILE):
+                s0 = stock0[r, p, t]
+                node[START, r, p, t] = s0
+                node[RELEASE, r, p, t] = release[r, p, t]
+                bought = min(max(s0 + release[r, p, t], 0.0), wanted[r, p, t])
+                node[PURCHASE, r, p, t] = bought
+                stock = s0 + release[r, p, t] - bought
+                node[STOCK, r, p, t] = stock
+                target = topo.cover_months[r, p] * prm[COVER, t] * topo.use0[r, p] * g[t]
+                node[TARGET, r, p, t] = target
+                gap = target * ahead[t] - stock
+                node[GAP, r, p, t] = gap
+                node[FINAL, r, p, t] = topo.final0[r, p] * (g[t] * mult[r, p, t])
+                order = topo.imports0[r, p] * g[t] + topo.import_share[r, p] * gap / restock[t]
+                node[ORDERS, r, p, t] = max(order, 0.0)
+                node[ORIGIN_IN, r, p, t] = origin[r, p, t] * stock
+                node[FILL, r, p, t] = 1.0
+                node[PRODUCTION, r, p, t] = 0.0
+                node[USE, r, p, t] = 0.0
+                node[FOREIGN, r, p, t] = 0.0
+                node[IMPORTS, r, p, t] = 0.0
+                node[EXPORTS, r, p, t] = 0.0
+        for k in range(n_k):
+            for t in range(TILE):
+                cap = topo.capacity0[r, k] * lane[EXPAND, t] + fx.added[r, k] + cap_add[r, k, t]
+                capacity[r, k, t] = cap
+                activity[r, k, t] = 0.0
+    _desired_activity(topo, state.pull[b], node[GAP], restock, g, capacity, desired, w.proc[3])
+    need_in, need_sub = node[SPARE], node[KEPT]  # scratch until sourcing
+    _uses(topo.in_product, topo.in_process, topo.in_value, desired, need_in)
+    _uses(topo.sub_product, topo.sub_process, topo.sub_value, desired, need_sub)
+    subst = state.subst[b]
+    for r in range(n_r):
+        for p in range(n_p):
+            for t in range(TILE):
+                need = need_in[r, p, t] - need_sub[r, p, t] * subst[r, p, t]
+                node[HOME_NEED, r, p, t] = need + node[FINAL, r, p, t]
+    _allowances(topo, fx, origin, b, w.arc[0])
+    caps = fx.quota_cap[_at(fx.quota_cap.shape[0], b)]
+    for q in range(fx.quota_mask.shape[0]):
+        w.quota[q, :] = caps[q]
+    w.arc[1, :, :] = 0.0  # shipments: arcs of products in no stage stay 0
+
+
+@inline
+def _uses(
+    product: np.ndarray, process: np.ndarray, value: np.ndarray, act: np.ndarray, out: np.ndarray
+) -> None:
+    """(R, P, T) ``act @ recipe`` from the recipe's nonzeros (a recipe has a few dozen)."""
+    out[:, :, :] = 0.0
+    for r in range(act.shape[0]):
+        for n in range(product.size):
+            for t in range(TILE):
+                out[r, product[n], t] += act[r, process[n], t] * value[n]
+
+
+@inline
+def _desired_activity(
+    topo: Topology,
+    pull: np.ndarray,
+    gap: np.ndarray,
+    restock: np.ndarray,
+    g: np.ndarray,
+    capacity: np.ndarray,
+    desired: np.ndarray,
+    sums: np.ndarray,
+) -> None:
+    """``step.desired_activity``: (R, K, T) activity wanted, written to ``desired``."""
+    n_r, n_k = capacity.shape[0], capacity.shape[1]
+    weighted, primary = sums[0], sums[1]  # (K, T)
+    for r in range(n_r):
+        weighted[:, :] = 0.0
+        primary[:, :] = 0.0
+        for o in range(topo.out_process.size):
+            k, p = topo.out_process[o], topo.out_product[o]
+            made0, act0 = topo.production0[r, p], topo.activity0[r, k]
+            for t in range(TILE):
+                respond = pull[r, p, t] + gap[r, p, t] / restock[t]  # few outputs per product
+                if made0 > 0:
+                    call = act0 * g[t] * (1.0 + _div(respond, made0 * g[t], 0.0))
+                else:
+                    call = respond / topo.out_yield[o]
+                call = max(call, 0.0)
+                weighted[k, t] += call * topo.out_weight[o]
+                primary[k, t] += call * topo.out_primary[o]
+        for k in range(n_k):
+            for t in range(TILE):
+                if topo.has_outputs[k]:
+                    want = max(weighted[k, t], primary[k, t])
+                else:
+                    want = topo.activity0[r, k] * g[t]
+                desired[r, k, t] = min(max(want, 0.0), capacity[r, k, t])
+
+
+@inline
+def _allowances(topo: Topology, fx: Effects, origin: np.ndarray, b: int, allow: np.ndarray) -> None:
+    """``step.effective_allow`` of one tile: (A, T) allowances, content rules applied."""
+    allow[:, :] = fx.allow[_at(fx.allow.shape[0], b)]
+    factors = fx.rule_factor[_at(fx.rule_factor.shape[0], b)]
+    for j in range(fx.rule_content.shape[0]):
+        content, threshold = fx.rule_content[j], fx.rule_threshold[j]
+        for p in range(origin.shape[1]):
+            if content[p] < threshold:
+                continue  # origin shares are at most 1: never covered
+            for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
+                e = topo.arc_exporter[a]
+                if e == fx.rule_actor[j] or not fx.rule_targets[j, topo.arc_importer[a]]:
+                    continue
+                for t in range(TILE):
+                    if content[p] * origin[e, p, t] >= threshold:
+                        allow[a, t] *= factors[j, t]
+
+
+@inline
+def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> None:
+    """``step.run_stage_processes`` and its bookkeeping (use, production, stock, origin)."""
+    procs = topo.stage_procs[topo.stage_procs_ptr[s] : topo.stage_procs_ptr[s + 1]]
+    if not procs.size:
+        return
+    ins = topo.stage_ins[topo.stage_ins_ptr[s] : topo.stage_ins_ptr[s + 1]]
+    prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
+    node, desired, activity = w.node, w.proc[1], w.proc[2]
+    subst, origin = state.subst[b], state.origin[b]
+    used_in = np.empty((ins.size, TILE))
+    used_sub = np.empty((ins.size, TILE))
+    made = np.empty((prods.size, TILE))
+    least = np.empty(TILE)
+    total = np.empty(TILE)
+    mixed = np.empty(TILE)
+    for r in range(desired.shape[0]):
+        used_in[:, :] = 0.0
+        used_sub[:, :] = 0.0
+        made[:, :] = 0.0
+        for k in procs:
+            least[:] = 1.0
+            for p in ins:
+                if topo.recipe_in[k, p] > 0:
+                    for t in range(TILE):
+                        least[t] = min(least[t], node[FILL, r, p, t])
+            for t in range(TILE):
+                act = desired[r, k, t] * least[t] if ins.size else desired[r, k, t]
+                activity[r, k, t] = act
+                for i in range(ins.size):
+                    used_in[i, t] += act * topo.recipe_in[k, ins[i]]
+                    used_sub[i, t] += act * topo.recipe_sub[k, ins[i]]
+                for j in range(prods.size):
+                    made[j, t] += act * topo.recipe_out[k, prods[j]]
+        total[:] = 0.0
+        mixed[:] = 0.0
+        for i in range(ins.size):
+            p = ins[i]
+            for t in range(TILE):
+                used = used_in[i, t] - used_sub[i, t] * subst[r, p, t]
+                node[USE, r, p, t] += used
+                node[STOCK, r, p, t] -= used
+                total[t] += used
+                mixed[t] += used * origin[r, p, t]
+        for j in range(prods.size):
+            p = prods[j]
+            for t in range(TILE):
+                carried = 1.0 if r == topo.actor else _div(mixed[t], total[t], 0.0)
+                node[PRODUCTION, r, p, t] += made[j, t]
+                node[STOCK, r, p, t] += made[j, t]
+                node[ORIGIN_IN, r, p, t] += made[j, t] * carried
+
+
+@inline
+def _ship(
+    topo: Topology, fx: Effects, state: KState, s: int, b: int, h: np.ndarray, w: Work
+) -> None:
+    """``step.ship``, quotas, imports and exports, fills and final use of stage ``s``.
+
+    Only arcs with a sourcing share in some draw of the tile carry orders; the rest ship
+    exactly 0 and are skipped (most arcs of untouched products keep a baseline share of 0).
+    """
+    prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
+    node, allow, xs, active = w.node, w.arc[0], w.arc[1], w.active
+    share, origin = state.share[b], state.origin[b]
+    n_r = node.shape[1]
+    n = 0
+    for p in prods:
+        for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
+            carries = False
+            for t in range(TILE):
+                carries |= share[a, t] != 0.0
+            if not carries:
+                xs[a, :] = 0.0
+                continue
+            i, e = topo.arc_importer[a], topo.arc_exporter[a]
+            for t in range(TILE):
+                wanted = node[ORDERS, i, p, t] * share[a, t]
+                wanted *= allow[a, t]
+                xs[a, t] = wanted
+                node[FOREIGN, e, p, t] += wanted
+            active[n] = a
+            n += 1
+    for r in range(n_r):
+        for p in prods:
+            for t in range(TILE):
+                stock, need = node[STOCK, r, p, t], node[HOME_NEED, r, p, t]
+                first = min(stock, h[t] * need)
+                rest = (1.0 - h[t]) * need + node[FOREIGN, r, p, t]
+                node[SERVED, r, p, t] = min(_div(stock - first, rest, 0.0), 1.0)
+    for j in range(n):
+        a = active[j]
+        e, p = topo.arc_exporter[a], topo.arc_product[a]
+        for t in range(TILE):
+            xs[a, t] *= node[SERVED, e, p, t]
+    for q in range(fx.quota_mask.shape[0]):
+        _apply_quota(fx.quota_mask[q], active[:n], xs, w.quota[q], w.lane)
+    carried = node[SERVED]  # reused: actor origin carried in by imports
+    for r in range(n_r):
+        for p in prods:
+            carried[r, p, :] = 0.0
+    for j in range(n):
+        a = active[j]
+        p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
+        for t in range(TILE):
+            node[IMPORTS, i, p, t] += xs[a, t]
+            node[EXPORTS, e, p, t] += xs[a, t]
+            carried[i, p, t] += xs[a, t] * origin[e, p, t]
+    for r in range(n_r):
+        for p in prods:
+            for t in range(TILE):
+                stock = node[STOCK, r, p, t] + (node[IMPORTS, r, p, t] - node[EXPORTS, r, p, t])
+                if topo.actor >= 0:
+                    node[ORIGIN_IN, r, p, t] += carried[r, p, t]
+                fill = min(max(_div(stock, node[HOME_NEED, r, p, t], 1.0), 0.0), 1.0)
+                node[FILL, r, p, t] = fill
+                node[STOCK, r, p, t] = stock - node[FINAL, r, p, t] * fill
+
+
+@inline
+def _apply_quota(
+    mask: np.ndarray, arcs: np.ndarray, xs: np.ndarray, left: np.ndarray, lane: np.ndarray
+) -> None:
+    """``step.apply_quotas`` for one quota: scale its flows among ``arcs`` pro rata to what
+    is left of it (in place)."""
+    total, scale = lane[TOTAL], lane[SCALE]
+    total[:] = 0.0
+    hit = False
+    for a in arcs:
+        if mask[a]:
+            hit = True
+            for t in range(TILE):
+                total[t] += xs[a, t]
+    if not hit:
+        return
+    for t in range(TILE):
+        scale[t] = min(_div(left[t], total[t], 1.0), 1.0)
+    for a in arcs:
+        if mask[a]:
+            for t in range(TILE):
+                xs[a, t] *= scale[t]
+    for t in range(TILE):
+        left[t] -= total[t] * scale[t]
+
+
+@inline
+def _finish(topo: Topology, state: KState, b: int, w: Work, out: Out) -> None:
+    """End of ``step.step``: origin shares, pull, stocks and the recorded outputs."""
+    n_r, n_p = topo.use0.shape
+    n_d = out.residual.size
+    node, g = w.node, w.lane[G]
+    origin, pull, stock = state.origin[b], state.pull[b], state.stock[b]
+    for r in range(n_r):
+        for p in range(n_p):
+            for t in range(TILE):
+                net = node[HOME_NEED, r, p, t] + node[FOREIGN, r, p, t] - node[IMPORTS, r, p, t]
+                pull[r, p, t] = net - topo.net_pull0[r, p] * g[t]
+                stock[r, p, t] = node[STOCK, r, p, t]
+            if topo.actor < 0:
+                continue
+            for t in range(TILE):
+                if r == topo.actor:
+                    origin[r, p, t] = 1.0
+                    continue
+                inflow = node[START, r, p, t] + node[RELEASE, r, p, t]
+                inflow = inflow + node[PRODUCTION, r, p, t] + node[IMPORTS, r, p, t]
+                share = _div(node[ORIGIN_IN, r, p, t], inflow - node[PURCHASE, r, p, t], 0.0)
+                origin[r, p, t] = min(max(share, 0.0), 1.0)
+    for t in range(min(TILE, n_d - b * TILE)):
+        d = b * TILE + t
+        for r in range(n_r):
+            for p in range(n_p):
+                final = node[FINAL, r, p, t]
+                out.production[d, r, p] = node[PRODUCTION, r, p, t]
+                out.inventory[d, r, p] = node[STOCK, r, p, t]
+                out.demand[d, r, p] = final
+                out.shortage[d, r, p] = final - final * node[FILL, r, p, t]
+        if out.shipments.shape[0]:
+            for a in range(out.shipments.shape[1]):
+                out.shipments[d, a] = w.arc[1, a, t]
+    _sector_losses(topo, b, state.demand_mult[b], w, out)
+
+
+@inline
+def _sector_losses(topo: Topology, b: int, mult: np.ndarray, w: Work, out: Out) -> None:
+    """``step.sector_losses`` of one tile, written to ``out``."""
+    n_r = mult.shape[0]
+    n_d = out.residual.size
+    fill, g = w.node[FILL], w.lane[G]
+    wanted, unmet, units, value = w.sector[0], w.sector[1], w.sector[2], w.sector[3]
+    for r in range(n_r):
+        w.sector[:, :, :] = 0.0
+        for q in range(topo.pair_product.size):
+            p, s = topo.pair_product[q], topo.pair_sector[q]
+            for t in range(TILE):
+                scale = g[t] * mult[r, p, t]
+                lost = (1.0 - fill[r, p, t]) * scale
+                wanted[s, t] += scale * topo.pair_demand[r, q]
+                unmet[s, t] += lost * topo.pair_demand[r, q]
+                units[s, t] += lost * topo.pair_units[r, q]
+                value[s, t] += lost * topo.pair_value[r, q]
+        for t in range(min(TILE, n_d - b * TILE)):
+            d = b * TILE + t
+            for s in range(wanted.shape[0]):
+                out.shortage_share[d, r, s] = min(_div(unmet[s, t], wanted[s, t], 0.0), 1.0)
+                out.units_not_built[d, r, s] = units[s, t]
+                out.value_lost[d, r, s] = value[s, t]
+
+
+@inline
+def _flag(row: np.ndarray, code: int, r: int, p: int, value: float) -> None:
+    if row[0] == 0:  # keep the first
+        row[0], row[1], row[2], row[3] = code, r, p, value
+
+
+@inline
+def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
+    """``balance.check_balance`` of the tile's real draws: each one's largest relative
+    residual (NaN if any) and its first broken check (code, region, product, value)."""
+    node = w.node
+    n_r, n_p = topo.use0.shape
+    for t in range(min(TILE, out.residual.size - b * TILE)):
+        d = b * TILE + t
+        worst = 0.0
+        flags = out.check[d]
+        flags[:] = 0.0
+        for r in range(n_r):
+            for p in range(n_p):
+                delivered = node[FINAL, r, p, t] * node[FILL, r, p, t]
+                inflow = node[START, r, p, t] + node[PRODUCTION, r, p, t]
+                inflow = inflow + node[IMPORTS, r, p, t] + node[RELEASE, r, p, t]
+                outflow = node[USE, r, p, t] + delivered + node[EXPORTS, r, p, t]
+                outflow = outflow + node[PURCHASE, r, p, t]
+                scale = max(inflow, SCALE_FLOOR)
+                rel = abs(node[STOCK, r, p, t] - (inflow - outflow)) / scale
+                if not rel <= worst:  # a larger residual, or NaN (kept: NaN never compares)
+                    if worst == worst:
+                        worst = rel
+                    if not rel <= TOLERANCE:
+                        _flag(flags, RESIDUAL, r, p, rel)
+                low = -TOLERANCE * scale  # value / scale < -TOLERANCE, without dividing
+                values = (node[STOCK, r, p, t], node[PRODUCTION, r, p, t], node[USE, r, p, t],
+                          delivered, node[RELEASE, r, p, t], node[PURCHASE, r, p, t])  # fmt: skip
+                if min(values) < low:
+                    for n in range(len(values)):
+                        if values[n] < low:
+                            _flag(flags, 3 + n, r, p, values[n])
+        out.residual[d] = worst
+        xs = w.arc[1]
+        for a in range(xs.shape[0]):
+            if xs[a, t] < -TOLERANCE:
+                _flag(
+                    flags, NEGATIVE_SHIPMENTS, topo.arc_exporter[a], topo.arc_product[a], xs[a, t]
+                )
+
+
+@inline
+def _china_blocked(topo: Topology, state: KState, b: int, w: Work) -> np.ndarray:
+    """``step.china_blocked`` of one tile: (P, T) share of orders on China policy stops."""
+    blocked, total, passed = w.product[0], w.product[1], w.product[2]
+    blocked[:, :] = 0.0
+    if topo.china < 0:
+        return blocked
+    total[:, :] = 0.0
+    passed[:, :] = 0.0
+    share, allow = state.share[b], w.arc[0]
+    for a in topo.china_arcs:
+        p, i = topo.arc_product[a], topo.arc_importer[a]
+        for t in range(TILE):
+            wanted = w.node[ORDERS, i, p, t] * share[a, t]
+            total[p, t] += wanted
+            passed[p, t] += wanted * allow[a, t]
+    for p in range(blocked.shape[0]):
+        for t in range(TILE):
+            blocked[p, t] = _div(total[p, t] - passed[p, t], total[p, t], 0.0)
+    return blocked
+
+
+@inline
+def _update_prices(
+    topo: Topology, fx: Effects, state: KState, b: int, prm: np.ndarray, w: Work, out: Out
+) -> None:
+    """``market.update_prices``: tightness per market moves prices towards target."""
+    node = w.node
+    n_r, n_p = topo.use0.shape
+    blocked = _china_blocked(topo, state, b, w)
+    target, stock, short, demand = w.market[0], w.market[1], w.market[2], w.market[3]
+    w.market[:4] = 0.0
+    for r in range(n_r):
+        m = topo.market_of[r]
+        for p in range(n_p):
+            for t in range(TILE):
+                final = node[FINAL, r, p, t]
+                target[p, m, t] += node[TARGET, r, p, t]
+                stock[p, m, t] += node[STOCK, r, p, t]
+                short[p, m, t] += final - final * node[FILL, r, p, t]
+                demand[p, m, t] += final
+    n_m = target.shape[1]
+    floor = fx.floor[_at(fx.floor.shape[0], b)]
+    price = state.price[b]
+    for p in range(n_p):
+        for m in range(n_m):
+            base = topo.price0[p, m]
+            for t in range(TILE):
+                gap = _div(target[p, m, t] - stock[p, m, t], target[p, m, t], 0.0)
+                tight = min(max(gap, -1.0), 1.0) + _div(short[p, m, t], demand[p, m, t], 0.0)
+                if m == n_m - 1:
+                    tight += blocked[p, t]
+                aim = base * (1.0 + prm[SENS, t] * tight)
+                lag = max(prm[PRICE_LAG, t], 1.0)
+                moved = price[p, m, t] + (aim - price[p, m, t]) / lag
+                moved = min(max(moved, base * prm[PMIN, t]), base * prm[PMAX, t])
+                price[p, m, t] = max(moved, floor[p, m, t])
+    for t in range(min(TILE, out.residual.size - b * TILE)):
+        out.price[b * TILE + t] = price[:, :, t]
+
+
+@inline
+def _market_multiple(topo: Topology, price: float, p: int, m: int) -> float:
+    """``market.market_multiple``: market price / base price (1 where unpriced)."""
+    base = topo.price0[p, m]
+    return _div(price, base, 0.0) if base > 0 else 1.0
+
+
+@inline
+def _update_demand(
+    topo: Topology, fx: Effects, state: KState, b: int, prm: np.ndarray, w: Work
+) -> None:
+    """``market.update_demand``: final demand follows the landed price (tariffs included)."""
+    n_r, n_p = topo.use0.shape
+    tariff = fx.tariff[_at(fx.tariff.shape[0], b)]
+    share = state.share[b]
+    levied = w.node[SPARE]  # scratch: mean tariff on each importer's orders
+    levied[:, :, :] = 0.0
+    for a in range(tariff.shape[0]):
+        i, p = topo.arc_importer[a], topo.arc_product[a]
+        for t in range(TILE):
+            if tariff[a, t] != 0.0:
+                levied[i, p, t] += tariff[a, t] * share[a, t]
+    mult, price = state.demand_mult[b], state.price[b]
+    aims = w.market[4]  # every region of a market sees the same multiple without tariffs
+    for p in range(n_p):
+        for m in range(aims.shape[1]):
+            for t in range(TILE):
+                rel = _market_multiple(topo, price[p, m, t], p, m)
+                aims[p, m, t] = max(rel, 1e-9) ** -prm[ELAST, t]
+    for r in range(n_r):
+        m = topo.market_of[r]
+        for p in range(n_p):
+            for t in range(TILE):
+                aim = aims[p, m, t]
+                if levied[r, p, t] != 0.0:
+                    rel = _market_multiple(topo, price[p, m, t], p, m)
+                    rel = rel * (1.0 + topo.import_share[r, p] * levied[r, p, t])
+                    aim = max(rel, 1e-9) ** -prm[ELAST, t]
+                lag = max(prm[DEMAND_LAG, t], 1.0)
+                mult[r, p, t] = mult[r, p, t] + (aim - mult[r, p, t]) / lag
+
+
+@inline
+def _update_substitution(topo: Topology, state: KState, b: int, prm: np.ndarray) -> None:
+    """``market.update_substitution``: magnets do without Dy/Tb as their prices rise."""
+    n_r, n_p = topo.use0.shape
+    subst, price = state.subst[b], state.price[b]
+    for p in range(n_p):
+        for r in range(n_r):
+            m = topo.market_of[r]
+            for t in range(TILE):
+                lag = max(prm[SUBST_LAG, t], 1.0)
+                aim = 0.0
+                if topo.substitutable[p]:
+                    rel = _market_multiple(topo, price[p, m, t], p, m)
+                    pressure = min(max(_div(rel - 1.0, prm[PMAX, t] - 1.0, 0.0), 0.0), 1.0)
+                    aim = prm[SUBST_MAX, t] * pressure
+                subst[r, p, t] = subst[r, p, t] + (aim - subst[r, p, t]) / lag
+
+
+@inline
+def _update_sourcing(
+    topo: Topology, fx: Effects, state: KState, b: int, prm: np.ndarray, w: Work
+) -> None:
+    """``market.update_sourcing`` for the products policy touches or touched in each draw."""
+    node, allow, weight = w.node, w.arc[0], w.arc[2]
+    tariff = fx.tariff[_at(fx.tariff.shape[0], b)]
+    touched = state.touched[b]
+    for a in range(allow.shape[0]):
+        p = topo.arc_product[a]
+        for t in range(TILE):
+            if allow[a, t] != 1.0 or tariff[a, t] != 0.0:
+                touched[p, t] = True
+    capacity, activity = w.proc[0], w.proc[2]
+    n_r, n_p = topo.use0.shape
+    spare, kept, alt = node[SPARE], node[KEPT], node[ALT]
+    for r in range(n_r):  # stock above target plus unused capacity's output
+        for p in range(n_p):
+            for t in range(TILE):
+                spare[r, p, t] = max(node[STOCK, r, p, t] - node[TARGET, r, p, t], 0.0)
+        for o in range(topo.out_process.size):
+            k, p = topo.out_process[o], topo.out_product[o]
+            for t in range(TILE):
+                idle = max(capacity[r, k, t] - activity[r, k, t], 0.0)
+                spare[r, p, t] += idle * topo.out_yield[o]
+    share, lag = state.share[b], w.lane[SCALE]
+    for t in range(TILE):
+        lag[t] = max(prm[REROUTE, t], 1.0)
+    for p in range(n_p):
+        moving = False
+        for t in range(TILE):
+            moving |= touched[p, t]
+        if not moving:
+            continue
+        lo, hi = topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]
+        kept[:, p, :] = 0.0
+        alt[:, p, :] = 0.0
+        for a in range(lo, hi):
+            i, e = topo.arc_importer[a], topo.arc_exporter[a]
+            taxed = False
+            for t in range(TILE):
+                weight[a, t] = allow[a, t]
+                taxed |= tariff[a, t] != 0.0
+            if taxed:
+                for t in range(TILE):
+                    if tariff[a, t] != 0.0:
+                        weight[a, t] *= (1.0 + tariff[a, t]) ** -prm[TARIFF_EL, t]
+            for t in range(TILE):
+                kept[i, p, t] += topo.share0[a] * weight[a, t]
+                alt[i, p, t] += weight[a, t] * spare[e, p, t]
+        for i in range(n_r):  # per importer: the part moved, and its scale on spare supply
+            for t in range(TILE):
+                moved = 1.0 - kept[i, p, t] if topo.has_imports[i, p] else 0.0
+                kept[i, p, t] = 0.0 if alt[i, p, t] > 0 else moved  # now: the part that stays
+                alt[i, p, t] = _div(moved, alt[i, p, t], 0.0)  # now: the scale
+        for a in range(lo, hi):
+            i, e, s0 = topo.arc_importer[a], topo.arc_exporter[a], topo.share0[a]
+            for t in range(TILE):
+                aim = weight[a, t] * spare[e, p, t] * alt[i, p, t]
+                aim += s0 * weight[a, t] + s0 * kept[i, p, t]
+                if touched[p, t]:
+                    share[a, t] = (aim - share[a, t]) / lag[t] + share[a, t]

@@ -1,0 +1,148 @@
+"""The compiled kernel (``engine/kernel.py``) against the numpy reference step.
+
+Both paths implement the same model in the same order of operations, so every output agrees
+to rounding (sums are taken in other orders): on every bundled scenario, on random policies
+and parameters (hypothesis), and with per-draw policy values. The kernel's own results do
+not depend on how draws are chunked or tiled, bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from rareflow.data.network import load_network
+from rareflow.engine import fast
+from rareflow.engine import kernel as kn
+from rareflow.engine.parameters import resolve_parameters
+from rareflow.engine.simulate import choose_kernel, simulate
+from rareflow.errors import MassBalanceError, UserInputError
+from rareflow.model.compiled import compile_network
+from rareflow.scenarios.load import list_scenarios, load_scenario
+from rareflow.scenarios.model import Scenario
+from rareflow.uncertainty.sampling import draw_inputs, factors, uniforms
+from rareflow.uncertainty.spec import Uncertainty
+from test_engine_invariants import COMPILED, scenarios
+
+BUNDLED = compile_network(load_network())
+RTOL = 1e-9
+
+
+def both(net: Any, scenario: Scenario, params: dict, draws: int, **kw: Any) -> tuple:
+    ref = simulate(net, scenario, params, draws, kernel="numpy", **kw)
+    fast_ = simulate(net, scenario, params, draws, kernel="numba", **kw)
+    return ref, fast_
+
+
+def assert_same(ref: Any, got: Any) -> None:
+    assert ref.months == got.months
+    for name, want in ref.arrays.items():
+        have = got.arrays[name]
+        assert have.shape == want.shape, name
+        scale = max(float(np.abs(want).max()), 1.0)
+        np.testing.assert_allclose(have, want, rtol=RTOL, atol=RTOL * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("name", [s["name"] for s in list_scenarios()])
+def test_bundled_scenarios_match_the_reference(name: str) -> None:
+    scenario = load_scenario(name)
+    draws = 3  # not a whole tile: padding lanes must not leak into results
+    params = resolve_parameters(
+        BUNDLED.parameters,
+        {
+            **scenario.parameters,
+            "demand_elasticity": np.array([0.05, 0.2, 0.4]),
+            "rerouting_months": np.array([2.0, 6.0, 12.0]),
+            "home_priority": np.array([0.0, 0.5, 1.0]),
+        },
+    )
+    assert_same(*both(BUNDLED, scenario, params, draws, months=36))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_random_policies_match_the_reference(scenario: Scenario) -> None:
+    params = resolve_parameters(COMPILED.parameters, scenario.parameters)
+    assert_same(*both(COMPILED, scenario, params, 2))
+
+
+def test_per_draw_policy_values_match_the_reference() -> None:
+    """Monte Carlo inputs: per-draw approval shares, a policy switched on per draw."""
+    scenario = load_scenario("reimpose-oct-2025")
+    spec = Uncertainty.model_validate(
+        {
+            "parameters": {"price_sensitivity": {"dist": "uniform", "low": 1.0, "high": 4.0}},
+            "policies": {
+                "april-2025-licence": {
+                    "probability": 0.5,
+                    "approval_share": {"dist": "beta", "a": 4.0, "b": 6.0},
+                },
+                "oct-2025-licence": {
+                    "approval_share": {"dist": "uniform", "low": 0.2, "high": 0.6}
+                },
+            },
+        }
+    )
+    scenario = scenario.model_copy(update={"uncertainty": spec})
+    draws = 13
+    params = resolve_parameters(BUNDLED.parameters, scenario.parameters)
+    inputs = draw_inputs(scenario, uniforms(7, 0, draws, len(factors(scenario))), 30, params)
+    merged = {**params, **inputs.parameters}
+    kw = {"months": 30, "values": inputs.values}
+    assert_same(*both(BUNDLED, inputs.scenario, merged, draws, **kw))
+
+
+def test_results_do_not_depend_on_chunks_or_threads() -> None:
+    scenario = load_scenario("reimpose-oct-2025")
+    params = resolve_parameters(
+        BUNDLED.parameters, {"price_sensitivity": np.linspace(1.0, 4.0, 21)}
+    )
+    outputs = ["shortage_share", "value_lost", "price", "shipments"]
+    one = simulate(BUNDLED, scenario, params, 21, months=18, kernel="numba", chunk_size=21,
+                   workers=1, outputs=outputs)  # fmt: skip
+    many = simulate(BUNDLED, scenario, params, 21, months=18, kernel="numba", chunk_size=5,
+                    workers=2, outputs=outputs)  # fmt: skip
+    for name in outputs:
+        np.testing.assert_array_equal(one.arrays[name], many.arrays[name], err_msg=name)
+
+
+def test_a_broken_balance_names_the_node() -> None:
+    """A negative opening stock cannot balance into a non-negative month: the kernel flags
+    it and ``fast.check`` raises the numpy path's error, naming region, product and draw."""
+    from rareflow.engine.simulate import _extra_exporters
+    from rareflow.engine.state import initial_state
+    from rareflow.engine.static import build_static
+    from rareflow.policies.effects import no_effects
+
+    scenario = load_scenario("baseline")
+    static = build_static(BUNDLED, _extra_exporters(BUNDLED, scenario.policies))
+    params = resolve_parameters(BUNDLED.parameters, {})
+    state = initial_state(static, 2, 2026 * 12, params["demand_growth_per_year"], -1)
+    usa, magnet = BUNDLED.regions.index("USA"), BUNDLED.products.index("ndfeb_sintered")
+    state.stock[1, usa, magnet] = -1e6
+    none = no_effects(BUNDLED, static.arcs.size)
+    fx = fast.effects(static, none, np.zeros(BUNDLED.capacity.shape))
+    months = fast.run_months(static, state, params, np.array([2026 * 12]), lambda t: fx, -1, 40)
+    with pytest.raises(MassBalanceError, match=r"USA, product ndfeb_sintered \(draw 41\)"):
+        next(months)
+
+
+def test_kernel_choice() -> None:
+    assert choose_kernel(None, 1) == "numpy"  # a single run: no compile wait
+    assert choose_kernel(None, 256) == "numba"
+    assert choose_kernel("numpy", 10_000) == "numpy"
+    with pytest.raises(UserInputError, match="unknown kernel"):
+        choose_kernel("fortran", 1)
+
+
+def test_tiles_pad_with_the_last_draw() -> None:
+    x = np.arange(2 * 3 * 11, dtype=float).reshape(11, 2, 3)
+    tiles = fast.tiled(x)
+    assert tiles.shape == (2, 2, 3, kn.TILE)
+    assert np.array_equal(tiles[1, :, :, 2], x[10])  # draw 10 = tile 1, lane 2
+    assert np.array_equal(tiles[1, :, :, -1], x[10])  # padding repeats it
+    shared = fast.tiled(np.ones((1, 4)))
+    assert shared.shape == (1, 4, kn.TILE)
