@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rareflow.data.network import Network
 from rareflow.engine.parameters import resolve_parameters
@@ -201,3 +203,22 @@ def test_same_numbers_on_one_thread_or_two(
             run_montecarlo(scen, 5 * BLOCK, seed=4, network=tiny_network, chunk_draws=BLOCK)
         )
     same(runs[0].aggregate, runs[1].aggregate)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-1.0, 1e15),
+            st.sampled_from([0.0, 1e-3, 1.0, 1e9, 1e13, -0.0, float("nan")]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_compiled_histogram_bins_as_index(values: list[float]) -> None:
+    """The compiled count puts every value in ``Bins.index``'s bin (zeros, NaN, edges)."""
+    x = np.array(values).reshape(-1, 1)
+    for bins in (Bins("log", 1.0, 1e13, 520), Bins("linear", 0.0, 1.0, 200)):
+        want = np.bincount(bins.index(x[:, 0]), minlength=bins.size)
+        np.testing.assert_array_equal(histogram(bins, x)[0], want)

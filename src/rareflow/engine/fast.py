@@ -124,8 +124,9 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
 
     rules = fx.content_rules
     return kn.Effects(
-        allow=tiled(fx.allow),
-        tariff=tiled(fx.tariff),
+        allow=np.ascontiguousarray(fx.allow, dtype=float),
+        tariff=np.ascontiguousarray(fx.tariff, dtype=float),
+        taxed=bool(np.any(fx.tariff)),
         release=tiled(fx.release),
         purchase=tiled(fx.purchase),
         capacity=tiled(fx.capacity),

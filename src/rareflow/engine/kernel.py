@@ -110,8 +110,9 @@ class Topology(NamedTuple):
 class Effects(NamedTuple):
     """One month's policy effects, tiled like the state (leading axis 1: shared by all)."""
 
-    allow: np.ndarray  # (1|NT, A, T)
-    tariff: np.ndarray  # (1|NT, A, T)
+    allow: np.ndarray  # (1|D, A) draw-major: the kernel gathers each tile's lanes
+    tariff: np.ndarray  # (1|D, A) draw-major
+    taxed: bool  # any tariff at all (else the tariff passes are skipped)
     release: np.ndarray  # (1|NT, R, P, T)
     purchase: np.ndarray  # (1|NT, R, P, T) wanted
     capacity: np.ndarray  # (1|NT, R, K, T) added by investments
@@ -160,7 +161,7 @@ class Work(NamedTuple):
 
     node: np.ndarray  # (N_NODE, R, P, T)
     proc: np.ndarray  # (5, R, K, T): capacity, desired, activity; (5, K, T) sums below
-    arc: np.ndarray  # (3, A, T): allow, shipments, weight
+    arc: np.ndarray  # (4, A, T): allow, shipments, weight, tariff
     sector: np.ndarray  # (4, S, T): wanted, unmet, units, value
     market: np.ndarray  # (5, P, M, T): target, stock, shortage, demand, demand multiple
     product: np.ndarray  # (3, P, T): china blocked, total, passed
@@ -204,7 +205,7 @@ def month(
     n_k, n_a = topo.recipe_in.shape[0], topo.arc_product.size
     w = Work(
         np.empty((N_NODE, n_r, n_p, TILE)), np.empty((5, n_r, n_k, TILE)),
-        np.empty((3, n_a, TILE)), np.empty((4, topo.n_sectors, TILE)),
+        np.empty((4, n_a, TILE)), np.empty((4, topo.n_sectors, TILE)),
         np.empty((5, n_p, topo.price0.shape[1], TILE)), np.empty((3, n_p, TILE)),
         np.empty((max(1, fx.quota_mask.shape[0]), TILE)), np.empty((N_LANE, TILE)),
         np.empty(n_a, dtype=np.int64),
@@ -286,6 +287,8 @@ def _plan(
     for q in range(fx.quota_mask.shape[0]):
         w.quota[q, :] = caps[q]
     w.arc[1, :, :] = 0.0  # shipments: arcs of products in no stage stay 0
+    if fx.taxed:
+        _gather(fx.tariff, b, w.arc[3])
 
 
 @inline
@@ -339,9 +342,23 @@ def _desired_activity(
 
 
 @inline
+def _gather(source: np.ndarray, b: int, lanes: np.ndarray) -> None:
+    """(A, T) lanes of tile b from a (1|D, A) draw-major array (padding lanes repeat the
+    last draw)."""
+    if source.shape[0] == 1:
+        for a in range(lanes.shape[0]):
+            lanes[a, :] = source[0, a]
+        return
+    for t in range(TILE):
+        row = source[min(b * TILE + t, source.shape[0] - 1)]
+        for a in range(lanes.shape[0]):
+            lanes[a, t] = row[a]
+
+
+@inline
 def _allowances(topo: Topology, fx: Effects, origin: np.ndarray, b: int, allow: np.ndarray) -> None:
     """``step.effective_allow`` of one tile: (A, T) allowances, content rules applied."""
-    allow[:, :] = fx.allow[_at(fx.allow.shape[0], b)]
+    _gather(fx.allow, b, allow)
     factors = fx.rule_factor[_at(fx.rule_factor.shape[0], b)]
     for j in range(fx.rule_content.shape[0]):
         content, threshold = fx.rule_content[j], fx.rule_threshold[j]
@@ -576,15 +593,15 @@ def _flag(row: np.ndarray, code: int, r: int, p: int, value: float) -> None:
 def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
     """``balance.check_balance`` of the tile's real draws: each one's largest relative
     residual (NaN if any) and its first broken check (code, region, product, value)."""
-    node = w.node
+    node, worst = w.node, w.lane[WORST]
     n_r, n_p = topo.use0.shape
-    for t in range(min(TILE, out.residual.size - b * TILE)):
-        d = b * TILE + t
-        worst = 0.0
-        flags = out.check[d]
-        flags[:] = 0.0
-        for r in range(n_r):
-            for p in range(n_p):
+    real = min(TILE, out.residual.size - b * TILE)
+    worst[:] = 0.0
+    for t in range(real):
+        out.check[b * TILE + t, :] = 0.0
+    for r in range(n_r):
+        for p in range(n_p):
+            for t in range(TILE):
                 delivered = node[FINAL, r, p, t] * node[FILL, r, p, t]
                 inflow = node[START, r, p, t] + node[PRODUCTION, r, p, t]
                 inflow = inflow + node[IMPORTS, r, p, t] + node[RELEASE, r, p, t]
@@ -592,25 +609,31 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
                 outflow = outflow + node[PURCHASE, r, p, t]
                 scale = max(inflow, SCALE_FLOOR)
                 rel = abs(node[STOCK, r, p, t] - (inflow - outflow)) / scale
-                if not rel <= worst:  # a larger residual, or NaN (kept: NaN never compares)
-                    if worst == worst:
-                        worst = rel
-                    if not rel <= TOLERANCE:
-                        _flag(flags, RESIDUAL, r, p, rel)
+                if rel > worst[t]:
+                    worst[t] = rel
                 low = -TOLERANCE * scale  # value / scale < -TOLERANCE, without dividing
                 values = (node[STOCK, r, p, t], node[PRODUCTION, r, p, t], node[USE, r, p, t],
                           delivered, node[RELEASE, r, p, t], node[PURCHASE, r, p, t])  # fmt: skip
-                if min(values) < low:
-                    for n in range(len(values)):
-                        if values[n] < low:
-                            _flag(flags, 3 + n, r, p, values[n])
-        out.residual[d] = worst
-        xs = w.arc[1]
-        for a in range(xs.shape[0]):
+                if (rel <= TOLERANCE and min(values) >= low) or t >= real:
+                    continue  # the usual case
+                flags = out.check[b * TILE + t]
+                if not rel <= TOLERANCE:  # too large, or NaN
+                    _flag(flags, RESIDUAL, r, p, rel)
+                    if rel != rel:
+                        worst[t] = rel  # NaN sticks: max() would drop it
+                for n in range(len(values)):
+                    if values[n] < low:
+                        _flag(flags, 3 + n, r, p, values[n])
+    xs = w.arc[1]
+    for a in range(xs.shape[0]):
+        for t in range(real):
             if xs[a, t] < -TOLERANCE:
+                flags = out.check[b * TILE + t]
                 _flag(
                     flags, NEGATIVE_SHIPMENTS, topo.arc_exporter[a], topo.arc_product[a], xs[a, t]
                 )
+    for t in range(real):
+        out.residual[b * TILE + t] = worst[t]
 
 
 @inline
@@ -687,11 +710,11 @@ def _update_demand(
 ) -> None:
     """``market.update_demand``: final demand follows the landed price (tariffs included)."""
     n_r, n_p = topo.use0.shape
-    tariff = fx.tariff[_at(fx.tariff.shape[0], b)]
+    tariff = w.arc[3]
     share = state.share[b]
     levied = w.node[SPARE]  # scratch: mean tariff on each importer's orders
     levied[:, :, :] = 0.0
-    for a in range(tariff.shape[0]):
+    for a in range(tariff.shape[0] if fx.taxed else 0):
         i, p = topo.arc_importer[a], topo.arc_product[a]
         for t in range(TILE):
             if tariff[a, t] != 0.0:
@@ -740,13 +763,18 @@ def _update_sourcing(
 ) -> None:
     """``market.update_sourcing`` for the products policy touches or touched in each draw."""
     node, allow, weight = w.node, w.arc[0], w.arc[2]
-    tariff = fx.tariff[_at(fx.tariff.shape[0], b)]
+    tariff = w.arc[3]
     touched = state.touched[b]
-    for a in range(allow.shape[0]):
-        p = topo.arc_product[a]
+    for p in range(touched.shape[0]):
+        done = True
         for t in range(TILE):
-            if allow[a, t] != 1.0 or tariff[a, t] != 0.0:
-                touched[p, t] = True
+            done &= touched[p, t]
+        if done:
+            continue  # touched stays touched: no need to look again
+        for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
+            for t in range(TILE):
+                if allow[a, t] != 1.0 or (fx.taxed and tariff[a, t] != 0.0):
+                    touched[p, t] = True
     capacity, activity = w.proc[0], w.proc[2]
     n_r, n_p = topo.use0.shape
     spare, kept, alt = node[SPARE], node[KEPT], node[ALT]
@@ -776,7 +804,7 @@ def _update_sourcing(
             taxed = False
             for t in range(TILE):
                 weight[a, t] = allow[a, t]
-                taxed |= tariff[a, t] != 0.0
+                taxed |= fx.taxed and tariff[a, t] != 0.0
             if taxed:
                 for t in range(TILE):
                     if tariff[a, t] != 0.0:

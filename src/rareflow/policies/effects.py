@@ -221,17 +221,25 @@ def approved_share(
 
 
 def _on_cells(
-    op: np.ufunc, x: np.ndarray, mask: np.ndarray, operand: float | np.ndarray
+    op: np.ufunc,
+    x: np.ndarray,
+    mask: np.ndarray,
+    operand: float | np.ndarray,
+    on: np.ndarray | None = None,
 ) -> np.ndarray:
     """A new (1|D, C) array: ``op(x, operand)`` on the masked cells, ``x`` elsewhere.
 
     Only the cells a measure covers meet the per-draw operand (a scalar, (D, 1) or (1|D, Cm)
     on the masked cells), so the work is one copy of x plus D x Cm, not D x C operations.
+    on: (D,) draws in which the measure is active (None: all); the others keep ``x``.
     """
     idx = np.flatnonzero(mask)
     if not idx.size:  # the measure reaches none of the cells
         return x
-    part = op(x[:, idx], operand)
+    before = x[:, idx]
+    part = op(before, operand)
+    if on is not None:
+        part = np.where(on[:, None], part, before)
     out = np.broadcast_to(x, (part.shape[0], x.shape[1])).copy()
     out[:, idx] = part
     return out
@@ -241,12 +249,13 @@ def export_license(p: ins.ExportLicense, fx: MonthEffects, ctx: Context, age: in
     mask = ctx.mask(p, _export_mask)
     approved = approved_share(p, age, ctx.values)
     denied = ctx.denied_share(p.denied_sectors)[mask]  # share of imports for denied uses
-    fx.allow = _on_cells(np.multiply, fx.allow, mask, _col(approved, 2) * (1.0 - denied))
+    factor = _col(approved, 2) * (1.0 - denied)
+    fx.allow = _on_cells(np.multiply, fx.allow, mask, factor, ctx.on)
 
 
 def export_ban(p: ins.ExportBan, fx: MonthEffects, ctx: Context, age: int) -> None:
     leak = _col(value(p, "leakage_share", ctx.values), 2)
-    fx.allow = _on_cells(np.multiply, fx.allow, ctx.mask(p, _export_mask), leak)
+    fx.allow = _on_cells(np.multiply, fx.allow, ctx.mask(p, _export_mask), leak, ctx.on)
 
 
 def export_quota(p: ins.ExportQuota, fx: MonthEffects, ctx: Context, age: int) -> None:
@@ -263,7 +272,7 @@ def _import_mask(ctx: Context, p: ins.Tariff) -> np.ndarray:
 def tariff(p: ins.Tariff, fx: MonthEffects, ctx: Context, age: int) -> None:
     """The actor imports; the targets are the exporters it taxes."""
     rate = _col(value(p, "rate", ctx.values), 2)
-    fx.tariff = _on_cells(np.add, fx.tariff, ctx.mask(p, _import_mask), rate)
+    fx.tariff = _on_cells(np.add, fx.tariff, ctx.mask(p, _import_mask), rate, ctx.on)
 
 
 def content_rule(p: ins.ContentRule, fx: MonthEffects, ctx: Context, age: int) -> None:
@@ -343,6 +352,7 @@ class Context:
     values: Values
     cells: np.ndarray
     cache: dict[Hashable, Any] = field(default_factory=dict)
+    on: np.ndarray | None = None  # (D,) bool: draws in which the measure applying is active
 
     def mask(self, policy: Any, build: Callable[[Context, Any], np.ndarray]) -> np.ndarray:
         """(C,) cells ``policy`` acts on: ``build(self, policy)``, once per plan."""
@@ -409,6 +419,7 @@ def month_effects(
 
 
 ARRAYS = ("allow", "tariff", "release", "purchase", "capacity", "floor")
+ON_CELLS = ("allow", "tariff")  # switched per draw inside ``_on_cells``
 
 
 def apply(policy: ins.PolicyBase, fx: MonthEffects, ctx: Context, age: int) -> None:
@@ -419,9 +430,13 @@ def apply(policy: ins.PolicyBase, fx: MonthEffects, ctx: Context, age: int) -> N
         effect(policy, fx, ctx, age)
         return
     on = np.asarray(active) > 0.5
-    before = {name: getattr(fx, name) for name in ARRAYS}
+    before = {name: getattr(fx, name) for name in ARRAYS if name not in ON_CELLS}
     n_quotas, n_rules = len(fx.quotas), len(fx.content_rules)
-    effect(policy, fx, ctx, age)
+    ctx.on = on  # the flow arrays switch on their covered cells only (``_on_cells``)
+    try:
+        effect(policy, fx, ctx, age)
+    finally:
+        ctx.on = None
     for name, old in before.items():
         new = getattr(fx, name)
         if new is not old:

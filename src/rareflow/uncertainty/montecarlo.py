@@ -21,7 +21,7 @@ from rareflow.engine.parameters import ParamValue
 from rareflow.model.compiled import CompiledNetwork
 from rareflow.scenarios.model import Scenario
 from rareflow.uncertainty.sampling import BLOCK, block_uniforms, draw_inputs, factors
-from rareflow.uncertainty.stats import Bins, Moments, histogram
+from rareflow.uncertainty.stats import Bins, Moments, add_histogram, histogram
 
 HEADLINE = ("shortage_share", "units_not_built", "value_lost")  # (D, T, R, S) per draw
 TOTALS = ("peak_shortage_share", "shortage_months", "units_not_built", "value_lost")
@@ -104,7 +104,7 @@ class Accumulator:
             m = Moments.of(rec[k])
             self.means[k][t], self.m2[k][t] = m.mean, m.m2
         for k in HEADLINE:
-            self.counts[k][t] += histogram(BINS[k], rec[k])
+            add_histogram(BINS[k], rec[k], self.counts[k][t])
             if self.paths:
                 self.paths[k][:, t] = rec[k][: len(self.paths[k])]
         share = rec["shortage_share"]
