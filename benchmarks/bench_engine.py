@@ -9,7 +9,8 @@ own; it keeps only the headline outputs (``BIG_OUTPUTS``, float32).
 
 Runs on the bundled baseline when it loads, else on the tests' tiny network. The batch varies
 ``home_priority`` and ``rerouting_months`` per draw under a licensing scenario; the same
-scenarios run one at a time on a sample, extrapolated to all draws. Times are the best of a
+scenarios run one at a time on a sample, extrapolated to all draws. Batches run on both
+kernels, the numpy reference step and the compiled one (``engine/kernel.py``), side by side. Times are the best of a
 few runs where cheap; all outputs are kept unless the row says otherwise (shipments are the
 D x T x P x R x R bulk). Prints one table.
 """
@@ -29,16 +30,7 @@ import numpy as np
 
 from rareflow.data.network import Network, load_network
 from rareflow.engine.parameters import resolve_parameters
-from rareflow.engine.simulate import OUTPUTS, simulate
-
-try:
-    from rareflow.engine.simulate import _threads
-except ImportError:  # an engine without chunk threads
-
-    def _threads() -> int:
-        return 1
-
-
+from rareflow.engine.simulate import OUTPUTS, chunk_threads, simulate
 from rareflow.model.compiled import compile_network
 from rareflow.scenarios.model import Scenario
 
@@ -106,16 +98,18 @@ def main() -> None:
     batch_params = {**params, "home_priority": home, "rerouting_months": rerouting}
 
     simulate(compiled, scenario, params)  # warm up imports and caches
+    simulate(compiled, scenario, batch_params, 64, months=2, kernel="numba")  # load the kernel
     one_base = timed(lambda: simulate(compiled, baseline, params), repeat=5)
     one_policy = timed(lambda: simulate(compiled, scenario, params), repeat=5)
-    chunk = {} if args.chunk_size is None else {"chunk_size": args.chunk_size}
-    batch = timed(lambda: simulate(compiled, scenario, batch_params, args.draws, **chunk), repeat=2)
-
+    chunk: dict[str, Any] = {} if args.chunk_size is None else {"chunk_size": args.chunk_size}
     lean = [k for k in OUTPUTS if k != "shipments"]
-    batch_lean = timed(
-        lambda: simulate(compiled, scenario, batch_params, args.draws, outputs=lean, **chunk),
-        repeat=2,
-    )
+
+    def batch_time(kernel: str, outputs: list[str] | None = None) -> float:
+        run = {**chunk, "kernel": kernel, "outputs": outputs}
+        return timed(lambda: simulate(compiled, scenario, batch_params, args.draws, **run), 2)
+
+    batch, batch_lean = batch_time("numba"), batch_time("numba", lean)
+    batch_numpy, batch_numpy_lean = batch_time("numpy"), batch_time("numpy", lean)
 
     def singles(outputs: list[str] | None = None) -> None:
         for d in range(args.sample):
@@ -133,7 +127,7 @@ def main() -> None:
             f"{shape['region']} x {shape['product']} x {shape['process']}",
         ),
         ("months", str(args.months)),
-        ("CPUs for chunk threads (RAREFLOW_THREADS)", str(_threads())),
+        ("CPUs for chunk threads (RAREFLOW_THREADS)", str(chunk_threads())),
         ("load average (1 min) at start", f"{load:.2f}"),
         ("one run, baseline (s)", f"{one_base:.3f}"),
         ("one run, licence scenario (s)", f"{one_policy:.3f}"),
@@ -146,6 +140,9 @@ def main() -> None:
         ("without shipments: batch per scenario (ms)", f"{per_batch_lean * 1e3:.2f}"),
         ("without shipments: one at a time (ms)", f"{per_single_lean * 1e3:.2f}"),
         ("without shipments: speed-up (x)", f"{per_single_lean / per_batch_lean:.1f}"),
+        ("numpy kernel: batch per scenario (ms)", f"{batch_numpy / args.draws * 1e3:.2f}"),
+        ("numpy kernel: without shipments (ms)", f"{batch_numpy_lean / args.draws * 1e3:.2f}"),
+        ("compiled vs numpy kernel, without shipments (x)", f"{batch_numpy_lean / batch_lean:.1f}"),
     ]
     if not args.no_big:
         big = [sys.executable, __file__, "--big-only", "--big-draws", str(args.big_draws)]

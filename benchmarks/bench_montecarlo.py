@@ -121,14 +121,6 @@ def one_at_a_time(months: int, sample: int) -> float:
     return (time.perf_counter() - start) / sample
 
 
-def backends_row() -> str:
-    from rareflow.uncertainty.backends import available
-
-    found = available()
-    gpu = [b for b in found if b != "numpy"]
-    return ", ".join(found) + ("" if gpu else " (no cupy/jax here: GPU rows skipped)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--draws", type=int, default=10_000)
@@ -150,7 +142,6 @@ def main() -> None:
     if not args.skip_dask:
         rows += dask_rows(args.dask_draws, args.dask_months)
     rows.append(("machine load at the end", f"{os.getloadavg()[0]:.1f}", ""))
-    rows.append(("array backends", backends_row(), "numpy default"))
     width = max(len(k) for k, _, _ in rows)
     print(f"{'measure':<{width}}  {'value':>14}  aim")
     for key, val, aim in rows:
@@ -159,7 +150,9 @@ def main() -> None:
 
 def dask_rows(n: int, t: int) -> list[tuple[str, str, str]]:
     one = measured(n, t, "dask", 1)[0]
+    print(f"dask, 1 worker: {one:.1f} s", file=sys.stderr, flush=True)
     two = measured(n, t, "dask", 2)[0]
+    print(f"dask, 2 workers: {two:.1f} s", file=sys.stderr, flush=True)
     return [
         (f"dask, 1 worker, {n} x {t} (s)", f"{one:.1f}", ""),
         (f"dask, 2 workers, {n} x {t} (s)", f"{two:.1f}", ""),

@@ -34,10 +34,9 @@ class Method(StrEnum):
     sobol = "sobol"
 
 
-class Backend(StrEnum):
+class Kernel(StrEnum):
+    numba = "numba"
     numpy = "numpy"
-    cupy = "cupy"
-    jax = "jax"
 
 
 ScenarioArg = Annotated[str, typer.Argument(help="A bundled scenario name or a YAML file.")]
@@ -164,7 +163,10 @@ def montecarlo(
     keep_paths: Annotated[
         int, typer.Option("--keep-paths", min=0, help="Store full paths of the first K draws.")
     ] = 0,
-    backend: Annotated[Backend, typer.Option("--backend", help="Array backend.")] = Backend.numpy,
+    kernel: Annotated[
+        Kernel,
+        typer.Option("--kernel", help="numba: the compiled month; numpy: the reference step."),
+    ] = Kernel.numba,
     data: DataOption = None,
     store: StoreOption = None,
     fmt: ShownOption = Shown.table,
@@ -172,16 +174,15 @@ def montecarlo(
     """Monte Carlo over the scenario's uncertainty: quantiles, shortage probabilities, expected
     value lost, with standard errors; statistics are streamed and stored."""
     from rareflow.data.network import load_network
-    from rareflow.uncertainty.backends import get_backend
     from rareflow.uncertainty.run import load, run_montecarlo
 
-    get_backend(backend.value)
     network = load_network(data)
     loaded = load(scenario, network)
     with _executor(executor, scheduler, workers) as runner, _progress(draws, "draws") as step:
         result = run_montecarlo(
             loaded, draws, seed=seed, months=months, network=network, executor=runner,
             chunk_draws=chunk_draws, threshold=threshold, keep_paths=keep_paths, progress=step,
+            kernel=kernel.value,
         )  # fmt: skip
     run_id = open_store(store).save(result)
     if fmt is Shown.json:

@@ -45,6 +45,7 @@ class Config:
     threshold: float = 0.1  # shortage share whose exceedance probability is reported
     keep_paths: int = 0  # full headline paths of the first K draws
     keep_draw_totals: bool = False  # per-draw horizon totals (for sensitivity)
+    kernel: str | None = None  # "numpy" (reference) or "numba"; None: ``choose_kernel``
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,9 @@ def run_block(job: Job, block: int) -> Chunk:
     cfg_block = Config(**{**cfg.__dict__, "keep_paths": max(0, cfg.keep_paths - lo)})
     acc = Accumulator(n, horizon, sizes, cfg_block)
     # the kernel follows the block size, not n, so that every block of a run uses the same
+    kernel = choose_kernel(cfg.kernel, BLOCK)
     months = stream(net, inputs.scenario, params, n, months=horizon, values=inputs.values,
-                    kernel=choose_kernel(None, BLOCK), shipments=False)  # fmt: skip
+                    kernel=kernel, shipments=False)  # fmt: skip
     for t, rec, resid in months:
         acc.add(t, rec, resid)
     return acc.finish()

@@ -60,12 +60,19 @@ def run_montecarlo(
     keep_draw_totals: bool = False,
     progress: Callable[[int], None] | None = None,
     run_id: str | None = None,
+    kernel: str | None = None,
 ) -> MonteCarloResult:
-    """Run ``draws`` draws of the scenario's uncertainty and return streamed statistics."""
+    """Run ``draws`` draws of the scenario's uncertainty and return streamed statistics.
+
+    kernel: "numba" (the compiled month, the default for blocks) or "numpy" (the reference
+    step: slower, the same numbers to rounding)."""
+    from rareflow.engine.simulate import choose_kernel
+
     started = _now()
+    choose_kernel(kernel, BLOCK)  # an unknown name fails here, not in a worker
     net = network if network is not None else load_network()
     scen = load(scenario, net)
-    config = Config(draws, seed, months, threshold, keep_paths, keep_draw_totals)
+    config = Config(draws, seed, months, threshold, keep_paths, keep_draw_totals, kernel)
     job = make_job(scen, net, config)
     runner = executor or LocalExecutor()
     if chunk_draws is None:  # any size gives the same numbers; local: finer progress
