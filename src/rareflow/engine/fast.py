@@ -196,7 +196,7 @@ def run_months(
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays, max residual) month by month, as ``simulate._run_chunk``
     does (shipments (A, D); arrays valid until the next month is asked for)."""
-    topo = _topology(static, actor)
+    topo = topology(static, actor)  # a few ms: once per chunk
     n = state.stock.shape[0]
     kstate = kernel_state(state)
     prm = parameter_matrix(params, n)
@@ -204,10 +204,10 @@ def run_months(
     for t, month in enumerate(month_ids):
         kn.month(topo, effects_of(t), kstate, prm, int(month), out)
         worst = check(static, out, int(month), draw0)
-        yield t, recorded(out, kstate), worst
+        yield t, recorded(out), worst
 
 
-def recorded(out: kn.Out, state: kn.KState) -> dict[str, np.ndarray]:
+def recorded(out: kn.Out) -> dict[str, np.ndarray]:
     return {
         "production": out.production,
         "shipments": out.shipments.T,
@@ -240,12 +240,3 @@ def check(static: Static, out: kn.Out, month: int, draw0: int) -> float:
         f"mass balance broken in {month_label(month)} at region {net.regions[int(r)]}, "
         f"product {net.products[int(p)]} (draw {draw0 + d}): {what}"
     )
-
-
-def _topology(static: Static, actor: int) -> kn.Topology:
-    """One ``Topology`` per (static, actor), kept on the static's arc cache."""
-    cache = static.arcs._cache
-    key = b"topology" + actor.to_bytes(8, "little", signed=True)
-    if key not in cache:
-        cache[key] = topology(static, actor)  # type: ignore[assignment]
-    return cache[key]  # type: ignore[return-value]

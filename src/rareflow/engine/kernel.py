@@ -174,8 +174,8 @@ class Work(NamedTuple):
 (START, STOCK, RELEASE, PURCHASE, TARGET, GAP, FINAL, ORDERS, HOME_NEED, FILL, PRODUCTION, USE,
  FOREIGN, IMPORTS, EXPORTS, ORIGIN_IN, SERVED, SPARE, KEPT, ALT) = range(20)  # fmt: skip
 N_NODE = 20
-G, AHEAD, EXPAND, WORST, TOTAL, SCALE, HIT = range(7)
-N_LANE = 7
+G, AHEAD, EXPAND, WORST, TOTAL, SCALE = range(6)
+N_LANE = 6
 
 compiled = nb.njit(nogil=True, cache=True, error_model="numpy")  # the entry point
 inline = nb.njit(inline="always")  # folded into ``month`` (no calls inside the hot loop)
