@@ -15,7 +15,7 @@ from rareflow.engine.state import State
 from rareflow.engine.static import Static
 from rareflow.errors import MassBalanceError
 from rareflow.model.compiled import month_label
-from rareflow.policies.effects import MonthEffects
+from rareflow.policies.effects import CellField, MonthEffects
 
 
 def topology(static: Static, actor: int) -> kn.Topology:
@@ -106,27 +106,46 @@ def tiled(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x, 1, -1))
 
 
+def columns(values: list[np.ndarray], dtype: type = float) -> np.ndarray:
+    """(1|D, len(values)): (1,) or (D,) values side by side (an empty list: (1, 0))."""
+    if not values:
+        return np.zeros((1, 0), dtype=dtype)
+    n = max(v.size for v in values)
+    stacked = np.stack([np.broadcast_to(v, (n,)) for v in values], 1)
+    return np.ascontiguousarray(stacked, dtype=dtype)
+
+
+def cell_terms(f: CellField) -> kn.CellTerms:
+    """A ``CellField`` for the kernel: its terms' arcs and rows flattened, columns tiled."""
+    sizes = [t.idx.size for t in f.terms]
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    flat = lambda xs, dt: np.ascontiguousarray(np.concatenate(xs) if xs else [], dtype=dt)  # noqa: E731
+    always = np.ones(1, dtype=np.bool_)
+    return kn.CellTerms(
+        base=np.ascontiguousarray(f.base, dtype=float),
+        ptr=ptr,
+        idx=flat([t.idx for t in f.terms], np.int64),
+        row=flat([t.row for t in f.terms], np.float64),
+        col=tiled(columns([t.col for t in f.terms])),
+        on=tiled(columns([always if t.on is None else t.on for t in f.terms], np.bool_)),
+    )
+
+
 def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
     """``MonthEffects`` on the trade arcs (``month_effects`` with ``cells=static.arcs.cell``),
     every array C-contiguous with a 1 or D axis."""
     n_r, n_a = len(static.net.regions), static.arcs.size
-    if fx.allow.shape[-1] != n_a:  # the kernel does not check bounds
-        raise ValueError(f"effects on {fx.allow.shape[-1]} cells, not the {n_a} trade arcs")
+    if fx.allowed.base.size != n_a:  # the kernel does not check bounds
+        raise ValueError(f"effects on {fx.allowed.base.size} cells, not the {n_a} trade arcs")
 
     def lead(x: float | np.ndarray) -> np.ndarray:
         return np.atleast_1d(np.asarray(x, dtype=float))
 
-    def columns(values: list[np.ndarray]) -> np.ndarray:
-        if not values:
-            return np.zeros((1, 0))
-        n = max(v.size for v in values)
-        return np.ascontiguousarray(np.stack([np.broadcast_to(v, (n,)) for v in values], 1))
-
     rules = fx.content_rules
     return kn.Effects(
-        allow=np.ascontiguousarray(fx.allow, dtype=float),
-        tariff=np.ascontiguousarray(fx.tariff, dtype=float),
-        taxed=bool(np.any(fx.tariff)),
+        allow=cell_terms(fx.allowed),
+        tariff=cell_terms(fx.taxed),
+        taxed=bool(np.any(fx.taxed.base)) or any(np.any(t.col) for t in fx.taxed.terms),
         release=tiled(fx.release),
         purchase=tiled(fx.purchase),
         capacity=tiled(fx.capacity),

@@ -107,11 +107,23 @@ class Topology(NamedTuple):
     pair_value: np.ndarray  # (R, Q)
 
 
+class CellTerms(NamedTuple):
+    """``effects.CellField`` on the trade arcs: a base and NM terms in order, each ``op(x,
+    col * row)`` on its arcs in the draws where it is on (the kernel builds a tile's lanes)."""
+
+    base: np.ndarray  # (A,)
+    ptr: np.ndarray  # (NM + 1,) term m covers idx[ptr[m]:ptr[m + 1]]
+    idx: np.ndarray  # (sum Cm,) int arcs
+    row: np.ndarray  # (sum Cm,) per-arc part of the operand
+    col: np.ndarray  # (1|NT, NM, T) per-draw part
+    on: np.ndarray  # (1|NT, NM, T) bool
+
+
 class Effects(NamedTuple):
     """One month's policy effects, tiled like the state (leading axis 1: shared by all)."""
 
-    allow: np.ndarray  # (1|D, A) draw-major: the kernel gathers each tile's lanes
-    tariff: np.ndarray  # (1|D, A) draw-major
+    allow: CellTerms  # multiplied: share of orders that may ship
+    tariff: CellTerms  # added: ad valorem rate
     taxed: bool  # any tariff at all (else the tariff passes are skipped)
     release: np.ndarray  # (1|NT, R, P, T)
     purchase: np.ndarray  # (1|NT, R, P, T) wanted
@@ -288,7 +300,7 @@ def _plan(
         w.quota[q, :] = caps[q]
     w.arc[1, :, :] = 0.0  # shipments: arcs of products in no stage stay 0
     if fx.taxed:
-        _gather(fx.tariff, b, w.arc[3])
+        _lanes(fx.tariff, b, False, w.arc[3])
 
 
 @inline
@@ -342,23 +354,25 @@ def _desired_activity(
 
 
 @inline
-def _gather(source: np.ndarray, b: int, lanes: np.ndarray) -> None:
-    """(A, T) lanes of tile b from a (1|D, A) draw-major array (padding lanes repeat the
-    last draw)."""
-    if source.shape[0] == 1:
-        for a in range(lanes.shape[0]):
-            lanes[a, :] = source[0, a]
-        return
-    for t in range(TILE):
-        row = source[min(b * TILE + t, source.shape[0] - 1)]
-        for a in range(lanes.shape[0]):
-            lanes[a, t] = row[a]
+def _lanes(terms: CellTerms, b: int, multiply: bool, lanes: np.ndarray) -> None:
+    """(A, T) lanes of tile b: the base, then each term in order (as ``CellField.dense``)."""
+    for a in range(lanes.shape[0]):
+        for t in range(TILE):
+            lanes[a, t] = terms.base[a]
+    col, on = terms.col[_at(terms.col.shape[0], b)], terms.on[_at(terms.on.shape[0], b)]
+    for m in range(terms.ptr.size - 1):
+        for j in range(terms.ptr[m], terms.ptr[m + 1]):
+            a, row = terms.idx[j], terms.row[j]
+            for t in range(TILE):
+                if on[m, t]:
+                    x = col[m, t] * row
+                    lanes[a, t] = lanes[a, t] * x if multiply else lanes[a, t] + x
 
 
 @inline
 def _allowances(topo: Topology, fx: Effects, origin: np.ndarray, b: int, allow: np.ndarray) -> None:
     """``step.effective_allow`` of one tile: (A, T) allowances, content rules applied."""
-    _gather(fx.allow, b, allow)
+    _lanes(fx.allow, b, True, allow)
     factors = fx.rule_factor[_at(fx.rule_factor.shape[0], b)]
     for j in range(fx.rule_content.shape[0]):
         content, threshold = fx.rule_content[j], fx.rule_threshold[j]

@@ -48,6 +48,73 @@ class ContentRule:
 
 
 @dataclass
+class CellTerm:
+    """One measure on the flow cells it covers: ``op(x, col * row)`` there, in the draws where
+    ``on`` holds (``col * row`` is the (1|D, Cm) operand)."""
+
+    idx: np.ndarray  # (Cm,) int: the cells covered
+    row: np.ndarray  # (Cm,) per-cell part of the operand
+    col: np.ndarray  # (1|D,) per-draw part of the operand
+    on: np.ndarray | None  # (D,) bool: draws in which the measure is active (None: all)
+
+
+@dataclass
+class CellField:
+    """A (1|D, C) flow array kept as a shared ``base`` and the measures' terms in the order
+    they apply: per-draw work is D x (cells covered), and the compiled kernel builds each
+    tile's lanes from the terms without a (D, C) array in between (``dense`` makes one)."""
+
+    base: np.ndarray  # (C,)
+    op: np.ufunc  # np.multiply (allowances) or np.add (tariffs)
+    terms: list[CellTerm] = field(default_factory=list)
+    _dense: np.ndarray | None = field(default=None, repr=False)
+
+    def apply(
+        self,
+        mask: np.ndarray,
+        col: float | np.ndarray,
+        row: float | np.ndarray = 1.0,
+        on: np.ndarray | None = None,
+    ) -> None:
+        """``op(x, col * row)`` on the masked cells; col: scalar or (D,), row: scalar or
+        (Cm,) on the masked cells; on: (D,) draws in which the measure is active."""
+        idx = np.flatnonzero(mask)
+        if not idx.size:  # the measure reaches none of the cells
+            return
+        cols = np.atleast_1d(np.asarray(col, dtype=float))
+        rows = np.broadcast_to(np.asarray(row, dtype=float), idx.shape)
+        self.terms.append(CellTerm(idx, rows, cols, on))
+        self._dense = None
+
+    def dense(self) -> np.ndarray:
+        """(1|D, C): the base with every term applied (D where a term varies by draw)."""
+        if self._dense is None:
+            x = self.base[None, :]
+            for term in self.terms:
+                x = _on_cells(self.op, x, term)
+            x.flags.writeable = False
+            self._dense = x
+        return self._dense
+
+    @property
+    def varies(self) -> bool:
+        """Whether any term differs between draws."""
+        return any(t.col.size > 1 or t.on is not None for t in self.terms)
+
+
+def _on_cells(op: np.ufunc, x: np.ndarray, term: CellTerm) -> np.ndarray:
+    """A new (1|D, C) array: ``op(x, col * row)`` on the term's cells, ``x`` elsewhere."""
+    before = x[:, term.idx]
+    operand = term.col[:, None] * term.row[None, :] if term.col.size > 1 else term.col * term.row
+    part = op(before, operand)
+    if term.on is not None:
+        part = np.where(term.on[:, None], part, before)
+    out = np.broadcast_to(x, (part.shape[0], x.shape[1])).copy()
+    out[:, term.idx] = part
+    return out
+
+
+@dataclass
 class MonthEffects:
     """What the measures in force do in one month (arrays broadcast over a draw axis).
 
@@ -56,14 +123,24 @@ class MonthEffects:
     gives the dense view): one layout either way.
     """
 
-    allow: np.ndarray  # (1|D, C) share of orders that may ship
-    tariff: np.ndarray  # (1|D, C) ad valorem rate the importer levies
+    allowed: CellField  # share of orders that may ship (``allow``: the (1|D, C) array)
+    taxed: CellField  # ad valorem rate the importer levies (``tariff``)
     release: np.ndarray  # (1|D, R, P) t/month stockpile releases
     purchase: np.ndarray  # (1|D, R, P) t/month stockpile purchases wanted
     capacity: np.ndarray  # (1|D, R, K) t activity/month added by investment policies
     floor: np.ndarray  # (1|D, P, M) USD/kg price floors (0: none)
     quotas: list[Quota] = field(default_factory=list)
     content_rules: list[ContentRule] = field(default_factory=list)
+
+    @property
+    def allow(self) -> np.ndarray:
+        """(1|D, C) share of orders that may ship."""
+        return self.allowed.dense()
+
+    @property
+    def tariff(self) -> np.ndarray:
+        """(1|D, C) ad valorem rate the importer levies."""
+        return self.taxed.dense()
 
 
 @dataclass
@@ -220,42 +297,16 @@ def approved_share(
     return float(share) if np.ndim(share) == 0 else share
 
 
-def _on_cells(
-    op: np.ufunc,
-    x: np.ndarray,
-    mask: np.ndarray,
-    operand: float | np.ndarray,
-    on: np.ndarray | None = None,
-) -> np.ndarray:
-    """A new (1|D, C) array: ``op(x, operand)`` on the masked cells, ``x`` elsewhere.
-
-    Only the cells a measure covers meet the per-draw operand (a scalar, (D, 1) or (1|D, Cm)
-    on the masked cells), so the work is one copy of x plus D x Cm, not D x C operations.
-    on: (D,) draws in which the measure is active (None: all); the others keep ``x``.
-    """
-    idx = np.flatnonzero(mask)
-    if not idx.size:  # the measure reaches none of the cells
-        return x
-    before = x[:, idx]
-    part = op(before, operand)
-    if on is not None:
-        part = np.where(on[:, None], part, before)
-    out = np.broadcast_to(x, (part.shape[0], x.shape[1])).copy()
-    out[:, idx] = part
-    return out
-
-
 def export_license(p: ins.ExportLicense, fx: MonthEffects, ctx: Context, age: int) -> None:
     mask = ctx.mask(p, _export_mask)
     approved = approved_share(p, age, ctx.values)
     denied = ctx.denied_share(p.denied_sectors)[mask]  # share of imports for denied uses
-    factor = _col(approved, 2) * (1.0 - denied)
-    fx.allow = _on_cells(np.multiply, fx.allow, mask, factor, ctx.on)
+    fx.allowed.apply(mask, approved, 1.0 - denied, ctx.on)
 
 
 def export_ban(p: ins.ExportBan, fx: MonthEffects, ctx: Context, age: int) -> None:
-    leak = _col(value(p, "leakage_share", ctx.values), 2)
-    fx.allow = _on_cells(np.multiply, fx.allow, ctx.mask(p, _export_mask), leak, ctx.on)
+    leak = value(p, "leakage_share", ctx.values)
+    fx.allowed.apply(ctx.mask(p, _export_mask), leak, on=ctx.on)
 
 
 def export_quota(p: ins.ExportQuota, fx: MonthEffects, ctx: Context, age: int) -> None:
@@ -271,8 +322,8 @@ def _import_mask(ctx: Context, p: ins.Tariff) -> np.ndarray:
 
 def tariff(p: ins.Tariff, fx: MonthEffects, ctx: Context, age: int) -> None:
     """The actor imports; the targets are the exporters it taxes."""
-    rate = _col(value(p, "rate", ctx.values), 2)
-    fx.tariff = _on_cells(np.add, fx.tariff, ctx.mask(p, _import_mask), rate, ctx.on)
+    rate = value(p, "rate", ctx.values)
+    fx.taxed.apply(ctx.mask(p, _import_mask), rate, on=ctx.on)
 
 
 def content_rule(p: ins.ContentRule, fx: MonthEffects, ctx: Context, age: int) -> None:
@@ -385,8 +436,8 @@ def _frozen(x: np.ndarray) -> np.ndarray:
 def no_effects(net: CompiledNetwork, n_cells: int) -> MonthEffects:
     n_r, n_p, n_k = len(net.regions), len(net.products), len(net.processes)
     return MonthEffects(
-        allow=np.ones((1, n_cells)),
-        tariff=np.zeros((1, n_cells)),
+        allowed=CellField(np.ones(n_cells), np.multiply),
+        taxed=CellField(np.zeros(n_cells), np.add),
         release=np.zeros((1, n_r, n_p)),
         purchase=np.zeros((1, n_r, n_p)),
         capacity=np.zeros((1, n_r, n_k)),
@@ -418,8 +469,7 @@ def month_effects(
     return fx
 
 
-ARRAYS = ("allow", "tariff", "release", "purchase", "capacity", "floor")
-ON_CELLS = ("allow", "tariff")  # switched per draw inside ``_on_cells``
+ARRAYS = ("release", "purchase", "capacity", "floor")  # the flow fields switch per term
 
 
 def apply(policy: ins.PolicyBase, fx: MonthEffects, ctx: Context, age: int) -> None:
@@ -430,9 +480,9 @@ def apply(policy: ins.PolicyBase, fx: MonthEffects, ctx: Context, age: int) -> N
         effect(policy, fx, ctx, age)
         return
     on = np.asarray(active) > 0.5
-    before = {name: getattr(fx, name) for name in ARRAYS if name not in ON_CELLS}
+    before = {name: getattr(fx, name) for name in ARRAYS}
     n_quotas, n_rules = len(fx.quotas), len(fx.content_rules)
-    ctx.on = on  # the flow arrays switch on their covered cells only (``_on_cells``)
+    ctx.on = on  # the flow fields switch on their covered cells only (``CellTerm.on``)
     try:
         effect(policy, fx, ctx, age)
     finally:
