@@ -20,6 +20,7 @@ import numpy as np
 from rareflow.engine.parameters import ParamValue
 from rareflow.model.compiled import CompiledNetwork
 from rareflow.scenarios.model import Scenario
+from rareflow.uncertainty._compiled import moments, shortage_totals
 from rareflow.uncertainty.sampling import BLOCK, block_uniforms, draw_inputs, factors
 from rareflow.uncertainty.stats import Bins, Moments, add_histogram, histogram
 
@@ -101,20 +102,18 @@ class Accumulator:
 
     def add(self, t: int, rec: Mapping[str, np.ndarray], residual: float) -> None:
         self.residual = max(self.residual, residual)
-        for k in (*HEADLINE, "price"):
-            m = Moments.of(rec[k])
-            self.means[k][t], self.m2[k][t] = m.mean, m.m2
+        flat = {k: _cells(rec[k]) for k in (*HEADLINE, "price")}
+        for k, x in flat.items():
+            moments(x, self.means[k][t].reshape(-1), self.m2[k][t].reshape(-1))
         for k in HEADLINE:
             add_histogram(BINS[k], rec[k], self.counts[k][t])
             if self.paths:
                 self.paths[k][:, t] = rec[k][: len(self.paths[k])]
-        share = rec["shortage_share"]
-        self.counts["exceed"][t] += (share > self.cfg.threshold).sum(axis=0)
-        d = self.per_draw
-        np.maximum(d["peak_shortage_share"], share, out=d["peak_shortage_share"])
-        d["shortage_months"] += share > SHORT
-        d["units_not_built"] += rec["units_not_built"]
-        d["value_lost"] += rec["value_lost"]
+        d = {k: v.reshape(self.n, -1) for k, v in self.per_draw.items()}
+        shortage_totals(flat["shortage_share"], flat["units_not_built"], flat["value_lost"],
+                        self.cfg.threshold, SHORT, self.counts["exceed"][t].reshape(-1),
+                        d["peak_shortage_share"], d["shortage_months"], d["units_not_built"],
+                        d["value_lost"])  # fmt: skip
 
     def finish(self) -> Chunk:
         moments = {k: Moments(self.n, self.means[k], self.m2[k]) for k in self.means}
@@ -132,6 +131,11 @@ class Accumulator:
                 "peak_shortage_share": d["peak_shortage_share"].max(axis=(1, 2)),
             }
         return Chunk(counts, [Part(moments, self.paths, totals)], self.residual)
+
+
+def _cells(x: np.ndarray) -> np.ndarray:
+    """(D, ...) -> (D, C) contiguous float64 (a view when it already is)."""
+    return np.ascontiguousarray(x, dtype=np.float64).reshape(len(x), -1)
 
 
 def run_block(job: Job, block: int) -> Chunk:

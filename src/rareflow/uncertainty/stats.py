@@ -106,7 +106,7 @@ def add_histogram(bins: Bins, x: np.ndarray, counts: np.ndarray) -> None:
     Compiled (most values are exact zeros: bin 0 without a logarithm); the bin of a value is
     ``Bins.index``'s, which tests hold it to.
     """
-    from rareflow.uncertainty._histogram import add_counts
+    from rareflow.uncertainty._compiled import add_counts
 
     flat = np.ascontiguousarray(x, dtype=float).reshape(len(x), -1)
     if bins.kind == "log":
