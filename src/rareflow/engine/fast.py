@@ -34,6 +34,8 @@ def topology(static: Static, actor: int) -> kn.Topology:
     if np.any(np.diff(arcs.product) < 0):
         raise ValueError("trade arcs must be sorted by product")
     product_arcs_ptr = np.searchsorted(arcs.product, np.arange(n_p + 1)).astype(np.int64)
+    staged = np.zeros(n_p, dtype=bool)
+    staged[prods[1]] = True
     in_p, in_k = np.nonzero(net.recipe_in.T)  # by product, then process
     sub_p, sub_k = np.nonzero(static.recipe_sub.T)
     f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
@@ -70,6 +72,7 @@ def topology(static: Static, actor: int) -> kn.Topology:
         stage_prods=prods[1],
         product_arcs_ptr=product_arcs_ptr,
         china_arcs=i64(arcs.china),
+        stray_arcs=i64(np.flatnonzero(~staged[arcs.product])),
         in_product=i64(in_p),
         in_process=i64(in_k),
         in_value=f64(net.recipe_in[in_k, in_p]),
@@ -173,15 +176,17 @@ def parameter_matrix(params: Mapping[str, ParamValue], n: int) -> np.ndarray:
 
 def kernel_state(state: State) -> kn.KState:
     n_d, _, n_p = state.stock.shape
+    share = tiled(state.share.T)
     return kn.KState(
         stock=tiled(state.stock),
-        share=tiled(state.share.T),
+        share=share,
         price=tiled(state.price),
         demand_mult=tiled(state.demand_mult),
         subst=tiled(state.subst),
         origin=tiled(state.origin),
         pull=tiled(state.pull),
         touched=np.zeros((-(-n_d // kn.TILE), n_p, kn.TILE), dtype=np.bool_),
+        carries=np.ascontiguousarray((share != 0.0).any(axis=-1)),
     )
 
 

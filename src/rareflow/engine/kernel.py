@@ -87,6 +87,7 @@ class Topology(NamedTuple):
     stage_prods: np.ndarray
     product_arcs_ptr: np.ndarray  # (P + 1,) arcs of product p: [ptr[p], ptr[p + 1])
     china_arcs: np.ndarray  # arcs whose exporter is China
+    stray_arcs: np.ndarray  # arcs of products in no stage (they never ship)
     in_product: np.ndarray  # recipe_in's nonzeros, by product then process: product,
     in_process: np.ndarray  # process,
     in_value: np.ndarray  # and t input per t activity
@@ -150,6 +151,7 @@ class KState(NamedTuple):
     origin: np.ndarray  # (NT, R, P, T)
     pull: np.ndarray  # (NT, R, P, T)
     touched: np.ndarray  # (NT, P, T) bool: the draw's sourcing moved off baseline
+    carries: np.ndarray  # (NT, A) bool: the arc has a sourcing share in some draw of the tile
 
 
 class Out(NamedTuple):
@@ -179,7 +181,7 @@ class Work(NamedTuple):
     product: np.ndarray  # (3, P, T): china blocked, total, passed
     quota: np.ndarray  # (NQ, T) left of each monthly quota
     lane: np.ndarray  # (N_LANE, T) per-draw scalars of the month
-    active: np.ndarray  # (A,) int: the stage's arcs that carry orders this month
+    active: np.ndarray  # (A + 1,) int: the month's arcs that carry orders; [A]: how many
 
 
 # rows of ``Work.node`` and ``Work.lane``
@@ -220,7 +222,7 @@ def month(
         np.empty((4, n_a, TILE)), np.empty((4, topo.n_sectors, TILE)),
         np.empty((5, n_p, topo.price0.shape[1], TILE)), np.empty((3, n_p, TILE)),
         np.empty((max(1, fx.quota_mask.shape[0]), TILE)), np.empty((N_LANE, TILE)),
-        np.empty(n_a, dtype=np.int64),
+        np.empty(n_a + 1, dtype=np.int64),
     )  # fmt: skip
     for b in range(state.stock.shape[0]):
         _plan(topo, fx, state, prm[b], month_id, b, w)
@@ -298,7 +300,9 @@ def _plan(
     caps = fx.quota_cap[_at(fx.quota_cap.shape[0], b)]
     for q in range(fx.quota_mask.shape[0]):
         w.quota[q, :] = caps[q]
-    w.arc[1, :, :] = 0.0  # shipments: arcs of products in no stage stay 0
+    for a in topo.stray_arcs:  # shipments: every other arc is written by its stage
+        w.arc[1, a, :] = 0.0
+    w.active[-1] = 0
     if fx.taxed:
         _lanes(fx.tariff, b, False, w.arc[3])
 
@@ -452,15 +456,12 @@ def _ship(
     """
     prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
     node, allow, xs, active = w.node, w.arc[0], w.arc[1], w.active
-    share, origin = state.share[b], state.origin[b]
+    share, origin, carries = state.share[b], state.origin[b], state.carries[b]
     n_r = node.shape[1]
-    n = 0
+    first_active = n = active[-1]  # the stage's arcs follow the earlier stages'
     for p in prods:
         for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
-            carries = False
-            for t in range(TILE):
-                carries |= share[a, t] != 0.0
-            if not carries:
+            if not carries[a]:
                 xs[a, :] = 0.0
                 continue
             i, e = topo.arc_importer[a], topo.arc_exporter[a]
@@ -471,6 +472,7 @@ def _ship(
                 node[FOREIGN, e, p, t] += wanted
             active[n] = a
             n += 1
+    active[-1] = n
     for r in range(n_r):
         for p in prods:
             for t in range(TILE):
@@ -478,18 +480,18 @@ def _ship(
                 first = min(stock, h[t] * need)
                 rest = (1.0 - h[t]) * need + node[FOREIGN, r, p, t]
                 node[SERVED, r, p, t] = min(_div(stock - first, rest, 0.0), 1.0)
-    for j in range(n):
+    for j in range(first_active, n):
         a = active[j]
         e, p = topo.arc_exporter[a], topo.arc_product[a]
         for t in range(TILE):
             xs[a, t] *= node[SERVED, e, p, t]
     for q in range(fx.quota_mask.shape[0]):
-        _apply_quota(fx.quota_mask[q], active[:n], xs, w.quota[q], w.lane)
+        _apply_quota(fx.quota_mask[q], active[first_active:n], xs, w.quota[q], w.lane)
     carried = node[SERVED]  # reused: actor origin carried in by imports
     for r in range(n_r):
         for p in prods:
             carried[r, p, :] = 0.0
-    for j in range(n):
+    for j in range(first_active, n):
         a = active[j]
         p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
         for t in range(TILE):
@@ -639,7 +641,8 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
                     if values[n] < low:
                         _flag(flags, 3 + n, r, p, values[n])
     xs = w.arc[1]
-    for a in range(xs.shape[0]):
+    for j in range(w.active[-1]):  # the other arcs shipped exactly 0
+        a = w.active[j]
         for t in range(real):
             if xs[a, t] < -TOLERANCE:
                 flags = out.check[b * TILE + t]
@@ -833,8 +836,11 @@ def _update_sourcing(
                 alt[i, p, t] = _div(moved, alt[i, p, t], 0.0)  # now: the scale
         for a in range(lo, hi):
             i, e, s0 = topo.arc_importer[a], topo.arc_exporter[a], topo.share0[a]
+            nonzero = False
             for t in range(TILE):
                 aim = weight[a, t] * spare[e, p, t] * alt[i, p, t]
                 aim += s0 * weight[a, t] + s0 * kept[i, p, t]
                 if touched[p, t]:
                     share[a, t] = (aim - share[a, t]) / lag[t] + share[a, t]
+                nonzero |= share[a, t] != 0.0
+            state.carries[b, a] = nonzero
