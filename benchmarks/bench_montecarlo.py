@@ -6,9 +6,9 @@
 Runs ``reimpose-oct-2025`` on the bundled baseline with an uncertainty section (parameters,
 approval shares, the probability that the licences happen at all). Each measured run starts in
 a fresh process so that its peak RSS (``resource.getrusage``) is its own. The roofline is the
-bytes the monthly step must touch per draw (the state it reads and writes, the shipments it
-produces, the allowances it reads, the outputs the statistics read) times draws x months,
-divided by the copy bandwidth measured here. Prints one table.
+bytes the monthly step must touch per draw (``bytes_per_draw_month``: the state it carries,
+on the trade arcs, and the outputs the statistics read) times draws x months, divided by the
+copy bandwidth measured here (one thread). Prints one table.
 """
 
 from __future__ import annotations
@@ -65,11 +65,28 @@ def copy_bandwidth(mb: int = 256, repeat: int = 5) -> float:
 
 
 def bytes_per_draw_month(shape: dict[str, int]) -> int:
-    """State read and written (stock, demand, substitution, origin, pull: R x P; sourcing
-    shares: P x R x R; prices: P x M), shipments written and allowances read (P x R x R),
-    the sector outputs the statistics read (3 x R x S); 8-byte floats."""
-    r, p, s, m = shape["region"], shape["product"], shape["sector"], 2
-    return 8 * (2 * 5 * r * p + 2 * p * r * r + 2 * p * m + 2 * p * r * r + 3 * r * s)
+    """What one draw's month must read and write at the least, in 8-byte floats: the state
+    carried to the next month, read and written (stock, demand multiple, substitution, origin
+    share, pull: R x P each; sourcing shares: one per trade arc; prices: P x M), and the
+    outputs the statistics fold, written then read (three R x S headline arrays, prices).
+    A Monte Carlo run records no shipments, and its per-draw policy values are a few terms
+    per measure, not an array per arc, so neither counts."""
+    r, p, s, m, a = shape["region"], shape["product"], shape["sector"], 2, shape["arcs"]
+    state = 5 * r * p + a + p * m
+    outputs = 3 * r * s + p * m
+    return 8 * 2 * (state + outputs)
+
+
+def network_shape() -> dict[str, int]:
+    """Regions, products, sectors and trade arcs of the benchmark's scenario."""
+    from rareflow.data.network import load_network
+    from rareflow.engine.simulate import _extra_exporters
+    from rareflow.engine.static import build_static
+    from rareflow.model.compiled import compile_network
+
+    net = compile_network(load_network())
+    arcs = build_static(net, _extra_exporters(net, scenario(1).policies)).arcs
+    return {**net.shape, "arcs": int(arcs.size)}
 
 
 # -- measured runs (each in a fresh process) ---------------------------------------------------
@@ -132,10 +149,7 @@ def main() -> None:
     parser.add_argument("--only-dask", action="store_true", help="just the Dask scaling rows")
     args = parser.parse_args()
 
-    from rareflow.data.network import load_network
-    from rareflow.model.compiled import compile_network
-
-    shape = compile_network(load_network()).shape
+    shape = network_shape()
     rows = [("machine", f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", "")]
     if not args.only_dask:
         rows += local_rows(args, shape)
@@ -169,8 +183,8 @@ def local_rows(args: argparse.Namespace, shape: dict[str, int]) -> list[tuple[st
     wall, rss, value = measured(args.draws, args.months)
     print(f"Monte Carlo: {wall:.1f} s, {rss:.0f} MB", file=sys.stderr, flush=True)
     return [
-        ("network (regions x products x sectors)",
-         f"{shape['region']} x {shape['product']} x {shape['sector']}", ""),
+        ("network (regions x products x sectors, arcs)",
+         f"{shape['region']} x {shape['product']} x {shape['sector']}, {shape['arcs']}", ""),
         ("copy bandwidth (GB/s)", f"{bandwidth / 1e9:.1f}", ""),
         ("bytes per draw-month (KB)", f"{per_draw_month / 1e3:.0f}", ""),
         (f"roofline, {args.draws} x {args.months} (s)", f"{roofline:.1f}", ""),
