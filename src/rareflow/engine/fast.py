@@ -225,8 +225,13 @@ def run_months(
     kstate = kernel_state(state)
     prm = parameter_matrix(params, n)
     out = outputs(static, n, shipments)
+    n_r, n_p, n_k, n_s = static.shape
+    w = kn.work(n_r, n_p, n_k, static.arcs.size, n_s, len(static.net.markets))
     for t, month in enumerate(month_ids):
-        kn.month(topo, effects_of(t), kstate, prm, int(month), out)
+        fx = effects_of(t)
+        if t == 0:
+            kn.compile_month(topo, fx, kstate, prm, int(month), out, w)
+        kn.month(topo, fx, kstate, prm, int(month), out, w)
         worst = check(static, out, int(month), draw0)
         yield t, recorded(out), worst
 

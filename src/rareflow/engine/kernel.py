@@ -13,6 +13,13 @@ Layout: a chunk's D draws are padded to NT x TILE and stored tile-major, draws l
 (NT, R, P, TILE), arcs (NT, A, TILE), prices (NT, P, M, TILE). Policy arrays have a leading
 axis of 1 (shared by every tile) or NT. Outputs are written for the D real draws, (D, ...).
 The kernel releases the GIL, so chunks run on threads side by side.
+
+Vectors: ``month`` is compiled with no-alias arguments and LLVM's SLP vectoriser
+(``compile_month``), and each quantity of the tile's scratch is its own array (``Work``), so
+that a lane loop's loads and stores can be packed; lane loops keep their stores
+unconditional (a select, not an ``if``) for the same reason. The rerouting lag is applied
+as a reciprocal (one division per draw, not per arc and draw), which rounds differently from
+the numpy step's division in the last bit.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+from numba.core import config as numba_config
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_lock import global_compiler_lock
 
 TINY = 1e-200  # as ``numeric.TINY``: below it a denominator is nothing
 TOLERANCE = 1e-9  # as ``balance.TOLERANCE``
@@ -171,28 +181,113 @@ class Out(NamedTuple):
 
 
 class Work(NamedTuple):
-    """One tile's scratch, reused by the next tile."""
+    """One tile's scratch, reused by the next tile and the next month: one array per
+    quantity, so that the compiler sees that writing one never changes another (``month``
+    is compiled with no-alias arguments) and packs a tile's lanes into vectors."""
 
-    node: np.ndarray  # (N_NODE, R, P, T)
-    proc: np.ndarray  # (5, R, K, T): capacity, desired, activity; (5, K, T) sums below
-    arc: np.ndarray  # (4, A, T): allow, shipments, weight, tariff
-    sector: np.ndarray  # (4, S, T): wanted, unmet, units, value
-    market: np.ndarray  # (5, P, M, T): target, stock, shortage, demand, demand multiple
-    product: np.ndarray  # (3, P, T): china blocked, total, passed
-    quota: np.ndarray  # (NQ, T) left of each monthly quota
-    lane: np.ndarray  # (N_LANE, T) per-draw scalars of the month
+    start: np.ndarray  # (R, P, T) t stock at the start of the month
+    stock: np.ndarray  # (R, P, T) t running stock
+    release: np.ndarray  # (R, P, T) t stockpile releases
+    purchase: np.ndarray  # (R, P, T) t stockpile purchases
+    target: np.ndarray  # (R, P, T) t target stock
+    gap: np.ndarray  # (R, P, T) t target ahead less stock
+    final: np.ndarray  # (R, P, T) t final use wanted
+    orders: np.ndarray  # (R, P, T) t import orders
+    home_need: np.ndarray  # (R, P, T) t process and final needs at home
+    fill: np.ndarray  # (R, P, T) share of home needs met
+    production: np.ndarray  # (R, P, T) t
+    use: np.ndarray  # (R, P, T) t process use
+    foreign: np.ndarray  # (R, P, T) t foreign orders allowed
+    imports: np.ndarray  # (R, P, T) t
+    exports: np.ndarray  # (R, P, T) t
+    origin_in: np.ndarray  # (R, P, T) t of actor origin held
+    served: np.ndarray  # (R, P, T) share of foreign orders served; then scratch
+    spare: np.ndarray  # (R, P, T) t spare supply; scratch before sourcing
+    kept: np.ndarray  # (R, P, T) sourcing sums; scratch before sourcing
+    alt: np.ndarray  # (R, P, T) sourcing sums
+    capacity: np.ndarray  # (R, K, T) t activity available
+    desired: np.ndarray  # (R, K, T) t activity wanted
+    activity: np.ndarray  # (R, K, T) t activity run
+    weighted: np.ndarray  # (K, T) one region's calls on each process, by output weight
+    primary: np.ndarray  # (K, T) and by its primary output
+    allow: np.ndarray  # (A, T) share of orders that may ship
+    xs: np.ndarray  # (A, T) t shipments
+    weight: np.ndarray  # (A, T) sourcing weight
+    tariff: np.ndarray  # (A, T) ad valorem rate
+    wanted: np.ndarray  # (S, T) one region's sector needs
+    unmet: np.ndarray  # (S, T)
+    units: np.ndarray  # (S, T)
+    value: np.ndarray  # (S, T)
+    m_target: np.ndarray  # (P, M, T) per market: target stock
+    m_stock: np.ndarray  # (P, M, T) stock
+    m_short: np.ndarray  # (P, M, T) shortage
+    m_demand: np.ndarray  # (P, M, T) final demand
+    m_aim: np.ndarray  # (P, M, T) demand multiple aimed at
+    blocked: np.ndarray  # (P, T) share of orders on China policy stops
+    total_orders: np.ndarray  # (P, T) orders on China
+    passed: np.ndarray  # (P, T) of which allowed
+    g: np.ndarray  # (T,) demand trend
+    ahead: np.ndarray  # (T,) trend over the restocking horizon
+    expand: np.ndarray  # (T,) background capacity growth
+    worst: np.ndarray  # (T,) largest relative residual
+    total: np.ndarray  # (T,) a quota's flows
+    scale: np.ndarray  # (T,) a quota's scale; the rerouting lag
     active: np.ndarray  # (A + 1,) int: the month's arcs that carry orders; [A]: how many
 
 
-# rows of ``Work.node`` and ``Work.lane``
-(START, STOCK, RELEASE, PURCHASE, TARGET, GAP, FINAL, ORDERS, HOME_NEED, FILL, PRODUCTION, USE,
- FOREIGN, IMPORTS, EXPORTS, ORIGIN_IN, SERVED, SPARE, KEPT, ALT) = range(20)  # fmt: skip
-N_NODE = 20
-G, AHEAD, EXPAND, WORST, TOTAL, SCALE = range(6)
-N_LANE = 6
+def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int) -> Work:
+    """Scratch for a chunk, every field its own allocation (``Work`` says the shapes)."""
+    per = {"R, P": (n_r, n_p), "R, K": (n_r, n_k), "K": (n_k,), "A": (n_a,), "S": (n_s,),
+           "P, M": (n_p, n_m), "P": (n_p,), "": ()}  # fmt: skip
+    shapes = [per[_WORK_DIMS[name]] for name in Work._fields[:-1]]
+    return Work._make([*(np.empty((*shape, TILE)) for shape in shapes),
+                       np.empty(n_a + 1, dtype=np.int64)])  # fmt: skip
 
-compiled = nb.njit(nogil=True, cache=True, error_model="numpy")  # the entry point
+
+# the leading dims of each float field of ``Work`` (before the tile axis T)
+_WORK_DIMS = {
+    **dict.fromkeys(("start", "stock", "release", "purchase", "target", "gap", "final",
+                     "orders", "home_need", "fill", "production", "use", "foreign", "imports",
+                     "exports", "origin_in", "served", "spare", "kept", "alt"), "R, P"),
+    **dict.fromkeys(("capacity", "desired", "activity"), "R, K"),
+    **dict.fromkeys(("weighted", "primary"), "K"),
+    **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
+    **dict.fromkeys(("wanted", "unmet", "units", "value"), "S"),
+    **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
+    **dict.fromkeys(("blocked", "total_orders", "passed"), "P"),
+    **dict.fromkeys(("g", "ahead", "expand", "worst", "total", "scale"), ""),
+}  # fmt: skip
+
+
+class NoAliasPipeline(CompilerBase):
+    """Numba's nopython pipeline, with every array argument marked no-alias for LLVM: stores
+    to one array can then not change loads from another, so the lanes of a tile's loops can
+    be packed into vectors (``compile_month`` also turns on LLVM's SLP vectoriser)."""
+
+    def define_pipelines(self) -> list:
+        self.state.flags.noalias = True
+        return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
+
+
+compiled = nb.njit(nogil=True, cache=True, error_model="numpy", pipeline_class=NoAliasPipeline)
 inline = nb.njit(inline="always")  # folded into ``month`` (no calls inside the hot loop)
+
+
+def compile_month(*args: object) -> None:
+    """Compile ``month`` for these arguments, or load it from the cache, before its first
+    call. LLVM's SLP vectoriser (off by default in numba: numba#8705) is turned on for this
+    compile alone, under numba's compiler lock so that no other compile sees it;
+    ``tests/test_kernel.py`` holds the result to the numpy step."""
+    signature = tuple(nb.typeof(a) for a in args)
+    if signature in month.signatures:
+        return
+    with global_compiler_lock:
+        slp = getattr(numba_config, "SLP_VECTORIZE", 0)
+        setattr(numba_config, "SLP_VECTORIZE", 1)  # noqa: B010 (set at numba's import)
+        try:
+            month.compile(signature)
+        finally:
+            setattr(numba_config, "SLP_VECTORIZE", slp)  # noqa: B010
 
 
 @inline
@@ -209,26 +304,25 @@ def _at(n: int, b: int) -> int:
 
 @compiled
 def month(
-    topo: Topology, fx: Effects, state: KState, prm: np.ndarray, month_id: int, out: Out
+    topo: Topology,
+    fx: Effects,
+    state: KState,
+    prm: np.ndarray,
+    month_id: int,
+    out: Out,
+    w: Work,
 ) -> None:
     """Advance every draw of ``state`` by one month in place and record the month in ``out``.
 
-    prm: (NT, len(PARAMETERS), T) per-draw parameters; month_id: absolute month index.
+    prm: (NT, len(PARAMETERS), T) per-draw parameters; month_id: absolute month index;
+    w: scratch (``work``). No two arguments may share memory (they are compiled no-alias).
     """
-    n_r, n_p = topo.use0.shape
-    n_k, n_a = topo.recipe_in.shape[0], topo.arc_product.size
-    w = Work(
-        np.empty((N_NODE, n_r, n_p, TILE)), np.empty((5, n_r, n_k, TILE)),
-        np.empty((4, n_a, TILE)), np.empty((4, topo.n_sectors, TILE)),
-        np.empty((5, n_p, topo.price0.shape[1], TILE)), np.empty((3, n_p, TILE)),
-        np.empty((max(1, fx.quota_mask.shape[0]), TILE)), np.empty((N_LANE, TILE)),
-        np.empty(n_a + 1, dtype=np.int64),
-    )  # fmt: skip
+    quota = np.empty((max(1, fx.quota_mask.shape[0]), TILE))  # t/month left of each quota
     for b in range(state.stock.shape[0]):
-        _plan(topo, fx, state, prm[b], month_id, b, w)
+        _plan(topo, fx, state, prm[b], month_id, b, w, quota)
         for s in range(topo.stage_prods_ptr.size - 1):
             _run_processes(topo, s, state, b, w)
-            _ship(topo, fx, state, s, b, prm[b, HOME], w)
+            _ship(topo, fx, state, s, b, prm[b, HOME], w, quota)
         _finish(topo, state, b, w, out)
         _check(topo, b, w, out)
         _update_prices(topo, fx, state, b, prm[b], w, out)
@@ -239,55 +333,61 @@ def month(
 
 @inline
 def _plan(
-    topo: Topology, fx: Effects, state: KState, prm: np.ndarray, month_id: int, b: int, w: Work
+    topo: Topology,
+    fx: Effects,
+    state: KState,
+    prm: np.ndarray,
+    month_id: int,
+    b: int,
+    w: Work,
+    quota: np.ndarray,
 ) -> None:
     """``step.step`` steps 1-3: stockpiles, targets, orders, activity wanted, needs,
     allowances; resets the month's sums."""
     n_r, n_p = topo.use0.shape
     n_k = topo.recipe_in.shape[0]
-    node, lane = w.node, w.lane
     years = (month_id - topo.base_month) / 12.0
     for t in range(TILE):  # ``state.growth``
-        lane[G, t] = (1.0 + prm[GROWTH, t]) ** years
-        lane[AHEAD, t] = (1.0 + prm[GROWTH, t]) ** (prm[RESTOCK, t] / 12.0)
-        lane[EXPAND, t] = (1.0 + prm[CAP_GROWTH, t]) ** years
-    g, ahead, restock = lane[G], lane[AHEAD], prm[RESTOCK]
+        w.g[t] = (1.0 + prm[GROWTH, t]) ** years
+        w.ahead[t] = (1.0 + prm[GROWTH, t]) ** (prm[RESTOCK, t] / 12.0)
+        w.expand[t] = (1.0 + prm[CAP_GROWTH, t]) ** years
+    g, ahead, restock = w.g, w.ahead, prm[RESTOCK]
     release = fx.release[_at(fx.release.shape[0], b)]
     wanted = fx.purchase[_at(fx.purchase.shape[0], b)]
     cap_add = fx.capacity[_at(fx.capacity.shape[0], b)]
     stock0, origin, mult = state.stock[b], state.origin[b], state.demand_mult[b]
-    capacity, desired, activity = w.proc[0], w.proc[1], w.proc[2]
+    capacity, desired, activity = w.capacity, w.desired, w.activity
     for r in range(n_r):
         for p in range(n_p):
             for t in range(TILE):
                 s0 = stock0[r, p, t]
-                node[START, r, p, t] = s0
-                node[RELEASE, r, p, t] = release[r, p, t]
+                w.start[r, p, t] = s0
+                w.release[r, p, t] = release[r, p, t]
                 bought = min(max(s0 + release[r, p, t], 0.0), wanted[r, p, t])
-                node[PURCHASE, r, p, t] = bought
+                w.purchase[r, p, t] = bought
                 stock = s0 + release[r, p, t] - bought
-                node[STOCK, r, p, t] = stock
+                w.stock[r, p, t] = stock
                 target = topo.cover_months[r, p] * prm[COVER, t] * topo.use0[r, p] * g[t]
-                node[TARGET, r, p, t] = target
+                w.target[r, p, t] = target
                 gap = target * ahead[t] - stock
-                node[GAP, r, p, t] = gap
-                node[FINAL, r, p, t] = topo.final0[r, p] * (g[t] * mult[r, p, t])
+                w.gap[r, p, t] = gap
+                w.final[r, p, t] = topo.final0[r, p] * (g[t] * mult[r, p, t])
                 order = topo.imports0[r, p] * g[t] + topo.import_share[r, p] * gap / restock[t]
-                node[ORDERS, r, p, t] = max(order, 0.0)
-                node[ORIGIN_IN, r, p, t] = origin[r, p, t] * stock
-                node[FILL, r, p, t] = 1.0
-                node[PRODUCTION, r, p, t] = 0.0
-                node[USE, r, p, t] = 0.0
-                node[FOREIGN, r, p, t] = 0.0
-                node[IMPORTS, r, p, t] = 0.0
-                node[EXPORTS, r, p, t] = 0.0
+                w.orders[r, p, t] = max(order, 0.0)
+                w.origin_in[r, p, t] = origin[r, p, t] * stock
+                w.fill[r, p, t] = 1.0
+                w.production[r, p, t] = 0.0
+                w.use[r, p, t] = 0.0
+                w.foreign[r, p, t] = 0.0
+                w.imports[r, p, t] = 0.0
+                w.exports[r, p, t] = 0.0
         for k in range(n_k):
             for t in range(TILE):
-                cap = topo.capacity0[r, k] * lane[EXPAND, t] + fx.added[r, k] + cap_add[r, k, t]
+                cap = topo.capacity0[r, k] * w.expand[t] + fx.added[r, k] + cap_add[r, k, t]
                 capacity[r, k, t] = cap
                 activity[r, k, t] = 0.0
-    _desired_activity(topo, state.pull[b], node[GAP], restock, g, capacity, desired, w.proc[3])
-    need_in, need_sub = node[SPARE], node[KEPT]  # scratch until sourcing
+    _desired_activity(topo, state.pull[b], w.gap, restock, g, capacity, desired, w)
+    need_in, need_sub = w.spare, w.kept  # scratch until sourcing
     _uses(topo.in_product, topo.in_process, topo.in_value, desired, need_in)
     _uses(topo.sub_product, topo.sub_process, topo.sub_value, desired, need_sub)
     subst = state.subst[b]
@@ -295,16 +395,16 @@ def _plan(
         for p in range(n_p):
             for t in range(TILE):
                 need = need_in[r, p, t] - need_sub[r, p, t] * subst[r, p, t]
-                node[HOME_NEED, r, p, t] = need + node[FINAL, r, p, t]
-    _allowances(topo, fx, origin, b, w.arc[0])
+                w.home_need[r, p, t] = need + w.final[r, p, t]
+    _allowances(topo, fx, origin, b, w.allow)
     caps = fx.quota_cap[_at(fx.quota_cap.shape[0], b)]
     for q in range(fx.quota_mask.shape[0]):
-        w.quota[q, :] = caps[q]
+        quota[q, :] = caps[q]
     for a in topo.stray_arcs:  # shipments: every other arc is written by its stage
-        w.arc[1, a, :] = 0.0
+        w.xs[a, :] = 0.0
     w.active[-1] = 0
     if fx.taxed:
-        _lanes(fx.tariff, b, False, w.arc[3])
+        _lanes(fx.tariff, b, False, w.tariff)
 
 
 @inline
@@ -328,11 +428,11 @@ def _desired_activity(
     g: np.ndarray,
     capacity: np.ndarray,
     desired: np.ndarray,
-    sums: np.ndarray,
+    w: Work,
 ) -> None:
     """``step.desired_activity``: (R, K, T) activity wanted, written to ``desired``."""
     n_r, n_k = capacity.shape[0], capacity.shape[1]
-    weighted, primary = sums[0], sums[1]  # (K, T)
+    weighted, primary = w.weighted, w.primary
     for r in range(n_r):
         weighted[:, :] = 0.0
         primary[:, :] = 0.0
@@ -368,9 +468,9 @@ def _lanes(terms: CellTerms, b: int, multiply: bool, lanes: np.ndarray) -> None:
         for j in range(terms.ptr[m], terms.ptr[m + 1]):
             a, row = terms.idx[j], terms.row[j]
             for t in range(TILE):
-                if on[m, t]:
-                    x = col[m, t] * row
-                    lanes[a, t] = lanes[a, t] * x if multiply else lanes[a, t] + x
+                x = col[m, t] * row
+                x = lanes[a, t] * x if multiply else lanes[a, t] + x
+                lanes[a, t] = x if on[m, t] else lanes[a, t]
 
 
 @inline
@@ -388,8 +488,8 @@ def _allowances(topo: Topology, fx: Effects, origin: np.ndarray, b: int, allow: 
                 if e == fx.rule_actor[j] or not fx.rule_targets[j, topo.arc_importer[a]]:
                     continue
                 for t in range(TILE):
-                    if content[p] * origin[e, p, t] >= threshold:
-                        allow[a, t] *= factors[j, t]
+                    covered = content[p] * origin[e, p, t] >= threshold
+                    allow[a, t] = allow[a, t] * factors[j, t] if covered else allow[a, t]
 
 
 @inline
@@ -400,7 +500,7 @@ def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> No
         return
     ins = topo.stage_ins[topo.stage_ins_ptr[s] : topo.stage_ins_ptr[s + 1]]
     prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
-    node, desired, activity = w.node, w.proc[1], w.proc[2]
+    desired, activity = w.desired, w.activity
     subst, origin = state.subst[b], state.origin[b]
     used_in = np.empty((ins.size, TILE))
     used_sub = np.empty((ins.size, TILE))
@@ -417,7 +517,7 @@ def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> No
             for p in ins:
                 if topo.recipe_in[k, p] > 0:
                     for t in range(TILE):
-                        least[t] = min(least[t], node[FILL, r, p, t])
+                        least[t] = min(least[t], w.fill[r, p, t])
             for t in range(TILE):
                 act = desired[r, k, t] * least[t] if ins.size else desired[r, k, t]
                 activity[r, k, t] = act
@@ -432,22 +532,29 @@ def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> No
             p = ins[i]
             for t in range(TILE):
                 used = used_in[i, t] - used_sub[i, t] * subst[r, p, t]
-                node[USE, r, p, t] += used
-                node[STOCK, r, p, t] -= used
+                w.use[r, p, t] += used
+                w.stock[r, p, t] -= used
                 total[t] += used
                 mixed[t] += used * origin[r, p, t]
         for j in range(prods.size):
             p = prods[j]
             for t in range(TILE):
                 carried = 1.0 if r == topo.actor else _div(mixed[t], total[t], 0.0)
-                node[PRODUCTION, r, p, t] += made[j, t]
-                node[STOCK, r, p, t] += made[j, t]
-                node[ORIGIN_IN, r, p, t] += made[j, t] * carried
+                w.production[r, p, t] += made[j, t]
+                w.stock[r, p, t] += made[j, t]
+                w.origin_in[r, p, t] += made[j, t] * carried
 
 
 @inline
 def _ship(
-    topo: Topology, fx: Effects, state: KState, s: int, b: int, h: np.ndarray, w: Work
+    topo: Topology,
+    fx: Effects,
+    state: KState,
+    s: int,
+    b: int,
+    h: np.ndarray,
+    w: Work,
+    quota: np.ndarray,
 ) -> None:
     """``step.ship``, quotas, imports and exports, fills and final use of stage ``s``.
 
@@ -455,9 +562,9 @@ def _ship(
     exactly 0 and are skipped (most arcs of untouched products keep a baseline share of 0).
     """
     prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
-    node, allow, xs, active = w.node, w.arc[0], w.arc[1], w.active
+    allow, xs, active = w.allow, w.xs, w.active
     share, origin, carries = state.share[b], state.origin[b], state.carries[b]
-    n_r = node.shape[1]
+    n_r = w.stock.shape[0]
     first_active = n = active[-1]  # the stage's arcs follow the earlier stages'
     for p in prods:
         for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
@@ -466,28 +573,28 @@ def _ship(
                 continue
             i, e = topo.arc_importer[a], topo.arc_exporter[a]
             for t in range(TILE):
-                wanted = node[ORDERS, i, p, t] * share[a, t]
+                wanted = w.orders[i, p, t] * share[a, t]
                 wanted *= allow[a, t]
                 xs[a, t] = wanted
-                node[FOREIGN, e, p, t] += wanted
+                w.foreign[e, p, t] += wanted
             active[n] = a
             n += 1
     active[-1] = n
     for r in range(n_r):
         for p in prods:
             for t in range(TILE):
-                stock, need = node[STOCK, r, p, t], node[HOME_NEED, r, p, t]
+                stock, need = w.stock[r, p, t], w.home_need[r, p, t]
                 first = min(stock, h[t] * need)
-                rest = (1.0 - h[t]) * need + node[FOREIGN, r, p, t]
-                node[SERVED, r, p, t] = min(_div(stock - first, rest, 0.0), 1.0)
+                rest = (1.0 - h[t]) * need + w.foreign[r, p, t]
+                w.served[r, p, t] = min(_div(stock - first, rest, 0.0), 1.0)
     for j in range(first_active, n):
         a = active[j]
         e, p = topo.arc_exporter[a], topo.arc_product[a]
         for t in range(TILE):
-            xs[a, t] *= node[SERVED, e, p, t]
+            xs[a, t] *= w.served[e, p, t]
     for q in range(fx.quota_mask.shape[0]):
-        _apply_quota(fx.quota_mask[q], active[first_active:n], xs, w.quota[q], w.lane)
-    carried = node[SERVED]  # reused: actor origin carried in by imports
+        _apply_quota(fx.quota_mask[q], active[first_active:n], xs, quota[q], w)
+    carried = w.served  # reused: actor origin carried in by imports
     for r in range(n_r):
         for p in prods:
             carried[r, p, :] = 0.0
@@ -495,27 +602,27 @@ def _ship(
         a = active[j]
         p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
         for t in range(TILE):
-            node[IMPORTS, i, p, t] += xs[a, t]
-            node[EXPORTS, e, p, t] += xs[a, t]
+            w.imports[i, p, t] += xs[a, t]
+            w.exports[e, p, t] += xs[a, t]
             carried[i, p, t] += xs[a, t] * origin[e, p, t]
     for r in range(n_r):
         for p in prods:
             for t in range(TILE):
-                stock = node[STOCK, r, p, t] + (node[IMPORTS, r, p, t] - node[EXPORTS, r, p, t])
+                stock = w.stock[r, p, t] + (w.imports[r, p, t] - w.exports[r, p, t])
                 if topo.actor >= 0:
-                    node[ORIGIN_IN, r, p, t] += carried[r, p, t]
-                fill = min(max(_div(stock, node[HOME_NEED, r, p, t], 1.0), 0.0), 1.0)
-                node[FILL, r, p, t] = fill
-                node[STOCK, r, p, t] = stock - node[FINAL, r, p, t] * fill
+                    w.origin_in[r, p, t] += carried[r, p, t]
+                fill = min(max(_div(stock, w.home_need[r, p, t], 1.0), 0.0), 1.0)
+                w.fill[r, p, t] = fill
+                w.stock[r, p, t] = stock - w.final[r, p, t] * fill
 
 
 @inline
 def _apply_quota(
-    mask: np.ndarray, arcs: np.ndarray, xs: np.ndarray, left: np.ndarray, lane: np.ndarray
+    mask: np.ndarray, arcs: np.ndarray, xs: np.ndarray, left: np.ndarray, w: Work
 ) -> None:
     """``step.apply_quotas`` for one quota: scale its flows among ``arcs`` pro rata to what
     is left of it (in place)."""
-    total, scale = lane[TOTAL], lane[SCALE]
+    total, scale = w.total, w.scale
     total[:] = 0.0
     hit = False
     for a in arcs:
@@ -540,36 +647,36 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, out: Out) -> None:
     """End of ``step.step``: origin shares, pull, stocks and the recorded outputs."""
     n_r, n_p = topo.use0.shape
     n_d = out.residual.size
-    node, g = w.node, w.lane[G]
+    g = w.g
     origin, pull, stock = state.origin[b], state.pull[b], state.stock[b]
     for r in range(n_r):
         for p in range(n_p):
             for t in range(TILE):
-                net = node[HOME_NEED, r, p, t] + node[FOREIGN, r, p, t] - node[IMPORTS, r, p, t]
+                net = w.home_need[r, p, t] + w.foreign[r, p, t] - w.imports[r, p, t]
                 pull[r, p, t] = net - topo.net_pull0[r, p] * g[t]
-                stock[r, p, t] = node[STOCK, r, p, t]
+                stock[r, p, t] = w.stock[r, p, t]
             if topo.actor < 0:
                 continue
             for t in range(TILE):
                 if r == topo.actor:
                     origin[r, p, t] = 1.0
                     continue
-                inflow = node[START, r, p, t] + node[RELEASE, r, p, t]
-                inflow = inflow + node[PRODUCTION, r, p, t] + node[IMPORTS, r, p, t]
-                share = _div(node[ORIGIN_IN, r, p, t], inflow - node[PURCHASE, r, p, t], 0.0)
+                inflow = w.start[r, p, t] + w.release[r, p, t]
+                inflow = inflow + w.production[r, p, t] + w.imports[r, p, t]
+                share = _div(w.origin_in[r, p, t], inflow - w.purchase[r, p, t], 0.0)
                 origin[r, p, t] = min(max(share, 0.0), 1.0)
     for t in range(min(TILE, n_d - b * TILE)):
         d = b * TILE + t
         for r in range(n_r):
             for p in range(n_p):
-                final = node[FINAL, r, p, t]
-                out.production[d, r, p] = node[PRODUCTION, r, p, t]
-                out.inventory[d, r, p] = node[STOCK, r, p, t]
+                final = w.final[r, p, t]
+                out.production[d, r, p] = w.production[r, p, t]
+                out.inventory[d, r, p] = w.stock[r, p, t]
                 out.demand[d, r, p] = final
-                out.shortage[d, r, p] = final - final * node[FILL, r, p, t]
+                out.shortage[d, r, p] = final - final * w.fill[r, p, t]
         if out.shipments.shape[0]:
             for a in range(out.shipments.shape[1]):
-                out.shipments[d, a] = w.arc[1, a, t]
+                out.shipments[d, a] = w.xs[a, t]
     _sector_losses(topo, b, state.demand_mult[b], w, out)
 
 
@@ -578,10 +685,13 @@ def _sector_losses(topo: Topology, b: int, mult: np.ndarray, w: Work, out: Out) 
     """``step.sector_losses`` of one tile, written to ``out``."""
     n_r = mult.shape[0]
     n_d = out.residual.size
-    fill, g = w.node[FILL], w.lane[G]
-    wanted, unmet, units, value = w.sector[0], w.sector[1], w.sector[2], w.sector[3]
+    fill, g = w.fill, w.g
+    wanted, unmet, units, value = w.wanted, w.unmet, w.units, w.value
     for r in range(n_r):
-        w.sector[:, :, :] = 0.0
+        wanted[:, :] = 0.0
+        unmet[:, :] = 0.0
+        units[:, :] = 0.0
+        value[:, :] = 0.0
         for q in range(topo.pair_product.size):
             p, s = topo.pair_product[q], topo.pair_sector[q]
             for t in range(TILE):
@@ -609,7 +719,7 @@ def _flag(row: np.ndarray, code: int, r: int, p: int, value: float) -> None:
 def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
     """``balance.check_balance`` of the tile's real draws: each one's largest relative
     residual (NaN if any) and its first broken check (code, region, product, value)."""
-    node, worst = w.node, w.lane[WORST]
+    worst = w.worst
     n_r, n_p = topo.use0.shape
     real = min(TILE, out.residual.size - b * TILE)
     worst[:] = 0.0
@@ -618,18 +728,18 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
     for r in range(n_r):
         for p in range(n_p):
             for t in range(TILE):
-                delivered = node[FINAL, r, p, t] * node[FILL, r, p, t]
-                inflow = node[START, r, p, t] + node[PRODUCTION, r, p, t]
-                inflow = inflow + node[IMPORTS, r, p, t] + node[RELEASE, r, p, t]
-                outflow = node[USE, r, p, t] + delivered + node[EXPORTS, r, p, t]
-                outflow = outflow + node[PURCHASE, r, p, t]
+                delivered = w.final[r, p, t] * w.fill[r, p, t]
+                inflow = w.start[r, p, t] + w.production[r, p, t]
+                inflow = inflow + w.imports[r, p, t] + w.release[r, p, t]
+                outflow = w.use[r, p, t] + delivered + w.exports[r, p, t]
+                outflow = outflow + w.purchase[r, p, t]
                 scale = max(inflow, SCALE_FLOOR)
-                rel = abs(node[STOCK, r, p, t] - (inflow - outflow)) / scale
+                rel = abs(w.stock[r, p, t] - (inflow - outflow)) / scale
                 if rel > worst[t]:
                     worst[t] = rel
                 low = -TOLERANCE * scale  # value / scale < -TOLERANCE, without dividing
-                values = (node[STOCK, r, p, t], node[PRODUCTION, r, p, t], node[USE, r, p, t],
-                          delivered, node[RELEASE, r, p, t], node[PURCHASE, r, p, t])  # fmt: skip
+                values = (w.stock[r, p, t], w.production[r, p, t], w.use[r, p, t],
+                          delivered, w.release[r, p, t], w.purchase[r, p, t])  # fmt: skip
                 if (rel <= TOLERANCE and min(values) >= low) or t >= real:
                     continue  # the usual case
                 flags = out.check[b * TILE + t]
@@ -640,7 +750,7 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
                 for n in range(len(values)):
                     if values[n] < low:
                         _flag(flags, 3 + n, r, p, values[n])
-    xs = w.arc[1]
+    xs = w.xs
     for j in range(w.active[-1]):  # the other arcs shipped exactly 0
         a = w.active[j]
         for t in range(real):
@@ -656,17 +766,17 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
 @inline
 def _china_blocked(topo: Topology, state: KState, b: int, w: Work) -> np.ndarray:
     """``step.china_blocked`` of one tile: (P, T) share of orders on China policy stops."""
-    blocked, total, passed = w.product[0], w.product[1], w.product[2]
+    blocked, total, passed = w.blocked, w.total_orders, w.passed
     blocked[:, :] = 0.0
     if topo.china < 0:
         return blocked
     total[:, :] = 0.0
     passed[:, :] = 0.0
-    share, allow = state.share[b], w.arc[0]
+    share, allow = state.share[b], w.allow
     for a in topo.china_arcs:
         p, i = topo.arc_product[a], topo.arc_importer[a]
         for t in range(TILE):
-            wanted = w.node[ORDERS, i, p, t] * share[a, t]
+            wanted = w.orders[i, p, t] * share[a, t]
             total[p, t] += wanted
             passed[p, t] += wanted * allow[a, t]
     for p in range(blocked.shape[0]):
@@ -680,19 +790,19 @@ def _update_prices(
     topo: Topology, fx: Effects, state: KState, b: int, prm: np.ndarray, w: Work, out: Out
 ) -> None:
     """``market.update_prices``: tightness per market moves prices towards target."""
-    node = w.node
     n_r, n_p = topo.use0.shape
     blocked = _china_blocked(topo, state, b, w)
-    target, stock, short, demand = w.market[0], w.market[1], w.market[2], w.market[3]
-    w.market[:4] = 0.0
+    target, stock, short, demand = w.m_target, w.m_stock, w.m_short, w.m_demand
+    for x in (target, stock, short, demand):
+        x[:, :, :] = 0.0
     for r in range(n_r):
         m = topo.market_of[r]
         for p in range(n_p):
             for t in range(TILE):
-                final = node[FINAL, r, p, t]
-                target[p, m, t] += node[TARGET, r, p, t]
-                stock[p, m, t] += node[STOCK, r, p, t]
-                short[p, m, t] += final - final * node[FILL, r, p, t]
+                final = w.final[r, p, t]
+                target[p, m, t] += w.target[r, p, t]
+                stock[p, m, t] += w.stock[r, p, t]
+                short[p, m, t] += final - final * w.fill[r, p, t]
                 demand[p, m, t] += final
     n_m = target.shape[1]
     floor = fx.floor[_at(fx.floor.shape[0], b)]
@@ -727,9 +837,9 @@ def _update_demand(
 ) -> None:
     """``market.update_demand``: final demand follows the landed price (tariffs included)."""
     n_r, n_p = topo.use0.shape
-    tariff = w.arc[3]
+    tariff = w.tariff
     share = state.share[b]
-    levied = w.node[SPARE]  # scratch: mean tariff on each importer's orders
+    levied = w.spare  # scratch: mean tariff on each importer's orders
     levied[:, :, :] = 0.0
     for a in range(tariff.shape[0] if fx.taxed else 0):
         i, p = topo.arc_importer[a], topo.arc_product[a]
@@ -737,7 +847,7 @@ def _update_demand(
             if tariff[a, t] != 0.0:
                 levied[i, p, t] += tariff[a, t] * share[a, t]
     mult, price = state.demand_mult[b], state.price[b]
-    aims = w.market[4]  # every region of a market sees the same multiple without tariffs
+    aims = w.m_aim  # every region of a market sees the same multiple without tariffs
     for p in range(n_p):
         for m in range(aims.shape[1]):
             for t in range(TILE):
@@ -779,8 +889,8 @@ def _update_sourcing(
     topo: Topology, fx: Effects, state: KState, b: int, prm: np.ndarray, w: Work
 ) -> None:
     """``market.update_sourcing`` for the products policy touches or touched in each draw."""
-    node, allow, weight = w.node, w.arc[0], w.arc[2]
-    tariff = w.arc[3]
+    allow, weight = w.allow, w.weight
+    tariff = w.tariff
     touched = state.touched[b]
     for p in range(touched.shape[0]):
         done = True
@@ -790,23 +900,23 @@ def _update_sourcing(
             continue  # touched stays touched: no need to look again
         for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
             for t in range(TILE):
-                if allow[a, t] != 1.0 or (fx.taxed and tariff[a, t] != 0.0):
-                    touched[p, t] = True
-    capacity, activity = w.proc[0], w.proc[2]
+                hit = allow[a, t] != 1.0 or (fx.taxed and tariff[a, t] != 0.0)
+                touched[p, t] = touched[p, t] or hit
+    capacity, activity = w.capacity, w.activity
     n_r, n_p = topo.use0.shape
-    spare, kept, alt = node[SPARE], node[KEPT], node[ALT]
+    spare, kept, alt = w.spare, w.kept, w.alt
     for r in range(n_r):  # stock above target plus unused capacity's output
         for p in range(n_p):
             for t in range(TILE):
-                spare[r, p, t] = max(node[STOCK, r, p, t] - node[TARGET, r, p, t], 0.0)
+                spare[r, p, t] = max(w.stock[r, p, t] - w.target[r, p, t], 0.0)
         for o in range(topo.out_process.size):
             k, p = topo.out_process[o], topo.out_product[o]
             for t in range(TILE):
                 idle = max(capacity[r, k, t] - activity[r, k, t], 0.0)
                 spare[r, p, t] += idle * topo.out_yield[o]
-    share, lag = state.share[b], w.lane[SCALE]
+    share, lag = state.share[b], w.scale
     for t in range(TILE):
-        lag[t] = max(prm[REROUTE, t], 1.0)
+        lag[t] = 1.0 / max(prm[REROUTE, t], 1.0)
     for p in range(n_p):
         moving = False
         for t in range(TILE):
@@ -840,7 +950,7 @@ def _update_sourcing(
             for t in range(TILE):
                 aim = weight[a, t] * spare[e, p, t] * alt[i, p, t]
                 aim += s0 * weight[a, t] + s0 * kept[i, p, t]
-                if touched[p, t]:
-                    share[a, t] = (aim - share[a, t]) / lag[t] + share[a, t]
+                moved = (aim - share[a, t]) * lag[t] + share[a, t]
+                share[a, t] = moved if touched[p, t] else share[a, t]  # a select: no branch
                 nonzero |= share[a, t] != 0.0
             state.carries[b, a] = nonzero
