@@ -98,7 +98,8 @@ def main() -> None:
     batch_params = {**params, "home_priority": home, "rerouting_months": rerouting}
 
     simulate(compiled, scenario, params)  # warm up imports and caches
-    simulate(compiled, scenario, batch_params, 64, months=2, kernel="numba")  # load the kernel
+    warm = {**params, "home_priority": home[:64], "rerouting_months": rerouting[:64]}
+    simulate(compiled, scenario, warm, 64, months=2, kernel="numba")  # load the kernel
     one_base = timed(lambda: simulate(compiled, baseline, params), repeat=5)
     one_policy = timed(lambda: simulate(compiled, scenario, params), repeat=5)
     chunk: dict[str, Any] = {} if args.chunk_size is None else {"chunk_size": args.chunk_size}
