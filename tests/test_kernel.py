@@ -146,3 +146,25 @@ def test_tiles_pad_with_the_last_draw() -> None:
     assert np.array_equal(tiles[1, :, :, -1], x[10])  # padding repeats it
     shared = fast.tiled(np.ones((1, 4)))
     assert shared.shape == (1, 4, kn.TILE)
+
+
+def test_the_month_is_compiled_no_alias_and_leaves_numba_settings_alone() -> None:
+    """``compile_month`` turns LLVM's SLP vectoriser on for the kernel's own compile only:
+    numba's setting is what it was, and the kernel's arguments are compiled no-alias."""
+    from numba.core import config
+
+    before = config.SLP_VECTORIZE
+    simulate(BUNDLED, load_scenario("baseline"), {}, kn.TILE, months=1, kernel="numba")
+    assert config.SLP_VECTORIZE == before == 0
+    assert kn.month.signatures
+    assert all(kn.month.overloads[s].fndesc.noalias for s in kn.month.signatures)
+
+
+def test_scratch_fields_are_separate_allocations() -> None:
+    """No-alias arguments are only sound if no two of the kernel's arrays share memory."""
+    w = kn.work(3, 4, 5, 6, 7, 2)
+    assert set(kn._WORK_DIMS) == set(kn.Work._fields[:-1])
+    for i, a in enumerate(w):
+        assert a.shape[-1] == (kn.TILE if i < len(w) - 1 else 7)
+        for b in w[i + 1 :]:
+            assert not np.shares_memory(a, b)
