@@ -8,7 +8,10 @@ are shared by all draws.
 
 Flow effects (allowances, tariffs, quota masks) live on C cells of the (P, E, I) grid, the
 engine's trade arcs: each measure's mask is built on the grid (shared by all draws), gathered
-onto the cells, and only then meets the per-draw factors, so per-draw work is D x C.
+onto the cells, and only then meets the per-draw factors. Allowances and tariffs are kept as
+``CellField``s, a shared base and one term per measure (its cells, a per-cell and a per-draw
+factor), so per-draw work is D x (cells covered); ``CellField.dense`` makes the (1|D, C)
+array the numpy step reads, and the compiled kernel reads the terms.
 
 Shapes: D draws, P products, R regions (exporter E, importer I), K processes, M markets,
 C flow cells.
@@ -95,11 +98,6 @@ class CellField:
             x.flags.writeable = False
             self._dense = x
         return self._dense
-
-    @property
-    def varies(self) -> bool:
-        """Whether any term differs between draws."""
-        return any(t.col.size > 1 or t.on is not None for t in self.terms)
 
 
 def _on_cells(op: np.ufunc, x: np.ndarray, term: CellTerm) -> np.ndarray:
