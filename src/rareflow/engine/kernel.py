@@ -915,6 +915,7 @@ def _update_sourcing(
                 idle = max(capacity[r, k, t] - activity[r, k, t], 0.0)
                 spare[r, p, t] += idle * topo.out_yield[o]
     share, lag = state.share[b], w.scale
+    wt = weight if fx.taxed else allow  # without tariffs the weight is the allowance
     for t in range(TILE):
         lag[t] = 1.0 / max(prm[REROUTE, t], 1.0)
     for p in range(n_p):
@@ -927,18 +928,17 @@ def _update_sourcing(
         kept[:, p, :] = 0.0
         alt[:, p, :] = 0.0
         for a in range(lo, hi):
-            i, e = topo.arc_importer[a], topo.arc_exporter[a]
-            taxed = False
-            for t in range(TILE):
-                weight[a, t] = allow[a, t]
-                taxed |= fx.taxed and tariff[a, t] != 0.0
-            if taxed:
+            i, e, s0 = topo.arc_importer[a], topo.arc_exporter[a], topo.share0[a]
+            if fx.taxed:
                 for t in range(TILE):
+                    weight[a, t] = allow[a, t]
                     if tariff[a, t] != 0.0:
                         weight[a, t] *= (1.0 + tariff[a, t]) ** -prm[TARIFF_EL, t]
+            if s0 != 0.0:  # most arcs had no baseline share: they add exactly 0 to kept
+                for t in range(TILE):
+                    kept[i, p, t] += s0 * wt[a, t]
             for t in range(TILE):
-                kept[i, p, t] += topo.share0[a] * weight[a, t]
-                alt[i, p, t] += weight[a, t] * spare[e, p, t]
+                alt[i, p, t] += wt[a, t] * spare[e, p, t]
         for i in range(n_r):  # per importer: the part moved, and its scale on spare supply
             for t in range(TILE):
                 moved = 1.0 - kept[i, p, t] if topo.has_imports[i, p] else 0.0
@@ -948,8 +948,9 @@ def _update_sourcing(
             i, e, s0 = topo.arc_importer[a], topo.arc_exporter[a], topo.share0[a]
             nonzero = False
             for t in range(TILE):
-                aim = weight[a, t] * spare[e, p, t] * alt[i, p, t]
-                aim += s0 * weight[a, t] + s0 * kept[i, p, t]
+                aim = wt[a, t] * spare[e, p, t] * alt[i, p, t]
+                if s0 != 0.0:  # else it adds exactly 0
+                    aim += s0 * wt[a, t] + s0 * kept[i, p, t]
                 moved = (aim - share[a, t]) * lag[t] + share[a, t]
                 share[a, t] = moved if touched[p, t] else share[a, t]  # a select: no branch
                 nonzero |= share[a, t] != 0.0
