@@ -80,12 +80,11 @@ def bytes_per_draw_month(shape: dict[str, int]) -> int:
 def network_shape() -> dict[str, int]:
     """Regions, products, sectors and trade arcs of the benchmark's scenario."""
     from rareflow.data.network import load_network
-    from rareflow.engine.simulate import _extra_exporters
-    from rareflow.engine.static import build_static
+    from rareflow.engine.simulate import scenario_static
     from rareflow.model.compiled import compile_network
 
     net = compile_network(load_network())
-    arcs = build_static(net, _extra_exporters(net, scenario(1).policies)).arcs
+    arcs = scenario_static(net, scenario(1)).arcs
     return {**net.shape, "arcs": int(arcs.size)}
 
 

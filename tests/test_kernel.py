@@ -112,13 +112,12 @@ def test_results_do_not_depend_on_chunks_or_threads() -> None:
 def test_a_broken_balance_names_the_node() -> None:
     """A negative opening stock cannot balance into a non-negative month: the kernel flags
     it and ``fast.check`` raises the numpy path's error, naming region, product and draw."""
-    from rareflow.engine.simulate import _extra_exporters
+    from rareflow.engine.simulate import scenario_static
     from rareflow.engine.state import initial_state
-    from rareflow.engine.static import build_static
     from rareflow.policies.effects import no_effects
 
     scenario = load_scenario("baseline")
-    static = build_static(BUNDLED, _extra_exporters(BUNDLED, scenario.policies))
+    static = scenario_static(BUNDLED, scenario)
     params = resolve_parameters(BUNDLED.parameters, {})
     state = initial_state(static, 2, 2026 * 12, params["demand_growth_per_year"], -1)
     usa, magnet = BUNDLED.regions.index("USA"), BUNDLED.products.index("ndfeb_sintered")

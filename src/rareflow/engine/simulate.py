@@ -159,6 +159,12 @@ def _extra_exporters(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -
     return extra
 
 
+def scenario_static(compiled: CompiledNetwork, scenario: Scenario) -> Static:
+    """The run's ``Static``: trade arcs include those the scenario's stockpiles and
+    investments open (``_extra_exporters``)."""
+    return build_static(compiled, _extra_exporters(compiled, scenario.policies))
+
+
 def simulate(
     compiled: CompiledNetwork,
     scenario: Scenario,
@@ -192,7 +198,7 @@ def simulate(
     recorded outputs grow with draws x months (shipments dominate: P x R x R per draw-month).
     """
     keep_freed_memory()
-    static = build_static(compiled, _extra_exporters(compiled, scenario.policies))
+    static = scenario_static(compiled, scenario)
     horizon = months or scenario.months
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + horizon)
@@ -286,7 +292,7 @@ def stream(
     Monte Carlo hook). Arrays are only valid until the next month is asked for.
     shipments: False leaves the (D, P, R, R) shipments out (they dominate the cost)."""
     keep_freed_memory()
-    static = build_static(compiled, _extra_exporters(compiled, scenario.policies))
+    static = scenario_static(compiled, scenario)
     first = month_index(scenario.start)
     month_ids = np.arange(first, first + (months or scenario.months))
     params = _params(compiled, parameters, draws)
