@@ -5,12 +5,13 @@ the kernel measured, raising the same ``MassBalanceError`` as the numpy path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 import numpy as np
 
 from rareflow.engine import kernel as kn
 from rareflow.engine.parameters import ParamValue
+from rareflow.engine.simulate import OUTPUTS
 from rareflow.engine.state import State
 from rareflow.engine.static import Static
 from rareflow.errors import MassBalanceError
@@ -190,19 +191,22 @@ def kernel_state(state: State) -> kn.KState:
     )
 
 
-def outputs(static: Static, n: int, shipments: bool) -> kn.Out:
+NODE_OUTPUTS = ("production", "inventory", "demand", "shortage")  # (D, R, P) each
+
+
+def outputs(static: Static, n: int, keep: Collection[str]) -> kn.Out:
+    """Output buffers for n draws; node outputs and shipments not in ``keep`` are left empty
+    (the kernel then skips them). Sector losses and prices are always recorded."""
     n_r, n_p, _, n_s = static.shape
-    nodes, sectors = (n, n_r, n_p), (n, n_r, n_s)
+    sectors = (n, n_r, n_s)
+    nodes = {k: np.empty((n if k in keep else 0, n_r, n_p)) for k in NODE_OUTPUTS}
     return kn.Out(
-        production=np.empty(nodes),
-        inventory=np.empty(nodes),
-        demand=np.empty(nodes),
-        shortage=np.empty(nodes),
+        **nodes,
         shortage_share=np.empty(sectors),
         units_not_built=np.empty(sectors),
         value_lost=np.empty(sectors),
         price=np.empty((n, n_p, len(static.net.markets))),
-        shipments=np.empty((n if shipments else 0, static.arcs.size)),
+        shipments=np.empty((n if "shipments" in keep else 0, static.arcs.size)),
         residual=np.empty(n),
         check=np.empty((n, 4)),
     )
@@ -216,15 +220,16 @@ def run_months(
     effects_of: Callable[[int], kn.Effects],
     actor: int,
     draw0: int,
-    shipments: bool = True,
+    keep: Collection[str] = tuple(OUTPUTS),
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays, max residual) month by month, as ``simulate._run_chunk``
-    does (shipments (A, D); arrays valid until the next month is asked for)."""
+    does: the outputs named in ``keep`` (shipments (A, D)), valid until the next month is
+    asked for."""
     topo = topology(static, actor)  # a few ms: once per chunk
     n = state.stock.shape[0]
     kstate = kernel_state(state)
     prm = parameter_matrix(params, n)
-    out = outputs(static, n, shipments)
+    out = outputs(static, n, keep)
     n_r, n_p, n_k, n_s = static.shape
     w = kn.work(n_r, n_p, n_k, static.arcs.size, n_s, len(static.net.markets))
     for t, month in enumerate(month_ids):
@@ -233,21 +238,13 @@ def run_months(
             kn.compile_month(topo, fx, kstate, prm, int(month), out, w)
         kn.month(topo, fx, kstate, prm, int(month), out, w)
         worst = check(static, out, int(month), draw0)
-        yield t, recorded(out), worst
+        yield t, recorded(out, keep), worst
 
 
-def recorded(out: kn.Out) -> dict[str, np.ndarray]:
-    return {
-        "production": out.production,
-        "shipments": out.shipments.T,
-        "inventory": out.inventory,
-        "demand": out.demand,
-        "shortage": out.shortage,
-        "shortage_share": out.shortage_share,
-        "units_not_built": out.units_not_built,
-        "value_lost": out.value_lost,
-        "price": out.price,
-    }
+def recorded(out: kn.Out, keep: Collection[str]) -> dict[str, np.ndarray]:
+    arrays = {k: getattr(out, k) for k in OUTPUTS if k != "shipments"}
+    arrays["shipments"] = out.shipments.T
+    return {k: arrays[k] for k in keep}
 
 
 def check(static: Static, out: kn.Out, month: int, draw0: int) -> float:

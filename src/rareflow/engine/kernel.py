@@ -165,7 +165,8 @@ class KState(NamedTuple):
 
 
 class Out(NamedTuple):
-    """The month's recorded outputs of the D real draws; ``shipments`` (0, A): not recorded."""
+    """The month's recorded outputs of the D real draws. The node outputs and ``shipments``
+    may be empty (0, ...): not recorded (the statistics of a Monte Carlo run read none)."""
 
     production: np.ndarray  # (D, R, P)
     inventory: np.ndarray  # (D, R, P)
@@ -195,6 +196,7 @@ class Work(NamedTuple):
     orders: np.ndarray  # (R, P, T) t import orders
     home_need: np.ndarray  # (R, P, T) t process and final needs at home
     fill: np.ndarray  # (R, P, T) share of home needs met
+    shortage: np.ndarray  # (R, P, T) t final use not delivered
     production: np.ndarray  # (R, P, T) t
     use: np.ndarray  # (R, P, T) t process use
     foreign: np.ndarray  # (R, P, T) t foreign orders allowed
@@ -247,8 +249,8 @@ def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int) -> Work:
 # the leading dims of each float field of ``Work`` (before the tile axis T)
 _WORK_DIMS = {
     **dict.fromkeys(("start", "stock", "release", "purchase", "target", "gap", "final",
-                     "orders", "home_need", "fill", "production", "use", "foreign", "imports",
-                     "exports", "origin_in", "served", "spare", "kept", "alt"), "R, P"),
+                     "orders", "home_need", "fill", "shortage", "production", "use", "foreign",
+                     "imports", "exports", "origin_in", "served", "spare", "kept", "alt"), "R, P"),
     **dict.fromkeys(("capacity", "desired", "activity"), "R, K"),
     **dict.fromkeys(("weighted", "primary"), "K"),
     **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
@@ -655,6 +657,8 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, out: Out) -> None:
                 net = w.home_need[r, p, t] + w.foreign[r, p, t] - w.imports[r, p, t]
                 pull[r, p, t] = net - topo.net_pull0[r, p] * g[t]
                 stock[r, p, t] = w.stock[r, p, t]
+                final = w.final[r, p, t]
+                w.shortage[r, p, t] = final - final * w.fill[r, p, t]
             if topo.actor < 0:
                 continue
             for t in range(TILE):
@@ -667,17 +671,23 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, out: Out) -> None:
                 origin[r, p, t] = min(max(share, 0.0), 1.0)
     for t in range(min(TILE, n_d - b * TILE)):
         d = b * TILE + t
-        for r in range(n_r):
-            for p in range(n_p):
-                final = w.final[r, p, t]
-                out.production[d, r, p] = w.production[r, p, t]
-                out.inventory[d, r, p] = w.stock[r, p, t]
-                out.demand[d, r, p] = final
-                out.shortage[d, r, p] = final - final * w.fill[r, p, t]
-        if out.shipments.shape[0]:
-            for a in range(out.shipments.shape[1]):
-                out.shipments[d, a] = w.xs[a, t]
+        _record(out.production, d, w.production, t)
+        _record(out.inventory, d, w.stock, t)
+        _record(out.demand, d, w.final, t)
+        _record(out.shortage, d, w.shortage, t)
+        _record(out.shipments, d, w.xs, t)
     _sector_losses(topo, b, state.demand_mult[b], w, out)
+
+
+@inline
+def _record(dst: np.ndarray, d: int, src: np.ndarray, t: int) -> None:
+    """Lane t of ``src`` (..., T) into draw d of ``dst`` (D, ...); an empty ``dst`` (0, ...) is
+    an output not recorded."""
+    if not dst.shape[0]:
+        return
+    flat_dst, flat_src = dst[d].reshape(-1), src.reshape(-1, TILE)
+    for n in range(flat_dst.size):
+        flat_dst[n] = flat_src[n, t]
 
 
 @inline
@@ -716,9 +726,27 @@ def _flag(row: np.ndarray, code: int, r: int, p: int, value: float) -> None:
 
 
 @inline
+def _balance(w: Work, r: int, p: int, t: int) -> tuple:
+    """Node (r, p) of lane t: its relative residual, the least a checked quantity may be
+    (value / scale < -TOLERANCE, without dividing), and the quantities ``NODE_CHECKS`` names."""
+    delivered = w.final[r, p, t] * w.fill[r, p, t]
+    inflow = w.start[r, p, t] + w.production[r, p, t]
+    inflow = inflow + w.imports[r, p, t] + w.release[r, p, t]
+    outflow = w.use[r, p, t] + delivered + w.exports[r, p, t]
+    outflow = outflow + w.purchase[r, p, t]
+    scale = max(inflow, SCALE_FLOOR)
+    rel = abs(w.stock[r, p, t] - (inflow - outflow)) / scale
+    values = (w.stock[r, p, t], w.production[r, p, t], w.use[r, p, t],
+              delivered, w.release[r, p, t], w.purchase[r, p, t])  # fmt: skip
+    return rel, -TOLERANCE * scale, values
+
+
+@inline
 def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
     """``balance.check_balance`` of the tile's real draws: each one's largest relative
-    residual (NaN if any) and its first broken check (code, region, product, value)."""
+    residual (NaN if any) and its first broken check (code, region, product, value).
+    The lanes are checked side by side; a node or arc that fails is looked at again lane
+    by lane to flag it (rare: a broken balance stops the run)."""
     worst = w.worst
     n_r, n_p = topo.use0.shape
     real = min(TILE, out.residual.size - b * TILE)
@@ -727,40 +755,49 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
         out.check[b * TILE + t, :] = 0.0
     for r in range(n_r):
         for p in range(n_p):
+            ok = True
             for t in range(TILE):
-                delivered = w.final[r, p, t] * w.fill[r, p, t]
-                inflow = w.start[r, p, t] + w.production[r, p, t]
-                inflow = inflow + w.imports[r, p, t] + w.release[r, p, t]
-                outflow = w.use[r, p, t] + delivered + w.exports[r, p, t]
-                outflow = outflow + w.purchase[r, p, t]
-                scale = max(inflow, SCALE_FLOOR)
-                rel = abs(w.stock[r, p, t] - (inflow - outflow)) / scale
-                if rel > worst[t]:
-                    worst[t] = rel
-                low = -TOLERANCE * scale  # value / scale < -TOLERANCE, without dividing
-                values = (w.stock[r, p, t], w.production[r, p, t], w.use[r, p, t],
-                          delivered, w.release[r, p, t], w.purchase[r, p, t])  # fmt: skip
-                if (rel <= TOLERANCE and min(values) >= low) or t >= real:
-                    continue  # the usual case
-                flags = out.check[b * TILE + t]
-                if not rel <= TOLERANCE:  # too large, or NaN
-                    _flag(flags, RESIDUAL, r, p, rel)
-                    if rel != rel:
-                        worst[t] = rel  # NaN sticks: max() would drop it
-                for n in range(len(values)):
-                    if values[n] < low:
-                        _flag(flags, 3 + n, r, p, values[n])
-    xs = w.xs
+                rel, low, values = _balance(w, r, p, t)
+                worst[t] = rel if rel > worst[t] else worst[t]
+                ok &= rel <= TOLERANCE and min(values) >= low
+            if not ok:
+                _flag_node(b, r, p, real, w, out)
+    xs, lowest = w.xs, w.total  # w.total: scratch
+    lowest[:] = 0.0
     for j in range(w.active[-1]):  # the other arcs shipped exactly 0
         a = w.active[j]
-        for t in range(real):
-            if xs[a, t] < -TOLERANCE:
-                flags = out.check[b * TILE + t]
-                _flag(
-                    flags, NEGATIVE_SHIPMENTS, topo.arc_exporter[a], topo.arc_product[a], xs[a, t]
-                )
+        for t in range(TILE):
+            lowest[t] = min(lowest[t], xs[a, t])
+    if lowest.min() < -TOLERANCE:
+        _flag_shipments(topo, b, real, w, out)
     for t in range(real):
         out.residual[b * TILE + t] = worst[t]
+
+
+@inline
+def _flag_node(b: int, r: int, p: int, real: int, w: Work, out: Out) -> None:
+    """Flag the broken checks of node (r, p) in each real lane; a NaN residual sticks."""
+    for t in range(real):
+        rel, low, values = _balance(w, r, p, t)
+        flags = out.check[b * TILE + t]
+        if not rel <= TOLERANCE:  # too large, or NaN
+            _flag(flags, RESIDUAL, r, p, rel)
+            if rel != rel:
+                w.worst[t] = rel  # NaN sticks: max() would drop it
+        for n in range(len(values)):
+            if values[n] < low:
+                _flag(flags, 3 + n, r, p, values[n])
+
+
+@inline
+def _flag_shipments(topo: Topology, b: int, real: int, w: Work, out: Out) -> None:
+    for j in range(w.active[-1]):
+        a = w.active[j]
+        for t in range(real):
+            if w.xs[a, t] < -TOLERANCE:
+                flags = out.check[b * TILE + t]
+                e, p = topo.arc_exporter[a], topo.arc_product[a]
+                _flag(flags, NEGATIVE_SHIPMENTS, e, p, w.xs[a, t])
 
 
 @inline
@@ -799,11 +836,10 @@ def _update_prices(
         m = topo.market_of[r]
         for p in range(n_p):
             for t in range(TILE):
-                final = w.final[r, p, t]
                 target[p, m, t] += w.target[r, p, t]
                 stock[p, m, t] += w.stock[r, p, t]
-                short[p, m, t] += final - final * w.fill[r, p, t]
-                demand[p, m, t] += final
+                short[p, m, t] += w.shortage[r, p, t]
+                demand[p, m, t] += w.final[r, p, t]
     n_m = target.shape[1]
     floor = fx.floor[_at(fx.floor.shape[0], b)]
     price = state.price[b]

@@ -85,8 +85,8 @@ def _sizes(net: CompiledNetwork) -> dict[str, int]:
     }
 
 
-def _recorded(flows: Flows, state: State) -> dict[str, np.ndarray]:
-    return {
+def _recorded(flows: Flows, state: State, keep: Sequence[str]) -> dict[str, np.ndarray]:
+    arrays = {
         "production": flows.production,
         "shipments": flows.shipments,
         "inventory": flows.stock_end,
@@ -97,6 +97,7 @@ def _recorded(flows: Flows, state: State) -> dict[str, np.ndarray]:
         "value_lost": flows.value_lost,
         "price": state.price,
     }
+    return {k: arrays[k] for k in keep}
 
 
 def _calibrated(
@@ -223,7 +224,7 @@ def simulate(
     def fill(lo: int, hi: int) -> float:
         worst = 0.0
         chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids,
-                           engine, "shipments" in keep)  # fmt: skip
+                           engine, keep)  # fmt: skip
         for t, recorded, resid in chunk:
             worst = max(worst, resid)
             for k in keep:
@@ -286,11 +287,12 @@ def stream(
     months: int | None = None,
     values: Mapping[str, np.ndarray] | None = None,
     kernel: str | None = None,
-    shipments: bool = True,
+    outputs: Sequence[str] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays (D, ...), max residual) month by month, keeping no paths (the
     Monte Carlo hook). Arrays are only valid until the next month is asked for.
-    shipments: False leaves the (D, P, R, R) shipments out (they dominate the cost)."""
+    outputs: names of ``OUTPUTS`` to record (default all; the (D, P, R, R) shipments dominate
+    the cost)."""
     keep_freed_memory()
     static = scenario_static(compiled, scenario)
     first = month_index(scenario.start)
@@ -301,13 +303,12 @@ def stream(
     shared = _shared_effects(static, plan, vals)
     shape = (len(compiled.products), len(compiled.regions), len(compiled.regions))
     engine = choose_kernel(kernel, draws)
+    keep = tuple(outputs or OUTPUTS)
     for t, recorded, resid in _run_chunk(
-        static, plan, scenario, params, vals, shared, 0, draws, month_ids, engine, shipments
+        static, plan, scenario, params, vals, shared, 0, draws, month_ids, engine, keep
     ):  # fmt: skip
-        if shipments:
+        if "shipments" in keep:
             recorded["shipments"] = static.arcs.dense(recorded["shipments"], shape)
-        else:
-            recorded.pop("shipments", None)
         yield t, recorded, resid
 
 
@@ -338,11 +339,11 @@ def _run_chunk(
     hi: int,
     month_ids: np.ndarray,
     kernel: str = "numpy",
-    shipments: bool = True,
+    keep: Sequence[str] = tuple(OUTPUTS),
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
-    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi); shipments
-    are (A, D) on the trade arcs, in one buffer reused every month (recorded arrays are
-    valid until the next month is asked for)."""
+    """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi): the
+    outputs named in ``keep``; shipments are (A, D) on the trade arcs, in one buffer reused
+    every month (recorded arrays are valid until the next month is asked for)."""
     net = static.net
     prm = chunk_values(params, lo, hi)
     vals = {k: v[lo:hi] for k, v in values.items()}
@@ -353,7 +354,7 @@ def _run_chunk(
     )  # fmt: skip
     if kernel == "numba":
         yield from _run_kernel(static, plan, state, prm, vals, shared, lo, month_ids, actor,
-                               shipments)  # fmt: skip
+                               keep)  # fmt: skip
         return
     touched = np.zeros(len(net.products), dtype=bool)  # sourcing ever moved off baseline
     buffer = np.empty(state.share.shape)
@@ -368,7 +369,7 @@ def _run_chunk(
         touched |= _touched(static, fx, flows)
         moving = np.flatnonzero(touched)
         update_sourcing(static, state, flows, flows.allow, fx.tariff, prm, moving)
-        yield t, _recorded(flows, state), resid
+        yield t, _recorded(flows, state, keep), resid
 
 
 def _run_kernel(
@@ -381,7 +382,7 @@ def _run_kernel(
     lo: int,
     month_ids: np.ndarray,
     actor: int,
-    shipments: bool,
+    keep: Sequence[str],
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """``_run_chunk`` on the compiled kernel (``fast.py``)."""
     from rareflow.engine import fast
@@ -392,4 +393,4 @@ def _run_kernel(
         fx = shared[t] if shared is not None else _effects(static, plan, t, values)
         return fast.effects(static, fx, project_capacity(net, int(month_ids[t])))
 
-    yield from fast.run_months(static, state, prm, month_ids, effects_of, actor, lo, shipments)
+    yield from fast.run_months(static, state, prm, month_ids, effects_of, actor, lo, keep)

@@ -156,7 +156,7 @@ def run_block(job: Job, block: int) -> Chunk:
     # the kernel follows the block size, not n, so that every block of a run uses the same
     kernel = choose_kernel(cfg.kernel, BLOCK)
     months = stream(net, inputs.scenario, params, n, months=horizon, values=inputs.values,
-                    kernel=kernel, shipments=False)  # fmt: skip
+                    kernel=kernel, outputs=(*HEADLINE, "price"))  # fmt: skip
     for t, rec, resid in months:
         acc.add(t, rec, resid)
     return acc.finish()
