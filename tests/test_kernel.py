@@ -161,7 +161,7 @@ def test_the_month_is_compiled_no_alias_and_leaves_numba_settings_alone() -> Non
 
 def test_scratch_fields_are_separate_allocations() -> None:
     """No-alias arguments are only sound if no two of the kernel's arrays share memory."""
-    w = kn.work(3, 4, 5, 6, 7, 2)
+    w = kn.work(3, 4, 5, 6, 7, 2, 3)
     assert set(kn._WORK_DIMS) == set(kn.Work._fields[:-1])
     for i, a in enumerate(w):
         assert a.shape[-1] == (kn.TILE if i < len(w) - 1 else 7)

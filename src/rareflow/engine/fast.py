@@ -16,7 +16,7 @@ from rareflow.engine.state import State
 from rareflow.engine.static import Static
 from rareflow.errors import MassBalanceError
 from rareflow.model.compiled import month_label
-from rareflow.policies.effects import CellField, MonthEffects
+from rareflow.policies.effects import CellField, ContentRule, MonthEffects
 
 
 def topology(static: Static, actor: int) -> kn.Topology:
@@ -138,7 +138,7 @@ def cell_terms(f: CellField) -> kn.CellTerms:
 def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
     """``MonthEffects`` on the trade arcs (``month_effects`` with ``cells=static.arcs.cell``),
     every array C-contiguous with a 1 or D axis."""
-    n_r, n_a = len(static.net.regions), static.arcs.size
+    n_a = static.arcs.size
     if fx.allowed.base.size != n_a:  # the kernel does not check bounds
         raise ValueError(f"effects on {fx.allowed.base.size} cells, not the {n_a} trade arcs")
 
@@ -146,6 +146,7 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
         return np.atleast_1d(np.asarray(x, dtype=float))
 
     rules = fx.content_rules
+    covered = [rule_arcs(static, r) for r in rules]
     return kn.Effects(
         allow=cell_terms(fx.allowed),
         tariff=cell_terms(fx.taxed),
@@ -163,10 +164,18 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
             len(rules), len(static.net.products)
         ),
         rule_threshold=np.array([r.threshold for r in rules], dtype=float),
-        rule_actor=np.array([r.actor for r in rules], dtype=np.int64),
-        rule_targets=np.array([r.targets for r in rules], dtype=np.bool_).reshape(len(rules), n_r),
+        rule_ptr=np.cumsum([0, *(x.size for x in covered)], dtype=np.int64),
+        rule_arcs=np.ascontiguousarray(np.concatenate([np.zeros(0), *covered]), dtype=np.int64),
         rule_factor=tiled(columns([lead(r.factor) for r in rules])),
     )
+
+
+def rule_arcs(static: Static, rule: ContentRule) -> np.ndarray:
+    """Arcs a content rule may cover: of a product whose content can reach the threshold
+    (origin shares are at most 1), from an exporter other than the actor, to a target."""
+    arcs = static.arcs
+    rich = rule.content[arcs.product] >= rule.threshold
+    return np.flatnonzero(rich & (arcs.exporter != rule.actor) & rule.targets[arcs.importer])
 
 
 def parameter_matrix(params: Mapping[str, ParamValue], n: int) -> np.ndarray:
@@ -231,9 +240,11 @@ def run_months(
     prm = parameter_matrix(params, n)
     out = outputs(static, n, keep)
     n_r, n_p, n_k, n_s = static.shape
-    w = kn.work(n_r, n_p, n_k, static.arcs.size, n_s, len(static.net.markets))
+    w = kn.work(n_r, n_p, n_k, static.arcs.size, n_s, len(static.net.markets), 1)
     for t, month in enumerate(month_ids):
         fx = effects_of(t)
+        if fx.quota_mask.shape[0] > w.quota.shape[0]:  # a quota starts
+            w = w._replace(quota=np.empty((fx.quota_mask.shape[0], kn.TILE)))
         if t == 0:
             kn.compile_month(topo, fx, kstate, prm, int(month), out, w)
         kn.month(topo, fx, kstate, prm, int(month), out, w)

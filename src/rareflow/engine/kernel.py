@@ -145,8 +145,8 @@ class Effects(NamedTuple):
     quota_cap: np.ndarray  # (1|NT, NQ, T) t/month
     rule_content: np.ndarray  # (NC, P)
     rule_threshold: np.ndarray  # (NC,)
-    rule_actor: np.ndarray  # (NC,) int
-    rule_targets: np.ndarray  # (NC, R) bool
+    rule_ptr: np.ndarray  # (NC + 1,) rule j may cover arcs rule_arcs[ptr[j]:ptr[j + 1]]:
+    rule_arcs: np.ndarray  # from another exporter to a target, of a product rich enough
     rule_factor: np.ndarray  # (1|NT, NC, T) share approved
 
 
@@ -226,6 +226,9 @@ class Work(NamedTuple):
     m_demand: np.ndarray  # (P, M, T) final demand
     m_aim: np.ndarray  # (P, M, T) demand multiple aimed at
     blocked: np.ndarray  # (P, T) share of orders on China policy stops
+    used_in: np.ndarray  # (P, T) one region's stage inputs used (the first of them)
+    used_sub: np.ndarray  # (P, T) and substituted
+    made: np.ndarray  # (P, T) one region's stage outputs (the first of them)
     total_orders: np.ndarray  # (P, T) orders on China
     passed: np.ndarray  # (P, T) of which allowed
     g: np.ndarray  # (T,) demand trend
@@ -234,13 +237,19 @@ class Work(NamedTuple):
     worst: np.ndarray  # (T,) largest relative residual
     total: np.ndarray  # (T,) a quota's flows
     scale: np.ndarray  # (T,) a quota's scale; the rerouting lag
+    least: np.ndarray  # (T,) a process's least input fill
+    used: np.ndarray  # (T,) one region's stage inputs used, in all
+    mixed: np.ndarray  # (T,) and of actor origin
+    quota: np.ndarray  # (Q, T) t/month left of each quota (Q >= 1: ``work``)
     active: np.ndarray  # (A + 1,) int: the month's arcs that carry orders; [A]: how many
 
 
-def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int) -> Work:
-    """Scratch for a chunk, every field its own allocation (``Work`` says the shapes)."""
+def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -> Work:
+    """Scratch for a chunk, every field its own allocation (``Work`` says the shapes); n_q:
+    the most quotas a month has. ``month`` allocates nothing: it is compiled without
+    reference counts (``compiled``)."""
     per = {"R, P": (n_r, n_p), "R, K": (n_r, n_k), "K": (n_k,), "A": (n_a,), "S": (n_s,),
-           "P, M": (n_p, n_m), "P": (n_p,), "": ()}  # fmt: skip
+           "P, M": (n_p, n_m), "P": (n_p,), "Q": (max(1, n_q),), "": ()}  # fmt: skip
     shapes = [per[_WORK_DIMS[name]] for name in Work._fields[:-1]]
     return Work._make([*(np.empty((*shape, TILE)) for shape in shapes),
                        np.empty(n_a + 1, dtype=np.int64)])  # fmt: skip
@@ -256,8 +265,10 @@ _WORK_DIMS = {
     **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
     **dict.fromkeys(("wanted", "unmet", "units", "value"), "S"),
     **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
-    **dict.fromkeys(("blocked", "total_orders", "passed"), "P"),
-    **dict.fromkeys(("g", "ahead", "expand", "worst", "total", "scale"), ""),
+    **dict.fromkeys(("blocked", "used_in", "used_sub", "made", "total_orders", "passed"), "P"),
+    **dict.fromkeys(("g", "ahead", "expand", "worst", "total", "scale", "least", "used",
+                     "mixed"), ""),
+    "quota": "Q",
 }  # fmt: skip
 
 
@@ -271,7 +282,12 @@ class NoAliasPipeline(CompilerBase):
         return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
 
 
-compiled = nb.njit(nogil=True, cache=True, error_model="numpy", pipeline_class=NoAliasPipeline)
+# no reference counts (``_nrt=False``): the kernel allocates nothing, and numba's increments
+# and decrements of every array a helper is handed (atomic calls, some inside lane loops,
+# where they also stop vectorising) cost more than the arithmetic
+compiled = nb.njit(
+    nogil=True, cache=True, error_model="numpy", pipeline_class=NoAliasPipeline, _nrt=False
+)
 inline = nb.njit(inline="always")  # folded into ``month`` (no calls inside the hot loop)
 
 
@@ -319,7 +335,7 @@ def month(
     prm: (NT, len(PARAMETERS), T) per-draw parameters; month_id: absolute month index;
     w: scratch (``work``). No two arguments may share memory (they are compiled no-alias).
     """
-    quota = np.empty((max(1, fx.quota_mask.shape[0]), TILE))  # t/month left of each quota
+    quota = w.quota
     for b in range(state.stock.shape[0]):
         _plan(topo, fx, state, prm[b], month_id, b, w, quota)
         for s in range(topo.stage_prods_ptr.size - 1):
@@ -401,7 +417,8 @@ def _plan(
     _allowances(topo, fx, origin, b, w.allow)
     caps = fx.quota_cap[_at(fx.quota_cap.shape[0], b)]
     for q in range(fx.quota_mask.shape[0]):
-        quota[q, :] = caps[q]
+        for t in range(TILE):
+            quota[q, t] = caps[q, t]
     for a in topo.stray_arcs:  # shipments: every other arc is written by its stage
         w.xs[a, :] = 0.0
     w.active[-1] = 0
@@ -482,16 +499,12 @@ def _allowances(topo: Topology, fx: Effects, origin: np.ndarray, b: int, allow: 
     factors = fx.rule_factor[_at(fx.rule_factor.shape[0], b)]
     for j in range(fx.rule_content.shape[0]):
         content, threshold = fx.rule_content[j], fx.rule_threshold[j]
-        for p in range(origin.shape[1]):
-            if content[p] < threshold:
-                continue  # origin shares are at most 1: never covered
-            for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
-                e = topo.arc_exporter[a]
-                if e == fx.rule_actor[j] or not fx.rule_targets[j, topo.arc_importer[a]]:
-                    continue
-                for t in range(TILE):
-                    covered = content[p] * origin[e, p, t] >= threshold
-                    allow[a, t] = allow[a, t] * factors[j, t] if covered else allow[a, t]
+        for n in range(fx.rule_ptr[j], fx.rule_ptr[j + 1]):
+            a = fx.rule_arcs[n]
+            p, e = topo.arc_product[a], topo.arc_exporter[a]
+            for t in range(TILE):
+                covered = content[p] * origin[e, p, t] >= threshold
+                allow[a, t] = allow[a, t] * factors[j, t] if covered else allow[a, t]
 
 
 @inline
@@ -504,12 +517,8 @@ def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> No
     prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
     desired, activity = w.desired, w.activity
     subst, origin = state.subst[b], state.origin[b]
-    used_in = np.empty((ins.size, TILE))
-    used_sub = np.empty((ins.size, TILE))
-    made = np.empty((prods.size, TILE))
-    least = np.empty(TILE)
-    total = np.empty(TILE)
-    mixed = np.empty(TILE)
+    used_in, used_sub, made = w.used_in[: ins.size], w.used_sub[: ins.size], w.made[: prods.size]
+    least, total, mixed = w.least, w.used, w.mixed
     for r in range(desired.shape[0]):
         used_in[:, :] = 0.0
         used_sub[:, :] = 0.0
@@ -768,7 +777,10 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
         a = w.active[j]
         for t in range(TILE):
             lowest[t] = min(lowest[t], xs[a, t])
-    if lowest.min() < -TOLERANCE:
+    least = 0.0
+    for t in range(TILE):
+        least = min(least, lowest[t])
+    if least < -TOLERANCE:
         _flag_shipments(topo, b, real, w, out)
     for t in range(real):
         out.residual[b * TILE + t] = worst[t]
@@ -857,7 +869,7 @@ def _update_prices(
                 moved = min(max(moved, base * prm[PMIN, t]), base * prm[PMAX, t])
                 price[p, m, t] = max(moved, floor[p, m, t])
     for t in range(min(TILE, out.residual.size - b * TILE)):
-        out.price[b * TILE + t] = price[:, :, t]
+        _record(out.price, b * TILE + t, price, t)
 
 
 @inline
