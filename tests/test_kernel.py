@@ -159,6 +159,19 @@ def test_the_month_is_compiled_no_alias_and_leaves_numba_settings_alone() -> Non
     assert all(kn.month.overloads[s].fndesc.noalias for s in kn.month.signatures)
 
 
+def test_the_kernel_pipeline_counts_no_references() -> None:
+    """``month`` is compiled without numba's reference counts, so it may not allocate: the
+    pipeline refuses a function that does."""
+    import numba
+
+    def allocates(n: int) -> int:
+        return np.empty(n).size
+
+    assert numba.njit(allocates)(3) == 3
+    with pytest.raises(numba.core.errors.TypingError, match="array passed into the function"):
+        numba.njit(pipeline_class=kn.KernelPipeline)(allocates)(3)
+
+
 def test_scratch_fields_are_separate_allocations() -> None:
     """No-alias arguments are only sound if no two of the kernel's arrays share memory."""
     w = kn.work(3, 4, 5, 6, 7, 2, 3)

@@ -24,7 +24,7 @@ the numpy step's division in the last bit.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba as nb
 import numpy as np
@@ -272,22 +272,28 @@ _WORK_DIMS = {
 }  # fmt: skip
 
 
-class NoAliasPipeline(CompilerBase):
-    """Numba's nopython pipeline, with every array argument marked no-alias for LLVM: stores
-    to one array can then not change loads from another, so the lanes of a tile's loops can
-    be packed into vectors (``compile_month`` also turns on LLVM's SLP vectoriser)."""
+class KernelPipeline(CompilerBase):
+    """Numba's nopython pipeline with two flags set for ``month``:
+
+    - every array argument no-alias for LLVM: stores to one array can then not change loads
+      from another, so the lanes of a tile's loops can be packed into vectors
+      (``compile_month`` also turns on LLVM's SLP vectoriser);
+    - no reference counts (numba's ``_nrt=False``): the kernel allocates nothing, and the
+      increments and decrements numba makes of every array an inlined helper is handed
+      (about 2,700 atomic calls per tile and month, some inside lane loops, where they also
+      stop vectorising) would cost more than the arithmetic.
+    """
+
+    def __init__(self, *args: Any) -> None:  # (typingctx, targetctx, library, args, ...)
+        flags = args[5]  # set before the target context is made from them
+        flags.noalias, flags.nrt = True, False
+        super().__init__(*args)
 
     def define_pipelines(self) -> list:
-        self.state.flags.noalias = True
         return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
 
 
-# no reference counts (``_nrt=False``): the kernel allocates nothing, and numba's increments
-# and decrements of every array a helper is handed (atomic calls, some inside lane loops,
-# where they also stop vectorising) cost more than the arithmetic
-compiled = nb.njit(
-    nogil=True, cache=True, error_model="numpy", pipeline_class=NoAliasPipeline, _nrt=False
-)
+compiled = nb.njit(nogil=True, cache=True, error_model="numpy", pipeline_class=KernelPipeline)
 inline = nb.njit(inline="always")  # folded into ``month`` (no calls inside the hot loop)
 
 
