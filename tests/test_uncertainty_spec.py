@@ -108,6 +108,22 @@ def test_inverse_cdfs_match_the_distributions() -> None:
     assert set(np.unique(pick)) == {1.0, 3.0} and (pick == 3).mean() == pytest.approx(0.75)
 
 
+def test_inverse_cdfs_are_scipy_stats_to_the_bit() -> None:
+    """``ppf`` avoids importing scipy.stats (slow) but must give its numbers exactly."""
+    from scipy import stats
+
+    u = np.concatenate([[0.0, 1e-12, 0.5, 1 - 1e-12], np.random.default_rng(1).random(5000)])
+    cases = [
+        (Distribution(dist="triangular", low=2, mode=3, high=6),
+         stats.triang.ppf(u, 0.25, loc=2, scale=4)),
+        (Distribution(dist="beta", a=4, b=6), stats.beta.ppf(u, 4, 6)),
+        (Distribution(dist="beta", a=0.5, b=3, low=1, high=2), 1 + stats.beta.ppf(u, 0.5, 3)),
+        (Distribution(dist="normal", mean=1, sd=2), stats.norm.ppf(u, 1, 2)),
+    ]  # fmt: skip
+    for dist, expected in cases:
+        assert np.array_equal(ppf(dist, u), expected), dist.dist
+
+
 def test_uniforms_depend_only_on_seed_and_draw() -> None:
     whole = uniforms(7, 0, 600, 3)
     assert np.array_equal(whole[256:300], uniforms(7, 256, 300, 3)[:44])

@@ -131,7 +131,7 @@ class DaskExecutor(AbstractContextManager["DaskExecutor"]):
 
 
 def _warm() -> None:
-    import scipy.stats  # noqa: F401
+    import scipy.special  # noqa: F401
 
     import rareflow.engine.simulate  # noqa: F401
 
