@@ -204,6 +204,7 @@ class Work(NamedTuple):
     exports: np.ndarray  # (R, P, T) t
     origin_in: np.ndarray  # (R, P, T) t of actor origin held
     served: np.ndarray  # (R, P, T) share of foreign orders served; then scratch
+    carried: np.ndarray  # (R, P, T) t of actor origin carried in by imports
     spare: np.ndarray  # (R, P, T) t spare supply; scratch before sourcing
     kept: np.ndarray  # (R, P, T) sourcing sums; scratch before sourcing
     alt: np.ndarray  # (R, P, T) sourcing sums
@@ -259,7 +260,8 @@ def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -
 _WORK_DIMS = {
     **dict.fromkeys(("start", "stock", "release", "purchase", "target", "gap", "final",
                      "orders", "home_need", "fill", "shortage", "production", "use", "foreign",
-                     "imports", "exports", "origin_in", "served", "spare", "kept", "alt"), "R, P"),
+                     "imports", "exports", "origin_in", "served", "carried", "spare", "kept",
+                     "alt"), "R, P"),
     **dict.fromkeys(("capacity", "desired", "activity"), "R, K"),
     **dict.fromkeys(("weighted", "primary"), "K"),
     **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
@@ -604,24 +606,22 @@ def _ship(
                 first = min(stock, h[t] * need)
                 rest = (1.0 - h[t]) * need + w.foreign[r, p, t]
                 w.served[r, p, t] = min(_div(stock - first, rest, 0.0), 1.0)
-    for j in range(first_active, n):
+    carried = w.carried
+    for r in range(n_r):
+        for p in prods:
+            carried[r, p, :] = 0.0
+    quotas = fx.quota_mask.shape[0]
+    for j in range(first_active, n):  # served, and booked at once unless quotas scale it
         a = active[j]
         e, p = topo.arc_exporter[a], topo.arc_product[a]
         for t in range(TILE):
             xs[a, t] *= w.served[e, p, t]
-    for q in range(fx.quota_mask.shape[0]):
+        if not quotas:
+            _book(topo, a, xs, origin, w)
+    for q in range(quotas):
         _apply_quota(fx.quota_mask[q], active[first_active:n], xs, quota[q], w)
-    carried = w.served  # reused: actor origin carried in by imports
-    for r in range(n_r):
-        for p in prods:
-            carried[r, p, :] = 0.0
-    for j in range(first_active, n):
-        a = active[j]
-        p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
-        for t in range(TILE):
-            w.imports[i, p, t] += xs[a, t]
-            w.exports[e, p, t] += xs[a, t]
-            carried[i, p, t] += xs[a, t] * origin[e, p, t]
+    for j in range(first_active, n if quotas else first_active):
+        _book(topo, active[j], xs, origin, w)
     for r in range(n_r):
         for p in prods:
             for t in range(TILE):
@@ -631,6 +631,17 @@ def _ship(
                 fill = min(max(_div(stock, w.home_need[r, p, t], 1.0), 0.0), 1.0)
                 w.fill[r, p, t] = fill
                 w.stock[r, p, t] = stock - w.final[r, p, t] * fill
+
+
+@inline
+def _book(topo: Topology, a: int, xs: np.ndarray, origin: np.ndarray, w: Work) -> None:
+    """Arc a's shipments into its importer's imports and exporter's exports, and the actor
+    origin they carry (``w.carried``)."""
+    p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
+    for t in range(TILE):
+        w.imports[i, p, t] += xs[a, t]
+        w.exports[e, p, t] += xs[a, t]
+        w.carried[i, p, t] += xs[a, t] * origin[e, p, t]
 
 
 @inline
