@@ -180,3 +180,18 @@ def test_scratch_fields_are_separate_allocations() -> None:
         assert a.shape[-1] == (kn.TILE if i < len(w) - 1 else 7)
         for b in w[i + 1 :]:
             assert not np.shares_memory(a, b)
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
+def test_a_stream_records_only_the_outputs_asked_for(kernel: str) -> None:
+    """Leaving outputs out (as a Monte Carlo run does) changes none of the others."""
+    from rareflow.engine.simulate import stream
+
+    scen, params = load_scenario("reimpose-oct-2025"), BUNDLED.parameters
+    some = ("value_lost", "price")
+    full = stream(BUNDLED, scen, params, kn.TILE + 3, months=6, kernel=kernel)
+    part = stream(BUNDLED, scen, params, kn.TILE + 3, months=6, kernel=kernel, outputs=some)
+    for (t, every, _), (u, kept, _) in zip(full, part, strict=True):
+        assert t == u and set(kept) == set(some) and len(every) == 9
+        for k in some:
+            assert np.array_equal(every[k], kept[k]), (k, t)
