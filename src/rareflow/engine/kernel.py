@@ -14,10 +14,11 @@ Layout: a chunk's D draws are padded to NT x TILE and stored tile-major, draws l
 axis of 1 (shared by every tile) or NT. Outputs are written for the D real draws, (D, ...).
 The kernel releases the GIL, so chunks run on threads side by side.
 
-Vectors: ``month`` is compiled with no-alias arguments and LLVM's SLP vectoriser
-(``compile_month``), and each quantity of the tile's scratch is its own array (``Work``), so
-that a lane loop's loads and stores can be packed; lane loops keep their stores
-unconditional (a select, not an ``if``) for the same reason. The rerouting lag is applied
+Vectors: ``month`` is compiled with no-alias arguments, without reference counts
+(``KernelPipeline``) and with LLVM's SLP vectoriser (``compile_month``), and each quantity of
+the tile's scratch is its own array (``Work``), so that a lane loop's loads and stores can
+be packed; lane loops keep their stores unconditional (a select, not an ``if``) for the
+same reason. The kernel allocates nothing: every temporary lives in ``Work``. The rerouting lag is applied
 as a reciprocal (one division per draw, not per arc and draw), which rounds differently from
 the numpy step's division in the last bit.
 """
