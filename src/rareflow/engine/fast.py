@@ -200,7 +200,7 @@ def kernel_state(state: State) -> kn.KState:
     )
 
 
-NODE_OUTPUTS = ("production", "inventory", "demand", "shortage")  # (D, R, P) each
+NODE_OUTPUTS = [k for k, (dims, _) in OUTPUTS.items() if dims == ("region", "product")]
 
 
 def outputs(static: Static, n: int, keep: Collection[str]) -> kn.Out:
