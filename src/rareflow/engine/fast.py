@@ -35,8 +35,6 @@ def topology(static: Static, actor: int) -> kn.Topology:
     if np.any(np.diff(arcs.product) < 0):
         raise ValueError("trade arcs must be sorted by product")
     product_arcs_ptr = np.searchsorted(arcs.product, np.arange(n_p + 1)).astype(np.int64)
-    staged = np.zeros(n_p, dtype=bool)
-    staged[prods[1]] = True
     in_p, in_k = np.nonzero(net.recipe_in.T)  # by product, then process
     sub_p, sub_k = np.nonzero(static.recipe_sub.T)
     f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
@@ -53,6 +51,7 @@ def topology(static: Static, actor: int) -> kn.Topology:
         import_share=f64(static.import_share),
         net_pull0=f64(static.net_pull0),
         production0=f64(static.production0),
+        inv_production0=f64(reciprocal(static.production0)),
         has_imports=np.ascontiguousarray(arcs.has_imports.reshape(static.use0.shape)),
         capacity0=f64(net.capacity),
         activity0=f64(net.activity0),
@@ -62,9 +61,11 @@ def topology(static: Static, actor: int) -> kn.Topology:
         out_process=i64(static.out_process),
         out_product=i64(static.out_product),
         out_yield=f64(static.out_yield),
+        inv_out_yield=f64(1.0 / static.out_yield),
         out_weight=f64(static.out_weight),
         out_primary=f64(static.out_primary),
         has_outputs=np.ascontiguousarray(static.has_outputs, dtype=np.bool_),
+        **process_recipes(static),
         stage_procs_ptr=procs[0],
         stage_procs=procs[1],
         stage_ins_ptr=ins[0],
@@ -73,7 +74,6 @@ def topology(static: Static, actor: int) -> kn.Topology:
         stage_prods=prods[1],
         product_arcs_ptr=product_arcs_ptr,
         china_arcs=i64(arcs.china),
-        stray_arcs=i64(np.flatnonzero(~staged[arcs.product])),
         in_product=i64(in_p),
         in_process=i64(in_k),
         in_value=f64(net.recipe_in[in_k, in_p]),
@@ -93,6 +93,38 @@ def topology(static: Static, actor: int) -> kn.Topology:
         pair_units=f64(static.pair_units),
         pair_value=f64(static.pair_value),
     )
+
+
+def reciprocal(x: np.ndarray) -> np.ndarray:
+    """1 / x where x > 0, else 0."""
+    return np.divide(1.0, x, out=np.zeros_like(x, dtype=float), where=x > 0)
+
+
+def process_recipes(static: Static) -> dict[str, np.ndarray]:
+    """Each process's nonzero recipe entries on its stage's inputs and products, as CSR
+    lists (``Topology.proc_in_ptr``): the kernel loops over a few dozen, not K x P."""
+    net = static.net
+    n_k, n_p = net.recipe_in.shape
+    ins: list[list[int]] = [[] for _ in range(n_k)]
+    outs: list[list[int]] = [[] for _ in range(n_k)]
+    for st in static.stages:
+        for k in np.arange(n_k)[st.processes]:
+            ins[k] = [int(p) for p in st.inputs if net.recipe_in[k, p] > 0]
+            outs[k] = [int(p) for p in np.arange(n_p)[st.products] if net.recipe_out[k, p] != 0]
+    in_k = np.repeat(np.arange(n_k), [len(x) for x in ins])
+    in_p = np.array([p for x in ins for p in x], dtype=np.int64)
+    out_k = np.repeat(np.arange(n_k), [len(x) for x in outs])
+    out_p = np.array([p for x in outs for p in x], dtype=np.int64)
+    ptr = lambda parts: np.cumsum([0, *map(len, parts)], dtype=np.int64)  # noqa: E731
+    return {
+        "proc_in_ptr": ptr(ins),
+        "proc_in_product": in_p,
+        "proc_in_value": np.ascontiguousarray(net.recipe_in[in_k, in_p], dtype=float),
+        "proc_in_sub": np.ascontiguousarray(static.recipe_sub[in_k, in_p], dtype=float),
+        "proc_out_ptr": ptr(outs),
+        "proc_out_product": out_p,
+        "proc_out_value": np.ascontiguousarray(net.recipe_out[out_k, out_p], dtype=float),
+    }
 
 
 def tiled(x: np.ndarray) -> np.ndarray:

@@ -78,6 +78,7 @@ class Topology(NamedTuple):
     import_share: np.ndarray  # (R, P)
     net_pull0: np.ndarray  # (R, P)
     production0: np.ndarray  # (R, P)
+    inv_production0: np.ndarray  # (R, P) 1 / production0 (0 where none)
     has_imports: np.ndarray  # (R, P) bool
     capacity0: np.ndarray  # (R, K)
     activity0: np.ndarray  # (R, K)
@@ -87,9 +88,17 @@ class Topology(NamedTuple):
     out_process: np.ndarray  # (O,) int
     out_product: np.ndarray  # (O,) int
     out_yield: np.ndarray  # (O,)
+    inv_out_yield: np.ndarray  # (O,) 1 / out_yield
     out_weight: np.ndarray  # (O,)
     out_primary: np.ndarray  # (O,)
     has_outputs: np.ndarray  # (K,) bool
+    proc_in_ptr: np.ndarray  # (K + 1,) process k's stage inputs: [ptr[k], ptr[k + 1]) into
+    proc_in_product: np.ndarray  # product,
+    proc_in_value: np.ndarray  # recipe_in (> 0)
+    proc_in_sub: np.ndarray  # and recipe_sub
+    proc_out_ptr: np.ndarray  # (K + 1,) process k's stage outputs: product,
+    proc_out_product: np.ndarray
+    proc_out_value: np.ndarray  # and recipe_out (!= 0)
     stage_procs_ptr: np.ndarray  # (NS + 1,) into stage_procs
     stage_procs: np.ndarray
     stage_ins_ptr: np.ndarray  # (NS + 1,) into stage_ins
@@ -98,7 +107,6 @@ class Topology(NamedTuple):
     stage_prods: np.ndarray
     product_arcs_ptr: np.ndarray  # (P + 1,) arcs of product p: [ptr[p], ptr[p + 1])
     china_arcs: np.ndarray  # arcs whose exporter is China
-    stray_arcs: np.ndarray  # arcs of products in no stage (they never ship)
     in_product: np.ndarray  # recipe_in's nonzeros, by product then process: product,
     in_process: np.ndarray  # process,
     in_value: np.ndarray  # and t input per t activity
@@ -228,12 +236,16 @@ class Work(NamedTuple):
     m_demand: np.ndarray  # (P, M, T) final demand
     m_aim: np.ndarray  # (P, M, T) demand multiple aimed at
     blocked: np.ndarray  # (P, T) share of orders on China policy stops
-    used_in: np.ndarray  # (P, T) one region's stage inputs used (the first of them)
-    used_sub: np.ndarray  # (P, T) and substituted
-    made: np.ndarray  # (P, T) one region's stage outputs (the first of them)
+    used_in: np.ndarray  # (P, T) one region's use of each stage input
+    used_sub: np.ndarray  # (P, T) and its substitutable part
+    made: np.ndarray  # (P, T) one region's output of each stage product
     total_orders: np.ndarray  # (P, T) orders on China
     passed: np.ndarray  # (P, T) of which allowed
     g: np.ndarray  # (T,) demand trend
+    inv_g: np.ndarray  # (T,) 1 / g
+    inv_restock: np.ndarray  # (T,) 1 / restock months
+    inv_lag: np.ndarray  # (T,) 1 / a market lag (months, at least 1)
+    inv_span: np.ndarray  # (T,) 1 / (price max multiple - 1), 0 where none
     ahead: np.ndarray  # (T,) trend over the restocking horizon
     expand: np.ndarray  # (T,) background capacity growth
     worst: np.ndarray  # (T,) largest relative residual
@@ -269,8 +281,8 @@ _WORK_DIMS = {
     **dict.fromkeys(("wanted", "unmet", "units", "value"), "S"),
     **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
     **dict.fromkeys(("blocked", "used_in", "used_sub", "made", "total_orders", "passed"), "P"),
-    **dict.fromkeys(("g", "ahead", "expand", "worst", "total", "scale", "least", "used",
-                     "mixed"), ""),
+    **dict.fromkeys(("g", "inv_g", "inv_restock", "inv_lag", "inv_span", "ahead", "expand",
+                     "worst", "total", "scale", "least", "used", "mixed"), ""),
     "quota": "Q",
 }  # fmt: skip
 
@@ -346,7 +358,7 @@ def month(
     """
     quota = w.quota
     for b in range(state.stock.shape[0]):
-        _plan(topo, fx, state, prm[b], month_id, b, w, quota)
+        _plan(topo, fx, state, prm[b], month_id, b, w, quota, out.shipments.shape[0] > 0)
         for s in range(topo.stage_prods_ptr.size - 1):
             _run_processes(topo, s, state, b, w)
             _ship(topo, fx, state, s, b, prm[b, HOME], w, quota)
@@ -354,7 +366,7 @@ def month(
         _check(topo, b, w, out)
         _update_prices(topo, fx, state, b, prm[b], w, out)
         _update_demand(topo, fx, state, b, prm[b], w)
-        _update_substitution(topo, state, b, prm[b])
+        _update_substitution(topo, state, b, prm[b], w)
         _update_sourcing(topo, fx, state, b, prm[b], w)
 
 
@@ -368,9 +380,10 @@ def _plan(
     b: int,
     w: Work,
     quota: np.ndarray,
+    ships: bool,
 ) -> None:
     """``step.step`` steps 1-3: stockpiles, targets, orders, activity wanted, needs,
-    allowances; resets the month's sums."""
+    allowances; resets the month's sums (and the shipments, where they are recorded)."""
     n_r, n_p = topo.use0.shape
     n_k = topo.recipe_in.shape[0]
     years = (month_id - topo.base_month) / 12.0
@@ -378,7 +391,9 @@ def _plan(
         w.g[t] = (1.0 + prm[GROWTH, t]) ** years
         w.ahead[t] = (1.0 + prm[GROWTH, t]) ** (prm[RESTOCK, t] / 12.0)
         w.expand[t] = (1.0 + prm[CAP_GROWTH, t]) ** years
-    g, ahead, restock = w.g, w.ahead, prm[RESTOCK]
+        w.inv_g[t] = 1.0 / w.g[t]
+        w.inv_restock[t] = 1.0 / prm[RESTOCK, t]
+    g, ahead, per_restock = w.g, w.ahead, w.inv_restock
     release = fx.release[_at(fx.release.shape[0], b)]
     wanted = fx.purchase[_at(fx.purchase.shape[0], b)]
     cap_add = fx.capacity[_at(fx.capacity.shape[0], b)]
@@ -399,7 +414,7 @@ def _plan(
                 gap = target * ahead[t] - stock
                 w.gap[r, p, t] = gap
                 w.final[r, p, t] = topo.final0[r, p] * (g[t] * mult[r, p, t])
-                order = topo.imports0[r, p] * g[t] + topo.import_share[r, p] * gap / restock[t]
+                order = topo.imports0[r, p] * g[t] + topo.import_share[r, p] * gap * per_restock[t]
                 w.orders[r, p, t] = max(order, 0.0)
                 w.origin_in[r, p, t] = origin[r, p, t] * stock
                 w.fill[r, p, t] = 1.0
@@ -413,7 +428,7 @@ def _plan(
                 cap = topo.capacity0[r, k] * w.expand[t] + fx.added[r, k] + cap_add[r, k, t]
                 capacity[r, k, t] = cap
                 activity[r, k, t] = 0.0
-    _desired_activity(topo, state.pull[b], w.gap, restock, g, capacity, desired, w)
+    _desired_activity(topo, state.pull[b], w.gap, capacity, desired, w)
     need_in, need_sub = w.spare, w.kept  # scratch until sourcing
     _uses(topo.in_product, topo.in_process, topo.in_value, desired, need_in)
     _uses(topo.sub_product, topo.sub_process, topo.sub_value, desired, need_sub)
@@ -423,13 +438,13 @@ def _plan(
             for t in range(TILE):
                 need = need_in[r, p, t] - need_sub[r, p, t] * subst[r, p, t]
                 w.home_need[r, p, t] = need + w.final[r, p, t]
-    _allowances(topo, fx, origin, b, w.allow)
+    _allowances(topo, fx, origin, b, w.allow, w.spare)  # spare: scratch until sourcing
     caps = fx.quota_cap[_at(fx.quota_cap.shape[0], b)]
     for q in range(fx.quota_mask.shape[0]):
         for t in range(TILE):
             quota[q, t] = caps[q, t]
-    for a in topo.stray_arcs:  # shipments: every other arc is written by its stage
-        w.xs[a, :] = 0.0
+    if ships:  # recorded shipments: arcs that carry no orders ship exactly 0
+        w.xs[:, :] = 0.0
     w.active[-1] = 0
     if fx.taxed:
         _lanes(fx.tariff, b, False, w.tariff)
@@ -452,27 +467,30 @@ def _desired_activity(
     topo: Topology,
     pull: np.ndarray,
     gap: np.ndarray,
-    restock: np.ndarray,
-    g: np.ndarray,
     capacity: np.ndarray,
     desired: np.ndarray,
     w: Work,
 ) -> None:
-    """``step.desired_activity``: (R, K, T) activity wanted, written to ``desired``."""
+    """``step.desired_activity``: (R, K, T) activity wanted, written to ``desired``. Its
+    divisions are products of reciprocals (a vector division costs as much as a dozen
+    multiplications); they round differently from the numpy step's in the last bit."""
     n_r, n_k = capacity.shape[0], capacity.shape[1]
     weighted, primary = w.weighted, w.primary
+    g, per_g, per_restock = w.g, w.inv_g, w.inv_restock
     for r in range(n_r):
         weighted[:, :] = 0.0
         primary[:, :] = 0.0
         for o in range(topo.out_process.size):
             k, p = topo.out_process[o], topo.out_product[o]
             made0, act0 = topo.production0[r, p], topo.activity0[r, k]
+            per_made0, per_yield = topo.inv_production0[r, p], topo.inv_out_yield[o]
             for t in range(TILE):
-                respond = pull[r, p, t] + gap[r, p, t] / restock[t]  # few outputs per product
+                respond = pull[r, p, t] + gap[r, p, t] * per_restock[t]  # few outputs a product
                 if made0 > 0:
-                    call = act0 * g[t] * (1.0 + _div(respond, made0 * g[t], 0.0))
+                    ratio = respond * (per_made0 * per_g[t]) if made0 * g[t] > TINY else 0.0
+                    call = act0 * g[t] * (1.0 + ratio)
                 else:
-                    call = respond / topo.out_yield[o]
+                    call = respond * per_yield
                 call = max(call, 0.0)
                 weighted[k, t] += call * topo.out_weight[o]
                 primary[k, t] += call * topo.out_primary[o]
@@ -502,23 +520,38 @@ def _lanes(terms: CellTerms, b: int, multiply: bool, lanes: np.ndarray) -> None:
 
 
 @inline
-def _allowances(topo: Topology, fx: Effects, origin: np.ndarray, b: int, allow: np.ndarray) -> None:
-    """``step.effective_allow`` of one tile: (A, T) allowances, content rules applied."""
+def _allowances(
+    topo: Topology,
+    fx: Effects,
+    origin: np.ndarray,
+    b: int,
+    allow: np.ndarray,
+    node_factor: np.ndarray,
+) -> None:
+    """``step.effective_allow`` of one tile: (A, T) allowances, content rules applied.
+    A rule covers an arc by its exporter's origin share, so its factor is found once per
+    node (``node_factor``: (R, P, T) scratch) and each arc it may cover reads its own."""
     _lanes(fx.allow, b, True, allow)
     factors = fx.rule_factor[_at(fx.rule_factor.shape[0], b)]
+    n_r, n_p = origin.shape[0], origin.shape[1]
     for j in range(fx.rule_content.shape[0]):
         content, threshold = fx.rule_content[j], fx.rule_threshold[j]
+        for e in range(n_r):  # the rule's factor on each exporter's product: 1 if not covered
+            for p in range(n_p):
+                for t in range(TILE):
+                    covered = content[p] * origin[e, p, t] >= threshold
+                    node_factor[e, p, t] = factors[j, t] if covered else 1.0
         for n in range(fx.rule_ptr[j], fx.rule_ptr[j + 1]):
             a = fx.rule_arcs[n]
             p, e = topo.arc_product[a], topo.arc_exporter[a]
             for t in range(TILE):
-                covered = content[p] * origin[e, p, t] >= threshold
-                allow[a, t] = allow[a, t] * factors[j, t] if covered else allow[a, t]
+                allow[a, t] *= node_factor[e, p, t]  # exact: x * 1.0 is x
 
 
 @inline
 def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> None:
-    """``step.run_stage_processes`` and its bookkeeping (use, production, stock, origin)."""
+    """``step.run_stage_processes`` and its bookkeeping (use, production, stock, origin),
+    from each process's nonzero recipe entries (``Topology.proc_in_ptr``)."""
     procs = topo.stage_procs[topo.stage_procs_ptr[s] : topo.stage_procs_ptr[s + 1]]
     if not procs.size:
         return
@@ -526,43 +559,48 @@ def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> No
     prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
     desired, activity = w.desired, w.activity
     subst, origin = state.subst[b], state.origin[b]
-    used_in, used_sub, made = w.used_in[: ins.size], w.used_sub[: ins.size], w.made[: prods.size]
+    used_in, used_sub, made = w.used_in, w.used_sub, w.made  # (P, T), by product
     least, total, mixed = w.least, w.used, w.mixed
     for r in range(desired.shape[0]):
-        used_in[:, :] = 0.0
-        used_sub[:, :] = 0.0
-        made[:, :] = 0.0
+        for p in ins:
+            used_in[p, :] = 0.0
+            used_sub[p, :] = 0.0
+        for p in prods:
+            made[p, :] = 0.0
         for k in procs:
             least[:] = 1.0
-            for p in ins:
-                if topo.recipe_in[k, p] > 0:
-                    for t in range(TILE):
-                        least[t] = min(least[t], w.fill[r, p, t])
+            lo, hi = topo.proc_in_ptr[k], topo.proc_in_ptr[k + 1]
+            for n in range(lo, hi):
+                p = topo.proc_in_product[n]
+                for t in range(TILE):
+                    least[t] = min(least[t], w.fill[r, p, t])
             for t in range(TILE):
                 act = desired[r, k, t] * least[t] if ins.size else desired[r, k, t]
                 activity[r, k, t] = act
-                for i in range(ins.size):
-                    used_in[i, t] += act * topo.recipe_in[k, ins[i]]
-                    used_sub[i, t] += act * topo.recipe_sub[k, ins[i]]
-                for j in range(prods.size):
-                    made[j, t] += act * topo.recipe_out[k, prods[j]]
+            for n in range(lo, hi):
+                p, rin, rsub = topo.proc_in_product[n], topo.proc_in_value[n], topo.proc_in_sub[n]
+                for t in range(TILE):
+                    used_in[p, t] += activity[r, k, t] * rin
+                    used_sub[p, t] += activity[r, k, t] * rsub
+            for n in range(topo.proc_out_ptr[k], topo.proc_out_ptr[k + 1]):
+                p, rout = topo.proc_out_product[n], topo.proc_out_value[n]
+                for t in range(TILE):
+                    made[p, t] += activity[r, k, t] * rout
         total[:] = 0.0
         mixed[:] = 0.0
-        for i in range(ins.size):
-            p = ins[i]
+        for p in ins:
             for t in range(TILE):
-                used = used_in[i, t] - used_sub[i, t] * subst[r, p, t]
+                used = used_in[p, t] - used_sub[p, t] * subst[r, p, t]
                 w.use[r, p, t] += used
                 w.stock[r, p, t] -= used
                 total[t] += used
                 mixed[t] += used * origin[r, p, t]
-        for j in range(prods.size):
-            p = prods[j]
+        for p in prods:
             for t in range(TILE):
                 carried = 1.0 if r == topo.actor else _div(mixed[t], total[t], 0.0)
-                w.production[r, p, t] += made[j, t]
-                w.stock[r, p, t] += made[j, t]
-                w.origin_in[r, p, t] += made[j, t] * carried
+                w.production[r, p, t] += made[p, t]
+                w.stock[r, p, t] += made[p, t]
+                w.origin_in[r, p, t] += made[p, t] * carried
 
 
 @inline
@@ -580,6 +618,8 @@ def _ship(
 
     Only arcs with a sourcing share in some draw of the tile carry orders; the rest ship
     exactly 0 and are skipped (most arcs of untouched products keep a baseline share of 0).
+    They are listed without a branch (``w.active``): whether an arc carries follows no
+    pattern a branch predictor could learn.
     """
     prods = topo.stage_prods[topo.stage_prods_ptr[s] : topo.stage_prods_ptr[s + 1]]
     allow, xs, active = w.allow, w.xs, w.active
@@ -588,18 +628,17 @@ def _ship(
     first_active = n = active[-1]  # the stage's arcs follow the earlier stages'
     for p in prods:
         for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
-            if not carries[a]:
-                xs[a, :] = 0.0
-                continue
-            i, e = topo.arc_importer[a], topo.arc_exporter[a]
-            for t in range(TILE):
-                wanted = w.orders[i, p, t] * share[a, t]
-                wanted *= allow[a, t]
-                xs[a, t] = wanted
-                w.foreign[e, p, t] += wanted
             active[n] = a
-            n += 1
+            n += carries[a]
     active[-1] = n
+    for j in range(first_active, n):
+        a = active[j]
+        i, e, p = topo.arc_importer[a], topo.arc_exporter[a], topo.arc_product[a]
+        for t in range(TILE):
+            wanted = w.orders[i, p, t] * share[a, t]
+            wanted *= allow[a, t]
+            xs[a, t] = wanted
+            w.foreign[e, p, t] += wanted
     for r in range(n_r):
         for p in prods:
             for t in range(TILE):
@@ -872,7 +911,9 @@ def _update_prices(
                 demand[p, m, t] += w.final[r, p, t]
     n_m = target.shape[1]
     floor = fx.floor[_at(fx.floor.shape[0], b)]
-    price = state.price[b]
+    price, per_lag = state.price[b], w.inv_lag
+    for t in range(TILE):
+        per_lag[t] = 1.0 / max(prm[PRICE_LAG, t], 1.0)
     for p in range(n_p):
         for m in range(n_m):
             base = topo.price0[p, m]
@@ -882,8 +923,7 @@ def _update_prices(
                 if m == n_m - 1:
                     tight += blocked[p, t]
                 aim = base * (1.0 + prm[SENS, t] * tight)
-                lag = max(prm[PRICE_LAG, t], 1.0)
-                moved = price[p, m, t] + (aim - price[p, m, t]) / lag
+                moved = price[p, m, t] + (aim - price[p, m, t]) * per_lag[t]
                 moved = min(max(moved, base * prm[PMIN, t]), base * prm[PMAX, t])
                 price[p, m, t] = max(moved, floor[p, m, t])
     for t in range(min(TILE, out.residual.size - b * TILE)):
@@ -912,7 +952,9 @@ def _update_demand(
         for t in range(TILE):
             if tariff[a, t] != 0.0:
                 levied[i, p, t] += tariff[a, t] * share[a, t]
-    mult, price = state.demand_mult[b], state.price[b]
+    mult, price, per_lag = state.demand_mult[b], state.price[b], w.inv_lag
+    for t in range(TILE):
+        per_lag[t] = 1.0 / max(prm[DEMAND_LAG, t], 1.0)
     aims = w.m_aim  # every region of a market sees the same multiple without tariffs
     for p in range(n_p):
         for m in range(aims.shape[1]):
@@ -928,26 +970,29 @@ def _update_demand(
                     rel = _market_multiple(topo, price[p, m, t], p, m)
                     rel = rel * (1.0 + topo.import_share[r, p] * levied[r, p, t])
                     aim = max(rel, 1e-9) ** -prm[ELAST, t]
-                lag = max(prm[DEMAND_LAG, t], 1.0)
-                mult[r, p, t] = mult[r, p, t] + (aim - mult[r, p, t]) / lag
+                mult[r, p, t] = mult[r, p, t] + (aim - mult[r, p, t]) * per_lag[t]
 
 
 @inline
-def _update_substitution(topo: Topology, state: KState, b: int, prm: np.ndarray) -> None:
+def _update_substitution(topo: Topology, state: KState, b: int, prm: np.ndarray, w: Work) -> None:
     """``market.update_substitution``: magnets do without Dy/Tb as their prices rise."""
     n_r, n_p = topo.use0.shape
     subst, price = state.subst[b], state.price[b]
+    per_lag, per_span = w.inv_lag, w.inv_span
+    for t in range(TILE):
+        per_lag[t] = 1.0 / max(prm[SUBST_LAG, t], 1.0)
+        span = prm[PMAX, t] - 1.0
+        per_span[t] = 1.0 / span if span > TINY else 0.0
     for p in range(n_p):
         for r in range(n_r):
             m = topo.market_of[r]
             for t in range(TILE):
-                lag = max(prm[SUBST_LAG, t], 1.0)
                 aim = 0.0
                 if topo.substitutable[p]:
                     rel = _market_multiple(topo, price[p, m, t], p, m)
-                    pressure = min(max(_div(rel - 1.0, prm[PMAX, t] - 1.0, 0.0), 0.0), 1.0)
+                    pressure = min(max((rel - 1.0) * per_span[t], 0.0), 1.0)
                     aim = prm[SUBST_MAX, t] * pressure
-                subst[r, p, t] = subst[r, p, t] + (aim - subst[r, p, t]) / lag
+                subst[r, p, t] = subst[r, p, t] + (aim - subst[r, p, t]) * per_lag[t]
 
 
 @inline
