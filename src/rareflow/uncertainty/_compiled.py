@@ -3,8 +3,6 @@ and the GIL released, so that Monte Carlo blocks on threads fold their months si
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
 import numpy as np
 
@@ -13,17 +11,16 @@ compiled = nb.njit(nogil=True, cache=True, error_model="numpy")
 
 @compiled
 def add_counts(
-    x: np.ndarray, log: bool, low: float, lo: float, hi: float, count: int, out: np.ndarray
+    x: np.ndarray, scaled: np.ndarray, lo: float, hi: float, count: int, out: np.ndarray
 ) -> None:
     """out[c, bin(x[d, c])] += 1 for every draw d; bin 0 holds x <= 0 (and NaN), bins
-    1..count the scaled values (``Bins.index``): log10(max(x, low)) or x, on [lo, hi]."""
+    1..count the ``scaled`` values (x, or log10(max(x, low))) on [lo, hi] (``Bins.index``)."""
     for d in range(x.shape[0]):
         for c in range(x.shape[1]):
-            v = x[d, c]
-            if not v > 0:
+            if not x[d, c] > 0:
                 out[c, 0] += 1
                 continue
-            y = (math.log10(max(v, low)) - lo) / (hi - lo) if log else (v - lo) / (hi - lo)
+            y = (scaled[d, c] - lo) / (hi - lo)
             pos = int(min(max(y, 0.0), 1.0) * count)
             out[c, min(pos, count - 1) + 1] += 1
 

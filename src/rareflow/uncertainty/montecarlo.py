@@ -83,18 +83,35 @@ class Chunk:
 
 
 # -- one block ---------------------------------------------------------------------------------
-class Accumulator:
-    """Folds a block's months into its statistics."""
+def month_tables(horizon: int, sizes: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
+    """The per-month counts, zero: histograms (T, R, S, bins) of the headline outputs and
+    exceedances (T, R, S). Tens of MB: the blocks of a chunk add into one set."""
+    n_r, n_s = sizes[:2]
+    cell = (horizon, n_r, n_s)
+    tables = {k: np.zeros((*cell, BINS[k].size), np.uint32) for k in HEADLINE}
+    tables["exceed"] = np.zeros(cell, np.int64)
+    return tables
 
-    def __init__(self, n: int, horizon: int, sizes: tuple[int, int, int, int], cfg: Config):
+
+class Accumulator:
+    """Folds a block's months into its statistics (its per-month counts into ``tables``,
+    where given, else into its own)."""
+
+    def __init__(
+        self,
+        n: int,
+        horizon: int,
+        sizes: tuple[int, int, int, int],
+        cfg: Config,
+        tables: dict[str, np.ndarray] | None = None,
+    ):
         n_r, n_s, n_p, n_m = sizes
         cell, self.cfg, self.n = (horizon, n_r, n_s), cfg, n
         self.means = {k: np.zeros(cell) for k in (*HEADLINE, "price")}
         self.m2 = {k: np.zeros(cell) for k in (*HEADLINE, "price")}
         self.means["price"] = np.zeros((horizon, n_p, n_m))
         self.m2["price"] = np.zeros((horizon, n_p, n_m))
-        self.counts = {k: np.zeros((*cell, BINS[k].size), np.uint32) for k in HEADLINE}
-        self.counts["exceed"] = np.zeros(cell, np.int64)
+        self.counts = month_tables(horizon, sizes) if tables is None else tables
         self.per_draw = {k: np.zeros((n, n_r, n_s)) for k in TOTALS}
         keep = max(0, min(cfg.keep_paths, n))
         self.paths = {k: np.zeros((keep, *cell)) for k in HEADLINE} if keep else {}
@@ -138,8 +155,9 @@ def _cells(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float64).reshape(len(x), -1)
 
 
-def run_block(job: Job, block: int) -> Chunk:
-    """Simulate block ``block`` (draws block*BLOCK ...) and return its statistics."""
+def run_block(job: Job, block: int, tables: dict[str, np.ndarray] | None = None) -> Chunk:
+    """Simulate block ``block`` (draws block*BLOCK ...) and return its statistics; its
+    per-month counts are added into ``tables`` (``month_tables``) where given."""
     from rareflow.engine.simulate import choose_kernel, stream
 
     cfg, net = job.config, job.compiled
@@ -152,7 +170,7 @@ def run_block(job: Job, block: int) -> Chunk:
     horizon = cfg.months or job.scenario.months
     sizes = (len(net.regions), len(net.sectors), len(net.products), len(net.markets))
     cfg_block = Config(**{**cfg.__dict__, "keep_paths": max(0, cfg.keep_paths - lo)})
-    acc = Accumulator(n, horizon, sizes, cfg_block)
+    acc = Accumulator(n, horizon, sizes, cfg_block, tables)
     # the kernel follows the block size, not n, so that every block of a run uses the same
     kernel = choose_kernel(cfg.kernel, BLOCK)
     months = stream(net, inputs.scenario, params, n, months=horizon, values=inputs.values,
@@ -163,16 +181,19 @@ def run_block(job: Job, block: int) -> Chunk:
 
 
 def run_chunk(job: Job, first: int, last: int) -> Chunk:
-    """Blocks [first, last): counts summed, parts kept in order (the unit of executor work)."""
+    """Blocks [first, last): counts summed, parts kept in order (the unit of executor work).
+    The blocks add their per-month counts into the first block's tables."""
     out = run_block(job, first)
+    tables = {k: out.counts[k] for k in ("exceed", *HEADLINE)}
     for block in range(first + 1, last):
-        out = add_counts(out, run_block(job, block))
+        out = add_counts(out, run_block(job, block, tables))
     return out
 
 
 def add_counts(a: Chunk, b: Chunk) -> Chunk:
-    """Chunk ``b`` after chunk ``a``: counts added, parts appended."""
-    counts = {k: a.counts[k] + b.counts[k] for k in a.counts}
+    """Chunk ``b`` after chunk ``a``: counts added (a table both share is already the sum),
+    parts appended."""
+    counts = {k: v if v is b.counts[k] else v + b.counts[k] for k, v in a.counts.items()}
     return Chunk(counts, a.parts + b.parts, max(a.residual, b.residual))
 
 
@@ -190,7 +211,10 @@ class Aggregate:
 
     def add_counts(self, chunk: Chunk) -> None:
         for k, v in chunk.counts.items():
-            self.counts[k] = self.counts[k] + v if k in self.counts else v.copy()
+            if k in self.counts:
+                self.counts[k] += v  # in place: the month tables are tens of MB
+            else:
+                self.counts[k] = v.copy()
         self.residual = max(self.residual, chunk.residual)
 
     def add_part(self, part: Part) -> None:
