@@ -138,11 +138,13 @@ def test_kernel_choice() -> None:
 
 
 def test_tiles_pad_with_the_last_draw() -> None:
-    x = np.arange(2 * 3 * 11, dtype=float).reshape(11, 2, 3)
+    n = kn.TILE + 3  # a whole tile and three draws of the next
+    x = np.arange(2 * 3 * n, dtype=float).reshape(n, 2, 3)
     tiles = fast.tiled(x)
     assert tiles.shape == (2, 2, 3, kn.TILE)
-    assert np.array_equal(tiles[1, :, :, 2], x[10])  # draw 10 = tile 1, lane 2
-    assert np.array_equal(tiles[1, :, :, -1], x[10])  # padding repeats it
+    assert np.array_equal(tiles[0, :, :, 5], x[5])
+    assert np.array_equal(tiles[1, :, :, 2], x[n - 1])  # the last draw = tile 1, lane 2
+    assert np.array_equal(tiles[1, :, :, -1], x[n - 1])  # padding repeats it
     shared = fast.tiled(np.ones((1, 4)))
     assert shared.shape == (1, 4, kn.TILE)
 
