@@ -47,6 +47,7 @@ def topology(static: Static, actor: int) -> kn.Topology:
         cover_months=f64(net.cover_months),
         use0=f64(static.use0),
         final0=f64(static.final0),
+        demanded=np.ascontiguousarray((static.final0 > 0).any(axis=0)),
         imports0=f64(static.imports0),
         import_share=f64(static.import_share),
         net_pull0=f64(static.net_pull0),

@@ -74,6 +74,7 @@ class Topology(NamedTuple):
     cover_months: np.ndarray  # (R, P)
     use0: np.ndarray  # (R, P)
     final0: np.ndarray  # (R, P)
+    demanded: np.ndarray  # (P,) bool: final0 > 0 in some region
     imports0: np.ndarray  # (R, P)
     import_share: np.ndarray  # (R, P)
     net_pull0: np.ndarray  # (R, P)
@@ -195,9 +196,8 @@ class Work(NamedTuple):
     quantity, so that the compiler sees that writing one never changes another (``month``
     is compiled with no-alias arguments) and packs a tile's lanes into vectors."""
 
-    start: np.ndarray  # (R, P, T) t stock at the start of the month
-    stock: np.ndarray  # (R, P, T) t running stock
-    release: np.ndarray  # (R, P, T) t stockpile releases
+    stock: np.ndarray  # (R, P, T) t running stock (the start is ``KState.stock`` until
+    # ``_finish``)
     purchase: np.ndarray  # (R, P, T) t stockpile purchases
     target: np.ndarray  # (R, P, T) t target stock
     gap: np.ndarray  # (R, P, T) t target ahead less stock
@@ -249,6 +249,7 @@ class Work(NamedTuple):
     ahead: np.ndarray  # (T,) trend over the restocking horizon
     expand: np.ndarray  # (T,) background capacity growth
     worst: np.ndarray  # (T,) largest relative residual
+    lowest: np.ndarray  # (T,) least shipment (at most 0)
     total: np.ndarray  # (T,) a quota's flows
     scale: np.ndarray  # (T,) a quota's scale; the rerouting lag
     least: np.ndarray  # (T,) a process's least input fill
@@ -271,7 +272,7 @@ def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -
 
 # the leading dims of each float field of ``Work`` (before the tile axis T)
 _WORK_DIMS = {
-    **dict.fromkeys(("start", "stock", "release", "purchase", "target", "gap", "final",
+    **dict.fromkeys(("stock", "purchase", "target", "gap", "final",
                      "orders", "home_need", "fill", "shortage", "production", "use", "foreign",
                      "imports", "exports", "origin_in", "served", "carried", "spare", "kept",
                      "alt"), "R, P"),
@@ -282,7 +283,7 @@ _WORK_DIMS = {
     **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
     **dict.fromkeys(("blocked", "used_in", "used_sub", "made", "total_orders", "passed"), "P"),
     **dict.fromkeys(("g", "inv_g", "inv_restock", "inv_lag", "inv_span", "ahead", "expand",
-                     "worst", "total", "scale", "least", "used", "mixed"), ""),
+                     "worst", "lowest", "total", "scale", "least", "used", "mixed"), ""),
     "quota": "Q",
 }  # fmt: skip
 
@@ -362,8 +363,9 @@ def month(
         for s in range(topo.stage_prods_ptr.size - 1):
             _run_processes(topo, s, state, b, w)
             _ship(topo, fx, state, s, b, prm[b, HOME], w, quota)
-        _finish(topo, state, b, w, out)
-        _check(topo, b, w, out)
+        release = fx.release[_at(fx.release.shape[0], b)]
+        _check(topo, b, w, state.stock[b], release, out)  # before _finish overwrites stock
+        _finish(topo, state, b, w, release, out)
         _update_prices(topo, fx, state, b, prm[b], w, out)
         _update_demand(topo, fx, state, b, prm[b], w)
         _update_substitution(topo, state, b, prm[b], w)
@@ -403,8 +405,6 @@ def _plan(
         for p in range(n_p):
             for t in range(TILE):
                 s0 = stock0[r, p, t]
-                w.start[r, p, t] = s0
-                w.release[r, p, t] = release[r, p, t]
                 bought = min(max(s0 + release[r, p, t], 0.0), wanted[r, p, t])
                 w.purchase[r, p, t] = bought
                 stock = s0 + release[r, p, t] - bought
@@ -446,6 +446,7 @@ def _plan(
     if ships:  # recorded shipments: arcs that carry no orders ship exactly 0
         w.xs[:, :] = 0.0
     w.active[-1] = 0
+    w.lowest[:] = 0.0
     if fx.taxed:
         _lanes(fx.tariff, b, False, w.tariff)
 
@@ -675,13 +676,14 @@ def _ship(
 
 @inline
 def _book(topo: Topology, a: int, xs: np.ndarray, origin: np.ndarray, w: Work) -> None:
-    """Arc a's shipments into its importer's imports and exporter's exports, and the actor
-    origin they carry (``w.carried``)."""
+    """Arc a's shipments into its importer's imports and exporter's exports, the actor
+    origin they carry (``w.carried``) and the least shipment (``w.lowest``, checked)."""
     p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
     for t in range(TILE):
         w.imports[i, p, t] += xs[a, t]
         w.exports[e, p, t] += xs[a, t]
         w.carried[i, p, t] += xs[a, t] * origin[e, p, t]
+        w.lowest[t] = min(w.lowest[t], xs[a, t])
 
 
 @inline
@@ -711,7 +713,7 @@ def _apply_quota(
 
 
 @inline
-def _finish(topo: Topology, state: KState, b: int, w: Work, out: Out) -> None:
+def _finish(topo: Topology, state: KState, b: int, w: Work, release: np.ndarray, out: Out) -> None:
     """End of ``step.step``: origin shares, pull, stocks and the recorded outputs."""
     n_r, n_p = topo.use0.shape
     n_d = out.residual.size
@@ -722,19 +724,18 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, out: Out) -> None:
             for t in range(TILE):
                 net = w.home_need[r, p, t] + w.foreign[r, p, t] - w.imports[r, p, t]
                 pull[r, p, t] = net - topo.net_pull0[r, p] * g[t]
-                stock[r, p, t] = w.stock[r, p, t]
                 final = w.final[r, p, t]
                 w.shortage[r, p, t] = final - final * w.fill[r, p, t]
-            if topo.actor < 0:
-                continue
-            for t in range(TILE):
+            for t in range(TILE if topo.actor >= 0 else 0):
                 if r == topo.actor:
                     origin[r, p, t] = 1.0
                     continue
-                inflow = w.start[r, p, t] + w.release[r, p, t]
+                inflow = stock[r, p, t] + release[r, p, t]  # stock: still the start's
                 inflow = inflow + w.production[r, p, t] + w.imports[r, p, t]
                 share = _div(w.origin_in[r, p, t], inflow - w.purchase[r, p, t], 0.0)
                 origin[r, p, t] = min(max(share, 0.0), 1.0)
+            for t in range(TILE):
+                stock[r, p, t] = w.stock[r, p, t]
     for t in range(min(TILE, n_d - b * TILE)):
         d = b * TILE + t
         _record(out.production, d, w.production, t)
@@ -792,27 +793,30 @@ def _flag(row: np.ndarray, code: int, r: int, p: int, value: float) -> None:
 
 
 @inline
-def _balance(w: Work, r: int, p: int, t: int) -> tuple:
+def _balance(w: Work, start: np.ndarray, release: np.ndarray, r: int, p: int, t: int) -> tuple:
     """Node (r, p) of lane t: its relative residual, the least a checked quantity may be
     (value / scale < -TOLERANCE, without dividing), and the quantities ``NODE_CHECKS`` names."""
     delivered = w.final[r, p, t] * w.fill[r, p, t]
-    inflow = w.start[r, p, t] + w.production[r, p, t]
-    inflow = inflow + w.imports[r, p, t] + w.release[r, p, t]
+    inflow = start[r, p, t] + w.production[r, p, t]
+    inflow = inflow + w.imports[r, p, t] + release[r, p, t]
     outflow = w.use[r, p, t] + delivered + w.exports[r, p, t]
     outflow = outflow + w.purchase[r, p, t]
     scale = max(inflow, SCALE_FLOOR)
     rel = abs(w.stock[r, p, t] - (inflow - outflow)) / scale
     values = (w.stock[r, p, t], w.production[r, p, t], w.use[r, p, t],
-              delivered, w.release[r, p, t], w.purchase[r, p, t])  # fmt: skip
+              delivered, release[r, p, t], w.purchase[r, p, t])  # fmt: skip
     return rel, -TOLERANCE * scale, values
 
 
 @inline
-def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
+def _check(
+    topo: Topology, b: int, w: Work, start: np.ndarray, release: np.ndarray, out: Out
+) -> None:
     """``balance.check_balance`` of the tile's real draws: each one's largest relative
     residual (NaN if any) and its first broken check (code, region, product, value).
     The lanes are checked side by side; a node or arc that fails is looked at again lane
-    by lane to flag it (rare: a broken balance stops the run)."""
+    by lane to flag it (rare: a broken balance stops the run). start: (R, P, T) t stock
+    at the start of the month; release: (R, P, T) t stockpile releases."""
     worst = w.worst
     n_r, n_p = topo.use0.shape
     real = min(TILE, out.residual.size - b * TILE)
@@ -823,20 +827,14 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
         for p in range(n_p):
             ok = True
             for t in range(TILE):
-                rel, low, values = _balance(w, r, p, t)
+                rel, low, values = _balance(w, start, release, r, p, t)
                 worst[t] = rel if rel > worst[t] else worst[t]
                 ok &= rel <= TOLERANCE and min(values) >= low
             if not ok:
-                _flag_node(b, r, p, real, w, out)
-    xs, lowest = w.xs, w.total  # w.total: scratch
-    lowest[:] = 0.0
-    for j in range(w.active[-1]):  # the other arcs shipped exactly 0
-        a = w.active[j]
-        for t in range(TILE):
-            lowest[t] = min(lowest[t], xs[a, t])
+                _flag_node(b, r, p, real, w, start, release, out)
     least = 0.0
-    for t in range(TILE):
-        least = min(least, lowest[t])
+    for t in range(TILE):  # booked arcs' least (``_book``); the others shipped exactly 0
+        least = min(least, w.lowest[t])
     if least < -TOLERANCE:
         _flag_shipments(topo, b, real, w, out)
     for t in range(real):
@@ -844,10 +842,19 @@ def _check(topo: Topology, b: int, w: Work, out: Out) -> None:
 
 
 @inline
-def _flag_node(b: int, r: int, p: int, real: int, w: Work, out: Out) -> None:
+def _flag_node(
+    b: int,
+    r: int,
+    p: int,
+    real: int,
+    w: Work,
+    start: np.ndarray,
+    release: np.ndarray,
+    out: Out,
+) -> None:
     """Flag the broken checks of node (r, p) in each real lane; a NaN residual sticks."""
     for t in range(real):
-        rel, low, values = _balance(w, r, p, t)
+        rel, low, values = _balance(w, start, release, r, p, t)
         flags = out.check[b * TILE + t]
         if not rel <= TOLERANCE:  # too large, or NaN
             _flag(flags, RESIDUAL, r, p, rel)
@@ -941,7 +948,9 @@ def _market_multiple(topo: Topology, price: float, p: int, m: int) -> float:
 def _update_demand(
     topo: Topology, fx: Effects, state: KState, b: int, prm: np.ndarray, w: Work
 ) -> None:
-    """``market.update_demand``: final demand follows the landed price (tariffs included)."""
+    """``market.update_demand``: final demand follows the landed price (tariffs included).
+    Products no region finally demands are skipped: their multiple is never read (final
+    use is final0 x trend x multiple, and they are in no sector's pairs)."""
     n_r, n_p = topo.use0.shape
     tariff = w.tariff
     share = state.share[b]
@@ -957,16 +966,18 @@ def _update_demand(
         per_lag[t] = 1.0 / max(prm[DEMAND_LAG, t], 1.0)
     aims = w.m_aim  # every region of a market sees the same multiple without tariffs
     for p in range(n_p):
-        for m in range(aims.shape[1]):
+        for m in range(aims.shape[1] if topo.demanded[p] else 0):
             for t in range(TILE):
                 rel = _market_multiple(topo, price[p, m, t], p, m)
                 aims[p, m, t] = max(rel, 1e-9) ** -prm[ELAST, t]
     for r in range(n_r):
         m = topo.market_of[r]
         for p in range(n_p):
+            if not topo.demanded[p]:
+                continue
             for t in range(TILE):
                 aim = aims[p, m, t]
-                if levied[r, p, t] != 0.0:
+                if fx.taxed and levied[r, p, t] != 0.0:
                     rel = _market_multiple(topo, price[p, m, t], p, m)
                     rel = rel * (1.0 + topo.import_share[r, p] * levied[r, p, t])
                     aim = max(rel, 1e-9) ** -prm[ELAST, t]
