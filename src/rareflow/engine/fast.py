@@ -39,6 +39,7 @@ def topology(static: Static, actor: int) -> kn.Topology:
     sub_p, sub_k = np.nonzero(static.recipe_sub.T)
     f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
     i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731
+    u64 = lambda x: np.ascontiguousarray(x, dtype=kn.INDEX)  # noqa: E731
     return kn.Topology(
         base_month=int(static.base_month),
         actor=int(actor),
@@ -73,17 +74,17 @@ def topology(static: Static, actor: int) -> kn.Topology:
         stage_ins=ins[1],
         stage_prods_ptr=prods[0],
         stage_prods=prods[1],
-        product_arcs_ptr=product_arcs_ptr,
-        china_arcs=i64(arcs.china),
+        product_arcs_ptr=u64(product_arcs_ptr),
+        china_arcs=u64(arcs.china),
         in_product=i64(in_p),
         in_process=i64(in_k),
         in_value=f64(net.recipe_in[in_k, in_p]),
         sub_product=i64(sub_p),
         sub_process=i64(sub_k),
         sub_value=f64(static.recipe_sub[sub_k, sub_p]),
-        arc_product=i64(arcs.product),
-        arc_exporter=i64(arcs.exporter),
-        arc_importer=i64(arcs.importer),
+        arc_product=u64(arcs.product),
+        arc_exporter=u64(arcs.exporter),
+        arc_importer=u64(arcs.importer),
         share0=f64(arcs.share0),
         price0=f64(net.price0),
         market_of=i64(static.market_of),
@@ -161,7 +162,7 @@ def cell_terms(f: CellField) -> kn.CellTerms:
     return kn.CellTerms(
         base=np.ascontiguousarray(f.base, dtype=float),
         ptr=ptr,
-        idx=flat([t.idx for t in f.terms], np.int64),
+        idx=flat([t.idx for t in f.terms], kn.INDEX),
         row=flat([t.row for t in f.terms], np.float64),
         col=tiled(columns([t.col for t in f.terms])),
         on=tiled(columns([always if t.on is None else t.on for t in f.terms], np.bool_)),
@@ -198,7 +199,7 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
         ),
         rule_threshold=np.array([r.threshold for r in rules], dtype=float),
         rule_ptr=np.cumsum([0, *(x.size for x in covered)], dtype=np.int64),
-        rule_arcs=np.ascontiguousarray(np.concatenate([np.zeros(0), *covered]), dtype=np.int64),
+        rule_arcs=np.ascontiguousarray(np.concatenate([np.zeros(0), *covered]), dtype=kn.INDEX),
         rule_factor=tiled(columns([lead(r.factor) for r in rules])),
     )
 

@@ -37,6 +37,9 @@ TINY = 1e-200  # as ``numeric.TINY``: below it a denominator is nothing
 TOLERANCE = 1e-9  # as ``balance.TOLERANCE``
 SCALE_FLOOR = 1.0  # as ``balance.SCALE_FLOOR``
 TILE = 16  # draws side by side in the innermost loops (four AVX2 vectors of float64)
+# Arc indices are unsigned: numba wraps a signed index that may be negative (a compare and
+# an add per access), and an arc loop's index work weighs as much as its lanes' arithmetic.
+INDEX = np.uint64
 
 # columns of the per-draw parameter matrix (D, len(PARAMETERS))
 PARAMETERS = (
@@ -106,17 +109,17 @@ class Topology(NamedTuple):
     stage_ins: np.ndarray
     stage_prods_ptr: np.ndarray  # (NS + 1,) into stage_prods
     stage_prods: np.ndarray
-    product_arcs_ptr: np.ndarray  # (P + 1,) arcs of product p: [ptr[p], ptr[p + 1])
-    china_arcs: np.ndarray  # arcs whose exporter is China
+    product_arcs_ptr: np.ndarray  # (P + 1,) INDEX: arcs of product p: [ptr[p], ptr[p + 1])
+    china_arcs: np.ndarray  # INDEX: arcs whose exporter is China
     in_product: np.ndarray  # recipe_in's nonzeros, by product then process: product,
     in_process: np.ndarray  # process,
     in_value: np.ndarray  # and t input per t activity
     sub_product: np.ndarray  # the same for recipe_sub
     sub_process: np.ndarray
     sub_value: np.ndarray
-    arc_product: np.ndarray  # (A,) int
-    arc_exporter: np.ndarray  # (A,) int
-    arc_importer: np.ndarray  # (A,) int
+    arc_product: np.ndarray  # (A,) INDEX
+    arc_exporter: np.ndarray  # (A,) INDEX
+    arc_importer: np.ndarray  # (A,) INDEX
     share0: np.ndarray  # (A,)
     price0: np.ndarray  # (P, M)
     market_of: np.ndarray  # (R,) int
@@ -134,7 +137,7 @@ class CellTerms(NamedTuple):
 
     base: np.ndarray  # (A,)
     ptr: np.ndarray  # (NM + 1,) term m covers idx[ptr[m]:ptr[m + 1]]
-    idx: np.ndarray  # (sum Cm,) int arcs
+    idx: np.ndarray  # (sum Cm,) INDEX arcs
     row: np.ndarray  # (sum Cm,) per-arc part of the operand
     col: np.ndarray  # (1|NT, NM, T) per-draw part
     on: np.ndarray  # (1|NT, NM, T) bool
@@ -156,7 +159,7 @@ class Effects(NamedTuple):
     rule_content: np.ndarray  # (NC, P)
     rule_threshold: np.ndarray  # (NC,)
     rule_ptr: np.ndarray  # (NC + 1,) rule j may cover arcs rule_arcs[ptr[j]:ptr[j + 1]]:
-    rule_arcs: np.ndarray  # from another exporter to a target, of a product rich enough
+    rule_arcs: np.ndarray  # INDEX: from another exporter to a target, of a product rich enough
     rule_factor: np.ndarray  # (1|NT, NC, T) share approved
 
 
@@ -256,7 +259,7 @@ class Work(NamedTuple):
     used: np.ndarray  # (T,) one region's stage inputs used, in all
     mixed: np.ndarray  # (T,) and of actor origin
     quota: np.ndarray  # (Q, T) t/month left of each quota (Q >= 1: ``work``)
-    active: np.ndarray  # (A + 1,) int: the month's arcs that carry orders; [A]: how many
+    active: np.ndarray  # (A + 1,) INDEX: the month's arcs that carry orders; [A]: how many
 
 
 def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -> Work:
@@ -267,7 +270,7 @@ def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -
            "P, M": (n_p, n_m), "P": (n_p,), "Q": (max(1, n_q),), "": ()}  # fmt: skip
     shapes = [per[_WORK_DIMS[name]] for name in Work._fields[:-1]]
     return Work._make([*(np.empty((*shape, TILE)) for shape in shapes),
-                       np.empty(n_a + 1, dtype=np.int64)])  # fmt: skip
+                       np.empty(n_a + 1, dtype=INDEX)])  # fmt: skip
 
 
 # the leading dims of each float field of ``Work`` (before the tile axis T)
@@ -630,7 +633,7 @@ def _ship(
     for p in prods:
         for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
             active[n] = a
-            n += carries[a]
+            n += INDEX(carries[a])
     active[-1] = n
     for j in range(first_active, n):
         a = active[j]
