@@ -11,7 +11,7 @@ import pytest
 from rareflow.data.network import Network
 from rareflow.scenarios.load import ScenarioError, parse_scenario
 from rareflow.uncertainty.run import load
-from rareflow.uncertainty.sampling import block_uniforms, factors, ppf, uniforms
+from rareflow.uncertainty.sampling import factors, ppf, stream_uniforms, uniforms
 from rareflow.uncertainty.spec import Distribution
 
 LICENCE = {"id": "lic", "type": "export_license", "actor": "CHN", "start": "2026-11",
@@ -127,5 +127,5 @@ def test_inverse_cdfs_are_scipy_stats_to_the_bit() -> None:
 def test_uniforms_depend_only_on_seed_and_draw() -> None:
     whole = uniforms(7, 0, 600, 3)
     assert np.array_equal(whole[256:300], uniforms(7, 256, 300, 3)[:44])
-    assert np.array_equal(whole[:10], block_uniforms(7, 0, 10, 3))
+    assert np.array_equal(whole[:10], stream_uniforms(7, 0, 10, 3))
     assert not np.array_equal(whole, uniforms(8, 0, 600, 3))

@@ -21,7 +21,7 @@ from rareflow.engine.parameters import ParamValue
 from rareflow.model.compiled import CompiledNetwork
 from rareflow.scenarios.model import Scenario
 from rareflow.uncertainty._compiled import moments, shortage_totals
-from rareflow.uncertainty.sampling import BLOCK, block_uniforms, draw_inputs, factors
+from rareflow.uncertainty.sampling import BLOCK, draw_inputs, factors, uniforms
 from rareflow.uncertainty.stats import Bins, Moments, add_histogram, histogram
 
 HEADLINE = ("shortage_share", "units_not_built", "value_lost")  # (D, T, R, S) per draw
@@ -164,7 +164,7 @@ def run_block(job: Job, block: int, tables: dict[str, np.ndarray] | None = None)
     lo = block * BLOCK
     n = min(cfg.draws, lo + BLOCK) - lo
     k = len(factors(job.scenario))
-    u = job.design[lo : lo + n] if job.design is not None else block_uniforms(cfg.seed, block, n, k)
+    u = job.design[lo : lo + n] if job.design is not None else uniforms(cfg.seed, lo, lo + n, k)
     inputs = draw_inputs(job.scenario, u, cfg.months, job.parameters)
     params = {**job.parameters, **inputs.parameters}
     horizon = cfg.months or job.scenario.months
