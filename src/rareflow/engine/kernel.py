@@ -203,12 +203,10 @@ class Work(NamedTuple):
     # ``_finish``)
     purchase: np.ndarray  # (R, P, T) t stockpile purchases
     target: np.ndarray  # (R, P, T) t target stock
-    gap: np.ndarray  # (R, P, T) t target ahead less stock
     final: np.ndarray  # (R, P, T) t final use wanted
     orders: np.ndarray  # (R, P, T) t import orders
     home_need: np.ndarray  # (R, P, T) t process and final needs at home
     fill: np.ndarray  # (R, P, T) share of home needs met
-    shortage: np.ndarray  # (R, P, T) t final use not delivered
     production: np.ndarray  # (R, P, T) t
     use: np.ndarray  # (R, P, T) t process use
     foreign: np.ndarray  # (R, P, T) t foreign orders allowed
@@ -275,8 +273,8 @@ def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -
 
 # the leading dims of each float field of ``Work`` (before the tile axis T)
 _WORK_DIMS = {
-    **dict.fromkeys(("stock", "purchase", "target", "gap", "final",
-                     "orders", "home_need", "fill", "shortage", "production", "use", "foreign",
+    **dict.fromkeys(("stock", "purchase", "target", "final",
+                     "orders", "home_need", "fill", "production", "use", "foreign",
                      "imports", "exports", "origin_in", "served", "carried", "spare", "kept",
                      "alt"), "R, P"),
     **dict.fromkeys(("capacity", "desired", "activity"), "R, K"),
@@ -414,8 +412,7 @@ def _plan(
                 w.stock[r, p, t] = stock
                 target = topo.cover_months[r, p] * prm[COVER, t] * topo.use0[r, p] * g[t]
                 w.target[r, p, t] = target
-                gap = target * ahead[t] - stock
-                w.gap[r, p, t] = gap
+                gap = target * ahead[t] - stock  # as ``_gap``
                 w.final[r, p, t] = topo.final0[r, p] * (g[t] * mult[r, p, t])
                 order = topo.imports0[r, p] * g[t] + topo.import_share[r, p] * gap * per_restock[t]
                 w.orders[r, p, t] = max(order, 0.0)
@@ -431,7 +428,7 @@ def _plan(
                 cap = topo.capacity0[r, k] * w.expand[t] + fx.added[r, k] + cap_add[r, k, t]
                 capacity[r, k, t] = cap
                 activity[r, k, t] = 0.0
-    _desired_activity(topo, state.pull[b], w.gap, capacity, desired, w)
+    _desired_activity(topo, state.pull[b], capacity, desired, w)
     need_in, need_sub = w.spare, w.kept  # scratch until sourcing
     _uses(topo.in_product, topo.in_process, topo.in_value, desired, need_in)
     _uses(topo.sub_product, topo.sub_process, topo.sub_value, desired, need_sub)
@@ -467,10 +464,16 @@ def _uses(
 
 
 @inline
+def _gap(w: Work, r: int, p: int, t: int) -> float:
+    """t the stock falls short of its target ``restock`` months ahead (the plan's ``gap``),
+    recomputed where it is read rather than kept in an array of its own."""
+    return w.target[r, p, t] * w.ahead[t] - w.stock[r, p, t]
+
+
+@inline
 def _desired_activity(
     topo: Topology,
     pull: np.ndarray,
-    gap: np.ndarray,
     capacity: np.ndarray,
     desired: np.ndarray,
     w: Work,
@@ -489,7 +492,7 @@ def _desired_activity(
             made0, act0 = topo.production0[r, p], topo.activity0[r, k]
             per_made0, per_yield = topo.inv_production0[r, p], topo.inv_out_yield[o]
             for t in range(TILE):
-                respond = pull[r, p, t] + gap[r, p, t] * per_restock[t]  # few outputs a product
+                respond = pull[r, p, t] + _gap(w, r, p, t) * per_restock[t]
                 if made0 > 0:
                     ratio = respond * (per_made0 * per_g[t]) if made0 * g[t] > TINY else 0.0
                     call = act0 * g[t] * (1.0 + ratio)
@@ -727,8 +730,6 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, release: np.ndarray,
             for t in range(TILE):
                 net = w.home_need[r, p, t] + w.foreign[r, p, t] - w.imports[r, p, t]
                 pull[r, p, t] = net - topo.net_pull0[r, p] * g[t]
-                final = w.final[r, p, t]
-                w.shortage[r, p, t] = final - final * w.fill[r, p, t]
             for t in range(TILE if topo.actor >= 0 else 0):
                 if r == topo.actor:
                     origin[r, p, t] = 1.0
@@ -744,9 +745,19 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, release: np.ndarray,
         _record(out.production, d, w.production, t)
         _record(out.inventory, d, w.stock, t)
         _record(out.demand, d, w.final, t)
-        _record(out.shortage, d, w.shortage, t)
+        if out.shortage.shape[0]:
+            for r in range(n_r):
+                for p in range(n_p):
+                    out.shortage[d, r, p] = _shortage(w, r, p, t)
         _record(out.shipments, d, w.xs, t)
     _sector_losses(topo, b, state.demand_mult[b], w, out)
+
+
+@inline
+def _shortage(w: Work, r: int, p: int, t: int) -> float:
+    """t of final use not delivered (the numpy step's ``shortage``)."""
+    final = w.final[r, p, t]
+    return final - final * w.fill[r, p, t]
 
 
 @inline
@@ -917,7 +928,7 @@ def _update_prices(
             for t in range(TILE):
                 target[p, m, t] += w.target[r, p, t]
                 stock[p, m, t] += w.stock[r, p, t]
-                short[p, m, t] += w.shortage[r, p, t]
+                short[p, m, t] += _shortage(w, r, p, t)
                 demand[p, m, t] += w.final[r, p, t]
     n_m = target.shape[1]
     floor = fx.floor[_at(fx.floor.shape[0], b)]
