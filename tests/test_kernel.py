@@ -95,6 +95,39 @@ def test_per_draw_policy_values_match_the_reference() -> None:
     assert_same(*both(BUNDLED, inputs.scenario, merged, draws, **kw))
 
 
+def test_a_content_rule_on_licensed_arcs_matches_the_reference() -> None:
+    """The kernel folds the first content rule into its base pass only on arcs no other
+    measure covers: here a licence of Japan's exports covers some of the rule's arcs, and
+    both kinds of arc must come out as the numpy step's."""
+    scenario = Scenario.model_validate(
+        {
+            "name": "overlap",
+            "start": "2026-01",
+            "months": 12,
+            "policies": [
+                {"id": "lic", "type": "export_license", "actor": "JPN", "start": "2026-02",
+                 "items": {"products": ["ndfeb_sintered", "dy_oxide"]}, "targets": ["all"],
+                 "approval_share": 0.4, "lead_time_months": 1},
+                {"id": "rule", "type": "content_rule", "actor": "CHN", "start": "2026-03",
+                 "elements": ["Dy", "Tb"], "threshold": 0.001, "approval_share": 0.5,
+                 "lead_time_months": 0, "targets": ["all"]},
+            ],
+        }
+    )  # fmt: skip
+    from rareflow.engine.simulate import _effects, scenario_static
+    from rareflow.model.compiled import month_index
+    from rareflow.policies.effects import compile_policies
+
+    static = scenario_static(BUNDLED, scenario)
+    months = month_index("2026-01") + np.arange(12)
+    plan = compile_policies(scenario.policies, months)
+    fx = fast.effects(static, _effects(static, plan, 6, {}), np.zeros_like(BUNDLED.capacity))
+    assert fx.rule_lead.any()  # arcs the rule alone covers: folded into the base pass
+    assert fx.rule_ptr[1] > 0  # and licensed arcs it covers too: multiplied after the licence
+    params = resolve_parameters(BUNDLED.parameters, scenario.parameters)
+    assert_same(*both(BUNDLED, scenario, params, 3))
+
+
 def test_results_do_not_depend_on_chunks_or_threads() -> None:
     scenario = load_scenario("reimpose-oct-2025")
     params = resolve_parameters(

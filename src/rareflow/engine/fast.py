@@ -176,11 +176,18 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
     if fx.allowed.base.size != n_a:  # the kernel does not check bounds
         raise ValueError(f"effects on {fx.allowed.base.size} cells, not the {n_a} trade arcs")
 
-    def lead(x: float | np.ndarray) -> np.ndarray:
+    def per_draw(x: float | np.ndarray) -> np.ndarray:
         return np.atleast_1d(np.asarray(x, dtype=float))
 
     rules = fx.content_rules
     covered = [rule_arcs(static, r) for r in rules]
+    lead = np.zeros(n_a, dtype=np.bool_)  # rule 0's arcs no term covers: in the base pass
+    if rules:
+        termed = np.zeros(n_a, dtype=np.bool_)
+        for term in fx.allowed.terms:
+            termed[term.idx] = True
+        lead[covered[0][~termed[covered[0]]]] = True
+        covered[0] = covered[0][termed[covered[0]]]
     return kn.Effects(
         allow=cell_terms(fx.allowed),
         tariff=cell_terms(fx.taxed),
@@ -193,14 +200,15 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
         quota_mask=np.array([q.mask for q in fx.quotas], dtype=np.bool_).reshape(
             len(fx.quotas), n_a
         ),
-        quota_cap=tiled(columns([lead(q.cap) for q in fx.quotas])),
+        quota_cap=tiled(columns([per_draw(q.cap) for q in fx.quotas])),
         rule_content=np.array([r.content for r in rules], dtype=float).reshape(
             len(rules), len(static.net.products)
         ),
         rule_threshold=np.array([r.threshold for r in rules], dtype=float),
         rule_ptr=np.cumsum([0, *(x.size for x in covered)], dtype=np.int64),
         rule_arcs=np.ascontiguousarray(np.concatenate([np.zeros(0), *covered]), dtype=kn.INDEX),
-        rule_factor=tiled(columns([lead(r.factor) for r in rules])),
+        rule_factor=tiled(columns([per_draw(r.factor) for r in rules])),
+        rule_lead=lead,
     )
 
 

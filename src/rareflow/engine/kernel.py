@@ -160,6 +160,7 @@ class Effects(NamedTuple):
     rule_threshold: np.ndarray  # (NC,)
     rule_ptr: np.ndarray  # (NC + 1,) rule j may cover arcs rule_arcs[ptr[j]:ptr[j + 1]]:
     rule_arcs: np.ndarray  # INDEX: from another exporter to a target, of a product rich enough
+    rule_lead: np.ndarray  # (A,) bool: arcs rule 0 may cover and no term does (not listed)
     rule_factor: np.ndarray  # (1|NT, NC, T) share approved
 
 
@@ -516,6 +517,12 @@ def _lanes(terms: CellTerms, b: int, multiply: bool, lanes: np.ndarray) -> None:
     for a in range(lanes.shape[0]):
         for t in range(TILE):
             lanes[a, t] = terms.base[a]
+    _terms(terms, b, multiply, lanes)
+
+
+@inline
+def _terms(terms: CellTerms, b: int, multiply: bool, lanes: np.ndarray) -> None:
+    """Each term of tile b in order, on lanes that hold the base."""
     col, on = terms.col[_at(terms.col.shape[0], b)], terms.on[_at(terms.on.shape[0], b)]
     for m in range(terms.ptr.size - 1):
         for j in range(terms.ptr[m], terms.ptr[m + 1]):
@@ -537,22 +544,42 @@ def _allowances(
 ) -> None:
     """``step.effective_allow`` of one tile: (A, T) allowances, content rules applied.
     A rule covers an arc by its exporter's origin share, so its factor is found once per
-    node (``node_factor``: (R, P, T) scratch) and each arc it may cover reads its own."""
-    _lanes(fx.allow, b, True, allow)
+    node (``node_factor``: (R, P, T) scratch) and each arc it may cover reads its own.
+    The first rule's factor is taken in the base pass on the arcs no term covers
+    (``Effects.rule_lead``: the order of multiplications is unchanged there); it, and
+    every other rule, then multiplies its listed arcs."""
     factors = fx.rule_factor[_at(fx.rule_factor.shape[0], b)]
-    n_r, n_p = origin.shape[0], origin.shape[1]
+    if fx.rule_content.shape[0]:
+        _node_factors(fx, 0, origin, factors, node_factor)
+        lead, base = fx.rule_lead, fx.allow.base
+        for a in range(allow.shape[0]):
+            p, e = topo.arc_product[a], topo.arc_exporter[a]
+            for t in range(TILE):  # a select, not a branch: x * 1.0 is x
+                allow[a, t] = base[a] * (node_factor[e, p, t] if lead[a] else 1.0)
+        _terms(fx.allow, b, True, allow)
+    else:
+        _lanes(fx.allow, b, True, allow)
     for j in range(fx.rule_content.shape[0]):
-        content, threshold = fx.rule_content[j], fx.rule_threshold[j]
-        for e in range(n_r):  # the rule's factor on each exporter's product: 1 if not covered
-            for p in range(n_p):
-                for t in range(TILE):
-                    covered = content[p] * origin[e, p, t] >= threshold
-                    node_factor[e, p, t] = factors[j, t] if covered else 1.0
+        if j:
+            _node_factors(fx, j, origin, factors, node_factor)
         for n in range(fx.rule_ptr[j], fx.rule_ptr[j + 1]):
             a = fx.rule_arcs[n]
             p, e = topo.arc_product[a], topo.arc_exporter[a]
             for t in range(TILE):
                 allow[a, t] *= node_factor[e, p, t]  # exact: x * 1.0 is x
+
+
+@inline
+def _node_factors(
+    fx: Effects, j: int, origin: np.ndarray, factors: np.ndarray, node_factor: np.ndarray
+) -> None:
+    """Rule j's factor on each exporter's product (R, P, T): 1 where it covers nothing."""
+    content, threshold = fx.rule_content[j], fx.rule_threshold[j]
+    for e in range(origin.shape[0]):
+        for p in range(origin.shape[1]):
+            for t in range(TILE):
+                covered = content[p] * origin[e, p, t] >= threshold
+                node_factor[e, p, t] = factors[j, t] if covered else 1.0
 
 
 @inline
