@@ -18,9 +18,10 @@ Vectors: ``month`` is compiled with no-alias arguments, without reference counts
 (``KernelPipeline``) and with LLVM's SLP vectoriser (``compile_month``), and each quantity of
 the tile's scratch is its own array (``Work``), so that a lane loop's loads and stores can
 be packed; lane loops keep their stores unconditional (a select, not an ``if``) for the
-same reason. The kernel allocates nothing: every temporary lives in ``Work``. The rerouting lag is applied
-as a reciprocal (one division per draw, not per arc and draw), which rounds differently from
-the numpy step's division in the last bit.
+same reason. The kernel allocates nothing: every temporary lives in ``Work``. Lags, restock
+months, trend outputs and yields are applied as reciprocals (one division per draw or per
+topology entry, not per node and draw), which round differently from the numpy step's
+divisions in the last bit.
 """
 
 from __future__ import annotations
