@@ -398,7 +398,7 @@ def _plan(
         w.expand[t] = (1.0 + prm[CAP_GROWTH, t]) ** years
         w.inv_g[t] = 1.0 / w.g[t]
         w.inv_restock[t] = 1.0 / prm[RESTOCK, t]
-    g, ahead, per_restock = w.g, w.ahead, w.inv_restock
+    g, per_restock = w.g, w.inv_restock
     release = fx.release[_at(fx.release.shape[0], b)]
     wanted = fx.purchase[_at(fx.purchase.shape[0], b)]
     cap_add = fx.capacity[_at(fx.capacity.shape[0], b)]
@@ -414,7 +414,7 @@ def _plan(
                 w.stock[r, p, t] = stock
                 target = topo.cover_months[r, p] * prm[COVER, t] * topo.use0[r, p] * g[t]
                 w.target[r, p, t] = target
-                gap = target * ahead[t] - stock  # as ``_gap``
+                gap = _gap(w, r, p, t)
                 w.final[r, p, t] = topo.final0[r, p] * (g[t] * mult[r, p, t])
                 order = topo.imports0[r, p] * g[t] + topo.import_share[r, p] * gap * per_restock[t]
                 w.orders[r, p, t] = max(order, 0.0)

@@ -36,6 +36,7 @@ TOTAL_BINS = {
     "value_lost": Bins("log", 1.0, 1e15, 600),
 }
 SHORT = 1e-6  # a month counts as short when the share exceeds this
+MONTH_TABLES = ("exceed", *HEADLINE)  # per-month counts (``month_tables``)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def run_chunk(job: Job, first: int, last: int) -> Chunk:
     """Blocks [first, last): counts summed, parts kept in order (the unit of executor work).
     The blocks add their per-month counts into the first block's tables."""
     out = run_block(job, first)
-    tables = {k: out.counts[k] for k in ("exceed", *HEADLINE)}
+    tables = {k: out.counts[k] for k in MONTH_TABLES}
     for block in range(first + 1, last):
         out = add_counts(out, run_block(job, block, tables))
     return out
