@@ -368,3 +368,154 @@ TABLES: dict[str, Table] = {
 
 # Tables whose rows must exist for a run; the rest may be empty.
 DIMENSION_TABLES = ("regions", "elements", "products", "sectors", "processes")
+
+# The 2025 calibration tables (``rareflow/data/reference``, ``$RAREFLOW_CALIBRATION_DIR``):
+# observations the model is judged against, never inputs to a run. They carry their own
+# provenance columns (quality, source_url, source_note), so ``provenance`` is off here; a column
+# with a default ("") may be left empty (numbers then read as NaN).
+QUALITY = Column(
+    "quality",
+    "str",
+    "sourced (printed in the source) or derived (computed from printed numbers; formula in "
+    "the note).",
+    allowed=("sourced", "derived"),
+)
+SOURCE_URL = Column("source_url", "str", "Page the value was read from (URL).")
+SOURCE_NOTE = Column("source_note", "str", "Publisher, date, quote and any formula.")
+OPTIONAL = ""
+
+
+def _reference(name: str, description: str, columns: tuple[Column, ...]) -> Table:
+    return Table(name, description, columns, key=(), provenance=False)
+
+
+REFERENCE_TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        _reference(
+            "china_magnet_exports_by_destination",
+            "China's HS 8505.11 magnet exports by destination and month (customs, via press).",
+            (
+                Column("month", "str", "Month, YYYY-MM."),
+                Column("destination", "str", "Destination country or group, as printed."),
+                Column(
+                    "tonnes", "float", "Exports.", unit="t/month", minimum=0.0, default=OPTIONAL
+                ),
+                Column(
+                    "mom_change_pct",
+                    "float",
+                    "Change on the month before.",
+                    unit="%",
+                    minimum=-100.0,
+                    default=OPTIONAL,
+                ),
+                Column(
+                    "yoy_change_pct",
+                    "float",
+                    "Change on the same month a year before.",
+                    unit="%",
+                    minimum=-100.0,
+                    default=OPTIONAL,
+                ),
+                QUALITY,
+                SOURCE_URL,
+                SOURCE_NOTE,
+            ),
+        ),
+        _reference(
+            "prices_2025_monthly",
+            "Oxide prices in China and outside it, dated points 2024-02 to 2025-09.",
+            (
+                Column("date", "str", "Date, YYYY-MM or YYYY-MM-DD."),
+                Column("product", "str", "Product and grade, as printed."),
+                Column("market", "str", "Market.", allowed=MARKETS),
+                Column("value", "float", "Price, in ``unit``.", minimum=0.0),
+                Column("unit", "str", "Price unit.", allowed=("CNY/t", "USD/kg", "AUD/kg")),
+                QUALITY,
+                SOURCE_URL,
+                SOURCE_NOTE,
+            ),
+        ),
+        _reference(
+            "shortage_events_2025",
+            "Production stoppages and cuts attributed to magnet shortages in 2025.",
+            (
+                Column("date_start", "str", "First date, YYYY-MM or YYYY-MM-DD."),
+                Column("date_end_or_duration", "str", "End date or duration, as printed."),
+                Column("country", "str", "Country or group where output stopped."),
+                Column("company", "str", "Company or group of companies."),
+                Column("sector", "str", "End-use sector code.", references="sectors.sector"),
+                Column("what_stopped", "str", "What stopped, as reported."),
+                Column("units_or_share_if_stated", "str", "Size, as printed.", default=OPTIONAL),
+                QUALITY,
+                SOURCE_URL,
+                SOURCE_NOTE,
+            ),
+        ),
+        _reference(
+            "licence_approvals_2025",
+            "China's export-licence processing in 2025: review period, approval shares, counts.",
+            (
+                Column("date", "str", "Date, YYYY-MM or YYYY-MM-DD."),
+                Column("region", "str", "Who reported, for which destination."),
+                Column(
+                    "measure",
+                    "str",
+                    "What the value measures.",
+                    allowed=(
+                        "approval_share",
+                        "applications",
+                        "approvals",
+                        "processing_days",
+                        "note",
+                    ),
+                ),
+                Column(
+                    "value",
+                    "float",
+                    "Value, in ``unit`` (empty: qualitative).",
+                    minimum=0.0,
+                    default=OPTIONAL,
+                ),
+                Column("unit", "str", "Unit, or the statement for qualitative rows."),
+                QUALITY,
+                SOURCE_URL,
+                SOURCE_NOTE,
+            ),
+        ),
+        _reference(
+            "inventory_cover_2025",
+            "Reported magnet inventory cover of users before and during the 2025 episode.",
+            (
+                Column("date", "str", "Date, YYYY-MM or YYYY-MM-DD."),
+                Column("region", "str", "Country or region of the holder."),
+                Column("sector", "str", "Sector, as printed."),
+                Column("holder", "str", "Who holds the stock."),
+                Column(
+                    "cover_months_or_weeks",
+                    "str",
+                    "Cover: a number, 'lo-hi' or '<x'.",
+                    default=OPTIONAL,
+                ),
+                Column(
+                    "unit",
+                    "str",
+                    "Unit of the cover.",
+                    allowed=("days", "weeks", "months"),
+                    default=OPTIONAL,
+                ),
+                QUALITY,
+                SOURCE_URL,
+                SOURCE_NOTE,
+            ),
+        ),
+    )
+}
+# Date columns of the reference tables: YYYY-MM, or YYYY-MM-DD where the day is known.
+REFERENCE_DATES = {
+    "china_magnet_exports_by_destination": ("month",),
+    "prices_2025_monthly": ("date",),
+    "shortage_events_2025": ("date_start",),
+    "licence_approvals_2025": ("date",),
+    "inventory_cover_2025": ("date",),
+}

@@ -1,8 +1,10 @@
 """Observed China magnet exports (customs, HS 8505.11) by month and destination.
 
-Read from ``china_magnet_exports_monthly.csv`` in the calibration directory
-(``$RAREFLOW_CALIBRATION_DIR``, else the copy bundled in ``rareflow/data/reference``), so that a
-newer file with later months is picked up without a code change.
+Read from ``china_magnet_exports_monthly.csv`` and, where present beside it,
+``china_magnet_exports_by_destination.csv`` (the 2025 table; checked against its schema, see
+``rareflow.data.reference.tables``) in the calibration directory (``$RAREFLOW_CALIBRATION_DIR``,
+else the copies bundled in ``rareflow/data/reference``), so that a newer file with later months
+is picked up without a code change. The two files hold no row twice; they are used together.
 
 Rules, applied in this order:
 
@@ -14,7 +16,8 @@ Rules, applied in this order:
   rounded differently (e.g. 1,238 and 1,238.47 t): the median is kept.
 - Where a month has no reported figure, one implied by a later report's month-on-month or
   year-on-year change is used (``kind`` 'implied'): ``tonnes / (1 + change / 100)``. These carry
-  the rounding of the percentage (about 1%).
+  the rounding of the percentage (about 1%). The by-destination table's ``derived`` rows (the
+  same back-calculation, or a printed share x the World total) count as implied too.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rareflow.errors import UserInputError
 
 MAGNETS_HS = "rare earth magnets (HS 8505.11)"
 FILE_NAME = "china_magnet_exports_monthly.csv"
+BY_DESTINATION = "china_magnet_exports_by_destination"
 WORLD = "World"
 EU = "EU"
 # Destination names in the customs reports -> series names (model region codes, or groups).
@@ -56,7 +60,10 @@ def _shift(month: str, months: int) -> str:
 
 
 def read_observed(path: Path | None = None) -> pd.DataFrame:
-    """Observed series: columns month, destination, observed_tonnes, kind (reported|implied)."""
+    """Observed series: columns month, destination, observed_tonnes, kind (reported|implied).
+
+    ``path``: the monthly file; the by-destination table is read from the same folder.
+    """
     path = path or calibration_dir() / FILE_NAME
     if not path.exists():
         raise UserInputError(
@@ -65,11 +72,13 @@ def read_observed(path: Path | None = None) -> pd.DataFrame:
             hint="set RAREFLOW_CALIBRATION_DIR to the folder holding " + FILE_NAME,
         )
     raw = pd.read_csv(path, dtype={"month": str})
-    rows = raw[(raw["product"] == MAGNETS_HS) & raw["destination"].isin(list(DESTINATIONS))]
+    raw = raw[raw["product"] == MAGNETS_HS].assign(quality="sourced")
+    rows = pd.concat([raw, _by_destination(path.parent)], ignore_index=True)
+    rows = rows[rows["destination"].isin(list(DESTINATIONS))]
     rows = rows.assign(destination=rows["destination"].map(DESTINATIONS))
+    printed = rows[rows["quality"] == "sourced"].dropna(subset=["tonnes"])
     reported = (
-        rows.dropna(subset=["tonnes"])
-        .groupby(["month", "destination"], as_index=False)["tonnes"]
+        printed.groupby(["month", "destination"], as_index=False)["tonnes"]
         .median()
         .assign(kind="reported")
     )
@@ -83,9 +92,21 @@ def read_observed(path: Path | None = None) -> pd.DataFrame:
     return out.sort_values(["destination", "month"]).reset_index(drop=True)
 
 
+def _by_destination(directory: Path) -> pd.DataFrame:
+    """The 2025 by-destination table (empty where the folder has none), schema-checked."""
+    from rareflow.data.reference.tables import read_reference, reference_path
+
+    if not reference_path(BY_DESTINATION, directory).exists():
+        return pd.DataFrame(columns=["month", "destination", "tonnes", "quality"])
+    table = read_reference(BY_DESTINATION, directory)
+    return pd.DataFrame(table.drop(columns=["source_url", "source_note"]))
+
+
 def _implied(rows: pd.DataFrame) -> pd.DataFrame:
-    """Figures implied by month-on-month and year-on-year changes; median per month."""
-    parts = []
+    """Figures implied by changes, and the derived rows as printed; median per month."""
+    derived = rows[rows["quality"] == "derived"]
+    parts = [derived[["month", "destination", "tonnes"]]]
+    rows = rows[rows["quality"] == "sourced"]
     for column, lag in (("mom_change_pct", 1), ("yoy_change_pct", 12)):
         have = rows.dropna(subset=[column])
         parts.append(
