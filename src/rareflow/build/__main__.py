@@ -1,4 +1,5 @@
-"""``python -m rareflow.build --facts DIR --out DIR``: rebuild the bundled baseline tables."""
+"""``python -m rareflow.build --facts DIR --out DIR [--calibration DIR]``: rebuild the bundled
+baseline tables (the customs series by destination default to ``DIR/../calibration``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rareflow.build", description=__doc__)
     parser.add_argument("--facts", type=Path, required=True, help="directory of fact CSVs")
     parser.add_argument("--out", type=Path, required=True, help="output directory for tables")
+    parser.add_argument("--calibration", type=Path, default=None,
+                        help="directory of the customs series (default: calibration/ beside the "
+                        "facts, else the bundled copies)")  # fmt: skip
     args = parser.parse_args(argv)
-    tables = build_tables(args.facts)
+    tables = build_tables(args.facts, args.calibration)
     paths = write_tables(tables, args.out)
     rows = sum(len(t) for t in tables.values())
     print(f"wrote {len(paths)} tables ({rows} rows) to {args.out}")

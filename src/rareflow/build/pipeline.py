@@ -16,7 +16,21 @@ BASE_YEAR = 2024
 NON_MAGNET = [p for p in dimensions.product_codes() if p not in dimensions.MAGNETS]
 
 
-def priors(facts: Facts, a: Assumptions, recipe: pd.DataFrame) -> tuple[Registry, list]:
+def calibration_source(facts_dir: Path, calibration_dir: Path | None = None) -> Path:
+    """The customs series' folder: the one given, else ``calibration/`` beside the facts (the
+    shared data base), else the copies bundled in ``rareflow/data/reference``."""
+    from rareflow.data.reference import REFERENCE_DIR
+    from rareflow.history.observed import FILE_NAME
+
+    if calibration_dir is not None:
+        return calibration_dir
+    beside = facts_dir.parent / "calibration"
+    return beside if (beside / FILE_NAME).exists() else REFERENCE_DIR
+
+
+def priors(
+    facts: Facts, a: Assumptions, recipe: pd.DataFrame, calibration: Path
+) -> tuple[Registry, list]:
     """All variables with their priors, and the soft targets."""
     rin, rout = chemistry.recipe_matrices(recipe)
     reg = Registry()
@@ -26,7 +40,7 @@ def priors(facts: Facts, a: Assumptions, recipe: pd.DataFrame) -> tuple[Registry
     magnets = supply.magnet_vars(reg, facts, a)
     supply.metal_vars(reg, a, magnets)
     trade.concentrate_arcs(reg, facts)
-    targets += trade.magnet_arcs(reg, facts, a)
+    targets += trade.magnet_arcs(reg, facts, a, calibration)
     trade.ndpr_arcs(reg, facts)
     demand.magnet_demand(reg, demand.ledger(reg, rin, rout), facts)
     demand.residual_demand(reg, demand.ledger(reg, rin, rout), NON_MAGNET)
@@ -37,13 +51,14 @@ def priors(facts: Facts, a: Assumptions, recipe: pd.DataFrame) -> tuple[Registry
     return reg, targets
 
 
-def build_tables(facts_dir: Path) -> dict[str, pd.DataFrame]:
+def build_tables(facts_dir: Path, calibration_dir: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The baseline tables from the facts and the observed customs series."""
     from rareflow.build import capacity, prices, sector_data
 
     facts, a = load_facts(facts_dir), load_assumptions()
     recipe = chemistry.recipes(a)
     rin, rout = chemistry.recipe_matrices(recipe)
-    reg, targets = priors(facts, a, recipe)
+    reg, targets = priors(facts, a, recipe, calibration_source(facts_dir, calibration_dir))
     result = balance.solve(reg, rin, rout, targets)
     production = balance.flow_table(result, "activity", BASE_YEAR)
     price_table = prices.prices(facts, a)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from rareflow.build.curated import Assumptions
+from rareflow.build.destinations import observed_shares
 from rareflow.build.facts import Facts, Prov, derived, find, number, one, sourced
 from rareflow.build.system import Registry, Target, Var
 
-DEST_2020 = {"Germany": "DEU", "United States": "USA", "South Korea": "KOR", "Vietnam": "VNM",
-             "Thailand": "THA", "Italy": "XEU"}  # fmt: skip
-# China's 2024 magnet exports not covered by the 2020 named destinations or the EU figure
-# (assumption: Japan, India and Mexico are large motor/auto importers; the rest spread).
-REST_SPLIT = {"JPN": 0.30, "IND": 0.15, "MEX": 0.10, "GBR": 0.05, "MYS": 0.05, "ROW": 0.35}
+# Destinations with no 2024 month in the customs series but a 2020 figure: their 2020 share.
+DEST_2020 = {"Thailand": "THA"}
+# The 2024 exports left after the observed destinations, Thailand and the EU figure (assumption:
+# Mexico is a large motor/auto importer and grew fastest in 2024 (Metalnomist), but stayed
+# below the US (Sep 2025 ranks); the UK and Malaysia are smaller; the rest spreads over
+# Taiwan, the Philippines, Turkey, Brazil and others with no tonnage in the sources).
+REST_SPLIT = {"MEX": 0.18, "GBR": 0.09, "MYS": 0.09, "ROW": 0.64}
+Dest = tuple[float, Prov, float]  # tonnes per year, provenance, relative sd
 
 
 def activity(reg: Registry, region: str, process: str) -> float:
@@ -54,30 +60,28 @@ def concentrate_arcs(reg: Registry, facts: Facts) -> None:
                           "for separation (no other ionic separator in 2024)")))  # fmt: skip
 
 
-def magnet_arcs(reg: Registry, facts: Facts, a: Assumptions) -> list[Target]:
-    """China's 2024 magnet exports by product and destination."""
+def magnet_arcs(reg: Registry, facts: Facts, a: Assumptions, calibration: Path) -> list[Target]:
+    """China's 2024 magnet exports by product and destination.
+
+    Observed 2024 customs months where a destination has them (``destinations.py``), the 2020
+    share for Thailand, the EU import figure less Germany for the rest of the EU, and a labelled
+    assumed split of what is left.
+    """
     trade = facts["trade_flows_annual"]
     total_row = one(trade, reporter="China", partner="World", year=2024, period="full year",
                     quantity_unit="t", flow="export", hs_code="8505.11 etc.")  # fmt: skip
     total = number(total_row["quantity"])
-    y2020 = find(trade, reporter="China", flow="export", year=2020, period="full year")
-    world_2020 = number(one(y2020, partner="World")["quantity"])
-    dests: dict[str, tuple[float, Prov, float]] = {}
-    for _, row in y2020[y2020["partner"].isin(DEST_2020)].iterrows():
-        share = number(row["quantity"]) / world_2020
-        dests[DEST_2020[row["partner"]]] = (share * total, derived(
-            f"2020 share of China's magnet exports to {row['partner']} ({share:.2%}) x 2024 total "
-            f"{total:,.0f} t (row {total_row['row']})", (trade, row)), 0.10)  # fmt: skip
-    eu = one(trade, reporter="EU", partner="China", product="permanent magnets used by EU industry")
-    eu_rest = number(eu["quantity"]) - dests["DEU"][0] - dests["XEU"][0]
-    dests["XEU"] = (dests["XEU"][0] + eu_rest, derived(
-        f"Italy at its 2020 share plus the rest of the EU's 2024 magnet imports from China "
-        f"({number(eu['quantity']):,.0f} t) not taken by Germany and Italy", (trade, eu)), 0.15)  # fmt: skip
+    dests = {
+        r: (s.share * total, Prov("derived", s.note(total)), s.sigma)
+        for r, s in observed_shares(calibration).items()
+    }
+    dests.update(_shares_2020(trade, total, total_row, exclude=set(dests)))
+    dests.update(_rest_of_eu(trade, dests))
     rest = total - sum(v for v, _, _ in dests.values())
     for region, s in REST_SPLIT.items():
         dests[region] = (rest * s, Prov("assumption", f"{s:.0%} of the {rest:,.0f} t of 2024 "
-                         "exports not covered by 2020 named destinations or the EU figure: "
-                         f"assumed split {REST_SPLIT}"), 0.30)  # fmt: skip
+                         "exports not covered by observed destinations, Thailand's 2020 share or "
+                         f"the EU figure: assumed split {REST_SPLIT}"), 0.30)  # fmt: skip
     mix = {"ndfeb_bonded": a.value("export_share_bonded"), "smco": a.value("export_share_smco")}
     mix["ndfeb_sintered"] = 1.0 - sum(mix.values())
     terms: dict[tuple[str, ...], float] = {}
@@ -91,6 +95,34 @@ def magnet_arcs(reg: Registry, facts: Facts, a: Assumptions) -> list[Target]:
             terms[("trade", product, "CHN", region)] = 1.0
     reg.add(Var("aux", ("china_magnet_exports",), total, 0.001, sourced(trade, total_row)))
     return [Target("china_magnet_exports", terms)]
+
+
+def _shares_2020(
+    trade: pd.DataFrame, total: float, total_row: pd.Series, exclude: set[str]
+) -> dict[str, Dest]:
+    """2020 shares x the 2024 total, for named destinations with no observed 2024 month."""
+    y2020 = find(trade, reporter="China", flow="export", year=2020, period="full year")
+    world_2020 = number(one(y2020, partner="World")["quantity"])
+    out: dict[str, Dest] = {}
+    for _, row in y2020[y2020["partner"].isin(DEST_2020)].iterrows():
+        region = DEST_2020[row["partner"]]
+        if region in exclude:
+            continue
+        share = number(row["quantity"]) / world_2020
+        out[region] = (share * total, derived(
+            f"2020 share of China's magnet exports to {row['partner']} ({share:.2%}) x 2024 total "
+            f"{total:,.0f} t (row {total_row['row']}); no 2024 month observed", (trade, row)), 0.15)  # fmt: skip
+    return out
+
+
+def _rest_of_eu(trade: pd.DataFrame, dests: dict[str, Dest]) -> dict[str, Dest]:
+    """Rest of the EU: the EU's 2024 magnet imports from China less Germany's."""
+    eu = one(trade, reporter="EU", partner="China", product="permanent magnets used by EU industry")
+    eu_total = number(eu["quantity"])
+    germany = dests["DEU"][0]
+    return {"XEU": (eu_total - germany, derived(
+        f"the EU's 2024 magnet imports from China ({eu_total:,.0f} t) less Germany's "
+        f"{germany:,.0f} t", (trade, eu)), 0.15)}  # fmt: skip
 
 
 def ndpr_arcs(reg: Registry, facts: Facts) -> None:
