@@ -41,7 +41,7 @@ UNCERTAINTY = {
 
 def scenario(months: int) -> Any:
     from rareflow.scenarios.load import load_scenario
-    from rareflow.uncertainty.spec import Uncertainty
+    from rareflow.scenarios.uncertainty import Uncertainty
 
     scen = load_scenario("reimpose-oct-2025")
     spec = Uncertainty.model_validate(UNCERTAINTY)

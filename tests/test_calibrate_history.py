@@ -13,7 +13,7 @@ from rareflow.history import parameters as hp
 from rareflow.history.scenario import history_policies, history_scenario
 from rareflow.history.simulator import HistorySimulator
 from rareflow.history.timeline import all_policies, calibrated_licences
-from rareflow.policies.effects import approval_path
+from rareflow.policies.context import approval_path
 
 TRUTH = {
     "licence_lead_time_months": 1.0,

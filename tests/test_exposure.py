@@ -13,8 +13,7 @@ from rareflow.analytics.exposure import draw_down, exposure
 from rareflow.data.network import Network, load_network
 from rareflow.engine.result import RunResult
 from rareflow.engine.run import run
-from rareflow.policies.effects import approved_share
-from rareflow.policies.instruments import resolve_calibrated
+from rareflow.policies.instruments import approved_share, resolve_calibrated
 from rareflow.scenarios.load import load_scenario
 from rareflow.scenarios.model import Scenario
 

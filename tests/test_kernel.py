@@ -24,7 +24,7 @@ from rareflow.model.compiled import compile_network
 from rareflow.scenarios.load import list_scenarios, load_scenario
 from rareflow.scenarios.model import Scenario
 from rareflow.uncertainty.sampling import draw_inputs, factors, uniforms
-from rareflow.uncertainty.spec import Uncertainty
+from rareflow.scenarios.uncertainty import Uncertainty
 from test_engine_invariants import COMPILED, scenarios
 
 BUNDLED = compile_network(load_network())
@@ -147,7 +147,7 @@ def test_a_broken_balance_names_the_node() -> None:
     it and ``fast.check`` raises the numpy path's error, naming region, product and draw."""
     from rareflow.engine.simulate import scenario_static
     from rareflow.engine.state import initial_state
-    from rareflow.policies.effects import no_effects
+    from rareflow.policies.channels import MonthEffects
 
     scenario = load_scenario("baseline")
     static = scenario_static(BUNDLED, scenario)
@@ -155,7 +155,7 @@ def test_a_broken_balance_names_the_node() -> None:
     state = initial_state(static, 2, 2026 * 12, params["demand_growth_per_year"], -1)
     usa, magnet = BUNDLED.regions.index("USA"), BUNDLED.products.index("ndfeb_sintered")
     state.stock[1, usa, magnet] = -1e6
-    none = no_effects(BUNDLED, static.arcs.size)
+    none = MonthEffects(BUNDLED, static.arcs.size)
     fx = fast.effects(static, none, np.zeros(BUNDLED.capacity.shape))
     months = fast.run_months(static, state, params, np.array([2026 * 12]), lambda t: fx, -1, 40)
     with pytest.raises(MassBalanceError, match=r"USA, product ndfeb_sintered \(draw 41\)"):

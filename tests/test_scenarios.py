@@ -307,5 +307,5 @@ def test_unknown_region_through_cli(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_errors_are_user_input_errors(tmp_path: Path) -> None:
     with pytest.raises(UserInputError) as info:
         load_scenario(write(tmp_path, GOOD.replace("months: 12", "months: 0")))
-    assert info.value.as_dict()["column"] == "months"
+    assert info.value.as_dict()["field"] == "months"  # a path in the document, not a column
     assert info.value.exit_code == 2

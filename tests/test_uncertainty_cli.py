@@ -121,7 +121,7 @@ def test_calibrated_licences_with_uncertain_occurrence() -> None:
     """Bundled licences written ``calibrated`` resolve per draw on the per-draw timing path."""
     from rareflow.scenarios.load import load_scenario
     from rareflow.uncertainty.run import run_montecarlo
-    from rareflow.uncertainty.spec import Uncertainty
+    from rareflow.scenarios.uncertainty import Uncertainty
 
     scen = load_scenario("reimpose-oct-2025")
     spec = Uncertainty.model_validate({"policies": {"april-2025-licence": {"probability": 0.5}}})

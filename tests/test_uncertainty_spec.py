@@ -12,7 +12,7 @@ from rareflow.data.network import Network
 from rareflow.scenarios.load import ScenarioError, parse_scenario
 from rareflow.uncertainty.run import load
 from rareflow.uncertainty.sampling import factors, ppf, stream_uniforms, uniforms
-from rareflow.uncertainty.spec import Distribution
+from rareflow.scenarios.uncertainty import Distribution
 
 LICENCE = {"id": "lic", "type": "export_license", "actor": "CHN", "start": "2026-11",
            "items": {"products": ["ndfeb_sintered"]}, "approval_share": 0.5,

@@ -33,6 +33,7 @@ class UserInputError(RareflowError):
         file: str | None = None,
         row: int | None = None,
         column: str | None = None,
+        field: str | None = None,
         value: object = None,
         expected: str | None = None,
         hint: str | None = None,
@@ -40,6 +41,7 @@ class UserInputError(RareflowError):
         self.file = file
         self.row = row
         self.column = column
+        self.field = field  # a path in a nested document, e.g. policies[2].approval_share
         self.value = value.item() if hasattr(value, "item") else value  # numpy scalars
         self.expected = expected
         self.hint = hint
@@ -54,6 +56,8 @@ class UserInputError(RareflowError):
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
+        if self.field is not None:
+            where.append(f"field {self.field}")
         text = self.message
         if where:
             text = f"{', '.join(where)}: {text}"
@@ -71,6 +75,7 @@ class UserInputError(RareflowError):
             "file": self.file,
             "row": self.row,
             "column": self.column,
+            "field": self.field,
             "value": None if self.value is None else str(self.value),
             "expected": self.expected,
             "hint": self.hint,
@@ -93,6 +98,22 @@ class DataValidationError(UserInputError):
             expected=first.expected,
             hint=first.hint,
         )
+
+
+class ScenarioError(UserInputError):
+    """A problem in a scenario file, located by a field path; carries every problem found."""
+
+    def __init__(self, message: str, **where: object) -> None:
+        super().__init__(message, **where)  # type: ignore[arg-type]
+        self.problems: list[UserInputError] = [self]
+
+
+def did_you_mean(value: str, choices: list[str]) -> str | None:
+    """A hint naming the closest choice, if one is close."""
+    import difflib
+
+    close = difflib.get_close_matches(value, choices, n=1)
+    return f"Did you mean {close[0]!r}?" if close else None
 
 
 class MassBalanceError(RareflowError):

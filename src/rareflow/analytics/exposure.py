@@ -35,13 +35,9 @@ from rareflow.analytics.bom import CUSTOM, Bom
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.model.compiled import CompiledNetwork, compile_network, month_index
 from rareflow.policies import instruments as ins
-from rareflow.policies.effects import (
-    approved_share,
-    compile_policies,
-    item_mask,
-    region_mask,
-    value,
-)
+from rareflow.policies.context import item_mask, region_mask, value
+from rareflow.policies.effects import compile_policies
+from rareflow.policies.instruments import approved_share
 
 if TYPE_CHECKING:
     from rareflow.data.network import Network

@@ -10,13 +10,13 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 import numpy as np
 
 from rareflow.engine import kernel as kn
+from rareflow.engine.outputs import OUTPUTS
 from rareflow.engine.parameters import ParamValue
-from rareflow.engine.simulate import OUTPUTS
 from rareflow.engine.state import State
 from rareflow.engine.static import Static
 from rareflow.errors import MassBalanceError
 from rareflow.model.compiled import month_label
-from rareflow.policies.effects import CellField, ContentRule, MonthEffects
+from rareflow.policies.channels import CellField, ContentRule, MonthEffects
 
 
 def topology(static: Static, actor: int) -> kn.Topology:
@@ -192,10 +192,7 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
         allow=cell_terms(fx.allowed),
         tariff=cell_terms(fx.taxed),
         taxed=bool(np.any(fx.taxed.base)) or any(np.any(t.col) for t in fx.taxed.terms),
-        release=tiled(fx.release),
-        purchase=tiled(fx.purchase),
-        capacity=tiled(fx.capacity),
-        floor=tiled(fx.floor),
+        **{name: tiled(x) for name, x in fx.dense_arrays().items()},  # channels.DENSE
         added=np.ascontiguousarray(added, dtype=float),
         quota_mask=np.array([q.mask for q in fx.quotas], dtype=np.bool_).reshape(
             len(fx.quotas), n_a

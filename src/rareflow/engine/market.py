@@ -27,6 +27,7 @@ from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import Flows, State
 from rareflow.engine.static import Static
 from rareflow.engine.step import node_columns, node_rows, take, to_arcs
+from rareflow.policies.channels import MonthEffects
 
 
 def _by_market(static: Static, x: np.ndarray) -> np.ndarray:
@@ -45,7 +46,7 @@ def tightness(static: Static, flows: Flows) -> np.ndarray:
 
 
 def update_prices(
-    static: Static, state: State, flows: Flows, floor: np.ndarray, prm: Mapping[str, ParamValue]
+    static: Static, state: State, flows: Flows, fx: MonthEffects, prm: Mapping[str, ParamValue]
 ) -> None:
     base = static.net.price0
     sens = per_draw(prm["price_sensitivity"], 3)
@@ -54,7 +55,7 @@ def update_prices(
     price = state.price + (target - state.price) / np.maximum(lag, 1.0)
     low = base * per_draw(prm["price_min_multiple"], 3)
     high = base * per_draw(prm["price_max_multiple"], 3)
-    state.price = np.maximum(np.clip(price, low, high), floor)
+    state.price = np.maximum(np.clip(price, low, high), fx.floor)
 
 
 def market_multiple(static: Static, state: State) -> np.ndarray:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from rareflow.engine.simulate import OUTPUTS, RawResult
+from rareflow.engine.outputs import OUTPUTS
+from rareflow.engine.simulate import RawResult
 from rareflow.model.compiled import CompiledNetwork
 from rareflow.scenarios.model import Scenario
 

@@ -24,34 +24,16 @@ from rareflow.engine.market import (
     update_substitution,
 )
 from rareflow.engine.memory import keep_freed_memory
-from rareflow.engine.parameters import ParamValue, bundled_parameters, chunk_values
+from rareflow.engine.outputs import OUTPUTS
+from rareflow.engine.parameters import ParamValue, chunk_values
+from rareflow.engine.prepare import Prepared, prepare, project_capacity
 from rareflow.engine.state import Flows, State, initial_state
-from rareflow.engine.static import Static, build_static
+from rareflow.engine.static import Static
 from rareflow.engine.step import step
 from rareflow.errors import UserInputError
-from rareflow.model.compiled import CompiledNetwork, month_index, month_label
-from rareflow.policies import instruments as ins
-from rareflow.policies.effects import (
-    MonthEffects,
-    PolicyPlan,
-    compile_policies,
-    month_effects,
-    ramp_share,
-)
+from rareflow.model.compiled import CompiledNetwork, month_label
+from rareflow.policies.channels import MonthEffects
 from rareflow.scenarios.model import Scenario
-
-# name -> (dims after draw and month, unit)
-OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "production": (("region", "product"), "t/month"),
-    "shipments": (("product", "region", "partner"), "t/month"),
-    "inventory": (("region", "product"), "t"),
-    "demand": (("region", "product"), "t/month"),
-    "shortage": (("region", "product"), "t/month"),
-    "shortage_share": (("region", "sector"), "fraction"),
-    "units_not_built": (("region", "sector"), "units/month"),
-    "value_lost": (("region", "sector"), "USD/month"),
-    "price": (("product", "market"), "USD/kg"),
-}
 
 
 @dataclass
@@ -60,19 +42,6 @@ class RawResult:
     arrays: dict[str, np.ndarray]  # name -> (D, T, *OUTPUTS[name] dims)
     mass_balance_max_residual: float
     parameters: dict[str, ParamValue]
-
-
-def project_capacity(net: CompiledNetwork, month: int) -> np.ndarray:
-    """(R, K) capacity of projects ramped in since the end of the base year."""
-    added = np.zeros(net.capacity.shape)
-    if len(net.project_names):
-        base_end = net.base_year * 12 + 11
-        ramp = net.project_ramp_months
-        share = ramp_share(month - net.project_start, ramp)
-        share = share - ramp_share(base_end - net.project_start, ramp)
-        idx = (net.project_region, net.project_process)
-        np.add.at(added, idx, net.project_tonnes_per_month * np.maximum(share, 0.0))
-    return added
 
 
 def _sizes(net: CompiledNetwork) -> dict[str, int]:
@@ -100,70 +69,12 @@ def _recorded(flows: Flows, state: State, keep: Sequence[str]) -> dict[str, np.n
     return {k: arrays[k] for k in keep}
 
 
-def _calibrated(
-    policies: Sequence[ins.PolicyBase],
-    params: Mapping[str, ParamValue],
-    values: dict[str, np.ndarray],
-) -> list[ins.PolicyBase]:
-    """Policies with `calibrated` attributes resolved; a per-draw parameter becomes the
-    measure's per-draw value (``values``), its mean the scalar placeholder."""
-    scalars = {name: float(np.mean(v)) for name, v in params.items()}
-    for policy in policies:
-        for field, name in ins.CALIBRATED_PARAMETERS.items():
-            key = f"{policy.id}.{field}"
-            calibrated = getattr(policy, field, None) == ins.CALIBRATED
-            if calibrated and np.ndim(params[name]) and key not in values:
-                values[key] = np.asarray(params[name], dtype=float)
-    return [ins.resolve_calibrated(p, scalars) for p in policies]
-
-
-def _params(
-    net: CompiledNetwork, parameters: Mapping[str, ParamValue], draws: int
-) -> dict[str, ParamValue]:
-    params: dict[str, ParamValue] = {**bundled_parameters(), **net.parameters, **parameters}
-    for name, value in params.items():
-        if np.ndim(value) and np.shape(value) != (draws,):
-            raise UserInputError(
-                f"parameter {name!r} has {np.shape(value)} values",
-                value=name,
-                expected=f"a number or one value per draw ({draws},)",
-            )
-    return params
-
-
-def _actor(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> int:
-    """Region whose origin content rules track (the first rule's actor; -1: none)."""
-    for policy in policies:
-        if isinstance(policy, ins.ContentRule):
-            return net.regions.index(policy.actor)
-    return -1
-
-
 def _touched(static: Static, fx: MonthEffects, flows: Flows) -> np.ndarray:
     """(P,) products whose flows (on the trade arcs) policy restricts or taxes this month."""
     touched = np.zeros(len(static.net.products), dtype=bool)
     touched[static.arcs.product[(flows.allow != 1.0).any(axis=1)]] = True
     touched[static.arcs.product[(fx.tariff != 0.0).any(axis=0)]] = True
     return touched
-
-
-def _extra_exporters(net: CompiledNetwork, policies: Sequence[ins.PolicyBase]) -> np.ndarray:
-    """(R, P) where the scenario's stockpile releases and capacity investments can put stock
-    or capacity: those regions may export the product (trade arcs are opened for them)."""
-    extra = np.zeros((len(net.regions), len(net.products)), dtype=bool)
-    for policy in policies:
-        if isinstance(policy, ins.Stockpile) and policy.action == "release":
-            extra[net.regions.index(policy.actor), net.products.index(policy.product)] = True
-        elif isinstance(policy, ins.CapacityInvestment):
-            k = net.processes.index(policy.process)
-            extra[net.regions.index(policy.region)] |= net.recipe_out[k] > 0
-    return extra
-
-
-def scenario_static(compiled: CompiledNetwork, scenario: Scenario) -> Static:
-    """The run's ``Static``: trade arcs include those the scenario's stockpiles and
-    investments open (``_extra_exporters``)."""
-    return build_static(compiled, _extra_exporters(compiled, scenario.policies))
 
 
 def simulate(
@@ -199,14 +110,8 @@ def simulate(
     recorded outputs grow with draws x months (shipments dominate: P x R x R per draw-month).
     """
     keep_freed_memory()
-    static = scenario_static(compiled, scenario)
-    horizon = months or scenario.months
-    first = month_index(scenario.start)
-    month_ids = np.arange(first, first + horizon)
-    params = _params(compiled, parameters, draws)
-    values = dict(values or {})
-    policies = _calibrated(scenario.policies, params, values)
-    plan = compile_policies(policies, month_ids)
+    run = prepare(compiled, scenario, parameters, draws, months=months, values=values)
+    horizon = len(run.month_ids)
     keep = list(outputs or OUTPUTS)
     sizes = _sizes(compiled)
     # month-major while filling (contiguous writes), handed back as (D, T, ...) views;
@@ -217,15 +122,12 @@ def simulate(
         )
         for k in keep
     }
-    cells = static.arcs.cell
+    cells = run.static.arcs.cell
     engine = choose_kernel(kernel, draws)
-    shared = _shared_effects(static, plan, values)
 
     def fill(lo: int, hi: int) -> float:
         worst = 0.0
-        chunk = _run_chunk(static, plan, scenario, params, values, shared, lo, hi, month_ids,
-                           engine, keep)  # fmt: skip
-        for t, recorded, resid in chunk:
+        for t, recorded, resid in _run_chunk(run, lo, hi, engine, keep):
             worst = max(worst, resid)
             for k in keep:
                 if k == "shipments":  # (A, D) arcs scattered into the dense output
@@ -243,8 +145,8 @@ def simulate(
         with ThreadPoolExecutor(min(n_threads, len(bounds))) as pool:
             worst = max(pool.map(lambda b: fill(*b), bounds))
     arrays = {k: np.moveaxis(v, 0, 1) for k, v in by_month.items()}
-    labels = [month_label(int(m)) for m in month_ids]
-    return RawResult(labels, arrays, worst, params)
+    labels = [month_label(int(m)) for m in run.month_ids]
+    return RawResult(labels, arrays, worst, run.params)
 
 
 MIN_CHUNK = 64  # draws: smaller chunks are not worth a thread of their own
@@ -273,11 +175,6 @@ def chunk_threads() -> int:
         return os.cpu_count() or 1
 
 
-def at_month(values: Mapping[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
-    """Per-draw values of month ``t``: (D, T) arrays vary by month, (D,) arrays do not."""
-    return {k: (v[:, t] if np.ndim(v) == 2 else v) for k, v in values.items()}
-
-
 def stream(
     compiled: CompiledNetwork,
     scenario: Scenario,
@@ -294,76 +191,40 @@ def stream(
     outputs: names of ``OUTPUTS`` to record (default all; the (D, P, R, R) shipments dominate
     the cost)."""
     keep_freed_memory()
-    static = scenario_static(compiled, scenario)
-    first = month_index(scenario.start)
-    month_ids = np.arange(first, first + (months or scenario.months))
-    params = _params(compiled, parameters, draws)
-    vals = dict(values or {})
-    plan = compile_policies(_calibrated(scenario.policies, params, vals), month_ids)
-    shared = _shared_effects(static, plan, vals)
+    run = prepare(compiled, scenario, parameters, draws, months=months, values=values)
     shape = (len(compiled.products), len(compiled.regions), len(compiled.regions))
     engine = choose_kernel(kernel, draws)
     keep = tuple(outputs or OUTPUTS)
-    for t, recorded, resid in _run_chunk(
-        static, plan, scenario, params, vals, shared, 0, draws, month_ids, engine, keep
-    ):  # fmt: skip
+    for t, recorded, resid in _run_chunk(run, 0, draws, engine, keep):
         if "shipments" in keep:
-            recorded["shipments"] = static.arcs.dense(recorded["shipments"], shape)
+            recorded["shipments"] = run.static.arcs.dense(recorded["shipments"], shape)
         yield t, recorded, resid
 
 
-def _effects(
-    static: Static, plan: PolicyPlan, t: int, values: Mapping[str, np.ndarray]
-) -> MonthEffects:
-    """Month ``t``'s policy effects for per-draw ``values``, on the trade arcs."""
-    return month_effects(plan, t, static.net, at_month(values, t), cells=static.arcs.cell)
-
-
-def _shared_effects(
-    static: Static, plan: PolicyPlan, values: Mapping[str, np.ndarray]
-) -> list[MonthEffects] | None:
-    """Every month's effects, computed once for all chunks when no value differs per draw."""
-    if values:
-        return None
-    return [_effects(static, plan, t, {}) for t in range(len(plan.months))]
-
-
 def _run_chunk(
-    static: Static,
-    plan: PolicyPlan,
-    scenario: Scenario,
-    params: Mapping[str, ParamValue],
-    values: Mapping[str, np.ndarray],
-    shared: list[MonthEffects] | None,
-    lo: int,
-    hi: int,
-    month_ids: np.ndarray,
-    kernel: str = "numpy",
-    keep: Sequence[str] = tuple(OUTPUTS),
+    run: Prepared, lo: int, hi: int, kernel: str = "numpy", keep: Sequence[str] = tuple(OUTPUTS)
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi): the
     outputs named in ``keep``; shipments are (A, D) on the trade arcs, in one buffer reused
     every month (recorded arrays are valid until the next month is asked for)."""
-    net = static.net
-    prm = chunk_values(params, lo, hi)
-    vals = {k: v[lo:hi] for k, v in values.items()}
-    actor = _actor(net, scenario.policies)
+    static, net, actor = run.static, run.static.net, run.actor
+    prm = chunk_values(run.params, lo, hi)
+    vals = {k: v[lo:hi] for k, v in run.values.items()}
     state = initial_state(
-        static, hi - lo, int(month_ids[0]), prm["demand_growth_per_year"], actor,
+        static, hi - lo, int(run.month_ids[0]), prm["demand_growth_per_year"], actor,
         prm["cover_multiple"],
     )  # fmt: skip
     if kernel == "numba":
-        yield from _run_kernel(static, plan, state, prm, vals, shared, lo, month_ids, actor,
-                               keep)  # fmt: skip
+        yield from _run_kernel(run, state, prm, vals, lo, keep)
         return
     touched = np.zeros(len(net.products), dtype=bool)  # sourcing ever moved off baseline
     buffer = np.empty(state.share.shape)
-    for t, month in enumerate(month_ids):
-        fx = shared[t] if shared is not None else _effects(static, plan, t, vals)
+    for t, month in enumerate(run.month_ids):
+        fx = run.effects(t, vals)
         added = project_capacity(net, int(month))
         flows = step(static, state, fx, prm, int(month), added, actor, buffer)
         resid = check_balance(flows, net, int(month), lo, static.arcs)
-        update_prices(static, state, flows, fx.floor, prm)
+        update_prices(static, state, flows, fx, prm)
         update_demand(static, state, fx.tariff, prm)
         update_substitution(static, state, prm)
         touched |= _touched(static, fx, flows)
@@ -373,24 +234,21 @@ def _run_chunk(
 
 
 def _run_kernel(
-    static: Static,
-    plan: PolicyPlan,
+    run: Prepared,
     state: State,
     prm: Mapping[str, ParamValue],
     values: Mapping[str, np.ndarray],
-    shared: list[MonthEffects] | None,
     lo: int,
-    month_ids: np.ndarray,
-    actor: int,
     keep: Sequence[str],
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """``_run_chunk`` on the compiled kernel (``fast.py``)."""
     from rareflow.engine import fast
 
-    net = static.net
+    static = run.static
 
     def effects_of(t: int) -> Any:
-        fx = shared[t] if shared is not None else _effects(static, plan, t, values)
-        return fast.effects(static, fx, project_capacity(net, int(month_ids[t])))
+        added = project_capacity(static.net, int(run.month_ids[t]))
+        return fast.effects(static, run.effects(t, values), added)
 
-    yield from fast.run_months(static, state, prm, month_ids, effects_of, actor, lo, keep)
+    yield from fast.run_months(static, state, prm, run.month_ids, effects_of, run.actor, lo,
+                               keep)  # fmt: skip

@@ -28,7 +28,7 @@ from rareflow.engine.numeric import safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import Flows, State, growth
 from rareflow.engine.static import Index, Stage, Static
-from rareflow.policies.effects import MonthEffects, Quota
+from rareflow.policies.channels import MonthEffects, Quota
 
 
 def to_arcs(x: np.ndarray) -> np.ndarray:
@@ -204,6 +204,15 @@ def desired_activity(
     return np.clip(wanted, 0.0, capacity)
 
 
+def month_capacity(
+    static: Static, month: int, prm: Mapping[str, ParamValue], added: np.ndarray, fx: MonthEffects
+) -> np.ndarray:
+    """(1|D, R, K) t activity/month: installed plants expanded along a trend
+    (``capacity_growth_per_year``), plus projects ramped in (``added``) and investments."""
+    expand = growth(static, month, prm["capacity_growth_per_year"])
+    return static.net.capacity * per_draw(expand, 3) + added + fx.capacity
+
+
 def step(
     static: Static,
     state: State,
@@ -236,9 +245,7 @@ def step(
     gap = target * ahead - stock
     trend = g3 * state.demand_mult  # (D, R, P): the same multiple for every sector
     final = static.final0 * trend
-    # installed plants are expanded along a trend; projects and investments add on top
-    expand = growth(static, month, prm["capacity_growth_per_year"])
-    capacity = net.capacity * per_draw(expand, 3) + added + fx.capacity
+    capacity = month_capacity(static, month, prm, added, fx)
     # trend activity, plus what last month's pull off trend and the stock gap call for
     respond = state.pull + gap / restock
     desired = desired_activity(static, respond, g3, capacity)

@@ -23,7 +23,7 @@ from rareflow.history.parameters import LICENCE_NAMES, engine_overrides, licence
 from rareflow.history.timeline import calibrated_licences, policies
 from rareflow.model.compiled import month_index, month_label
 from rareflow.policies import instruments as ins
-from rareflow.policies.effects import approval_path
+from rareflow.policies.context import approval_path
 from rareflow.policies.instruments import Policy
 from rareflow.scenarios.model import Scenario
 

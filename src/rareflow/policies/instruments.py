@@ -1,32 +1,86 @@
-"""Policy instruments as typed, validated objects (static descriptions, no runtime state).
+"""Policy instruments, one class each: fields and checks, the channels it writes and its effect
+on them, and the trade arcs it opens. ``REGISTRY`` collects every class as it is defined;
+the scenario union, the type lookups, the binding of codes, the uncertain attributes and
+their bounds, and the test generators are all read off it (``policies.registry``).
 
 Every instrument has an ``id`` (unique in its scenario), an ``actor`` (a region code), a
 ``start`` month and an optional inclusive ``end`` month, both 'YYYY-MM'. Names of regions,
-products, elements and sectors are checked against the network when a scenario is bound to it
-(``rareflow.scenarios.load``), not here, so that these models stay data-independent.
+products, elements and sectors are declared with ``Code`` and checked against the network
+when a scenario is bound to it, not here, so that these models stay data-independent.
+
+To add an instrument: one class here (a ``type`` tag, fields, ``writes``, ``effect``); a new
+channel, if it needs one, is a line in ``channels.CHANNELS`` and its reading in the engine's
+two steps (``engine/market.py`` or ``step.py``, and ``engine/kernel.py``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rareflow.model.compiled import month_index
+from rareflow.policies.channels import CHANNEL, MonthEffects, Quota
+from rareflow.policies.channels import ContentRule as RuleEffect
+from rareflow.policies.context import (
+    ALL,
+    Context,
+    Values,
+    approval_path,
+    index,
+    one_hot,
+    per_draw_column,
+    ramp_share,
+    region_mask,
+    value,
+)
+
+if TYPE_CHECKING:
+    from rareflow.model.compiled import CompiledNetwork
+
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-ALL = "all"
 # A licence attribute written `calibrated` takes the value fitted to the 2025 episode
 # (parameters licence_approval_share, licence_lead_time_months, licence_ramp_months).
 CALIBRATED = "calibrated"
-CalibratedShare = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
-CalibratedLead = Annotated[float, Field(ge=0.0, le=24.0)] | Literal["calibrated"]
-CalibratedRamp = Annotated[float, Field(ge=0.0, le=36.0)] | Literal["calibrated"]
 CALIBRATED_PARAMETERS = {
     "approval_share": "licence_approval_share",
     "lead_time_months": "licence_lead_time_months",
     "ramp_months": "licence_ramp_months",
 }
+
+
+@dataclass(frozen=True)
+class Code:
+    """A field holding a code of a network dimension (checked when a scenario is bound)."""
+
+    dim: str  # region, product, element, sector, process, market or policy (an id)
+    allow_all: bool = False  # 'all' accepted (every region but the actor)
+
+
+@dataclass(frozen=True)
+class PerDraw:
+    """A numeric attribute that may differ per draw (Monte Carlo ``values``); its bounds are
+    the field's own. ``typical``: an upper end of ordinary values where the field has none,
+    for generated tests."""
+
+    typical: float | None = None
+
+
+Region = Annotated[str, Code("region")]
+Target = Annotated[str, Code("region", allow_all=True)]
+Product = Annotated[str, Code("product")]
+Element = Annotated[str, Code("element")]
+Sector = Annotated[str, Code("sector")]
+Process = Annotated[str, Code("process")]
+PolicyId = Annotated[str, Code("policy")]
+Market = Annotated[Literal["china", "ex_china"], Code("market")]
+Share = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
+LeadMonths = Annotated[float, Field(ge=0.0, le=24.0)] | Literal["calibrated"]
+RampMonths = Annotated[float, Field(ge=0.0, le=36.0)] | Literal["calibrated"]
 
 
 def check_month(value: str) -> str:
@@ -43,8 +97,8 @@ class Items(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
-    products: list[str] = Field(default_factory=list)
-    elements: list[str] = Field(default_factory=list)
+    products: list[Product] = Field(default_factory=list)
+    elements: list[Element] = Field(default_factory=list)
     min_content: float = Field(0.0, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
@@ -54,11 +108,14 @@ class Items(BaseModel):
         return self
 
 
+REGISTRY: dict[str, type[Instrument]] = {}
+
+
 class PolicyBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, description="Unique name of the measure in its scenario.")
-    actor: str = Field("CHN", description="Region that imposes the measure.")
+    actor: Region = Field("CHN", description="Region that imposes the measure.")
     start: str = Field(description="First month in force, YYYY-MM.")
     end: str | None = Field(None, description="Last month in force (inclusive), YYYY-MM.")
     description: str = ""
@@ -78,49 +135,112 @@ class PolicyBase(BaseModel):
         return self
 
 
-class Targeted(PolicyBase):
+class Instrument(PolicyBase):
+    """An instrument: a class with a ``type`` tag registers itself in ``REGISTRY``."""
+
+    type: str
+    writes: ClassVar[tuple[str, ...]] = ()  # the channels ``effect`` writes
+    tracks_origin: ClassVar[bool] = False  # the engine tracks the actor's origin share
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        tag = cls.model_fields["type"].default
+        if isinstance(tag, str):  # intermediate bases have no tag
+            unknown = [c for c in cls.writes if c not in CHANNEL]
+            if unknown:
+                raise TypeError(f"{cls.__name__} writes undeclared channels {unknown}")
+            REGISTRY[tag] = cls
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        """Write this month's effect on ``writes`` (``age``: months since entry)."""
+
+    def opens(self, net: CompiledNetwork) -> np.ndarray | None:
+        """(R, P) where the measure can put stock or capacity: trade arcs are opened there."""
+        return None
+
+    def suspends(self) -> list[str]:
+        """Ids of the measures this one switches off while in force."""
+        return []
+
+
+class Targeted(Instrument):
     items: Items
-    targets: list[str] = Field(
+    targets: list[Target] = Field(
         default_factory=lambda: [ALL],
         description="Importing regions the measure applies to; 'all' means every other region.",
     )
+
+    def export_mask(self, ctx: Context) -> np.ndarray:
+        """(C,) the actor's exports of the items to the targets."""
+        exporters = region_mask([self.actor], ctx.net, self.actor)
+        return ctx.flow_mask(self.items, exporters, region_mask(self.targets, ctx.net, self.actor))
+
+
+def approved_share(p: ExportLicense | ContentRule, age: int, values: Values) -> float | np.ndarray:
+    """The measure's ``approval_path`` at ``age`` months after entry."""
+    share = approval_path(
+        age,
+        value(p, "lead_time_months", values),
+        value(p, "ramp_months", values),
+        value(p, "approval_share", values),
+    )
+    return float(share) if np.ndim(share) == 0 else share
 
 
 class ExportLicense(Targeted):
     """Exports of the items need a licence: a share is approved, after a lead time."""
 
     type: Literal["export_license"] = "export_license"
-    approval_share: CalibratedShare = Field(
+    writes = ("allowed",)
+    approval_share: Annotated[Share, PerDraw()] = Field(
         description="Share of requests approved once approvals flow (0-1, or 'calibrated')."
     )
-    lead_time_months: CalibratedLead = Field(
+    lead_time_months: Annotated[LeadMonths, PerDraw()] = Field(
         0.0, description="Months before any approval flows (or 'calibrated')."
     )
-    ramp_months: CalibratedRamp = Field(
+    ramp_months: Annotated[RampMonths, PerDraw()] = Field(
         0.0, description="Months over which approvals rise to their share (or 'calibrated')."
     )
-    denied_sectors: list[str] = Field(
+    denied_sectors: list[Sector] = Field(
         default_factory=list, description="End uses never licensed (e.g. defence)."
     )
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        mask = ctx.mask(self, Targeted.export_mask)
+        denied = ctx.denied_share(self.denied_sectors)[mask]  # share of imports for denied uses
+        fx.allowed.apply(mask, approved_share(self, age, ctx.values), 1.0 - denied, ctx.on)
 
 
 class ExportBan(Targeted):
     """Exports of the items to the targets stop, but for leakage through third countries."""
 
     type: Literal["export_ban"] = "export_ban"
-    leakage_share: float = Field(
+    writes = ("allowed",)
+    leakage_share: Annotated[float, PerDraw()] = Field(
         0.0,
         ge=0.0,
         le=1.0,
         description="Share of banned flow that still arrives via transshipment.",
     )
 
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        leak = ctx.value(self, "leakage_share")
+        fx.allowed.apply(ctx.mask(self, Targeted.export_mask), leak, on=ctx.on)
+
 
 class ExportQuota(Targeted):
     """Total exports of the items to the targets are capped."""
 
     type: Literal["export_quota"] = "export_quota"
-    tonnes_per_year: float = Field(ge=0.0, description="Cap on exports, tonnes per year.")
+    writes = ("quotas",)
+    tonnes_per_year: Annotated[float, PerDraw(typical=500.0)] = Field(
+        ge=0.0, description="Cap on exports, tonnes per year."
+    )
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        mask = ctx.mask(self, Targeted.export_mask)
+        fx.put("quotas", Quota(mask, ctx.value(self, "tonnes_per_year") / 12.0))
 
 
 class Tariff(Targeted):
@@ -128,23 +248,116 @@ class Tariff(Targeted):
     (exporters); sourcing shifts away through the tariff elasticity parameter."""
 
     type: Literal["tariff"] = "tariff"
-    rate: float = Field(ge=0.0, le=10.0, description="Ad valorem rate, 0.25 = 25%.")
+    writes = ("taxed",)
+    rate: Annotated[float, PerDraw()] = Field(
+        ge=0.0, le=10.0, description="Ad valorem rate, 0.25 = 25%."
+    )
+
+    def import_mask(self, ctx: Context) -> np.ndarray:
+        """(C,) the actor's imports of the items from the targets."""
+        importers = region_mask([self.actor], ctx.net, self.actor)
+        return ctx.flow_mask(self.items, region_mask(self.targets, ctx.net, self.actor), importers)
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        rate = ctx.value(self, "rate")
+        fx.taxed.apply(ctx.mask(self, Tariff.import_mask), rate, on=ctx.on)
 
 
-class ContentRule(PolicyBase):
+class ContentRule(Instrument):
     """Foreign exports of products holding at least ``threshold`` (mass fraction) of the
     actor's controlled ``elements`` from actor-origin material fall under the actor's licence."""
 
     type: Literal["content_rule"] = "content_rule"
-    elements: list[str] = Field(min_length=1)
+    writes = ("content_rules",)
+    tracks_origin = True
+    elements: list[Element] = Field(min_length=1)
     threshold: float = Field(0.001, gt=0.0, le=1.0)
-    targets: list[str] = Field(default_factory=lambda: [ALL])
-    approval_share: CalibratedShare
-    lead_time_months: CalibratedLead = 0.0
-    ramp_months: CalibratedRamp = 0.0
+    targets: list[Target] = Field(default_factory=lambda: [ALL])
+    approval_share: Annotated[Share, PerDraw()]
+    lead_time_months: Annotated[LeadMonths, PerDraw()] = 0.0
+    ramp_months: Annotated[RampMonths, PerDraw()] = 0.0
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        net = ctx.net
+        elements = [index(net, "element", e) for e in self.elements]
+        rule = RuleEffect(
+            content=net.content[:, elements].sum(axis=1),
+            threshold=self.threshold,
+            actor=index(net, "region", self.actor),
+            targets=region_mask(self.targets, net, self.actor),
+            factor=approved_share(self, age, ctx.values),
+        )
+        fx.put("content_rules", rule)
 
 
-def resolve_calibrated(policy: PolicyBase, parameters: Mapping[str, float]) -> PolicyBase:
+class Suspension(Instrument):
+    """Named measures are not in force from ``start`` through ``end`` (the expiry)."""
+
+    type: Literal["suspension"] = "suspension"
+    policies: list[PolicyId] = Field(min_length=1, description="Ids of the suspended measures.")
+
+    def suspends(self) -> list[str]:
+        return list(self.policies)
+
+
+class Stockpile(Instrument):
+    """A government releases stock onto its market, or buys for a reserve, each month."""
+
+    type: Literal["stockpile"] = "stockpile"
+    writes = ("release", "purchase")
+    product: Product
+    action: Literal["release", "purchase"]
+    tonnes_per_month: Annotated[float, PerDraw(typical=30.0)] = Field(gt=0.0)
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        cell = one_hot(ctx.net, region=self.actor, product=self.product)
+        amount = cell * per_draw_column(ctx.value(self, "tonnes_per_month"), 3)
+        fx.put(self.action, amount)
+
+    def opens(self, net: CompiledNetwork) -> np.ndarray | None:
+        if self.action != "release":
+            return None
+        return one_hot(net, region=self.actor, product=self.product)[0] > 0
+
+
+class CapacityInvestment(Instrument):
+    """New capacity of a process in a region, ramping linearly from ``start``."""
+
+    type: Literal["capacity_investment"] = "capacity_investment"
+    writes = ("capacity",)
+    region: Region
+    process: Process
+    tonnes_per_year: Annotated[float, PerDraw(typical=500.0)] = Field(gt=0.0)
+    ramp_months: int = Field(12, ge=0, le=120)
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        cell = one_hot(ctx.net, region=self.region, process=self.process)
+        share = ramp_share(ctx.month - month_index(self.start), self.ramp_months)
+        tonnes = per_draw_column(ctx.value(self, "tonnes_per_year"), 3)
+        fx.put("capacity", cell * tonnes / 12.0 * share)
+
+    def opens(self, net: CompiledNetwork) -> np.ndarray | None:
+        extra = np.zeros((len(net.regions), len(net.products)), dtype=bool)
+        k = net.processes.index(self.process)
+        extra[net.regions.index(self.region)] = net.recipe_out[k] > 0
+        return extra
+
+
+class PriceFloor(Instrument):
+    """A guaranteed minimum price for a product in a market (e.g. the DoD NdPr floor)."""
+
+    type: Literal["price_floor"] = "price_floor"
+    writes = ("floor",)
+    product: Product
+    market: Market = "ex_china"
+    usd_per_kg: Annotated[float, PerDraw(typical=300.0)] = Field(gt=0.0)
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        cell = one_hot(ctx.net, product=self.product, market=self.market)
+        fx.put("floor", cell * per_draw_column(ctx.value(self, "usd_per_kg"), 3))
+
+
+def resolve_calibrated(policy: Instrument, parameters: Mapping[str, float]) -> Instrument:
     """The policy with every `calibrated` attribute replaced by its fitted parameter."""
     update = {
         field: float(parameters[name])
@@ -154,62 +367,8 @@ def resolve_calibrated(policy: PolicyBase, parameters: Mapping[str, float]) -> P
     return policy.model_copy(update=update) if update else policy
 
 
-class Suspension(PolicyBase):
-    """Named measures are not in force from ``start`` through ``end`` (the expiry)."""
-
-    type: Literal["suspension"] = "suspension"
-    policies: list[str] = Field(min_length=1, description="Ids of the suspended measures.")
-
-
-class Stockpile(PolicyBase):
-    """A government releases stock onto its market, or buys for a reserve, each month."""
-
-    type: Literal["stockpile"] = "stockpile"
-    product: str
-    action: Literal["release", "purchase"]
-    tonnes_per_month: float = Field(gt=0.0)
-
-
-class CapacityInvestment(PolicyBase):
-    """New capacity of a process in a region, ramping linearly from ``start``."""
-
-    type: Literal["capacity_investment"] = "capacity_investment"
-    region: str
-    process: str
-    tonnes_per_year: float = Field(gt=0.0)
-    ramp_months: int = Field(12, ge=0, le=120)
-
-
-class PriceFloor(PolicyBase):
-    """A guaranteed minimum price for a product in a market (e.g. the DoD NdPr floor)."""
-
-    type: Literal["price_floor"] = "price_floor"
-    product: str
-    market: Literal["china", "ex_china"] = "ex_china"
-    usd_per_kg: float = Field(gt=0.0)
-
-
-Policy = Annotated[
-    ExportLicense
-    | ExportBan
-    | ExportQuota
-    | Tariff
-    | ContentRule
-    | Suspension
-    | Stockpile
-    | CapacityInvestment
-    | PriceFloor,
-    Field(discriminator="type"),
-]
-
-POLICY_TYPES = (
-    "export_license",
-    "export_ban",
-    "export_quota",
-    "tariff",
-    "content_rule",
-    "suspension",
-    "stockpile",
-    "capacity_investment",
-    "price_floor",
-)
+# The scenario's union of every registered instrument, discriminated by ``type``.
+if TYPE_CHECKING:
+    Policy = Instrument
+else:
+    Policy = Annotated[Union[tuple(REGISTRY.values())], Field(discriminator="type")]  # noqa: UP007

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from rareflow.errors import UserInputError
+from rareflow.errors import ScenarioError, did_you_mean
 from rareflow.policies import instruments as ins
+from rareflow.policies.fields import code_fields
 from rareflow.scenarios.model import RecordedEvent, Scenario
 
 if TYPE_CHECKING:
@@ -24,50 +25,7 @@ BUNDLED_DIR = Path(__file__).parent / "bundled"
 MARKETS = ("china", "ex_china")
 
 # The model class behind each policy ``type`` tag, to list the fields a policy may have.
-POLICY_CLASSES: dict[str, type[BaseModel]] = {
-    "export_license": ins.ExportLicense,
-    "export_ban": ins.ExportBan,
-    "export_quota": ins.ExportQuota,
-    "tariff": ins.Tariff,
-    "content_rule": ins.ContentRule,
-    "suspension": ins.Suspension,
-    "stockpile": ins.Stockpile,
-    "capacity_investment": ins.CapacityInvestment,
-    "price_floor": ins.PriceFloor,
-}
-
-
-class ScenarioError(UserInputError):
-    """A problem in a scenario file, located by a field path instead of a column."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | None = None,
-        field: str | None = None,
-        value: object = None,
-        expected: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        self.field = field
-        super().__init__(
-            message, file=file, column=field, value=value, expected=expected, hint=hint
-        )
-        self.problems: list[UserInputError] = [self]
-
-    def render(self) -> str:
-        where = [f"file {self.file}"] if self.file else []
-        if self.field:
-            where.append(f"field {self.field}")
-        text = f"{', '.join(where)}: {self.message}" if where else self.message
-        if self.value is not None:
-            text += f" (got {self.value!r})"
-        if self.expected:
-            text += f"; expected {self.expected}"
-        if self.hint:
-            text += f". {self.hint}"
-        return text
+POLICY_CLASSES: dict[str, type[BaseModel]] = dict(ins.REGISTRY)
 
 
 # -- finding and reading ---------------------------------------------------------------------
@@ -140,13 +98,6 @@ def field_path(loc: Iterable[Any]) -> str:
             parts.append(f".{item}" if parts else str(item))
         previous = item
     return "".join(parts)
-
-
-def did_you_mean(value: str, choices: list[str]) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(value, choices, n=1)
-    return f"Did you mean {close[0]!r}?" if close else None
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -254,7 +205,7 @@ class _Binder:
             "process": list(network.processes),
             "market": list(MARKETS),
             "parameter": sorted(_parameter_names(network)),
-            "policy id": [p.id for p in scenario.policies],
+            "policy": [p.id for p in scenario.policies],
         }
 
     def check(
@@ -268,7 +219,7 @@ class _Binder:
                 where = path if isinstance(values, str) else f"{path}[{i}]"
                 choices = (["all"] if allow_all else []) + self.valid[kind]
                 raise ScenarioError(
-                    f"unknown {kind}",
+                    f"unknown {'policy id' if kind == 'policy' else kind}",
                     file=self.file,
                     field=where,
                     value=value,
@@ -282,26 +233,10 @@ class _Binder:
         for i, policy in enumerate(self.scenario.policies):
             self.policy(policy, f"policies[{i}]")
 
-    def policy(self, p: Any, at: str) -> None:
-        self.check("region", p.actor, f"{at}.actor")
-        if hasattr(p, "targets"):
-            self.check("region", p.targets, f"{at}.targets", allow_all=True)
-        if isinstance(p, ins.Targeted):
-            self.check("product", p.items.products, f"{at}.items.products")
-            self.check("element", p.items.elements, f"{at}.items.elements")
-        if isinstance(p, ins.ExportLicense):
-            self.check("sector", p.denied_sectors, f"{at}.denied_sectors")
-        if isinstance(p, ins.ContentRule):
-            self.check("element", p.elements, f"{at}.elements")
-        if isinstance(p, ins.Suspension):
-            self.check("policy id", p.policies, f"{at}.policies")
-        if isinstance(p, ins.Stockpile | ins.PriceFloor):
-            self.check("product", p.product, f"{at}.product")
-        if isinstance(p, ins.PriceFloor):
-            self.check("market", p.market, f"{at}.market")
-        if isinstance(p, ins.CapacityInvestment):
-            self.check("region", p.region, f"{at}.region")
-            self.check("process", p.process, f"{at}.process")
+    def policy(self, p: ins.Instrument, at: str) -> None:
+        """Every field the instrument declares as holding codes (``policies.fields``)."""
+        for f in code_fields(p):
+            self.check(f.code.dim, f.value, f"{at}.{f.path}", allow_all=f.code.allow_all)
 
 
 def bind(scenario: Scenario, network: Network, *, file: str = "<scenario>") -> Scenario:

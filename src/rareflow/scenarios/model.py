@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rareflow.policies.instruments import Policy, check_month
-from rareflow.uncertainty.spec import Uncertainty
+from rareflow.scenarios.uncertainty import Uncertainty
 
 
 class RecordedEvent(BaseModel):

@@ -14,7 +14,7 @@ from rareflow.scenarios.model import Scenario
 from rareflow.uncertainty.executors import DaskExecutor, LocalExecutor
 from rareflow.uncertainty.montecarlo import BLOCK, Config, Job, montecarlo
 from rareflow.uncertainty.result import MonteCarloResult
-from rareflow.uncertainty.spec import check_uncertainty
+from rareflow.scenarios.uncertainty import check_uncertainty
 
 
 def _now() -> str:

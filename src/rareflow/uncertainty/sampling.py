@@ -17,7 +17,7 @@ from rareflow.engine.parameters import ParamValue
 from rareflow.model.compiled import month_index
 from rareflow.policies import instruments as ins
 from rareflow.scenarios.model import Scenario
-from rareflow.uncertainty.spec import ATTRIBUTES, TIMING, Distribution
+from rareflow.scenarios.uncertainty import ATTRIBUTES, TIMING, Distribution
 
 STREAM = 256  # draws per random stream
 # draws per engine call and per statistics fold; fixed so that results never depend on
@@ -210,7 +210,7 @@ def _ramped(
     update: dict[str, object],
 ) -> np.ndarray:
     """(D, T) tonnes that, on the plan's widened ramp, give each draw its own shifted ramp."""
-    from rareflow.policies.effects import ramp_share
+    from rareflow.policies.context import ramp_share
 
     months = np.arange(first, first + horizon)
     start = month_index(p.start) + sampled.get(f"{p.id}.start_shift_months", np.zeros(n))

@@ -27,27 +27,19 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rareflow.errors import ScenarioError, did_you_mean
+from rareflow.policies.fields import ATTRIBUTES as POLICY_ATTRIBUTES
+
 if TYPE_CHECKING:
     from rareflow.scenarios.model import Scenario
 
 DistName = Literal["uniform", "triangular", "normal", "lognormal", "beta", "choice"]
 
-# Per-draw numeric attributes each policy type reads (``policies.effects.value``), with bounds.
-LICENCE = {
-    "approval_share": (0.0, 1.0),
-    "lead_time_months": (0.0, 24.0),
-    "ramp_months": (0.0, 36.0),
-}
+# Per-draw numeric attributes of each policy type with their bounds, read off the registry's
+# fields (``policies.fields``): an instrument's ``PerDraw`` fields and their pydantic bounds.
 ATTRIBUTES: dict[str, dict[str, tuple[float, float]]] = {
-    "export_license": LICENCE,
-    "export_ban": {"leakage_share": (0.0, 1.0)},
-    "export_quota": {"tonnes_per_year": (0.0, math.inf)},
-    "tariff": {"rate": (0.0, 10.0)},
-    "content_rule": LICENCE,
-    "stockpile": {"tonnes_per_month": (0.0, math.inf)},
-    "capacity_investment": {"tonnes_per_year": (0.0, math.inf)},
-    "price_floor": {"usd_per_kg": (0.0, math.inf)},
-    "suspension": {},
+    tag: {name: (a.low, a.high) for name, a in attrs.items()}
+    for tag, attrs in POLICY_ATTRIBUTES.items()
 }
 TIMING = {"start_shift_months": (-120.0, 120.0), "duration_months": (1.0, 600.0)}
 PARAMETER_BOUNDS = (-math.inf, math.inf)
@@ -134,8 +126,6 @@ class Uncertainty(BaseModel):
 
 # -- checks against the scenario ---------------------------------------------------------------
 def _fail(path: str, message: str, *, value: object = None, expected: str | None = None) -> None:
-    from rareflow.scenarios.load import ScenarioError, did_you_mean
-
     hint = did_you_mean(str(value), (expected or "").removeprefix("one of ").split(", "))
     raise ScenarioError(
         message, field=path, value=value, expected=expected, hint=hint if value else None

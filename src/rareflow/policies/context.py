@@ -1,0 +1,145 @@
+"""What an instrument's effect reads: the network, the month, per-draw values and the flow
+cells, with the masks that turn names into indices (built once per plan), and the approval
+and ramp paths instruments share.
+
+Numeric attributes may differ per draw: ``values`` maps ``"<policy id>.<attribute>"`` to a
+(D,) array, and every effect broadcasts over a leading draw axis of length 1 or D. Dates and
+lead times are shared by all draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rareflow.errors import UserInputError
+from rareflow.model.compiled import CompiledNetwork
+
+if TYPE_CHECKING:
+    from rareflow.policies.instruments import Instrument, Items
+
+ALL = "all"
+Values = Mapping[str, np.ndarray]
+DIMS = {d: d + "s" for d in ("region", "product", "process", "sector", "element", "market")}
+DIMS["process"] = "processes"
+
+
+def index(net: CompiledNetwork, dim: str, label: str) -> int:
+    labels: tuple[str, ...] = getattr(net, DIMS[dim])
+    if label not in labels:
+        raise UserInputError(f"unknown {dim}", column=dim, value=label, expected=", ".join(labels))
+    return labels.index(label)
+
+
+def item_mask(items: Items, net: CompiledNetwork) -> np.ndarray:
+    """(P,) products listed, or holding more than ``min_content`` of a listed element."""
+    mask = np.zeros(len(net.products), dtype=bool)
+    for product in items.products:
+        mask[index(net, "product", product)] = True
+    for element in items.elements:
+        mask |= net.content[:, index(net, "element", element)] > items.min_content
+    return mask
+
+
+def region_mask(targets: Sequence[str], net: CompiledNetwork, actor: str) -> np.ndarray:
+    """(R,) the named regions; 'all' means every region but the actor."""
+    if ALL in targets:
+        mask = np.ones(len(net.regions), dtype=bool)
+        if actor in net.regions:
+            mask[net.regions.index(actor)] = False
+        return mask
+    mask = np.zeros(len(net.regions), dtype=bool)
+    for region in targets:
+        mask[index(net, "region", region)] = True
+    return mask
+
+
+def value(policy: Instrument, name: str, values: Values) -> float | np.ndarray:
+    """A numeric attribute: the scenario's scalar, or its per-draw (D,) array when given."""
+    key = f"{policy.id}.{name}"
+    return values[key] if key in values else float(getattr(policy, name))
+
+
+def one_hot(net: CompiledNetwork, **at: str) -> np.ndarray:
+    """(1, *dims) zeros with a 1 at the named labels, e.g. ``one_hot(net, product="dy_oxide",
+    market="china")``: a dense channel's cell."""
+    dims = list(at)
+    cell = np.zeros((1, *(len(getattr(net, DIMS[d])) for d in dims)))
+    cell[(0, *(index(net, d, at[d]) for d in dims))] = 1.0
+    return cell
+
+
+def per_draw_column(x: float | np.ndarray, ndim: int) -> float | np.ndarray:
+    """A scalar, or a (D,) array shaped (D, 1, ...) to broadcast over ``ndim`` axes."""
+    return x if np.ndim(x) == 0 else np.asarray(x).reshape((-1,) + (1,) * (ndim - 1))
+
+
+def approval_path(
+    k: float | np.ndarray,
+    lead: float | np.ndarray,
+    ramp: float | np.ndarray,
+    share: float | np.ndarray,
+) -> np.ndarray:
+    """Share approved in month ``k`` (0-based) after entry: none during the ``lead`` time, then
+    a linear rise over ``ramp`` months to ``share`` (a step when the ramp is 0); broadcasts."""
+    rise = np.clip((np.asarray(k) + 1.0 - np.asarray(lead)) / np.maximum(ramp, 1e-9), 0.0, 1.0)
+    return np.asarray(share * rise)
+
+
+def ramp_share(months_since_start: int | np.ndarray, ramp_months: int | np.ndarray) -> np.ndarray:
+    """Linear ramp: 1/ramp in the first month, full after ``ramp_months`` (0: full at once)."""
+    since = np.asarray(months_since_start, dtype=float)
+    ramp = np.maximum(np.asarray(ramp_months, dtype=float), 1.0)
+    return np.where(since >= 0, np.minimum((since + 1.0) / ramp, 1.0), 0.0)
+
+
+@dataclass
+class Context:
+    """What the effect functions read: the network, the month, per-draw values, the (C,) flow
+    cells (flat indices into (P, E, I)) and the plan's month-independent masks on them."""
+
+    net: CompiledNetwork
+    month: int
+    values: Values
+    cells: np.ndarray
+    cache: dict[Hashable, Any] = field(default_factory=dict)
+    on: np.ndarray | None = None  # (D,) bool: draws in which the measure applying is active
+
+    def value(self, policy: Instrument, name: str) -> float | np.ndarray:
+        return value(policy, name, self.values)
+
+    def mask(self, policy: Any, build: Callable[[Any, Context], np.ndarray]) -> np.ndarray:
+        """(C,) cells ``policy`` acts on: ``build(policy, self)``, once per plan."""
+        key = (id(policy), build)  # the plan holds the policy: its id stays its own
+        if key not in self.cache:
+            self.cache[key] = _frozen(build(policy, self))
+        return self.cache[key]
+
+    def flow_mask(self, items: Items, exporters: np.ndarray, importers: np.ndarray) -> np.ndarray:
+        """(C,) cells of the listed items from ``exporters`` to other ``importers``."""
+        off = ~np.eye(len(self.net.regions), dtype=bool)
+        grid = item_mask(items, self.net)[:, None, None] & exporters[None, :, None] & importers
+        return (grid & off).reshape(-1)[self.cells]
+
+    def denied_share(self, sectors: Sequence[str]) -> np.ndarray:
+        """(C,) share of the cell importer's final use of its product in the given sectors."""
+        key = ("denied", *sectors)
+        if key not in self.cache:
+            demand = self.net.demand0  # (R, S, P)
+            idx = [index(self.net, "sector", s) for s in sectors]
+            total = demand.sum(axis=1)
+            part = demand[:, idx, :].sum(axis=1)
+            share = np.divide(part, total, out=np.zeros_like(total), where=total > 0)
+            n_r = len(self.net.regions)
+            product, importer = self.cells // (n_r * n_r), self.cells % n_r
+            self.cache[key] = _frozen(share[importer, product])
+        return self.cache[key]
+
+
+def _frozen(x: np.ndarray) -> np.ndarray:
+    """Read-only: cached masks are shared by every month's effects (and their quotas)."""
+    x.flags.writeable = False
+    return x
