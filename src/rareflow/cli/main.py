@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from rareflow.errors import EXIT_BAD_INPUT, RareflowError, UserInputError
+from rareflow.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, RareflowError, UserInputError
 
 app = typer.Typer(
     name="rareflow",
@@ -60,7 +60,8 @@ def report_error(error: RareflowError) -> int:
     from rareflow.cli.output import console_err
 
     console = console_err()
-    kind = "error" if isinstance(error, UserInputError) else "internal error"
+    internal = error.exit_code == EXIT_INTERNAL and not isinstance(error, UserInputError)
+    kind = "internal error" if internal else "error"
     console.print(f"[bold red]{kind}:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     problems = getattr(error, "problems", None)
     if problems and len(problems) > 1:

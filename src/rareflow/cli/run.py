@@ -58,9 +58,10 @@ def _more(frame: pd.DataFrame) -> None:
 
 # -- shared helpers (also used by ``rareflow demo``) ---------------------------------------------
 def open_store(path: Path | None) -> ResultStore:
+    """The results store, telling stderr when it waits for another process's lock."""
     from rareflow.io.store import ResultStore
 
-    return ResultStore(path)
+    return ResultStore(path, notify=lambda text: typer.echo(f"waiting: {text}", err=True))
 
 
 def prepare(scenario: str, data: Path | None) -> tuple[Scenario, Network]:
@@ -267,11 +268,16 @@ def run(
     ] = None,
     fmt: ShownOption = Shown.table,
 ) -> None:
-    """Run a scenario, store its results and print who runs short of what."""
-    loaded, network = prepare(scenario, data)
-    result = simulate(loaded, network, months)
+    """Run a scenario, store its results and print who runs short of what.
+
+    A store that stays locked (see $RAREFLOW_STORE_WAIT) or cannot be written does not lose the
+    run: it is kept beside the store and the error says how to import it (exit 1 or 2)."""
     results_store = open_store(store)
+    loaded, network = prepare(scenario, data)
+    results_store.check()  # a store that could never take the run fails before simulating
+    result = simulate(loaded, network, months)
     run_id = results_store.save(result)
+    _remind_pending(results_store)
     written = write_outputs(result, out) if out is not None else []
     if fmt is Shown.json:
         print_json(headline_payload(result))
@@ -284,6 +290,46 @@ def run(
     )
     for path in written:
         typer.echo(f"wrote {path}")
+
+
+def _remind_pending(results_store: ResultStore) -> None:
+    waiting = results_store.pending()
+    if waiting:
+        typer.echo(
+            f"note: {len(waiting)} earlier run(s) kept in {results_store.pending_dir} are not "
+            f"stored yet; `rareflow import --store {results_store.path}` stores them",
+            err=True,
+        )
+
+
+def import_runs(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Runs kept beside a store (.parquet); default: all of its pending."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Store runs that were kept beside a locked or unwritable store (see README: Reliability)."""
+    from rareflow.errors import EXIT_CHECK_FAILED, RareflowError
+
+    results_store = open_store(store)
+    chosen = list(files or results_store.pending())
+    if not chosen:
+        typer.echo(f"no kept runs to import in {results_store.pending_dir}", err=True)
+        return
+    failed = 0
+    for path in chosen:
+        try:
+            run_id = results_store.import_spill(path)
+        except RareflowError as error:
+            from rareflow.cli.main import report_error
+
+            failed += 1
+            report_error(error)
+            continue
+        typer.echo(f"stored run {run_id} from {path} in {results_store.path}")
+    if failed:
+        raise typer.Exit(EXIT_CHECK_FAILED if failed < len(chosen) else 2)
 
 
 def runs(store: StoreOption = None, fmt: ShownOption = Shown.table) -> None:
@@ -369,6 +415,7 @@ def plot(
 def register(app: typer.Typer) -> None:
     app.command("scenarios")(scenarios)
     app.command("run")(run)
+    app.command("import")(import_runs)
     app.command("runs")(runs)
     app.command("results")(results)
     app.command("compare")(compare)

@@ -13,22 +13,34 @@ Each run is written in one transaction (the ``runs`` row, its ``results``, its `
 ``peak_prices``): a save that fails leaves the store as it was. Frames go in through DuckDB's
 pandas registration, never row by row. Connections are opened per operation, so the file is
 not held locked between commands.
+
+Sharing one store (see the README's "Reliability" section): DuckDB lets one process write the
+file, or several read it, at a time. Readers open it read-only and briefly. A command that
+finds the file locked waits with jittered exponential backoff (tenacity) for up to
+``$RAREFLOW_STORE_WAIT`` seconds (default 120), saying so on stderr. A computed run is never
+discarded: if the store stays locked, or cannot be written at all, the run is written
+atomically beside it as one Parquet file (``<store>.pending/<run_id>.parquet``) and the error
+gives the ``rareflow import`` command that stores it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shlex
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rareflow.errors import UserInputError
+from rareflow.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, RareflowError, UserInputError
 
 if TYPE_CHECKING:
     import duckdb
@@ -65,6 +77,102 @@ PRICE_COLUMNS = (
     "product", "market", "base_usd_per_kg", "peak_usd_per_kg", "peak_month",
 )  # fmt: skip
 RUN_TABLES = ("results", "summary", "peak_prices", "runs")
+RUN_COLUMNS = (
+    "run_id", "scenario", "scenario_json", "parameters", "status", "started_at", "finished_at",
+    "mass_balance_max_residual", "months", "draws",
+)  # fmt: skip
+WAIT_ENV = "RAREFLOW_STORE_WAIT"
+DEFAULT_WAIT_S = 120.0
+SPILL_KEY = b"rareflow.run"  # Parquet schema metadata: the runs row, summary and peak prices
+SPILL_VERSION = 1
+log = logging.getLogger(__name__)
+
+
+class StoreError(UserInputError):
+    """The store cannot be used: unreadable, not a DuckDB file, or its place is unwritable."""
+
+
+class NotAStore(StoreError):
+    """A readable DuckDB file without the tables asked for."""
+
+
+class StoreLocked(RareflowError):
+    """Another process held the store's lock for longer than we wait (exit 1: retry later)."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class RunKept(RareflowError):
+    """A computed run could not go into the store and was kept beside it instead."""
+
+    def __init__(self, message: str, spill: Path, exit_code: int) -> None:
+        self.spill = spill
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+_LOCK_WORDS = ("could not set lock", "conflicting lock", "different configuration")
+_CORRUPT_WORDS = ("not a valid duckdb", "corrupt", "could not read enough bytes", "checksum")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+
+
+def is_lock_error(error: BaseException) -> bool:
+    text = str(error).lower()
+    return any(word in text for word in _LOCK_WORDS)
+
+
+def _store_error(error: Exception, path: Path) -> RareflowError:
+    """A DuckDB or OS error while using the store, as an error the CLI and API report."""
+    text = _first_line(error)
+    lower = text.lower()
+    if is_lock_error(error):
+        return StoreLocked(f"the results store {path} is locked by another process: {text}")
+    if any(word in lower for word in _CORRUPT_WORDS):
+        return StoreError(
+            f"the results store is damaged or not a DuckDB file: {text}",
+            file=str(path),
+            hint="Move it aside (keep it for recovery) or pass another --store",
+        )
+    if "catalog error" in lower and "does not exist" in lower:
+        return NotAStore(
+            f"this DuckDB file is not a rareflow results store: {text}", file=str(path)
+        )
+    import duckdb
+
+    if isinstance(error, OSError | duckdb.IOException | duckdb.PermissionException):
+        return StoreError(
+            f"cannot read or write the results store (disk full, read-only or no access?): {text}",
+            file=str(path),
+        )
+    return RareflowError(f"the results store failed: {text}")
+
+
+def wait_seconds() -> float:
+    """``$RAREFLOW_STORE_WAIT`` (seconds a command waits for a locked store), default 120."""
+    raw = os.environ.get(WAIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_WAIT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 86_400.0:
+        raise UserInputError(f"bad ${WAIT_ENV}", value=raw, expected="seconds between 0 and 86400")
+    return value
+
+
+@dataclass
+class RunRecord:
+    """One run as the store keeps it: the ``runs`` row and the three tables' rows."""
+
+    run_id: str
+    row: dict[str, Any]
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    peak_prices: pd.DataFrame
 
 
 def default_store_path() -> Path:
@@ -114,10 +222,27 @@ def _frame(frame: pd.DataFrame, columns: tuple[str, ...], run_id: str) -> pd.Dat
 
 
 class ResultStore:
-    """Runs and their results in a DuckDB file (see the module docstring for where)."""
+    """Runs and their results in a DuckDB file (see the module docstring for where).
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    ``wait_s``: how long to wait for another process's lock (default ``$RAREFLOW_STORE_WAIT``);
+    ``notify``: told once, in words, when a wait starts (the CLI prints it on stderr).
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        wait_s: float | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self.wait_s = wait_seconds() if wait_s is None else wait_s
+        self.notify = notify
+
+    @property
+    def pending_dir(self) -> Path:
+        """Where runs that could not be stored are kept: beside the store."""
+        return self.path.with_name(self.path.name + ".pending")
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -130,42 +255,141 @@ class ResultStore:
                 hint="Run `rareflow run SCENARIO` first, or pass --store",
             )
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise UserInputError(
-                f"cannot open the results store: {exc}", file=str(self.path)
-            ) from None
+            self._make_parent()
+        con = self._open(read_only)
         try:
             if not read_only:
                 con.execute(SCHEMA)
             yield con
+        except (duckdb.Error, OSError) as exc:
+            raise _store_error(exc, self.path) from None
         finally:
             con.close()
 
+    def _make_parent(self) -> None:
+        if self.path.is_dir():
+            raise StoreError("the results store path is a directory", file=str(self.path),
+                             expected="a .duckdb file path")  # fmt: skip
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the results store's directory: {exc.strerror or exc}",
+                file=str(self.path),
+            ) from None
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """A connection, waiting with jittered backoff while another process holds the lock."""
+        import duckdb
+        from tenacity import (
+            RetryCallState,
+            Retrying,
+            retry_if_exception_type,
+            stop_after_delay,
+            wait_random_exponential,
+        )
+
+        told = False
+
+        def waiting(state: RetryCallState) -> None:
+            nonlocal told
+            if not told:
+                told = True
+                self._tell_waiting(state.outcome.exception() if state.outcome else None)
+
+        retrying = Retrying(
+            stop=stop_after_delay(self.wait_s),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            retry=retry_if_exception_type(StoreLocked),
+            before_sleep=waiting,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                try:
+                    return duckdb.connect(str(self.path), read_only=read_only)
+                except (duckdb.Error, OSError) as exc:
+                    raise _store_error(exc, self.path) from None
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _tell_waiting(self, error: BaseException | None) -> None:
+        holder = ""
+        if error is not None and "(PID" in str(error):
+            holder = " (PID " + str(error).split("(PID", 1)[1].split(")", 1)[0].strip() + ")"
+        text = (
+            f"the results store {self.path} is in use by another process{holder}; "
+            f"waiting up to {self.wait_s:g} s for it (${WAIT_ENV})"
+        )
+        if self.notify is not None:
+            self.notify(text)
+        else:
+            log.info(text)
+
+    def check(self) -> None:
+        """Fail early, before a long simulation, if the store could never take a run: its
+        directory cannot be made or written, or the file is not a readable store."""
+        if self.path.exists() and not self.path.is_dir():
+            try:  # no waiting here: a locked store is in use, so it is a store
+                with ResultStore(self.path, wait_s=0).connect(read_only=True) as con:
+                    con.execute("SELECT count(*) FROM runs").fetchone()
+            except StoreLocked:
+                pass  # in use: the save will wait for it
+            return
+        self._make_parent()
+        try:
+            fd, probe = tempfile.mkstemp(dir=self.path.parent, prefix=".rareflow-probe-")
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write in the results store's directory: {exc.strerror or exc}",
+                file=str(self.path),
+            ) from None
+        os.close(fd)
+        os.unlink(probe)
+
     # -- writing ------------------------------------------------------------------------------
-    def save(self, result: Any) -> str:
-        """Store a RunResult in one transaction; returns its run_id."""
+    def save(self, result: Any, *, keep: bool = True) -> str:
+        """Store a RunResult in one transaction; returns its run_id.
+
+        If the store stays locked past ``wait_s`` or cannot be written, and ``keep`` is set, the
+        run is written beside the store (``spill``) and ``RunKept`` says how to import it."""
+        record = self.record(result)
+        try:
+            return self.save_record(record)
+        except (StoreLocked, StoreError) as error:
+            if not keep:
+                raise
+            raise self._kept(record, error) from None
+
+    def record(self, result: Any) -> RunRecord:
+        """A RunResult as the rows the store keeps."""
         run_id = str(result.run_id)
-        tidy = _frame(result.tidy(), RESULT_COLUMNS[1:], run_id)
-        summary = _frame(result.summary(), SUMMARY_COLUMNS, run_id)
-        prices = _frame(result.peak_prices(), PRICE_COLUMNS, run_id)
+        row = dict(zip(RUN_COLUMNS, self._run_row(result, run_id), strict=True))
+        return RunRecord(
+            run_id=run_id,
+            row=row,
+            results=_frame(result.tidy(), RESULT_COLUMNS[1:], run_id),
+            summary=_frame(result.summary(), SUMMARY_COLUMNS, run_id),
+            peak_prices=_frame(result.peak_prices(), PRICE_COLUMNS, run_id),
+        )
+
+    def save_record(self, record: RunRecord) -> str:
+        """Store one run's rows in one transaction: all of them or none."""
         with self.connect() as con:
-            if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
-                raise UserInputError("a run with this id is already stored", value=run_id)
+            sql = "SELECT 1 FROM runs WHERE run_id = ?"
+            if con.execute(sql, [record.run_id]).fetchone():
+                raise UserInputError("a run with this id is already stored", value=record.run_id)
             con.begin()
             try:
-                con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            self._run_row(result, run_id))  # fmt: skip
-                self._insert(con, "results", tidy)
-                self._insert(con, "summary", summary)
-                self._insert(con, "peak_prices", prices)
+                values = [record.row[c] for c in RUN_COLUMNS]
+                con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                self._insert(con, "results", record.results)
+                self._insert(con, "summary", record.summary)
+                self._insert(con, "peak_prices", record.peak_prices)
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
-        return run_id
+        return record.run_id
 
     @staticmethod
     def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -191,6 +415,48 @@ class ResultStore:
             int(sizes.get("month", 0)),
             int(sizes.get("draw", 1)),
         ]
+
+    # -- runs kept beside the store ---------------------------------------------------------
+    def _kept(self, record: RunRecord, error: RareflowError) -> RunKept:
+        spill = self.spill(record)
+        command = self.import_command(spill)
+        why = "stayed locked" if isinstance(error, StoreLocked) else "could not take it"
+        code = EXIT_CHECK_FAILED if isinstance(error, StoreLocked) else EXIT_BAD_INPUT
+        return RunKept(
+            f"{error}\nThe store {why}, so run {record.run_id} was kept in {spill}; nothing "
+            f"is lost. Store it later with:\n  {command}",
+            spill,
+            code,
+        )
+
+    def import_command(self, spill: Path) -> str:
+        return f"rareflow import {shlex.quote(str(spill))} --store {shlex.quote(str(self.path))}"
+
+    def spill(self, record: RunRecord) -> Path:
+        """Write a run atomically as one Parquet file beside the store (else in the temporary
+        directory); returns its path. The tidy results are the rows; the runs row, summary and
+        peak prices ride in the file's metadata."""
+        from rareflow.io.export import jsonable
+
+        for folder in (self.pending_dir, Path(tempfile.gettempdir()) / "rareflow-pending"):
+            target = folder / f"{record.run_id}.parquet"
+            try:
+                _write_spill(record, target, jsonable)
+                return target
+            except (OSError, UserInputError) as exc:
+                log.warning("could not keep run %s in %s: %s", record.run_id, folder, exc)
+        raise RareflowError(f"run {record.run_id} could be neither stored nor kept on disk")
+
+    def pending(self) -> list[Path]:
+        """Runs kept beside this store and not imported yet."""
+        return sorted(self.pending_dir.glob("*.parquet")) if self.pending_dir.is_dir() else []
+
+    def import_spill(self, spill: str | Path) -> str:
+        """Store a kept run (one transaction), then delete its file; returns its run_id."""
+        record = read_spill(Path(spill))
+        run_id = self.save_record(record)
+        Path(spill).unlink()
+        return run_id
 
     def delete(self, run_id: str) -> None:
         """Remove a run and everything stored with it."""
@@ -276,3 +542,48 @@ class ResultStore:
 
     def peak_prices(self, run_id: str) -> pd.DataFrame:
         return self._select("peak_prices", run_id).drop(columns="run_id")
+
+
+def _write_spill(record: RunRecord, target: Path, jsonable: Callable[[Any], Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from rareflow.io.export import atomic_path
+
+    meta = {
+        "version": SPILL_VERSION,
+        "run": jsonable(record.row),
+        "summary": jsonable(record.summary.drop(columns="run_id").to_dict(orient="records")),
+        "peak_prices": jsonable(
+            record.peak_prices.drop(columns="run_id").to_dict(orient="records")
+        ),
+    }
+    table = pa.Table.from_pandas(record.results, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), SPILL_KEY: json.dumps(meta).encode()}
+    with atomic_path(target) as tmp:
+        pq.write_table(table.replace_schema_metadata(metadata), tmp)
+
+
+def read_spill(path: Path) -> RunRecord:
+    """A run kept by ``ResultStore.spill``; a clear error if the file is not one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        meta = json.loads((table.schema.metadata or {})[SPILL_KEY])
+        row = {c: meta["run"][c] for c in RUN_COLUMNS}
+    except (OSError, pa.ArrowException, KeyError, ValueError, TypeError) as exc:
+        raise UserInputError(
+            f"not a run kept by rareflow ({_first_line(exc)})",
+            file=str(path),
+            expected="a <run_id>.parquet file from a results store's .pending directory",
+        ) from None
+    run_id = str(row["run_id"])
+    results = table.to_pandas()
+    results["run_id"] = run_id
+    summary = pd.DataFrame(meta["summary"], columns=list(SUMMARY_COLUMNS))
+    prices = pd.DataFrame(meta["peak_prices"], columns=list(PRICE_COLUMNS))
+    summary.insert(0, "run_id", run_id)
+    prices.insert(0, "run_id", run_id)
+    return RunRecord(run_id, row, results[["run_id", *RESULT_COLUMNS[1:]]], summary, prices)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rareflow.errors import UserInputError
+from rareflow.io.store import StoreError
 from rareflow.web.context import Context, ErrorBody, context, rows
 from rareflow.web.inputs import MAX_DRAWS, MAX_MONTHS, NAME_PATTERN, named, validate
 
@@ -66,10 +67,18 @@ def _complete(ctx: Context, run_id: str) -> None:
         raise HTTPException(409, f"run {run_id} is {state['status']}, not complete")
 
 
-@router.post("/runs", status_code=202, summary="Start a run", responses={422: ERROR, 429: ERROR})
+@router.post(
+    "/runs",
+    status_code=202,
+    summary="Start a run",
+    responses={422: ERROR, 429: ERROR, 503: ERROR},
+)
 def start(body: RunRequest, ctx: Ctx) -> RunStarted:
     if (body.scenario is None) == (body.spec is None):
         raise UserInputError("give either 'scenario' (a name) or 'spec' (a scenario), not both")
+    problem = ctx.store.health()
+    if problem is not None:  # a run the store cannot take would only fail later
+        raise StoreError(problem)
     if body.spec is not None:
         scenario = validate(body.spec, ctx.network)
     else:

@@ -6,6 +6,7 @@ and starts the background run worker; jobs a previous server left unfinished are
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from rareflow.errors import UserInputError
 from rareflow.io.export import jsonable
+from rareflow.io.store import StoreError
 from rareflow.scenarios.load import ScenarioError
 from rareflow.web.context import ErrorBody
 from rareflow.web.security import LOOPBACK, Guard
@@ -25,6 +27,7 @@ from rareflow.web.storage import RETRY_SECONDS, StoreBusy
 from rareflow.web.worker import QueueFull
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 _ERROR = {"model": ErrorBody}
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {**_ERROR, "description": "Not found"},
@@ -34,7 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {**_ERROR, "description": "Host or origin not accepted"},
     413: {**_ERROR, "description": "Body too large"},
     415: {**_ERROR, "description": "Send application/json or application/yaml"},
-    503: {**_ERROR, "description": "The results store is busy; retry"},
+    503: {**_ERROR, "description": "The results store is busy (retry) or cannot be used"},
 }
 
 
@@ -43,6 +46,14 @@ def plotly_bundle() -> Path:
     import plotly
 
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def public(text: str, request: Request) -> str:
+    """``text`` with the store's directory taken out: callers see file names, not paths."""
+    path = request.app.state.ctx.store.path
+    for form in {str(path.resolve()), str(path.absolute()), str(path)}:
+        text = text.replace(form, path.name)
+    return text
 
 
 def _field(loc: Any) -> str:
@@ -74,6 +85,11 @@ def _handlers(app: FastAPI) -> None:
     async def user_error(_: Request, error: UserInputError) -> JSONResponse:
         return JSONResponse({"detail": str(error), "problems": [error.as_dict()]}, status_code=400)
 
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, error: StoreError) -> JSONResponse:
+        detail = public(f"the results store cannot be used: {error.message}", request)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"retry-after": "30"})
+
     @app.exception_handler(StoreBusy)
     async def busy(_: Request, error: StoreBusy) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"retry-after": "2"})
@@ -92,10 +108,22 @@ def _pages(app: FastAPI) -> None:
     def plotly_js() -> Response:
         return FileResponse(plotly_bundle(), media_type="text/javascript")
 
-    @app.get("/api/health", tags=["service"], summary="Liveness and the store in use")
-    def health(request: Request) -> dict[str, Any]:
+    @app.get(
+        "/api/health",
+        tags=["service"],
+        summary="Liveness, and whether the results store can be used",
+        responses={503: {"description": "The results store is damaged or unreadable"}},
+    )
+    def health(request: Request) -> JSONResponse:
         ctx = request.app.state.ctx
-        return {"status": "ok", "store": str(ctx.store.path)}
+        problem = ctx.store.health()
+        body: dict[str, Any] = {
+            "status": "ok" if problem is None else "unhealthy",
+            "store": {"file": ctx.store.path.name, "ok": problem is None},  # no paths: see docs
+        }
+        if problem is not None:
+            body["store"]["detail"] = public(problem, request)
+        return JSONResponse(body, status_code=200 if problem is None else 503)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -120,7 +148,10 @@ def create_app(
     store = WebStore(store_path, retry_seconds)
     network = load_network(data_dir)
     worker = RunWorker(store, network, workers=workers)
-    store.fail_interrupted()  # what a previous server left running will never finish
+    try:
+        store.fail_interrupted()  # what a previous server left running will never finish
+    except (StoreError, StoreBusy) as error:  # serve anyway: /api/health says what is wrong
+        log.warning("results store %s: %s", store.path, error)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -4,15 +4,17 @@ of its own, ``web_jobs`` (runs started through the API and their progress) and
 
 DuckDB lets one process write a file at a time, and within a process refuses a read-only
 connection beside a read-write one. So every operation here holds a process-wide lock, opens a
-short-lived connection and closes it; when another process (the CLI) holds the file, it retries
-for a few seconds and then raises ``StoreBusy``.
+short-lived connection (read-only for reads) and closes it. When another process (the CLI)
+holds the file, it waits with jittered backoff outside that lock: a few seconds for a request
+(then ``StoreBusy``, 503), ``$RAREFLOW_STORE_WAIT`` for a finished run, which is then kept
+beside the store rather than lost (``RunKept``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +22,17 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from rareflow.errors import UserInputError
-from rareflow.io.store import ResultStore
+from rareflow.io.store import (
+    NotAStore,
+    ResultStore,
+    RunKept,
+    StoreError,
+    StoreLocked,
+    wait_seconds,
+)
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
 ACTIVE = ("queued", "running")
 
@@ -53,38 +62,41 @@ def _lock_for(path: Path) -> threading.RLock:
         return _LOCKS.setdefault(path.resolve(), threading.RLock())
 
 
-def _is_lock_error(error: Exception) -> bool:
-    text = str(error).lower()
-    return "lock" in text or "different configuration" in text
-
-
 class WebStore:
-    """Serialised, retrying access to one results store file."""
+    """Serialised, waiting access to one results store file."""
 
     def __init__(self, path: str | Path | None, retry_seconds: float = RETRY_SECONDS) -> None:
-        self.db = ResultStore(path)
+        self.db = ResultStore(path, wait_s=0)  # waits happen in ``call``, outside the lock
         self.path = self.db.path
         self.retry_seconds = retry_seconds
+        self.save_wait_s = wait_seconds()
         self._lock = _lock_for(self.path)
 
-    def call(self, fn: Callable[[], T]) -> T:
+    def call(self, fn: Callable[[], T], wait_s: float | None = None) -> T:
         """Run ``fn`` under the process lock, retrying while another process holds the file."""
-        deadline = time.monotonic() + self.retry_seconds
-        delay = 0.05
-        while True:
-            try:
-                with self._lock:
+        from tenacity import (
+            Retrying,
+            retry_if_exception_type,
+            stop_after_delay,
+            wait_random_exponential,
+        )
+
+        retrying = Retrying(
+            stop=stop_after_delay(self.retry_seconds if wait_s is None else wait_s),
+            wait=wait_random_exponential(multiplier=0.02, max=0.5),
+            retry=retry_if_exception_type(StoreLocked),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt, self._lock:
                     return fn()
-            except UserInputError as error:
-                if not _is_lock_error(error):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise StoreBusy(
-                        f"the results store {self.path} is busy (another rareflow process is "
-                        "writing to it); try again in a moment"
-                    ) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+        except StoreLocked:
+            raise StoreBusy(
+                "the results store is busy (another rareflow process is writing to it); "
+                "try again in a moment"
+            ) from None
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def execute(self, sql: str, args: list[Any] | None = None) -> None:
         def go() -> None:
@@ -95,12 +107,35 @@ class WebStore:
         self.call(go)
 
     def query(self, sql: str, args: list[Any] | None = None) -> pd.DataFrame:
+        """A read-only query; creates the service's tables first if the store lacks them."""
+
         def go() -> pd.DataFrame:
-            with self.db.connect() as con:
-                con.execute(JOBS_SCHEMA)
+            with self.db.connect(read_only=True) as con:
                 return con.execute(sql, args or []).df()
 
+        if self.path.exists():
+            try:
+                return self.call(go)
+            except NotAStore:
+                pass  # a store written by the CLI only: no web tables yet
+        self.call(self.ensure_tables)
         return self.call(go)
+
+    def ensure_tables(self) -> None:
+        with self.db.connect() as con:
+            con.execute(JOBS_SCHEMA)
+
+    def health(self) -> str | None:
+        """None when the store answers (or is merely busy), else what is wrong with it."""
+        if not self.path.exists():
+            return None
+        try:
+            self.call(lambda: self.db.runs(), wait_s=1.0)
+        except StoreBusy:
+            return None
+        except StoreError as error:
+            return error.message
+        return None
 
     # -- jobs ------------------------------------------------------------------------------
     def add_job(self, run_id: str, scenario: str) -> None:
@@ -141,7 +176,21 @@ class WebStore:
         return self.call(self.db.runs)
 
     def save(self, result: Any) -> str:
-        return self.call(lambda: self.db.save(result))
+        """Store a finished run, waiting up to $RAREFLOW_STORE_WAIT for the lock; if the store
+        stays locked or cannot take it, keep it beside the store (``RunKept``)."""
+        record = self.db.record(result)
+        try:
+            return self.call(lambda: self.db.save_record(record), wait_s=self.save_wait_s)
+        except (StoreBusy, StoreError) as error:
+            spill = self.db.spill(record)
+            why = "stayed busy" if isinstance(error, StoreBusy) else "could not be written"
+            log.warning("run %s kept: %s", record.run_id, self.db.import_command(spill))
+            raise RunKept(  # no paths: API callers see this message
+                f"the results store {why}; the run was kept beside it as {spill.name}, nothing "
+                "is lost. On the server, `rareflow import --store STORE` stores it",
+                spill,
+                1,
+            ) from None
 
     # -- saved scenarios -------------------------------------------------------------------
     def save_scenario(self, name: str, scenario_json: str) -> None:

@@ -41,6 +41,21 @@ class Job:
     error: str | None = None
 
 
+def user_message(error: Exception) -> str:
+    """What a client is told about a failed run: our own errors' words, never a class name
+    or a traceback (those go to the server's log)."""
+    from rareflow.errors import RareflowError, UserInputError
+    from rareflow.io.store import StoreError
+
+    if isinstance(error, StoreError):
+        return f"the results store cannot be used: {error.message}"
+    if isinstance(error, UserInputError):
+        return error.message if error.value is None else f"{error.message} (got {error.value!r})"
+    if isinstance(error, RareflowError):
+        return str(error)
+    return "the run failed with an internal error; the server's log has the details"
+
+
 def new_run_id(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
@@ -101,7 +116,7 @@ class RunWorker:
             self._set(job, "complete", "complete", STAGES["complete"])
         except Exception as error:
             log.exception("run %s failed", job.run_id)
-            self._set(job, "failed", "failed", job.progress, f"{type(error).__name__}: {error}")
+            self._set(job, "failed", "failed", job.progress, user_message(error))
 
     def _simulate(self, job: Job, scenario: Scenario, months: int | None) -> Any:
         from rareflow.engine.run import run
