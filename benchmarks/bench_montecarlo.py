@@ -80,7 +80,7 @@ def bytes_per_draw_month(shape: dict[str, int]) -> int:
 def network_shape() -> dict[str, int]:
     """Regions, products, sectors and trade arcs of the benchmark's scenario."""
     from rareflow.data.network import load_network
-    from rareflow.engine.simulate import scenario_static
+    from rareflow.engine.prepare import scenario_static
     from rareflow.model.compiled import compile_network
 
     net = compile_network(load_network())

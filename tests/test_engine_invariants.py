@@ -13,109 +13,36 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import tiny_tables
+from policy_strategies import MONTHS
+from policy_strategies import scenarios as policy_scenarios
 from rareflow.data.network import Network
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import simulate
-from rareflow.model.compiled import compile_network, month_label
+from rareflow.model.compiled import compile_network
 from rareflow.scenarios.model import Scenario
 
 COMPILED = compile_network(Network(tables=tiny_tables()))
 REGIONS = list(COMPILED.regions)
 PRODUCTS = list(COMPILED.products)
-MONTHS = [month_label(m) for m in range(2026 * 12 + 3, 2028 * 12)]
 
 month = st.sampled_from(MONTHS)
-share = st.floats(0.0, 1.0)
-targets = st.one_of(st.just(["all"]), st.lists(st.sampled_from(REGIONS), min_size=1, unique=True))
-items = st.one_of(
-    st.builds(lambda p: {"products": p}, st.lists(st.sampled_from(PRODUCTS), min_size=1)),
-    st.builds(
-        lambda e, c: {"elements": e, "min_content": c},
-        st.lists(st.sampled_from(["Nd", "Dy", "Pr"]), min_size=1),
-        st.floats(0, 0.1),
-    ),
-)
 
 
-def _policy(kind: str, draw: Any) -> dict[str, Any]:
-    start = draw(month)
-    base: dict[str, Any] = {"type": kind, "start": start, "actor": draw(st.sampled_from(REGIONS))}
-    if draw(st.booleans()):
-        base["end"] = max(start, draw(month))
-    if kind in ("export_license", "export_ban", "export_quota", "tariff"):
-        base.update(items=draw(items), targets=draw(targets))
-    extra = {
-        "export_license": lambda: {
-            "approval_share": draw(share),
-            "lead_time_months": draw(st.integers(0, 4)),
-            "denied_sectors": draw(st.sampled_from([[], ["wind"]])),
-        },
-        "export_ban": lambda: {"leakage_share": draw(share)},
-        "export_quota": lambda: {"tonnes_per_year": draw(st.floats(0, 500))},
-        "tariff": lambda: {"rate": draw(st.floats(0, 3))},
-        "content_rule": lambda: {
-            "elements": ["Dy"],
-            "threshold": draw(st.floats(1e-4, 0.02)),
-            "approval_share": draw(share),
-            "targets": draw(targets),
-            "lead_time_months": draw(st.integers(0, 3)),
-        },
-        "stockpile": lambda: {
-            "product": draw(st.sampled_from(PRODUCTS)),
-            "action": draw(st.sampled_from(["release", "purchase"])),
-            "tonnes_per_month": draw(st.floats(0.1, 30)),
-        },
-        "capacity_investment": lambda: {
-            "region": draw(st.sampled_from(REGIONS)),
-            "process": draw(st.sampled_from(COMPILED.processes)),
-            "tonnes_per_year": draw(st.floats(1, 500)),
-            "ramp_months": draw(st.integers(0, 12)),
-        },
-    }[kind]()
-    return {**base, **extra}
+def scenarios() -> st.SearchStrategy[Scenario]:
+    """Random scenarios over every registered instrument (``policy_strategies``)."""
+    return policy_scenarios(COMPILED)
 
 
-@st.composite
-def scenarios(draw: Any) -> Scenario:
-    kinds = [
-        "export_license",
-        "export_ban",
-        "export_quota",
-        "tariff",
-        "content_rule",
-        "stockpile",
-        "capacity_investment",
-    ]
-    chosen = draw(st.lists(st.sampled_from(kinds), max_size=4))
-    policies = [{**_policy(k, draw), "id": f"p{i}"} for i, k in enumerate(chosen)]
-    if policies and draw(st.booleans()):
-        named = draw(st.lists(st.sampled_from([p["id"] for p in policies]), min_size=1))
-        policies.append(
-            {
-                "type": "suspension",
-                "id": "s",
-                "policies": named,
-                "start": draw(st.sampled_from(MONTHS[:-6])),
-                "end": draw(st.sampled_from(MONTHS[-6:])),
-            }
-        )
-    params = {
-        "home_priority": draw(share),
-        "rerouting_months": draw(st.floats(0.5, 24)),
-        "restock_months": draw(st.floats(0.5, 24)),
-        "demand_elasticity": draw(st.floats(0, 1)),
-        "substitution_max_share": draw(st.floats(0, 1)),
-        "price_sensitivity": draw(st.floats(0, 5)),
-    }
-    return Scenario.model_validate(
-        {
-            "name": "h",
-            "start": draw(month),
-            "months": 14,
-            "parameters": params,
-            "policies": policies,
-        }
-    )
+def price_bounds(scenario: Scenario, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(P, M) lowest and highest price the engine may set: the multiples of base, lifted to
+    any floor."""
+    base = COMPILED.price0
+    low, high = base * params["price_min_multiple"], base * params["price_max_multiple"]
+    for p in scenario.policies:
+        if p.type == "price_floor":
+            at = (COMPILED.products.index(p.product), COMPILED.markets.index(p.market))
+            high[at] = max(high[at], p.usd_per_kg)
+    return low, high
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -137,9 +64,9 @@ def test_invariants_hold(scenario: Scenario) -> None:
         assert a[name].min() >= -1e-9, name
     assert np.all((a["shortage_share"] >= 0) & (a["shortage_share"] <= 1))
     assert np.all(a["shortage"] <= a["demand"] + 1e-9)
-    base = COMPILED.price0
-    assert np.all(a["price"] >= base * params["price_min_multiple"] - 1e-9)
-    assert np.all(a["price"] <= base * params["price_max_multiple"] + 1e-9)
+    low, high = price_bounds(scenario, params)
+    assert np.all(a["price"] >= low - 1e-9)
+    assert np.all(a["price"] <= high + 1e-9)
     np.testing.assert_array_equal(a["shipments"][0], a["shipments"][1])  # draws alike
 
 

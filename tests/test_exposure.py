@@ -158,3 +158,30 @@ def test_bundled_example(network: Network, reimpose: Case) -> None:
     assert "april-2025-licence" in ev["caught_by"]
     assert {"first_shortage", "share_at_risk", "months_of_cover", "alternatives"} <= set(products)
     assert not [c for c in [*products, *report.parts] if c.startswith("_")]  # no internals
+
+
+def test_spare_capacity_is_the_engines(network: Network) -> None:
+    """Exposure's spare capacity uses the scenario's parameters and the engine's capacity:
+    installed plants on the capacity trend, projects ramped in, less the run's production."""
+    from rareflow.analytics.exposure import spare_capacity
+    from rareflow.engine.parameters import resolve_parameters
+    from rareflow.engine.prepare import prepare, project_capacity
+    from rareflow.model.compiled import compile_network, month_index
+
+    scenario = load_scenario("baseline", network).model_copy(
+        update={"months": 6, "parameters": {"capacity_growth_per_year": 0.5}}
+    )
+    result = run(scenario, network=network)
+    net = compile_network(network)
+    params = resolve_parameters(net.parameters, scenario.parameters)
+    assert params["capacity_growth_per_year"] == 0.5  # the override, not the dataset's
+    got = spare_capacity(result, prepare(net, scenario, params, 1), "ndfeb_sintered")
+    p = net.products.index("ndfeb_sintered")
+    made = result.dataset["production"].sel(product="ndfeb_sintered").values[0]  # (T, R)
+    want = np.zeros_like(made)
+    for t, label in enumerate(result.dataset["month"].values):
+        month = month_index(str(label))
+        trend = 1.5 ** ((month - (net.base_year * 12 + 6)) / 12.0)
+        cap = net.capacity * trend + project_capacity(net, month)
+        want[t] = np.maximum(cap @ net.recipe_out[:, p] - made[t], 0.0)
+    np.testing.assert_allclose(got.values, want.mean(axis=0) * 12.0, rtol=1e-12)

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
 
+from policy_strategies import per_draw_values
 from rareflow.data.network import load_network
 from rareflow.engine import fast
 from rareflow.engine import kernel as kn
@@ -21,10 +23,11 @@ from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import choose_kernel, simulate
 from rareflow.errors import MassBalanceError, UserInputError
 from rareflow.model.compiled import compile_network
+from rareflow.policies.instruments import REGISTRY
 from rareflow.scenarios.load import list_scenarios, load_scenario
 from rareflow.scenarios.model import Scenario
-from rareflow.uncertainty.sampling import draw_inputs, factors, uniforms
 from rareflow.scenarios.uncertainty import Uncertainty
+from rareflow.uncertainty.sampling import draw_inputs, factors, uniforms
 from test_engine_invariants import COMPILED, scenarios
 
 BUNDLED = compile_network(load_network())
@@ -63,10 +66,20 @@ def test_bundled_scenarios_match_the_reference(name: str) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
-def test_random_policies_match_the_reference(scenario: Scenario) -> None:
+@given(scenarios(), st.data())
+def test_random_policies_match_the_reference(scenario: Scenario, data: st.DataObject) -> None:
+    """Every registered instrument, with some attributes and on/off switches per draw."""
     params = resolve_parameters(COMPILED.parameters, scenario.parameters)
-    assert_same(*both(COMPILED, scenario, params, 2))
+    values = per_draw_values(data.draw, scenario, 3)
+    assert_same(*both(COMPILED, scenario, params, 3, values=values))
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_the_generator_draws_every_instrument(kind: str) -> None:
+    """The random scenarios above reach every registered instrument (price floors too)."""
+    found = find(scenarios(), lambda s: any(p.type == kind for p in s.policies),
+                 settings=settings(max_examples=2000, database=None))  # fmt: skip
+    assert any(p.type == kind for p in found.policies)
 
 
 def test_per_draw_policy_values_match_the_reference() -> None:
@@ -114,14 +127,12 @@ def test_a_content_rule_on_licensed_arcs_matches_the_reference() -> None:
             ],
         }
     )  # fmt: skip
-    from rareflow.engine.simulate import _effects, scenario_static
-    from rareflow.model.compiled import month_index
-    from rareflow.policies.effects import compile_policies
+    from rareflow.engine.prepare import prepare
 
-    static = scenario_static(BUNDLED, scenario)
-    months = month_index("2026-01") + np.arange(12)
-    plan = compile_policies(scenario.policies, months)
-    fx = fast.effects(static, _effects(static, plan, 6, {}), np.zeros_like(BUNDLED.capacity))
+    params = resolve_parameters(BUNDLED.parameters, scenario.parameters)
+    run = prepare(BUNDLED, scenario, params, 3)
+    static = run.static
+    fx = fast.effects(static, run.effects(6, {}), np.zeros_like(BUNDLED.capacity))
     assert fx.rule_lead.any()  # arcs the rule alone covers: folded into the base pass
     assert fx.rule_ptr[1] > 0  # and licensed arcs it covers too: multiplied after the licence
     params = resolve_parameters(BUNDLED.parameters, scenario.parameters)
@@ -145,7 +156,7 @@ def test_results_do_not_depend_on_chunks_or_threads() -> None:
 def test_a_broken_balance_names_the_node() -> None:
     """A negative opening stock cannot balance into a non-negative month: the kernel flags
     it and ``fast.check`` raises the numpy path's error, naming region, product and draw."""
-    from rareflow.engine.simulate import scenario_static
+    from rareflow.engine.prepare import scenario_static
     from rareflow.engine.state import initial_state
     from rareflow.policies.channels import MonthEffects
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from rareflow.analytics.bom import CUSTOM, Bom
 from rareflow.engine.parameters import resolve_parameters
+from rareflow.engine.prepare import Prepared, prepare
 from rareflow.model.compiled import CompiledNetwork, compile_network, month_index
 from rareflow.policies import instruments as ins
 from rareflow.policies.context import item_mask, region_mask, value
@@ -259,26 +260,16 @@ def draw_down(gap: np.ndarray, months_of_cover: float) -> np.ndarray:
     return unmet
 
 
-def spare_capacity(
-    result: RunResult, net: CompiledNetwork, scenario: Scenario, product: str
-) -> pd.Series:
-    """Mean spare capacity (t/yr) over the horizon for ``product`` per region: capacity (with
-    ramping projects and investments) x output per activity, less the run's production."""
-    from rareflow.engine.simulate import project_capacity
-    from rareflow.policies.effects import month_effects
-
-    ds = result.dataset
+def spare_capacity(result: RunResult, run: Prepared, product: str) -> pd.Series:
+    """Mean spare capacity (t/yr) over the horizon for ``product`` per region: the engine's
+    capacity (trend, ramping projects and investments: ``Prepared.capacity``) x output per
+    activity, less the run's production."""
+    net = run.static.net
     p = net.products.index(product)
-    month_ids = np.array([month_index(m) for m in ds["month"].values])
-    plan = compile_policies(scenario.policies, month_ids)
-    made = ds["production"].sel(product=product).mean("draw").values  # (T, R)
+    made = result.dataset["production"].sel(product=product).mean("draw").values  # (T, R)
     spare = np.zeros_like(made)
-    for t, month in enumerate(month_ids):
-        cap = (
-            net.capacity
-            + project_capacity(net, int(month))
-            + month_effects(plan, t, net).capacity[0]
-        )
+    for t in range(len(run.month_ids)):
+        cap = run.capacity(t)[0]
         spare[t] = np.maximum(cap @ net.recipe_out[:, p] - made[t], 0.0)
     return pd.Series(spare.mean(axis=0) * 12.0, index=list(net.regions))
 
@@ -394,6 +385,7 @@ def _part_row(ctx: _Context, part: Part, r: pd.Series) -> dict[str, object]:
 @dataclass
 class _Context:
     scenario: Scenario
+    run: Prepared
     base: CompiledNetwork
     ext: CompiledNetwork
     result: RunResult
@@ -405,7 +397,7 @@ class _Context:
 
     def spare(self, product: str) -> pd.Series:
         if product not in self._spare:
-            self._spare[product] = spare_capacity(self.result, self.base, self.scenario, product)
+            self._spare[product] = spare_capacity(self.result, self.run, product)
         return self._spare[product]
 
 
@@ -454,20 +446,21 @@ def exposure(
     region: str = "",
 ) -> Exposure:
     """Exposure of each BOM part and product under ``scenario`` (run here unless ``result``)."""
-    from rareflow.engine.run import run
+    from rareflow.engine.run import run as simulate_run
 
-    result = result if result is not None else run(scenario, network=network)
+    result = result if result is not None else simulate_run(scenario, network=network)
     base = compile_network(network)
-    fitted = {k: float(np.mean(v)) for k, v in resolve_parameters(base.parameters).items()}
-    policies = [ins.resolve_calibrated(p, fitted) for p in scenario.policies]
-    scenario = scenario.model_copy(update={"policies": policies})
+    months = [str(m) for m in result.dataset["month"].values]
+    params = resolve_parameters(base.parameters, scenario.parameters)
+    prepared = prepare(base, scenario, params, 1, months=len(months))  # as the engine runs it
+    scenario = scenario.model_copy(update={"policies": list(prepared.plan.policies)})
     ext = extend(base, bom)
     n_base = len(base.products)
     parts = [dataclasses.replace(p, index=n_base + n) for n, p in enumerate(_parts(bom, region))]
     actors = {p.actor for p in scenario.policies if isinstance(p, ins.ContentRule)}
-    months = [str(m) for m in result.dataset["month"].values]
     ctx = _Context(
         scenario=scenario,
+        run=prepared,
         base=base,
         ext=ext,
         result=result,

@@ -7,7 +7,6 @@ instrument's fields are checked and sampled without being listed again.
 from __future__ import annotations
 
 import math
-import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,14 +43,14 @@ def _find(annotation: Any, kind: type) -> Any:
     return None
 
 
-def _meta(info: FieldInfo, kind: type) -> Any:
+def marker(info: FieldInfo, kind: type) -> Any:
     for item in info.metadata:
         if isinstance(item, kind):
             return item
     return _find(info.annotation, kind)
 
 
-def _is_model(annotation: Any) -> bool:
+def is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
@@ -60,23 +59,32 @@ def code_fields(model: BaseModel, prefix: str = "") -> Iterator[CodeField]:
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
         path = f"{prefix}{name}"
-        if _is_model(info.annotation):
+        if is_model(info.annotation):
             yield from code_fields(value, path + ".")
             continue
-        code = _meta(info, Code)
+        code = marker(info, Code)
         if code is not None and value is not None:
             yield CodeField(path, code, value if isinstance(value, str) else list(value))
 
 
-def bounds(info: FieldInfo) -> tuple[float, float]:
-    """The closed range a numeric field allows (``gt``/``lt`` read as closed)."""
-    lo, hi = -math.inf, math.inf
+def _constraints(info: FieldInfo) -> list[Any]:
     constraints = list(info.metadata)
     for member in _args(info.annotation):  # a number-or-'calibrated' union
         if typing.get_origin(member) is typing.Annotated:
             for arg in _args(member)[1:]:
                 constraints += getattr(arg, "metadata", [arg])
-    for c in constraints:
+    return constraints
+
+
+def open_below(info: FieldInfo) -> bool:
+    """The lower bound itself is refused (``gt``)."""
+    return any(isinstance(c, Gt) for c in _constraints(info))
+
+
+def bounds(info: FieldInfo) -> tuple[float, float]:
+    """The closed range a numeric field allows (``gt``/``lt`` read as closed)."""
+    lo, hi = -math.inf, math.inf
+    for c in _constraints(info):
         if isinstance(c, Ge | Gt):
             lo = float(c.ge if isinstance(c, Ge) else c.gt)  # type: ignore[arg-type]
         elif isinstance(c, Le | Lt):
@@ -98,11 +106,11 @@ class Attribute:
 def per_draw_attributes(cls: type[Instrument]) -> dict[str, Attribute]:
     out = {}
     for name, info in cls.model_fields.items():
-        marker = _meta(info, PerDraw)
-        if marker is None:
+        per_draw = marker(info, PerDraw)
+        if per_draw is None:
             continue
         lo, hi = bounds(info)
-        typical = hi if math.isfinite(hi) else float(marker.typical or 1.0)
+        typical = hi if math.isfinite(hi) else float(per_draw.typical or 1.0)
         literal = any(typing.get_origin(a) is typing.Literal for a in _args(info.annotation))
         out[name] = Attribute(name, lo, hi, typical, literal)
     return out
@@ -119,9 +127,3 @@ def literal_values(info: FieldInfo) -> list[Any]:
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = _args(annotation)[0]
     return list(_args(annotation)) if typing.get_origin(annotation) is typing.Literal else []
-
-
-def element_type(annotation: Any) -> Any:
-    """``list[X]`` -> X; anything else unchanged."""
-    origin = typing.get_origin(annotation)
-    return _args(annotation)[0] if origin in (list, types.GenericAlias) else annotation
