@@ -65,6 +65,35 @@ def test_rolling_origin_scores_only_months_after_the_origin() -> None:
         assert everything[key] > 0
 
 
+def test_summary_puts_each_destination_beside_both_naive_forecasts() -> None:
+    result = backtest(origins=("2025-07",), fit_options=FAST_FIT)
+    summary = {row["destination"]: row for row in result.summary}
+    assert set(summary) == set(result.rows["destination"])
+    japan = summary["JPN"]
+    assert japan["in_sample_n"] >= 6  # 2024-05/07/09 and 2025-05..09 customs months
+    assert japan["rolling_n"] >= 2
+    for row in summary.values():
+        values = [row[f"in_sample_{k}"] for k in ("mape", "persistence_mape", "last_year_mape")]
+        if all(isinstance(v, float) and v == v for v in values):
+            assert row["in_sample_beats_naive"] == (values[0] < min(values[1:]))
+
+
+def test_prices_and_stoppages_are_scored_from_the_same_run() -> None:
+    result = backtest(origins=())
+    assert result.prices is not None and result.stoppages is not None
+    rows = result.prices.rows
+    assert {"product", "market", "month", "modelled_usd_per_kg", "observed_usd_per_kg"} <= set(
+        rows.columns
+    )
+    assert {("dy_oxide", "ex_china"), ("ndpr_oxide", "china")} <= set(
+        zip(rows["product"], rows["market"], strict=True)
+    )
+    assert (rows["modelled_usd_per_kg"] > 0).all()
+    assert rows.dropna(subset=["observed_usd_per_kg"])["month"].max() <= "2025-09"
+    events = result.stoppages.events
+    assert len(events) == 14 and events["matched"].dtype == bool
+
+
 def test_backtest_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["backtest", "--until", "2025-09", "--origins", "none", "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
@@ -73,6 +102,12 @@ def test_backtest_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert any(r["observed_tonnes"] is None for r in payload["rows"])
     assert payload["metrics"][0]["destination"] == "World"
     assert payload["out_of_sample"] == []
+    price = payload["price_rows"][0]
+    assert {"product", "market", "month", "modelled_usd_per_kg", "observed_usd_per_kg"} <= set(
+        price
+    )
+    assert payload["summary"][0]["destination"] == "World"
+    assert payload["stoppages"]["events"] == 14
     assert cli(["backtest", "--until", "2025/09"]) == 2
     assert cli(["backtest", "--origins", "May"]) == 2
 

@@ -109,15 +109,27 @@ def backtest(
     data: DataOption = None,
     fmt: ShownOption = Shown.table,
 ) -> None:
-    """Modelled against observed China magnet exports, with skill metrics and naive forecasts."""
+    """Modelled against observed China magnet exports, prices and stoppages, with skill metrics
+    beside naive forecasts."""
+    import pandas as pd
+
     from rareflow.history.backtest import backtest as run_backtest
 
     result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
     if fmt is Shown.json:
         print_json(result.as_dict())
         return
+    print_frame(result.summary_table(), Format.table, title="Skill by destination vs naive")
     print_frame(result.metrics_table(), Format.table, title="Skill by series (in sample)")
     print_frame(result.out_of_sample_table(), Format.table, title="Rolling-origin skill")
+    if result.prices is not None:
+        prices = [m for m in result.prices.metrics if "mape" in m]
+        print_frame(pd.DataFrame(prices), Format.table, title="Prices (in sample)")
+    if result.stoppages is not None:
+        events = result.stoppages.events
+        shown = events[["month", "regions", "sector", "company", "matched", "modelled_peak_share"]]
+        title = f"Reported stoppages matched: {int(events['matched'].sum())} of {len(events)}"
+        print_frame(shown, Format.table, title=title)
 
 
 def report_backtest(

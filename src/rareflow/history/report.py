@@ -94,6 +94,25 @@ def figure(result: BacktestResult):  # -> plotly Figure
     return fig
 
 
+def _prices_and_stoppages(result: BacktestResult) -> str:
+    """HTML tables of the price scores and of the reported stoppages (empty where absent)."""
+    import pandas as pd
+
+    def table(rows: list[dict] | pd.DataFrame) -> str:
+        return pd.DataFrame(rows).to_html(index=False, float_format=lambda v: f"{v:,.3g}")
+
+    parts = []
+    if result.prices is not None:
+        parts.append(f"<h2>Prices (in sample)</h2>{table(result.prices.metrics)}")
+    if result.stoppages is not None:
+        events = result.stoppages.events
+        parts.append(
+            f"<h2>Reported stoppages: {int(events['matched'].sum())} of {len(events)} "
+            f"matched</h2>{table(events)}"
+        )
+    return "".join(parts)
+
+
 def write_backtest_report(result: BacktestResult, out: Path) -> Path:
     """Write the page (plotly.js inlined, so it opens offline) and return its path."""
     import pandas as pd
@@ -103,6 +122,8 @@ def write_backtest_report(result: BacktestResult, out: Path) -> Path:
     oos = pd.DataFrame(result.out_of_sample).to_html(
         index=False, float_format=lambda v: f"{v:,.3g}"
     )
+    summary = result.summary_table().to_html(index=False, float_format=lambda v: f"{v:,.3g}")
+    extra = _prices_and_stoppages(result)
     months = sorted(result.rows["month"].unique())
     listed = "".join(
         f"<li>{html.escape(e.date)}: {html.escape(e.reference)} "
@@ -114,8 +135,9 @@ def write_backtest_report(result: BacktestResult, out: Path) -> Path:
         "<!doctype html><html><head><meta charset='utf-8'><title>rareflow backtest</title>"
         "</head><body><h1>Backtest: China magnet exports</h1>"
         f"<p>History scenario 2024-01..{html.escape(result.until)}.</p>{chart}"
+        f"<h2>Skill by destination against naive forecasts</h2>{summary}"
         f"<h2>Skill by series (in sample)</h2>{metrics}"
-        f"<h2>Rolling-origin (out of sample)</h2>{oos}"
+        f"<h2>Rolling-origin (out of sample)</h2>{oos}{extra}"
         f"<h2>Parameters</h2><ul>{params or '<li>priors (no stored calibration)</li>'}</ul>"
         f"<h2>Events in the window</h2><ul>{listed}</ul></body></html>"
     )

@@ -21,6 +21,7 @@ from rareflow.scenarios.model import Scenario
 
 if TYPE_CHECKING:
     from rareflow.data.network import Network
+    from rareflow.engine.simulate import RawResult
 
 EXPORTER = "CHN"
 
@@ -60,6 +61,10 @@ class HistorySimulator:
 
     def series(self, batch: Mapping[str, np.ndarray | float]) -> dict[str, np.ndarray]:
         """Modelled exports per series, (D, T), for parameter values given per draw."""
+        return self._split(self.run(batch, ["shipments"]).arrays["shipments"])
+
+    def run(self, batch: Mapping[str, np.ndarray | float], outputs: list[str]) -> RawResult:
+        """The engine's raw ``outputs`` (e.g. price, shortage_share) for the same batch."""
         from rareflow.engine.simulate import simulate
 
         draws = max((np.size(v) for v in batch.values()), default=1)
@@ -72,15 +77,14 @@ class HistorySimulator:
             k: np.broadcast_to(v, (draws,)).copy()
             for k, v in licence_values(self.segments, licence).items()
         }
-        raw = simulate(
+        return simulate(
             self.compiled,
             self.scenario,
             {**self.base, **engine},
             draws=draws,
             values=values,
-            outputs=["shipments"],
+            outputs=outputs,
         )
-        return self._split(raw.arrays["shipments"])
 
     def _split(self, shipments: np.ndarray) -> dict[str, np.ndarray]:
         c = self.compiled
