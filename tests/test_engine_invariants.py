@@ -34,14 +34,17 @@ def scenarios() -> st.SearchStrategy[Scenario]:
 
 
 def price_bounds(scenario: Scenario, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(P, M) lowest and highest price the engine may set: the multiples of base, lifted to
-    any floor."""
+    """(P, M) lowest and highest price the engine may set: the multiples of base, held under
+    any cap and lifted to any floor."""
     base = COMPILED.price0
     low, high = base * params["price_min_multiple"], base * params["price_max_multiple"]
     for p in scenario.policies:
-        if p.type == "price_floor":
+        if p.type in ("price_floor", "price_cap"):
             at = (COMPILED.products.index(p.product), COMPILED.markets.index(p.market))
-            high[at] = max(high[at], p.usd_per_kg)
+            if p.type == "price_floor":
+                high[at] = max(high[at], p.usd_per_kg)
+            else:
+                low[at] = min(low[at], p.usd_per_kg)
     return low, high
 
 

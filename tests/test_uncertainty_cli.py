@@ -120,8 +120,8 @@ def test_sensitivity_oat_with_chart(
 def test_calibrated_licences_with_uncertain_occurrence() -> None:
     """Bundled licences written ``calibrated`` resolve per draw on the per-draw timing path."""
     from rareflow.scenarios.load import load_scenario
-    from rareflow.uncertainty.run import run_montecarlo
     from rareflow.scenarios.uncertainty import Uncertainty
+    from rareflow.uncertainty.run import run_montecarlo
 
     scen = load_scenario("reimpose-oct-2025")
     spec = Uncertainty.model_validate({"policies": {"april-2025-licence": {"probability": 0.5}}})

@@ -10,9 +10,9 @@ import pytest
 
 from rareflow.data.network import Network
 from rareflow.scenarios.load import ScenarioError, parse_scenario
+from rareflow.scenarios.uncertainty import Distribution
 from rareflow.uncertainty.run import load
 from rareflow.uncertainty.sampling import factors, ppf, stream_uniforms, uniforms
-from rareflow.scenarios.uncertainty import Distribution
 
 LICENCE = {"id": "lic", "type": "export_license", "actor": "CHN", "start": "2026-11",
            "items": {"products": ["ndfeb_sintered"]}, "approval_share": 0.5,

@@ -154,6 +154,7 @@ class Effects(NamedTuple):
     purchase: np.ndarray  # (1|NT, R, P, T) wanted
     capacity: np.ndarray  # (1|NT, R, K, T) added by investments
     floor: np.ndarray  # (1|NT, P, M, T)
+    cap: np.ndarray  # (1|NT, P, M, T)
     added: np.ndarray  # (R, K) project capacity ramped in
     quota_mask: np.ndarray  # (NQ, A) bool
     quota_cap: np.ndarray  # (1|NT, NQ, T) t/month
@@ -960,6 +961,7 @@ def _update_prices(
                 demand[p, m, t] += w.final[r, p, t]
     n_m = target.shape[1]
     floor = fx.floor[_at(fx.floor.shape[0], b)]
+    cap = fx.cap[_at(fx.cap.shape[0], b)]
     price, per_lag = state.price[b], w.inv_lag
     for t in range(TILE):
         per_lag[t] = 1.0 / max(prm[PRICE_LAG, t], 1.0)
@@ -974,7 +976,7 @@ def _update_prices(
                 aim = base * (1.0 + prm[SENS, t] * tight)
                 moved = price[p, m, t] + (aim - price[p, m, t]) * per_lag[t]
                 moved = min(max(moved, base * prm[PMIN, t]), base * prm[PMAX, t])
-                price[p, m, t] = max(moved, floor[p, m, t])
+                price[p, m, t] = max(min(moved, cap[p, m, t]), floor[p, m, t])
     for t in range(min(TILE, out.residual.size - b * TILE)):
         _record(out.price, b * TILE + t, price, t)
 

@@ -6,7 +6,7 @@ the lag parameters read as months to adjust.
 - Price target = base x (1 + price_sensitivity x tightness), tightness per market being the
   stock gap below target (share of target; negative when above), plus the share of final use
   unmet, plus (ex-China) the share of orders on China that policy blocks; bounded by
-  price_min/max_multiple x base, then lifted to any price floor.
+  price_min/max_multiple x base, held under any price cap, then lifted to any floor.
 - Demand: final demand x (landed price / base)^-demand_elasticity, landed price = market
   price x (1 + the tariff the importer pays on its mean imported unit).
 - Substitution: magnets do without up to substitution_max_share of Dy/Tb metal, in
@@ -55,7 +55,7 @@ def update_prices(
     price = state.price + (target - state.price) / np.maximum(lag, 1.0)
     low = base * per_draw(prm["price_min_multiple"], 3)
     high = base * per_draw(prm["price_max_multiple"], 3)
-    state.price = np.maximum(np.clip(price, low, high), fx.floor)
+    state.price = np.maximum(np.minimum(np.clip(price, low, high), fx.cap), fx.floor)
 
 
 def market_multiple(static: Static, state: State) -> np.ndarray:

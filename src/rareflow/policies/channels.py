@@ -54,6 +54,7 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("purchase", "dense", ("region", "product"), "add", 0.0, "t/month", "stockpile purchases wanted"),
     Channel("capacity", "dense", ("region", "process"), "add", 0.0, "t activity/month", "capacity added by investment"),
     Channel("floor", "dense", ("product", "market"), "max", 0.0, "USD/kg", "price floors (0: none)"),
+    Channel("cap", "dense", ("product", "market"), "min", np.inf, "USD/kg", "price caps (inf: none)"),
     Channel("quotas", "items", (), "append", np.nan, "t/month", "caps on exports over a set of cells"),
     Channel("content_rules", "items", (), "append", np.nan, "share", "foreign-direct product rules"),
 )  # fmt: skip

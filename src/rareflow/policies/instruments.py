@@ -357,6 +357,24 @@ class PriceFloor(Instrument):
         fx.put("floor", cell * per_draw_column(ctx.value(self, "usd_per_kg"), 3))
 
 
+class PriceCap(Instrument):
+    """A government cap on a product's price in a market (e.g. a domestic cap in China): the
+    price may not rise above ``usd_per_kg``, so demand does not fall as it would at the
+    scarcity price and what is short is rationed pro rata. A floor in force on the same
+    product and market takes precedence."""
+
+    type: Literal["price_cap"] = "price_cap"
+    writes = ("cap",)
+    product: Product
+    market: Market = "china"
+    usd_per_kg: Annotated[float, PerDraw(typical=300.0)] = Field(gt=0.0)
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        cell = one_hot(ctx.net, product=self.product, market=self.market)
+        cap = np.where(cell > 0, per_draw_column(ctx.value(self, "usd_per_kg"), 3), np.inf)
+        fx.put("cap", cap)
+
+
 def resolve_calibrated(policy: Instrument, parameters: Mapping[str, float]) -> Instrument:
     """The policy with every `calibrated` attribute replaced by its fitted parameter."""
     update = {
