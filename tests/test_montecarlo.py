@@ -15,7 +15,7 @@ from rareflow.engine.simulate import simulate
 from rareflow.model.compiled import compile_network
 from rareflow.scenarios.load import parse_scenario
 from rareflow.scenarios.model import Scenario
-from rareflow.uncertainty.montecarlo import BINS, Aggregate
+from rareflow.uncertainty.montecarlo import Aggregate
 from rareflow.uncertainty.run import run_montecarlo
 from rareflow.uncertainty.sampling import BLOCK, draw_inputs, factors, uniforms
 from rareflow.uncertainty.stats import Bins, Moments, histogram, quantiles
@@ -69,9 +69,8 @@ def test_streamed_statistics_equal_batch_statistics(tiny_network: Network) -> No
     np.testing.assert_array_equal(mc.aggregate.counts["exceed"], (share > 0.1).sum(axis=0))
     total = raw.arrays["value_lost"].sum(axis=1)
     np.testing.assert_allclose(mc.horizon()["value_lost_mean"], total.mean(axis=0).ravel())
-    q = mc.quantiles("shortage_share")
-    exact = np.quantile(share, 0.95, axis=0).ravel()
-    assert np.abs(q["p95"].to_numpy() - exact).max() <= 2 * (1 / BINS["shortage_share"].count)
+    q = mc.quantiles("shortage_share")  # the draws fit the budget: exact (float32)
+    np.testing.assert_allclose(q["p95"], np.quantile(share, 0.95, axis=0).ravel(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("chunk", [BLOCK, 2 * BLOCK, 1, 10_000])

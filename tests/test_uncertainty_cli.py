@@ -128,3 +128,45 @@ def test_calibrated_licences_with_uncertain_occurrence() -> None:
     scen = scen.model_copy(update={"uncertainty": spec})
     result = run_montecarlo(scen, 6, months=3, seed=1)
     assert result.draws == 6 and result.mass_balance_max_residual < 1e-9
+
+
+def test_a_bundled_scenario_warns_that_its_draws_are_identical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["montecarlo", "reimpose-oct-2025", "--draws", "3", "--months", "3"]
+    assert cli([*args, "--store", str(tmp_path / "s.duckdb"), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    body = json.loads(out)
+    assert "no uncertainty section" in err and "identical" in body["warnings"][0]
+    assert body["quantiles"]["monthly shortage_share"].startswith("exact")
+    for row in body["monthly"]:
+        assert row["p5"] == row["p50"] == row["p95"] and row["min"] == row["max"]
+
+
+def test_sensitivity_works_on_a_bundled_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sensitivity", "reimpose-oct-2025", "--months", "3", "--format", "json"]
+    assert cli(args) == 0
+    out, err = capsys.readouterr()
+    body = json.loads(out)
+    assert body["default_ranges"] and "default ranges" in err
+    assert {f["factor"] for f in body["factors"]} >= {"demand_elasticity", "price_sensitivity"}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--draws", "1000000000000"], "draws of"),
+        (["--executor", "dask", "--workers", "100000"], "--workers"),
+    ],
+)
+def test_runaway_draws_and_workers_are_refused(
+    args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 F10: exit 2 and the limit, at once (no list of chunks, no 100,000 workers)."""
+    import time
+
+    start = time.perf_counter()
+    assert cli(["montecarlo", "reimpose-oct-2025", *args, "--store", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "at most" in err and "Traceback" not in err
+    assert time.perf_counter() - start < 30

@@ -39,9 +39,16 @@ def test_tornado_chart(tiny_network: Network, tmp_path: Path) -> None:
     assert path.stat().st_size > 1000
 
 
-def test_no_uncertainty_is_a_user_error(tiny_network: Network) -> None:
-    plain = parse_scenario({"name": "plain"})
-    with pytest.raises(UserInputError, match="no uncertainty"):
-        sensitivity(plain, "oat", network=tiny_network)
+def test_no_uncertainty_uses_the_default_ranges(tiny_network: Network) -> None:
+    from rareflow.uncertainty.defaults import DEFAULT_RANGES
+
+    plain = parse_scenario({"name": "plain", "start": "2026-11", "months": 8,
+                            "policies": [LICENCE]})  # fmt: skip
+    result = sensitivity(plain, "oat", network=tiny_network)
+    assert result.assumed and result.runs == 1 + 2 * len(result.table)
+    assert set(result.table["factor"]) <= {r.parameter for r in DEFAULT_RANGES}
+    assert result.table["importance"].iloc[0] > 0  # the ranges move the losses
+    assert all(r.provenance == "assumption" and r.rationale for r in DEFAULT_RANGES)
+    assert not sensitivity(scenario(), "oat", network=tiny_network).assumed
     with pytest.raises(UserInputError, match="unknown method"):
         sensitivity(scenario(), "fast", network=tiny_network)

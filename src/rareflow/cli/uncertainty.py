@@ -69,6 +69,13 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
+def _warn(warnings: list[str]) -> None:
+    from rareflow.cli.output import console_err
+
+    for text in warnings:
+        console_err().print(f"[bold yellow]warning:[/] {text}", markup=True, highlight=False)
+
+
 def _executor(name: ExecutorName, scheduler: str | None, workers: int | None) -> Any:
     from rareflow.uncertainty.executors import make_executor
 
@@ -185,29 +192,32 @@ def montecarlo(
             kernel=kernel.value,
         )  # fmt: skip
     run_id = open_store(store).save(result)
+    _warn(result.warnings)
     if fmt is Shown.json:
-        _json(result)
+        print_json(payload(result))
         return
     _print_montecarlo(result)
     typer.echo(f"run {run_id} stored ({result.draws:,} draws, executor {result.executor})")
 
 
-def _json(result: MonteCarloResult) -> None:
+def payload(result: MonteCarloResult) -> dict[str, Any]:
+    """The JSON of a Monte Carlo run: horizon rows, monthly rows with any expected loss, how
+    the quantiles were computed, and warnings."""
     from rareflow.cli.output import records
 
     monthly = [result.quantiles(k).assign(metric=k) for k in ("shortage_share", "value_lost")]
-    print_json(
-        {
-            "run_id": result.run_id,
-            "scenario": result.scenario.name,
-            "draws": result.draws,
-            "seed": result.config.seed,
-            "threshold": result.config.threshold,
-            "mass_balance_max_residual": result.mass_balance_max_residual,
-            "horizon": records(result.horizon()),
-            "monthly": [r for m in monthly for r in records(m[m["mean"] > 0])],
-        }
-    )
+    return {
+        "run_id": result.run_id,
+        "scenario": result.scenario.name,
+        "draws": result.draws,
+        "seed": result.config.seed,
+        "threshold": result.config.threshold,
+        "mass_balance_max_residual": result.mass_balance_max_residual,
+        "warnings": result.warnings,
+        "quantiles": result.quantile_methods(),
+        "horizon": records(result.horizon()),
+        "monthly": [r for m in monthly for r in records(m[m["mean"] > 0])],
+    }
 
 
 def sensitivity(
@@ -247,11 +257,23 @@ def sensitivity(
         from rareflow.cli.output import records
 
         print_json({"method": result.method, "output": result.output, "runs": result.runs,
+                    "default_ranges": result.assumed, "warnings": _assumed(result),
                     "factors": records(result.table)})  # fmt: skip
         return
+    _assumed(result)
     _print_sensitivity(result)
     if chart is not None:
         typer.echo(f"wrote {chart}")
+
+
+def _assumed(result: Sensitivity) -> list[str]:
+    """A warning (stderr, and a JSON field) when the ranges are the defaults."""
+    if not result.assumed:
+        return []
+    text = ("the scenario has no uncertainty section: these are the default ranges of the main "
+            "behavioural parameters (assumptions, `rareflow.uncertainty.defaults`)")  # fmt: skip
+    _warn([text])
+    return [text]
 
 
 def _print_sensitivity(result: Sensitivity) -> None:

@@ -26,14 +26,24 @@ def add_counts(
 
 
 @compiled
-def moments(x: np.ndarray, mean: np.ndarray, m2: np.ndarray) -> None:
-    """``Moments.of`` of x (D, C) into mean and m2 (C,): the same sums in the same (draw)
-    order as numpy's reductions over a leading axis, so the same numbers to the last bit."""
+def moments(
+    x: np.ndarray, mean: np.ndarray, m2: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> None:
+    """``Moments.of`` of x (D, C) into mean, m2, low and high (C,): the same sums in the same
+    (draw) order as numpy's reductions over a leading axis, so the same numbers to the last
+    bit; low/high are the smallest and largest draws (NaN sticks, as in np.minimum)."""
     mean[:] = 0.0
     m2[:] = 0.0
+    low[:] = x[0]
+    high[:] = x[0]
     for d in range(x.shape[0]):
         for c in range(x.shape[1]):
-            mean[c] += x[d, c]
+            v = x[d, c]
+            mean[c] += v
+            if v < low[c] or v != v:
+                low[c] = v
+            if v > high[c] or v != v:
+                high[c] = v
     for c in range(x.shape[1]):
         mean[c] /= x.shape[0]
     for d in range(x.shape[0]):

@@ -6,7 +6,8 @@ An executor's ``map(job, spans, done)`` runs ``run_chunk(job, *span)`` for every
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -14,6 +15,25 @@ from rareflow.errors import UserInputError
 from rareflow.uncertainty.montecarlo import Chunk, Job, run_chunk
 
 Done = Callable[[int, Chunk], None]
+Spans = Sequence[tuple[int, int]]
+WORKERS_PER_CPU = 2  # a LocalCluster beyond this only adds processes that wait for a core
+
+
+def max_workers() -> int:
+    """The most LocalCluster workers this machine can usefully run."""
+    return WORKERS_PER_CPU * (os.cpu_count() or 1)
+
+
+def check_workers(workers: int | None) -> None:
+    """Refuse a LocalCluster far larger than the machine (each worker is a process)."""
+    limit = max_workers()
+    if workers is not None and workers > limit:
+        raise UserInputError(
+            "--workers: too many dask workers for this machine",
+            value=workers,
+            expected=f"at most {limit} ({WORKERS_PER_CPU} per CPU, {os.cpu_count()} CPUs)",
+            hint="use --scheduler tcp://HOST:8786 to run on a larger cluster",
+        )
 
 
 class LocalExecutor(AbstractContextManager["LocalExecutor"]):
@@ -28,7 +48,7 @@ class LocalExecutor(AbstractContextManager["LocalExecutor"]):
 
         self.workers = chunk_threads()
 
-    def map(self, job: Job, spans: list[tuple[int, int]], done: Done) -> None:
+    def map(self, job: Job, spans: Spans, done: Done) -> None:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         if self.workers <= 1 or len(spans) <= 1:
@@ -103,12 +123,12 @@ class DaskExecutor(AbstractContextManager["DaskExecutor"]):
     def workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def map(self, job: Job, spans: list[tuple[int, int]], done: Done) -> None:
+    def map(self, job: Job, spans: Spans, done: Done) -> None:
         from distributed import as_completed
 
         self.client.run(_warm)  # imports on every worker before the first task
         shared = self.client.scatter(job, broadcast=True)
-        todo = list(enumerate(spans))
+        todo = iter(enumerate(spans))  # lazily: never a list of every span
         limit = 2 * self.workers
 
         def submit(index: int, span: tuple[int, int]) -> Any:
@@ -116,12 +136,14 @@ class DaskExecutor(AbstractContextManager["DaskExecutor"]):
             future.index = index
             return future
 
-        running = as_completed([submit(*todo.pop(0)) for _ in range(min(limit, len(todo)))])
+        first = [submit(*item) for _, item in zip(range(limit), todo, strict=False)]
+        running = as_completed(first)
         for future in running:
             done(future.index, future.result())
             future.release()
-            if todo:
-                running.add(submit(*todo.pop(0)))
+            for item in todo:
+                running.add(submit(*item))
+                break
 
     def __exit__(self, *exc: object) -> None:
         if self._owns:
@@ -144,5 +166,6 @@ def make_executor(
     if name == "local":
         return LocalExecutor()
     if name == "dask":
+        check_workers(workers)
         return DaskExecutor(scheduler, n_workers=workers)
     raise UserInputError("unknown executor", value=name, expected="local or dask")

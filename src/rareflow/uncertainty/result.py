@@ -5,6 +5,9 @@ summary(), peak_prices(), dataset.sizes, ...). Its tidy rows carry statistics wi
 -1 and metrics named ``<output>_<stat>`` (mean, se, p5, p50, p95; ``shortage_prob`` and
 ``shortage_prob_se`` for P(shortage share > threshold)); kept paths carry their draw index and
 the plain output name.
+
+Quantiles are exact where the run kept its draws (``quantile_methods`` says, per output), else
+from fixed bins clipped to each cell's exact min and max; ``min`` and ``max`` are exact always.
 """
 
 from __future__ import annotations
@@ -18,12 +21,31 @@ import pandas as pd
 
 from rareflow.model.compiled import CompiledNetwork
 from rareflow.scenarios.model import Scenario
-from rareflow.uncertainty.montecarlo import BINS, HEADLINE, TOTAL_BINS, Aggregate, Config
-from rareflow.uncertainty.stats import quantiles
+from rareflow.uncertainty.montecarlo import (
+    BINS,
+    EXACT_MONTHLY,
+    HEADLINE,
+    TOTAL_BINS,
+    Aggregate,
+    Config,
+)
+from rareflow.uncertainty.stats import Bins, exact_quantiles, quantiles
 
 QS = (0.05, 0.5, 0.95)
 Q_NAMES = ("p5", "p50", "p95")
 UNITS = {"shortage_share": "fraction", "units_not_built": "units/month", "value_lost": "USD/month"}
+EXACT = "exact: linear interpolation between order statistics of every draw"
+TIDY_STATS = ("mean", "se", "p5", "p50", "p95", "shortage_prob", "shortage_prob_se")
+
+
+def binned(bins: Bins) -> str:
+    """How far a fixed-bin quantile may be off (``stats`` module docstring)."""
+    low, high, count = bins.low, bins.high, bins.count
+    if bins.kind == "linear":
+        return f"fixed bins: absolute error <= {(high - low) / count:g}, clipped to [min, max]"
+    per_decade = count / np.log10(high / low)
+    rel = 10 ** (1 / per_decade) - 1
+    return f"fixed log bins: relative error <= {rel:.1%}, clipped to [min, max]"
 
 
 @dataclass
@@ -57,13 +79,44 @@ class MonteCarloResult:
             [self.months, list(net.regions), list(net.sectors)], names=["month", "region", "sector"]
         )
 
+    @property
+    def warnings(self) -> list[str]:
+        """What a reader of the numbers must know (printed on stderr, a field in JSON)."""
+        if not self.scenario.uncertainty.is_empty():
+            return []
+        return [
+            f"scenario {self.scenario.name!r} has no uncertainty section: all "
+            f"{self.draws:,} draws are identical, so se is 0 and p5 = p50 = p95 = the single "
+            "run's value; add an 'uncertainty:' section (README, Monte Carlo) for ranges"
+        ]
+
+    def quantile_methods(self) -> dict[str, str]:
+        """How each output's quantiles were computed: exact, or fixed bins and their error."""
+        agg = self.aggregate
+        out = {}
+        for k in HEADLINE:
+            ex = agg.exact.get(k)
+            kept = not ex.dropped if ex is not None else k in EXACT_MONTHLY and agg.draws > 0
+            out[f"monthly {k}"] = EXACT if kept else binned(BINS[k])
+        for k, bins in TOTAL_BINS.items():
+            kept = k in agg.cell_totals
+            out[f"horizon {k}"] = EXACT if kept else binned(bins)
+        return out
+
     # -- per region, sector and month ----------------------------------------------------------
     def quantiles(self, metric: str = "shortage_share") -> pd.DataFrame:
-        """month, region, sector, mean, se, p5, p50, p95 (+ shortage_prob, _se for shares)."""
+        """month, region, sector, mean, se, min, max, p5, p50, p95 (+ shortage_prob, _se for
+        shares); quantiles exact where the draws were kept (``quantile_methods``)."""
         agg = self.aggregate
         m = agg.moments[metric]
-        cols: dict[str, np.ndarray] = {"mean": m.mean, "se": m.se}
-        q = quantiles(BINS[metric], agg.counts[metric], QS)
+        cols: dict[str, np.ndarray] = {"mean": m.mean, "se": m.se, "min": m.low, "max": m.high}
+        ex = agg.exact.get(metric)
+        if ex is not None and not ex.dropped:
+            q = ex.quantiles(QS, m.low, m.high).reshape(len(QS), *m.mean.shape)
+        elif ex is None and metric in EXACT_MONTHLY and agg.draws > 0:  # never nonzero
+            q = np.zeros((len(QS), *m.mean.shape))
+        else:
+            q = quantiles(BINS[metric], agg.counts[metric], QS, m.low, m.high)
         cols.update(dict(zip(Q_NAMES, q, strict=True)))
         if metric == "shortage_share":
             p = agg.counts["exceed"] / max(agg.n, 1)
@@ -83,7 +136,11 @@ class MonteCarloResult:
         for k in ("value_lost", "units_not_built"):
             m = agg.moments[f"total_{k}"]
             cols[f"{k}_mean"], cols[f"{k}_se"] = m.mean, m.se
-            q = quantiles(TOTAL_BINS[k], agg.counts[f"total_{k}"], QS)
+            cols[f"{k}_min"], cols[f"{k}_max"] = m.low, m.high
+            if k in agg.cell_totals:
+                q = exact_quantiles(np.concatenate(agg.cell_totals[k]), QS)
+            else:
+                q = quantiles(TOTAL_BINS[k], agg.counts[f"total_{k}"], QS, m.low, m.high)
             cols.update({f"{k}_{n}": v for n, v in zip(Q_NAMES, q, strict=True)})
         cols["peak_shortage_share_mean"] = agg.moments["total_peak_shortage_share"].mean
         cols["shortage_months_mean"] = agg.moments["total_shortage_months"].mean
@@ -128,7 +185,7 @@ class MonteCarloResult:
 
     def _tidy_stats(self, metric: str) -> pd.DataFrame:
         q = self.quantiles(metric)
-        stats = [c for c in q.columns if c not in ("month", "region", "sector")]
+        stats = [c for c in q.columns if c in TIDY_STATS]  # min/max: in JSON, not stored
         long = q.melt(id_vars=["month", "region", "sector"], value_vars=stats, var_name="stat")
         names = np.where(long["stat"].str.startswith("shortage_prob"), long["stat"],
                          metric + "_" + long["stat"])  # fmt: skip

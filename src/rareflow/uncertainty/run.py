@@ -11,10 +11,10 @@ from rareflow.data.network import Network, load_network
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.model.compiled import compile_network, month_index, month_label
 from rareflow.scenarios.model import Scenario
-from rareflow.uncertainty.executors import DaskExecutor, LocalExecutor
-from rareflow.uncertainty.montecarlo import BLOCK, Config, Job, montecarlo
-from rareflow.uncertainty.result import MonteCarloResult
 from rareflow.scenarios.uncertainty import check_uncertainty
+from rareflow.uncertainty.executors import DaskExecutor, LocalExecutor
+from rareflow.uncertainty.montecarlo import BLOCK, Config, Job, check_bounds, montecarlo
+from rareflow.uncertainty.result import MonteCarloResult
 
 
 def _now() -> str:
@@ -61,20 +61,26 @@ def run_montecarlo(
     progress: Callable[[int], None] | None = None,
     run_id: str | None = None,
     kernel: str | None = None,
+    exact_bytes: int | None = None,
 ) -> MonteCarloResult:
     """Run ``draws`` draws of the scenario's uncertainty and return streamed statistics.
 
     kernel: "numba" (the compiled month, the default for blocks) or "numpy" (the reference
-    step: slower, the same numbers to rounding)."""
+    step: slower, the same numbers to rounding). exact_bytes: memory for exact per-draw values
+    (quantiles); None: ``stats.exact_budget()``."""
     from rareflow.engine.simulate import choose_kernel
 
     started = _now()
     choose_kernel(kernel, BLOCK)  # an unknown name fails here, not in a worker
     net = network if network is not None else load_network()
     scen = load(scenario, net)
-    config = Config(draws, seed, months, threshold, keep_paths, keep_draw_totals, kernel)
+    config = Config(
+        draws, seed, months, threshold, keep_paths, keep_draw_totals, kernel, exact_bytes
+    )
     job = make_job(scen, net, config)
     runner = executor or LocalExecutor()
+    cells = (months or scen.months) * len(job.compiled.regions) * len(job.compiled.sectors)
+    check_bounds(config, months or scen.months, runner.workers, cells)
     if chunk_draws is None:  # any size gives the same numbers; local: finer progress
         chunk_draws = BLOCK if isinstance(runner, LocalExecutor) else 4 * BLOCK
     agg = montecarlo(job, runner.map, chunk_draws, progress)

@@ -1,5 +1,8 @@
 """Which uncertain inputs drive the headline outputs: one-at-a-time, Morris, Sobol (SALib).
 
+A scenario without an ``uncertainty:`` section is analysed over the documented default ranges
+of the main behavioural parameters (``defaults.DEFAULT_RANGES``; ``Sensitivity.assumed``).
+
 Every design lives on the unit cube of the factors' cumulative probabilities and maps to
 values through each distribution's inverse CDF (``sampling.ppf``), so bounds, skew and
 discrete choices are respected. Outputs are per-draw horizon totals: ``value_lost_usd``,
@@ -18,6 +21,7 @@ import pandas as pd
 from rareflow.data.network import Network
 from rareflow.errors import UserInputError
 from rareflow.scenarios.model import Scenario
+from rareflow.uncertainty.defaults import with_default_ranges
 from rareflow.uncertainty.executors import DaskExecutor, LocalExecutor
 from rareflow.uncertainty.montecarlo import BLOCK, Config, montecarlo
 from rareflow.uncertainty.sampling import Factor, factors
@@ -34,6 +38,7 @@ class Sensitivity:
     output: str
     table: pd.DataFrame  # one row per factor, most influential first; 'importance' orders it
     runs: int
+    assumed: bool = False  # the factors are the default ranges (the scenario declared none)
 
 
 def design(method: str, fs: list[Factor], size: int, seed: int) -> np.ndarray:
@@ -113,19 +118,34 @@ def sensitivity(
     net = network if network is not None else load_network()
     scen = load(scenario, net)
     fs = factors(scen)
-    if not fs:
-        raise UserInputError(
-            "the scenario has no uncertainty section to analyse",
-            column="uncertainty",
-            hint="Add distributions under uncertainty.parameters or uncertainty.policies",
-        )
+    assumed = not fs
+    if assumed:
+        scen = _defaults(scen, net)
+        fs = factors(scen)
     x = design(method, fs, size, seed)
     config = Config(len(x), seed, months, keep_draw_totals=True)
     job = make_job(scen, net, config)
     job = type(job)(job.compiled, job.scenario, job.parameters, config, design=x)
     agg = montecarlo(job, (executor or LocalExecutor()).map, 4 * BLOCK, progress)
     y = np.concatenate(agg.totals[output])
-    return Sensitivity(method, output, analyse(method, fs, x, y), len(x))
+    return Sensitivity(method, output, analyse(method, fs, x, y), len(x), assumed)
+
+
+def _defaults(scenario: Scenario, network: Network) -> Scenario:
+    """The default ranges of the parameters this network has."""
+    from rareflow.engine.parameters import resolve_parameters
+    from rareflow.model.compiled import compile_network
+
+    names = set(resolve_parameters(compile_network(network).parameters))
+    scen = with_default_ranges(scenario, names)
+    if not factors(scen):
+        raise UserInputError(
+            "the scenario has no uncertainty section and the network none of the parameters "
+            "with default ranges",
+            column="uncertainty",
+            hint="Add distributions under uncertainty.parameters or uncertainty.policies",
+        )
+    return scen
 
 
 def tornado(result: Sensitivity, path: Path) -> Path:
