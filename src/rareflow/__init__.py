@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-__all__ = ["load_baseline", "load_scenario", "run"]
+from rareflow.scenarios.generated import register
+from rareflow.version import __version__
+
+__all__ = ["__version__", "load_baseline", "load_scenario", "run"]
 
 if TYPE_CHECKING:
     from rareflow.data.network import Network
+
+
+def _history() -> Any:
+    from rareflow.history.scenario import history_to_last_month
+
+    return history_to_last_month()
+
+
+register("history", _history)  # the scenario layer does not import the history layer
 
 
 def load_baseline(data_dir: str | None = None) -> Network:

@@ -8,13 +8,16 @@ Row numbers are the line numbers in the file (the header is line 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from rareflow.data.network import Network
 from rareflow.data.schema import TABLES, Column, Table
 from rareflow.errors import DataValidationError, UserInputError
+
+if TYPE_CHECKING:  # network.load_network calls this module: no import back at run time
+    from rareflow.data.network import Network
 
 BALANCE_TOLERANCE = 1e-3  # relative to the node's throughput
 MAX_PROBLEMS = 200

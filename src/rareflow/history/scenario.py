@@ -130,3 +130,13 @@ def history_scenario(
         parameters=engine,
         policies=pols,
     )
+
+
+def history_to_last_month() -> Scenario:
+    """`history`: 2024-01 to last month from the 2010-2026 timeline and the calibrated global
+    parameters only (what ``load_scenario("history")`` returns)."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC)
+    last = f"{today.year - (today.month == 1):04d}-{(today.month - 2) % 12 + 1:02d}"
+    return history_scenario(last)

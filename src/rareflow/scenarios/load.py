@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from rareflow.errors import ScenarioError, did_you_mean
 from rareflow.policies import instruments as ins
 from rareflow.policies.fields import code_fields
+from rareflow.scenarios.generated import GENERATED
 from rareflow.scenarios.model import RecordedEvent, Scenario
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def resolve(name_or_path: str | Path) -> Path:
         "no bundled scenario or scenario file of that name",
         value=text,
         expected="a bundled name ("
-        + ", ".join([*bundled_names(), HISTORY])
+        + ", ".join([*bundled_names(), *GENERATED])
         + ") or a path to a YAML file",
         hint="Run `rareflow scenarios` to list the bundled scenarios",
     )
@@ -246,27 +247,15 @@ def bind(scenario: Scenario, network: Network, *, file: str = "<scenario>") -> S
 
 
 # -- public API ------------------------------------------------------------------------------
-HISTORY = "history"
-
-
-def history(end: str | None = None) -> Scenario:
-    """`history`: 2024-01 to ``end`` (default: last month) from the 2010-2026 timeline and the
-    calibrated global parameters only (built by ``rareflow.history``, not a YAML file)."""
-    from datetime import UTC, datetime
-
-    from rareflow.history.scenario import history_scenario
-
-    today = datetime.now(UTC)
-    last = f"{today.year - (today.month == 1):04d}-{(today.month - 2) % 12 + 1:02d}"
-    return history_scenario(end or last)
+HISTORY = "history"  # built from the policy timeline (``rareflow.history.scenario``)
 
 
 def load_scenario(name_or_path: str | Path, network: Network | None = None) -> Scenario:
     """A bundled scenario by name, or a YAML file, validated (and bound if ``network``)."""
-    if name_or_path == HISTORY:
-        scenario = history()
+    if isinstance(name_or_path, str) and name_or_path in GENERATED:
+        scenario = GENERATED[name_or_path]()
         if network is not None:
-            bind(scenario, network, file=HISTORY)
+            bind(scenario, network, file=name_or_path)
         return scenario
     path = resolve(name_or_path)
     label = str(path)
@@ -279,7 +268,7 @@ def load_scenario(name_or_path: str | Path, network: Network | None = None) -> S
 def list_scenarios() -> list[dict[str, Any]]:
     """The bundled scenarios: name, description, start, months, policy count, sources."""
     rows = []
-    for name in [*bundled_names(), HISTORY]:
+    for name in [*bundled_names(), *GENERATED]:
         s = load_scenario(name)
         rows.append(
             {
