@@ -361,8 +361,10 @@ def results(
     store: StoreOption = None,
 ) -> None:
     """A stored run's tidy results (run_id, scenario, draw, month, region, ... value, unit)."""
-    from rareflow.io.export import format_of, write_frame, write_frame_to
+    from rareflow.io.export import check_file_target, format_of, write_frame, write_frame_to
 
+    if out is not None:
+        check_file_target(out.expanduser())  # before reading: a directory is no output file
     frame = open_store(store).results(run_id, metric)
     chosen = fmt.value if fmt is not None else None
     if out is not None:
@@ -408,8 +410,30 @@ def plot(
     check_extension(out)
     results_store = open_store(store)
     frame = results_store.results(run_id, metric)
-    plot_frame(frame, metric, out, months=results_store.months(run_id))
+    months = results_store.months(run_id)
+    _check_plottable(run_id, months)
+    plot_frame(frame, metric, out, months=months)
     typer.echo(f"wrote {out}")
+
+
+LAST_PLOTTABLE = "2262-03"  # pandas' datetime64[ns] ends in April 2262
+
+
+def _check_plottable(run_id: str, months: list[str]) -> None:
+    """Charts put months on a datetime axis; say so instead of failing deep in pandas."""
+    import re
+
+    bad = [m for m in months if not re.fullmatch(r"\d{4}-\d{2}", m) or m > LAST_PLOTTABLE]
+    if bad:
+        from rareflow.errors import UserInputError
+
+        raise UserInputError(
+            "this run's months cannot be put on a chart's time axis",
+            column="month",
+            value=bad[0],
+            expected=f"months up to {LAST_PLOTTABLE}",
+            hint=f"`rareflow results {run_id}` still gives its numbers",
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -27,8 +27,37 @@ def table_file(directory: Path, name: str) -> Path | None:
     return None
 
 
+MAX_TABLE_BYTES = 512 * 2**20  # assumption: ~4000x the largest bundled table (136 kB); a bound
+
+
+def check_table_file(path: Path) -> None:
+    """Refuse what is not a regular file of bounded size (a directory, a device such as
+    /dev/zero behind a symlink, a pipe), before reading a byte of it."""
+    import stat
+
+    try:
+        info = path.stat()  # follows symlinks: the file actually read
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot read the table: {exc.strerror or exc}", file=str(path)
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise UserInputError(
+            f"the table is {kind}", file=str(path), expected="a CSV or Parquet file"
+        )
+    if info.st_size > MAX_TABLE_BYTES:
+        raise UserInputError(
+            "the table file is too large",
+            file=str(path),
+            value=f"{info.st_size:,} bytes",
+            expected=f"at most {MAX_TABLE_BYTES:,} bytes",
+        )
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """One table file as a frame of strings (CSV) or typed columns (Parquet)."""
+    check_table_file(path)
     if path.suffix == ".parquet":
         try:
             return pd.read_parquet(path)
@@ -36,7 +65,12 @@ def read_table(path: Path) -> pd.DataFrame:
             raise UserInputError(
                 f"cannot read Parquet: {exc}", file=str(path), hint="Re-export the table."
             ) from None
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot read the table: {exc.strerror or exc}", file=str(path)
+        ) from None
     if not raw.strip():
         raise UserInputError(
             "the file is empty",

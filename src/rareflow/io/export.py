@@ -36,6 +36,7 @@ def _file_mode(target: Path) -> int:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path``; moved onto ``path`` when the block succeeds."""
     target = Path(path).expanduser()
+    check_file_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -46,11 +47,35 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, target)
+        try:
+            os.chmod(tmp, _file_mode(target))  # mkstemp makes 0600; give the usual ones
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise UserInputError(
+                f"cannot write here: {exc.strerror or exc}", file=str(target)
+            ) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def check_file_target(target: Path) -> None:
+    """Refuse, with the reason, a file path that is a directory or lies under a file."""
+    if target.is_dir():
+        raise UserInputError(
+            "this is a directory; give the path of a file to write",
+            file=str(target),
+            hint=f"e.g. {target / 'results.csv'}",
+        )
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserInputError(
+                    "cannot write under this path: a parent is a file, not a directory",
+                    file=str(target),
+                    value=str(parent),
+                )
+            return
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
@@ -78,6 +103,7 @@ def write_frame_to(frame: pd.DataFrame, target: Any, fmt: str) -> None:
 
 def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
     """Write a frame to ``path`` as csv, json (list of records) or parquet; atomic."""
+    check_file_target(Path(path).expanduser())
     fmt = format_of(path, fmt)
     with atomic_path(path) as tmp:
         write_frame_to(frame, tmp, fmt)

@@ -32,7 +32,7 @@ import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -112,6 +112,8 @@ class RunKept(RareflowError):
 
 
 _LOCK_WORDS = ("could not set lock", "conflicting lock", "different configuration")
+_WRITE_WORDS = ("could not write", "no space left", "file too large", "read-only file system",
+                "permission denied", "could not fsync", "could not truncate")  # fmt: skip
 _CORRUPT_WORDS = ("not a valid duckdb", "corrupt", "could not read enough bytes", "checksum")
 
 
@@ -142,12 +144,22 @@ def _store_error(error: Exception, path: Path) -> RareflowError:
         )
     import duckdb
 
-    if isinstance(error, OSError | duckdb.IOException | duckdb.PermissionException):
+    io_error = isinstance(error, OSError | duckdb.IOException | duckdb.PermissionException)
+    if io_error or any(word in lower for word in _WRITE_WORDS):
         return StoreError(
             f"cannot read or write the results store (disk full, read-only or no access?): {text}",
             file=str(path),
         )
     return RareflowError(f"the results store failed: {text}")
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open: a failed commit (disk full) has already
+    ended it, and that failure, not the rollback's, is the one to report."""
+    import duckdb
+
+    with suppress(duckdb.Error):
+        con.rollback()
 
 
 def wait_seconds() -> float:
@@ -254,8 +266,7 @@ class ResultStore:
                 file=str(self.path),
                 hint="Run `rareflow run SCENARIO` first, or pass --store",
             )
-        if not read_only:
-            self._make_parent()
+        self._make_parent()  # also refuses a directory, or a path under a file
         con = self._open(read_only)
         try:
             if not read_only:
@@ -267,15 +278,29 @@ class ResultStore:
             con.close()
 
     def _make_parent(self) -> None:
-        if self.path.is_dir():
-            raise StoreError("the results store path is a directory", file=str(self.path),
-                             expected="a .duckdb file path")  # fmt: skip
+        self._check_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            folder = exc.filename or self.path.parent
             raise StoreError(
-                f"cannot create the results store's directory: {exc.strerror or exc}",
+                f"cannot create the directory {folder} for the results store: "
+                f"{exc.strerror or exc}",
                 file=str(self.path),
+            ) from None
+
+    def _check_path(self) -> None:
+        """Refuse a directory, or a path under a file, as the store's path."""
+        from rareflow.io.export import check_file_target
+
+        try:
+            check_file_target(self.path)
+        except UserInputError as error:
+            raise StoreError(
+                f"cannot use this results store path: {error.message}",
+                file=str(self.path),
+                value=error.value,
+                expected="a .duckdb file path in a directory you can write",
             ) from None
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -387,7 +412,7 @@ class ResultStore:
                 self._insert(con, "peak_prices", record.peak_prices)
                 con.commit()
             except BaseException:
-                con.rollback()
+                _rollback(con)
                 raise
         return record.run_id
 
@@ -468,13 +493,14 @@ class ResultStore:
                     con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
                 con.commit()
             except BaseException:
-                con.rollback()
+                _rollback(con)
                 raise
 
     # -- reading ------------------------------------------------------------------------------
     def runs(self) -> pd.DataFrame:
         """Stored runs, newest first."""
         if not self.path.exists():
+            self._check_path()
             return pd.DataFrame(columns=["run_id", "scenario", "status", "started_at"])
         with self.connect(read_only=True) as con:
             return con.execute("SELECT * FROM runs ORDER BY started_at DESC, run_id").df()
