@@ -6,14 +6,16 @@ Three views, each with the value in run A, in run B and the change (B - A):
   shortage, units not built and value lost (from each run's stored summary);
 - ``prices``: peak price per product and market;
 - ``exports``: China's exports by destination and product, summed over the horizon
-  (mean over draws), from the ``shipments`` results.
+  (mean over draws), from the ``shipments`` results. A Monte Carlo run stores no shipments
+  (its statistics are streamed): its exports count as unknown, and the view is left empty
+  with a note (``notes``) rather than compared with zeros.
 
 Rows whose changes are all zero are dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -35,6 +37,7 @@ class Comparison:
     sectors: pd.DataFrame
     prices: pd.DataFrame
     exports: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         from rareflow.io.export import jsonable
@@ -46,6 +49,7 @@ class Comparison:
             "scenario_a": self.scenario_a,
             "scenario_b": self.scenario_b,
             **{k: jsonable(v.to_dict(orient="records")) for k, v in frames.items()},
+            "notes": self.notes,
         }
 
 
@@ -100,6 +104,17 @@ def compare(store: ResultStore, run_a: str, run_b: str) -> Comparison:
     """Compare run B with run A (both in ``store``; ids or unique prefixes)."""
     run_a, run_b = store.resolve(run_a), store.resolve(run_b)
     info_a, info_b = store.run(run_a), store.run(run_b)
+    without = [r for r in (run_a, run_b) if "shipments" not in store.metrics(r)]
+    if without:
+        exports = pd.DataFrame(columns=["partner", "product", "tonnes_a", "tonnes_b"])
+        notes = [f"exports not compared: run {', '.join(without)} stores no shipments "
+                 "(a Monte Carlo run keeps statistics of its headline outputs only)"]  # fmt: skip
+    else:
+        exports = export_changes(
+            china_exports(store.results(run_a, "shipments")),
+            china_exports(store.results(run_b, "shipments")),
+        )
+        notes = []
     return Comparison(
         run_a=run_a,
         run_b=run_b,
@@ -107,8 +122,6 @@ def compare(store: ResultStore, run_a: str, run_b: str) -> Comparison:
         scenario_b=str(info_b["scenario"]),
         sectors=sector_changes(store.summary(run_a), store.summary(run_b)),
         prices=price_changes(store.peak_prices(run_a), store.peak_prices(run_b)),
-        exports=export_changes(
-            china_exports(store.results(run_a, "shipments")),
-            china_exports(store.results(run_b, "shipments")),
-        ),
+        exports=exports,
+        notes=notes,
     )

@@ -2,7 +2,10 @@
 
 One line per region (for ``shipments``, per importing region; for ``price``, per product and
 market). Over the other dimensions a metric is summed (tonnes, units, USD) or averaged
-(shares, prices); over draws it is averaged. Lines that are zero throughout are left out.
+(shares, probabilities, prices: ``averaged``); over draws it is averaged. Lines that are zero
+throughout are left out. A Monte Carlo statistic (``shortage_share_p95``, ``value_lost_se``)
+is not additive at all, so its lines are per region and sector (``region/sector``) and never
+summed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,17 @@ from rareflow.errors import UserInputError
 
 EXTENSIONS = (".png", ".html", ".htm")
 MEAN_METRICS = ("price", "shortage_share")  # averaged over sectors/products, not summed
+STATS = ("mean", "se", "p5", "p50", "p95", "min", "max")  # Monte Carlo statistics (suffixes)
+
+
+def statistic(metric: str) -> bool:
+    """A Monte Carlo statistic (``<output>_<stat>``, ``shortage_prob``): not additive."""
+    return metric.startswith("shortage_prob") or metric.rsplit("_", 1)[-1] in STATS
+
+
+def averaged(metric: str) -> bool:
+    """Shares, probabilities and prices: a mean over sectors or products, never a sum."""
+    return metric in MEAN_METRICS or metric.startswith(("shortage_share", "shortage_prob"))
 
 
 def line_label(frame: pd.DataFrame, metric: str) -> pd.Series:
@@ -22,6 +36,8 @@ def line_label(frame: pd.DataFrame, metric: str) -> pd.Series:
         return frame["product"].astype(str) + " (" + frame["region"].astype(str) + ")"
     if metric == "shipments":
         return frame["partner"].astype(str)
+    if statistic(metric):
+        return frame["region"].astype(str) + "/" + frame["product"].astype(str)
     return frame["region"].astype(str)
 
 
@@ -32,7 +48,7 @@ def series(frame: pd.DataFrame, metric: str, months: list[str] | None = None) ->
     if metric not in known:
         raise UserInputError("unknown metric", value=metric, expected="one of " + ", ".join(known))
     rows = frame[frame["metric"] == metric].assign(line=lambda f: line_label(f, metric))
-    how = "mean" if metric in MEAN_METRICS else "sum"
+    how = "mean" if averaged(metric) or statistic(metric) else "sum"
     per_draw = rows.groupby(["draw", "month", "line"])["value"].agg(how)
     table = per_draw.groupby(["month", "line"]).mean().unstack("line").fillna(0.0)
     if months is not None:
@@ -48,7 +64,12 @@ def _title(frame: pd.DataFrame, metric: str) -> tuple[str, str]:
     unit = "share" if unit in ("1", "") and metric.endswith("share") else unit
     scenario = str(rows["scenario"].iloc[0]) if "scenario" in rows and len(rows) else ""
     over = {"price": "", "shipments": " (imports from all origins, all products)"}
-    how = " (mean over sectors)" if metric in MEAN_METRICS else " (sum over products/sectors)"
+    if statistic(metric):
+        how = " (per region/sector, over draws)"
+    elif averaged(metric):
+        how = " (mean over sectors)"
+    else:
+        how = " (sum over products/sectors)"
     title = metric + over.get(metric, how)
     return f"{title} - {scenario}" if scenario else title, unit
 
