@@ -92,3 +92,39 @@ def test_a_bad_by_destination_row_stops_the_backtest_with_exit_2(
     assert cli(["backtest", "--origins", "none", "--format", "json"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "china_magnet_exports_by_destination.csv" in err and "row 9" in err and "n/a" in err
+
+
+def test_approval_shares_are_fractions_with_their_dates() -> None:
+    from rareflow.history.observed_reports import approval_shares
+
+    shares = approval_shares(REFERENCE_DIR)
+    clepa = shares[shares["date"] == "2025-06-04"].iloc[0]
+    assert clepa["approval_share"] == pytest.approx(0.25)  # CLEPA: 25% granted by early June
+    assert shares["approval_share"].between(0, 1).all()
+    assert shares["month"].max() <= "2025-09"
+
+
+def test_inventory_covers_are_weeks() -> None:
+    from rareflow.history.observed_reports import cover_weeks, inventory_cover
+
+    assert cover_weeks("2-3") == (2.0, 3.0)
+    assert cover_weeks("<1") == (0.0, 1.0)
+    assert cover_weeks("about a month") is None
+    cover = inventory_cover(REFERENCE_DIR).set_index("holder")
+    assert cover.loc["Indian auto-parts manufacturers (industry reports)", "weeks_high"] == (
+        pytest.approx(3 / 7)  # 72 hours
+    )
+    assert cover.loc["Ola Electric", "weeks_low"] == pytest.approx(5 * 52 / 12)
+
+
+def test_a_cover_that_is_not_a_number_is_refused_with_its_row(tmp_path: Path) -> None:
+    from rareflow.history.observed_reports import inventory_cover
+
+    folder = broken_copy(tmp_path, "inventory_cover_2025", 4, "cover_months_or_weeks", "a while")
+    with pytest.raises(UserInputError) as caught:
+        inventory_cover(folder)
+    assert (caught.value.row, caught.value.column, caught.value.value) == (
+        4,
+        "cover_months_or_weeks",
+        "a while",
+    )
