@@ -35,14 +35,17 @@ def product_code(printed: str) -> str | None:
 
 
 def usd_per_kg_factor() -> dict[str, float]:
-    """USD/kg per unit of each price unit kept (AUD baskets are left out)."""
-    from rareflow.build.curated import load_assumptions
+    """USD/kg per unit of each price unit kept (AUD baskets are left out).
 
-    a = load_assumptions()
-    return {
-        "USD/kg": 1.0,
-        "CNY/t": 1.0 / 1000.0 / a.value("cny_per_usd") / (1 + a.value("china_vat")),
-    }
+    The rate and the VAT are read from the curated assumptions file (data, not code: the
+    history layer sits below the build and imports nothing from it).
+    """
+    from importlib.resources import files
+
+    with (files("rareflow.build") / "assumptions.csv").open(encoding="utf-8") as handle:
+        table = pd.read_csv(handle).set_index("name")["value"]
+    cny_per_usd, vat = float(table["cny_per_usd"]), float(table["china_vat"])
+    return {"USD/kg": 1.0, "CNY/t": 1.0 / 1000.0 / cny_per_usd / (1 + vat)}
 
 
 def read_prices(directory: Path | None = None) -> pd.DataFrame:
