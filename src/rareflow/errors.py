@@ -12,6 +12,11 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 
 
+def shorten(text: str, limit: int = 200) -> str:
+    """A message part cut to ``limit`` characters: a value echoed back may be huge."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class RareflowError(Exception):
     """Base class for errors rareflow reports without a traceback."""
 
@@ -62,7 +67,7 @@ class UserInputError(RareflowError):
         if where:
             text = f"{', '.join(where)}: {text}"
         if self.value is not None:
-            text += f" (got {self.value!r})"
+            text += f" (got {shorten(repr(self.value))})"
         if self.expected:
             text += f"; expected {self.expected}"
         if self.hint:

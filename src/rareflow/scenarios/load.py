@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from rareflow.errors import ScenarioError, did_you_mean
 from rareflow.policies import instruments as ins
 from rareflow.policies.fields import code_fields
+from rareflow.scenarios.documents import read_file
 from rareflow.scenarios.generated import GENERATED
 from rareflow.scenarios.model import RecordedEvent, Scenario
 
@@ -54,35 +55,9 @@ def resolve(name_or_path: str | Path) -> Path:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """The YAML mapping in ``path``; every way it can fail becomes a ScenarioError."""
-    import yaml
-
-    label = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the file: {exc.strerror or exc}", file=label) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"the file is not UTF-8 text (byte {exc.start})", file=label, expected="UTF-8 YAML"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"invalid YAML{where}: {problem}", file=label) from None
-    if data is None:
-        raise ScenarioError("the file is empty", file=label, expected="a YAML mapping")
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            "the file does not hold a mapping",
-            file=label,
-            value=type(data).__name__,
-            expected="a YAML mapping with name, start, months, policies, ...",
-        )
-    return data
+    """The YAML mapping in ``path``, read safely (``documents``); every way it can fail
+    becomes a ScenarioError."""
+    return read_file(path, kind="yaml")
 
 
 # -- validation errors -----------------------------------------------------------------------

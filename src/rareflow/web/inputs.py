@@ -3,12 +3,10 @@ limits and bound to the network. Scenarios are named, never located by a file pa
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from rareflow.scenarios.documents import read_bytes
 from rareflow.scenarios.load import ScenarioError, bind, bundled_names, parse_scenario
 
 if TYPE_CHECKING:
@@ -20,7 +18,6 @@ MAX_MONTHS = 240
 MAX_DRAWS = 1  # the engine's run() is deterministic: one draw per run
 MAX_POLICIES = 50
 MAX_PENDING_RUNS = 16
-MAX_DEPTH = 32  # nesting of [ and { in a body; a scenario needs about 5
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 JSON_TYPES = ("application/json",)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -31,24 +28,13 @@ class UnknownScenario(ScenarioError):
     """No bundled or saved scenario has the name (answered 404)."""
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors and aliases (no 'billion laughs' expansion)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not accepted", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-
 def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
 def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
-    """The mapping in a JSON or YAML request body; every failure is a ScenarioError."""
+    """The mapping in a JSON or YAML request body (``scenarios.documents``, the reader the CLI
+    uses); every failure is a ScenarioError."""
     kind = media_type(content_type)
     if kind not in JSON_TYPES + YAML_TYPES:
         raise ScenarioError(
@@ -56,65 +42,7 @@ def parse_body(body: bytes, content_type: str | None) -> dict[str, Any]:
             value=kind or "(none)",
             expected="application/json or application/yaml",
         )
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"the body is not UTF-8 text (byte {exc.start})", file=LABEL) from None
-    check_depth(text)
-    try:
-        data = _load_json(text) if kind in JSON_TYPES else _load_yaml(text)
-    except RecursionError:  # block-style YAML nests by indentation, unseen by check_depth
-        raise ScenarioError("the body is nested too deeply", file=LABEL) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            "the body does not hold a mapping",
-            file=LABEL,
-            value=type(data).__name__,
-            expected="an object with name, start, months, policies, ...",
-        )
-    return data
-
-
-def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
-    """Refuse bodies whose brackets nest deeper than ``limit`` (outside quoted strings)."""
-    depth, quote, escaped = 0, "", False
-    for char in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\" and quote == '"':
-                escaped = True
-            elif char == quote:
-                quote = ""
-            continue
-        if char in "\"'":
-            quote = char
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                raise ScenarioError(
-                    "the body is nested too deeply", file=LABEL, expected=f"at most {limit} levels"
-                )
-        elif char in "]}":
-            depth -= 1
-
-
-def _load_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}"
-        raise ScenarioError(f"invalid JSON{where}: {exc.msg}", file=LABEL) from None
-
-
-def _load_yaml(text: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"invalid YAML{where}: {problem}", file=LABEL) from None
+    return read_bytes(body, label=LABEL, kind="json" if kind in JSON_TYPES else "yaml")
 
 
 def check_limits(data: dict[str, Any]) -> None:
