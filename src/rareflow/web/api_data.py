@@ -3,9 +3,11 @@ shares and concentration per stage, EU criticality, and the policy events timeli
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 
 from rareflow.web.context import Context, context, rows
 
@@ -14,8 +16,23 @@ Ctx = Annotated[Context, Depends(context)]
 Stage = Literal["mining", "separation", "heavy_separation", "metal", "magnet"]
 Element = Annotated[str | None, Query(pattern=r"^[A-Z][a-z]?$", description="e.g. Dy")]
 Year = Annotated[int | None, Query(ge=1900, le=2100)]
+
+
+def _real_date(value: str | None) -> str | None:
+    """Refuse dates that match the pattern but not the calendar (2025-02-31, 2025-13)."""
+    if value is not None:
+        parts = [*value.split("-"), "01", "01"][:3]
+        try:
+            date(int(parts[0]), int(parts[1]), int(parts[2]))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar date (YYYY[-MM[-DD]])") from None
+    return value
+
+
 DateText = Annotated[
-    str | None, Query(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY[-MM[-DD]]")
+    str | None,
+    Query(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY[-MM[-DD]]"),
+    AfterValidator(_real_date),
 ]
 
 

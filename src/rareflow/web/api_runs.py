@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from rareflow.errors import UserInputError
 from rareflow.io.store import StoreError
 from rareflow.web.context import Context, ErrorBody, context, rows
-from rareflow.web.inputs import MAX_DRAWS, MAX_MONTHS, NAME_PATTERN, named, validate
+from rareflow.web.inputs import (
+    MAX_DRAWS,
+    MAX_MONTHS,
+    NAME_PATTERN,
+    check_name,
+    named,
+    validate,
+)
 
 router = APIRouter(prefix="/api", tags=["runs"])
 Ctx = Annotated[Context, Depends(context)]
@@ -81,6 +88,7 @@ def start(body: RunRequest, ctx: Ctx) -> RunStarted:
         raise StoreError(problem)
     if body.spec is not None:
         scenario = validate(body.spec, ctx.network)
+        check_name(scenario.name)  # it becomes part of the run id, which must be fetchable
     else:
         assert body.scenario is not None
         scenario = named(body.scenario, ctx.store.scenarios(), ctx.network)
@@ -137,7 +145,11 @@ def _json(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-@router.get("/runs/{run_id}/summary", summary="Shortages per region and sector; peak prices")
+@router.get(
+    "/runs/{run_id}/summary",
+    summary="Shortages per region and sector; peak prices",
+    responses={404: ERROR, 409: ERROR},
+)
 def summary(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
     _complete(ctx, run_id)
     store = ctx.store.db
@@ -148,7 +160,11 @@ def summary(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@router.get("/runs/{run_id}/charts", summary="The dashboard's series for a run")
+@router.get(
+    "/runs/{run_id}/charts",
+    summary="The dashboard's series for a run",
+    responses={404: ERROR, 409: ERROR},
+)
 def charts(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
     from rareflow.web.charts import payload
 
@@ -159,7 +175,11 @@ def charts(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
     return {"run_id": run_id, **payload(frame, months, ctx.stages)}
 
 
-@router.get("/compare", summary="What changes from run A to run B", responses={404: ERROR})
+@router.get(
+    "/compare",
+    summary="What changes from run A to run B",
+    responses={404: ERROR, 409: ERROR},
+)
 def compare(
     a: Annotated[str, Query(pattern=RUN_ID)], b: Annotated[str, Query(pattern=RUN_ID)], ctx: Ctx
 ) -> dict[str, Any]:

@@ -32,6 +32,14 @@ def _bundled_names() -> list[str]:
     return bundled_names()
 
 
+def _reserved_names() -> set[str]:
+    """Names a saved scenario may not take, in any case: the bundled ones and ``history``
+    (the CLI's scenario built from the policy timeline)."""
+    from rareflow.scenarios.load import HISTORY
+
+    return {name.lower() for name in [*_bundled_names(), HISTORY]}
+
+
 @router.get("", summary="Bundled and saved scenarios")
 def list_all(ctx: Ctx) -> list[dict[str, Any]]:
     from rareflow.scenarios.load import list_scenarios
@@ -69,7 +77,10 @@ async def _scenario(request: Request, ctx: Context) -> Scenario:
     responses={422: PROBLEMS},
 )
 async def check(request: Request, ctx: Ctx) -> dict[str, Any]:
+    from rareflow.web.inputs import check_name
+
     scenario = await _scenario(request, ctx)
+    check_name(scenario.name)  # a name that could not be saved or run is not valid
     return {"valid": True, "scenario": scenario.model_dump(mode="json")}
 
 
@@ -85,7 +96,7 @@ async def create(request: Request, ctx: Ctx) -> dict[str, Any]:
 
     scenario = await _scenario(request, ctx)
     check_name(scenario.name)
-    if scenario.name in _bundled_names():
+    if scenario.name.lower() in _reserved_names():
         raise HTTPException(409, f"{scenario.name!r} is a bundled scenario; choose another name")
     await run_in_threadpool(ctx.store.save_scenario, scenario.name, scenario.model_dump_json())
     return {"name": scenario.name, "scenario": scenario.model_dump(mode="json")}

@@ -188,7 +188,16 @@ function describe(body) {
 }
 
 // -- actions -------------------------------------------------------------------------------
+// The name becomes part of the run id: refuse in the form what the server would refuse.
+function nameRefused() {
+  const input = $("f-name");
+  if (input.checkValidity()) return false;
+  showProblems({ problems: [{ field: "name", error: "invalid scenario name", expected: input.title }] });
+  return true;
+}
+
 async function validateForm() {
+  if (nameRefused()) return false;
   const response = await postJson("/api/scenarios/validate", collectScenario());
   if (response.ok) { clearMessages(); note("valid"); }
   else showProblems(response.body);
@@ -196,6 +205,7 @@ async function validateForm() {
 }
 
 async function saveForm() {
+  if (nameRefused()) return;
   const response = await postJson("/api/scenarios", collectScenario());
   if (!response.ok) return showProblems(response.body);
   clearMessages();
@@ -204,6 +214,7 @@ async function saveForm() {
 }
 
 async function runForm() {
+  if (nameRefused()) return;
   const response = await postJson("/api/runs", { spec: collectScenario() });
   if (!response.ok) return showProblems(response.body);
   clearMessages();
