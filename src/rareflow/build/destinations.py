@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from rareflow.history.observed import BY_DESTINATION, FILE_NAME, WORLD, read_observed
 
 YEAR = "2024"
@@ -66,13 +64,3 @@ def observed_shares(calibration: Path) -> dict[str, ObservedShare]:
         out[str(region)] = ObservedShare(str(region), sum(tonnes) / sum(totals), months, tonnes,
                                          totals)  # fmt: skip
     return out
-
-
-def months_frame(shares: dict[str, ObservedShare]) -> pd.DataFrame:
-    """One row per (region, month) used: for the build README and tests."""
-    rows = [
-        {"region": s.region, "month": m, "tonnes": t, "world_tonnes": w}
-        for s in shares.values()
-        for m, t, w in zip(s.months, s.tonnes, s.world, strict=True)
-    ]
-    return pd.DataFrame(rows)
