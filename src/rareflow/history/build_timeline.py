@@ -30,45 +30,41 @@ import yaml
 OUT = Path(__file__).parent / "timeline.yaml"
 DEFAULT_CSV = Path(__file__).parents[3] / "../shared/data/calibration/policy_events.csv"
 
-OXIDES = [
-    "ndpr_oxide",
-    "lace_oxide",
-    "sm_oxide",
-    "eu_oxide",
-    "gd_oxide",
-    "tb_oxide",
-    "dy_oxide",
-    "ho_oxide",
-    "er_oxide",
-    "tm_oxide",
-    "yb_oxide",
-    "lu_oxide",
-    "y_oxide",
-    "sc_oxide",
-]
-METALS = ["ndpr_metal", "dy_metal", "tb_metal", "sm_metal"]
-CONCENTRATES = ["concentrate_light", "concentrate_ionic"]
-MAGNETS = ["ndfeb_sintered", "ndfeb_bonded", "smco"]
+
+
+def _catalogue() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The bundled network's products (with stages) and element contents: the product lists
+    below are read off them, not typed again."""
+    from rareflow.data.network import BASELINE_DIR
+
+    return pd.read_csv(BASELINE_DIR / "products.csv"), pd.read_csv(BASELINE_DIR / "contents.csv")
+
+
+_PRODUCTS, _CONTENTS = _catalogue()
+
+
+def at_stage(*stages: str) -> list[str]:
+    return [str(p) for p in _PRODUCTS.loc[_PRODUCTS["stage"].isin(stages), "product"]]
+
+
+def containing(elements: list[str], *stages: str) -> list[str]:
+    """Products of the stages with any content of the elements, in the table's order."""
+    held = _CONTENTS.loc[_CONTENTS["element"].isin(elements) & (_CONTENTS["mass_fraction"] > 0)]
+    return [p for p in at_stage(*stages) if p in set(held["product"])]
+
+
+CONCENTRATES = at_stage("mining")
+OXIDES = at_stage("separation")
+METALS = at_stage("metal")
+MAGNETS = at_stage("magnet")
 # Ores, oxides, metals and compounds: what the 2010-2014 quotas covered (magnets were not).
 RE_MATERIALS = CONCENTRATES + OXIDES + METALS
 ALL_PRODUCTS = RE_MATERIALS + MAGNETS
 # MOFCOM/GAC Ann. 18 (2025): Sm, Gd, Tb, Dy, Lu, Sc, Y oxides and metals, SmCo, and
 # Tb/Dy-containing NdFeB (sintered; bonded NdFeB is made without Dy/Tb).
-ANN18 = [
-    "sm_oxide",
-    "gd_oxide",
-    "tb_oxide",
-    "dy_oxide",
-    "lu_oxide",
-    "sc_oxide",
-    "y_oxide",
-    "sm_metal",
-    "tb_metal",
-    "dy_metal",
-    "smco",
-    "ndfeb_sintered",
-]
-ANN57 = ["ho_oxide", "er_oxide", "tm_oxide", "eu_oxide", "yb_oxide"]
+ANN18 = containing(["Sm", "Gd", "Tb", "Dy", "Lu", "Sc", "Y"], "separation", "metal", "magnet")
+# MOFCOM/GAC Ann. 57 (2025): Ho, Er, Tm, Eu and Yb oxides.
+ANN57 = containing(["Ho", "Er", "Tm", "Eu", "Yb"], "separation")
 
 NOT_RE = "not a rare earth: the network models the rare-earth chain only"
 ANNOUNCE = "an announcement or framework with no measure, quantity or date to model"

@@ -25,32 +25,21 @@ if TYPE_CHECKING:
 TIMELINE_FILE = Path(__file__).parent / "timeline.yaml"
 DATE_PATTERN = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 
-# Elements a product code stands for, to filter events by element (``--item Dy``).
-_PREFIX_ELEMENTS = {
-    "ndpr": ("Nd", "Pr"),
-    "lace": ("La", "Ce"),
-    "ndfeb_sintered": ("Nd", "Pr", "Dy", "Tb"),
-    "ndfeb_bonded": ("Nd", "Pr"),
-    "smco": ("Sm",),
-    "concentrate": (
-        "La",
-        "Ce",
-        "Pr",
-        "Nd",
-        "Sm",
-        "Eu",
-        "Gd",
-        "Tb",
-        "Dy",
-        "Ho",
-        "Er",
-        "Tm",
-        "Yb",
-        "Lu",
-        "Y",
-        "Sc",
-    ),
-}
+
+
+@cache
+def product_elements() -> dict[str, set[str]]:
+    """Elements each product of the bundled network holds (its ``contents`` table), to filter
+    events by element (``--item Dy``)."""
+    import pandas as pd
+
+    from rareflow.data.network import BASELINE_DIR
+
+    contents = pd.read_csv(BASELINE_DIR / "contents.csv")
+    held = contents.loc[contents["mass_fraction"] > 0]
+    return {str(p): set(map(str, g["element"])) for p, g in held.groupby("product")}
+
+
 _ACTOR_NAMES = {
     "CHN": "china",
     "USA": "united states",
@@ -115,12 +104,7 @@ class TimelineEvent(BaseModel):
             items = getattr(policy, "items", None)
             out.update(items.elements if items is not None else getattr(policy, "elements", []))
         for product in self.products():
-            for prefix, elements in _PREFIX_ELEMENTS.items():
-                if product.startswith(prefix):
-                    out.update(elements)
-            symbol = product.split("_")[0]
-            if len(symbol) <= 2:  # dy_oxide, sm_metal ...
-                out.add(symbol.capitalize())
+            out.update(product_elements().get(product, ()))
         return out
 
 
