@@ -48,6 +48,27 @@ def test_example_json_most_exposed_first(capsys: pytest.CaptureFixture[str]) -> 
     assert 0.0 <= rows[0]["share_at_risk"] <= 1.0
 
 
+def test_json_holds_data_not_prose(capsys: pytest.CaptureFixture[str]) -> None:
+    """first_shortage a month or null; alternatives a list of objects; contents as numbers."""
+    import re
+
+    assert cli(["exposure", "example", "--by", "part", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    for row in rows:
+        month = row["first_shortage"]
+        assert month is None or re.fullmatch(r"\d{4}-\d{2}", month), month
+        assert isinstance(row["caught_by"], list)
+        assert all(isinstance(v, float) for v in row["controlled_content"].values())
+        alternatives = row["alternatives"]
+        assert alternatives is None or isinstance(alternatives, list)
+        for alt in alternatives or []:
+            assert set(alt) == {"region", "spare_t_per_year", "times_need"}
+            assert isinstance(alt["spare_t_per_year"], float)
+    assert any(r["alternatives"] for r in rows) and any(r["caught_by"] for r in rows)
+    assert cli(["exposure", "example", "--format", "csv"]) == 0
+    assert "none by" not in capsys.readouterr().out
+
+
 def test_table_parts_and_schema(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert cli(["exposure", write(tmp_path, GOOD), "--by", "part", "--region", "DEU"]) == 0
     out = capsys.readouterr().out

@@ -170,3 +170,19 @@ def test_runaway_draws_and_workers_are_refused(
     err = capsys.readouterr().err
     assert needle in err and "at most" in err and "Traceback" not in err
     assert time.perf_counter() - start < 30
+
+
+def test_a_cold_kernel_cache_is_announced(tmp_path: Path) -> None:
+    """With an empty numba cache the first run says it compiles; with the usual one, not."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from rareflow.cli.uncertainty import kernel_cold; print(kernel_cold())"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    cold = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert cold.stdout.strip() == "True", cold.stderr
+    from rareflow.cli.uncertainty import COMPILING, kernel_cold
+
+    assert "compiling the kernel once" in COMPILING
+    assert isinstance(kernel_cold(), bool)

@@ -281,6 +281,31 @@ class Exposure:
     products: pd.DataFrame  # one row per product, most exposed first
     scenario: str
     months: list[str]
+    data: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)  # with '_' columns
+
+    def table(self, level: str = "product") -> pd.DataFrame:
+        """The rows for reading: text columns (``first_shortage`` 'none by YYYY-MM')."""
+        return self.products if level == "product" else self.parts
+
+    def records(self, level: str = "product") -> list[dict[str, object]]:
+        """The rows as data (JSON): ``first_shortage`` a month or None, ``alternatives`` a list
+        of {region, spare_t_per_year, times_need} (None for a custom part, whose alternatives
+        are unknown), contents as {element: value}, ``caught_by`` a list of the measures."""
+        frame = self.data[level]
+        out = []
+        for row in frame.to_dict(orient="records"):
+            data: dict[str, object] = {
+                str(k): v for k, v in row.items() if not str(k).startswith("_")
+            }
+            data["first_shortage"] = row["_first_month"]
+            data["alternatives"] = row["_alternatives"]
+            data["caught_by"] = row["_caught"]
+            if "controlled_content" in data:
+                data["controlled_content"] = row["_content"]
+            if "controlled_elements" in data:
+                data["controlled_elements"] = {e: {"kg": kg} for e, kg in row["_kg"].items()}
+            out.append(data)
+        return out
 
 
 def _parts(bom: Bom, region: str) -> list[Part]:
@@ -321,18 +346,36 @@ def controlled_elements(scenario: Scenario, net: CompiledNetwork) -> list[str]:
     return [e for e in net.elements if e in found]
 
 
-def _label(months: list[str], unmet: np.ndarray) -> str:
+def _first_month(months: list[str], unmet: np.ndarray) -> str | None:
     short = np.flatnonzero(unmet > TOL)
-    return months[short[0]] if short.size else f"none by {months[-1]}"
+    return months[short[0]] if short.size else None
 
 
-def _alternatives(spare: pd.Series, blocked: set[str], need_t_yr: float) -> str:
+def _label(months: list[str], unmet: np.ndarray) -> str:
+    return _first_month(months, unmet) or f"none by {months[-1]}"
+
+
+def _alternative_rows(
+    spare: pd.Series, blocked: set[str], need_t_yr: float
+) -> list[dict[str, object]]:
+    """Up to three regions with spare capacity (t/yr), and how many times the need each is."""
     rows = spare.drop(labels=list(blocked), errors="ignore")
     rows = rows[rows >= MIN_SPARE_T_PER_YEAR].sort_values(ascending=False).head(3)
+    return [
+        {"region": str(region), "spare_t_per_year": float(tonnes),
+         "times_need": float(tonnes / need_t_yr) if need_t_yr > 0 else None}
+        for region, tonnes in rows.items()
+    ]  # fmt: skip
+
+
+def _alternatives_text(rows: list[dict[str, object]] | None) -> str:
+    if rows is None:
+        return "n/a (custom part)"
     text = []
-    for region, tonnes in rows.items():
-        cover = f" ({tonnes / need_t_yr:.0f}x your need)" if need_t_yr > 0 else ""
-        text.append(f"{region} {tonnes:,.0f} t/yr{cover}")
+    for row in rows:
+        times = row["times_need"]
+        cover = f" ({times:.0f}x your need)" if isinstance(times, float) else ""
+        text.append(f"{row['region']} {row['spare_t_per_year']:,.0f} t/yr{cover}")
     return "; ".join(text) or "none"
 
 
@@ -357,11 +400,11 @@ def _part_row(ctx: _Context, part: Part, r: pd.Series) -> dict[str, object]:
     unmet = draw_down(gap, float(r["inventory_months"]))
     content = {e: float(part.content[ctx.ext.elements.index(e)]) for e in ctx.controlled}
     content = {e: c for e, c in content.items() if c > 0}
-    alternatives = "n/a (custom part)"
+    alternatives = None  # unknown for a custom part
     if part.product != CUSTOM:
         units = float(r["units_per_month"])
         need = float(r["kg"]) * units * 12.0 / 1000.0 if np.isfinite(units) else 0.0
-        alternatives = _alternatives(ctx.spare(part.product), _blocked(ctx, part), need)
+        alternatives = _alternative_rows(ctx.spare(part.product), _blocked(ctx, part), need)
     return {
         "row": int(r["row"]),
         "product": r["product"],
@@ -377,8 +420,12 @@ def _part_row(ctx: _Context, part: Part, r: pd.Series) -> dict[str, object]:
         "share_at_risk": float(gap.max()),
         "peak_output_lost": float(unmet.max()),
         "months_short": int((unmet > TOL).sum()),
-        "alternatives": alternatives,
+        "alternatives": _alternatives_text(alternatives),
         "_first": int(np.argmax(unmet > TOL)) if (unmet > TOL).any() else len(ctx.months),
+        "_first_month": _first_month(ctx.months, unmet),
+        "_alternatives": alternatives,
+        "_caught": [h.text for h in found],
+        "_content": content,
     }
 
 
@@ -429,6 +476,10 @@ def _products(parts: pd.DataFrame) -> pd.DataFrame:
                 "peak_output_lost": float(group["peak_output_lost"].max()),
                 "alternatives": first["alternatives"],
                 "_first": int(first["_first"]),
+                "_first_month": first["_first_month"],
+                "_alternatives": first["_alternatives"],
+                "_caught": list(dict.fromkeys(caught)),
+                "_kg": kg,
             }
         )
     frame = pd.DataFrame(rows).sort_values(
@@ -476,4 +527,6 @@ def exposure(
     products = _products(frame)
     frame = frame.sort_values(["_first", "share_at_risk"], ascending=[True, False])
     parts_frame = frame.drop(columns=["_first", "_kg"]).reset_index(drop=True)
-    return Exposure(parts_frame, products, scenario.name, months)
+    data = {"product": products, "part": parts_frame}
+    public = {k: v.drop(columns=[c for c in v if str(c).startswith("_")]) for k, v in data.items()}
+    return Exposure(public["part"], public["product"], scenario.name, months, data)

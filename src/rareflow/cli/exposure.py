@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rareflow.cli.output import Format, print_frame
+from rareflow.cli.output import Format, print_frame, print_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,6 +115,12 @@ def exposure(
             )
     result = simulate(loaded, network)
     report = compute(bom, loaded, network, result=result, region=plant)
-    frame = report.products if by is Level.product else report.parts
+    if fmt is Format.json:  # data, not prose: months or null, lists of objects
+        print_json(report.records(by.value))
+        return
+    frame = report.table(by.value)
+    if fmt is Format.csv:  # one value per cell: the month, or empty when none
+        months = [str(r["first_shortage"] or "") for r in report.records(by.value)]
+        frame = frame.assign(first_shortage=months)
     title = f"Exposure under {report.scenario}, {report.months[0]} to {report.months[-1]}"
     print_frame(_shown(frame, fmt), fmt, title=title)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from rareflow.cli.output import Format, print_frame, print_json
+from rareflow.cli.output import Format, print_frame, print_json, working
 
 
 class Shown(StrEnum):
@@ -32,6 +32,7 @@ OriginsOption = Annotated[
     ),
 ]
 report_app = typer.Typer(help="Write HTML reports.", no_args_is_help=True)
+BACKTESTING = "backtesting: refitting at each rolling origin (about 25 s)"
 
 
 def _origins(text: str) -> tuple[str, ...]:
@@ -94,7 +95,8 @@ def calibrate(
     from rareflow.history.calibrate import parse_window, store_fit
 
     start, end = parse_window(window)
-    result = fit(start=start, end=end, data_dir=data)
+    with working("fitting the parameters to the observed exports (about a minute)"):
+        result = fit(start=start, end=end, data_dir=data)
     if not dry_run:
         store_fit(result)
     if fmt is Shown.json:
@@ -115,7 +117,8 @@ def backtest(
 
     from rareflow.history.backtest import backtest as run_backtest
 
-    result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
+    with working(BACKTESTING):
+        result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
     if fmt is Shown.json:
         print_json(result.as_dict())
         return
@@ -143,8 +146,10 @@ def report_backtest(
     from rareflow.history.backtest import backtest as run_backtest
     from rareflow.history.report import write_backtest_report
 
-    result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
-    path = write_backtest_report(result, out)
+    with working(BACKTESTING):
+        result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
+    with working(f"writing {out}"):
+        path = write_backtest_report(result, out)
     typer.echo(f"wrote {path}")
 
 

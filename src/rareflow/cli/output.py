@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -75,3 +77,20 @@ def console_err() -> Any:
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+@contextmanager
+def working(text: str) -> Iterator[None]:
+    """Say on stderr that a long step runs: a spinner with the time elapsed on a terminal,
+    one line otherwise (logs, pipes), so a quiet wait never looks like a hang."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = console_err()
+    if not console.is_terminal:
+        console.print(f"{text} ...", markup=False, highlight=False)
+        yield
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        bar.add_task(text, total=None)
+        yield

@@ -56,17 +56,40 @@ WorkersOption = Annotated[
 ]
 
 
+COMPILING = "compiling the kernel once (about 30 s)"
+
+
+def kernel_cold() -> bool:
+    """Whether numba has no fresh cached build of the month kernel (the first run after an
+    install or an upgrade compiles it). Reads numba's cache index (a private API: on any
+    surprise, say nothing)."""
+    try:
+        from rareflow.engine import kernel
+
+        return not kernel.month._cache._cache_file._load_index()
+    except Exception:  # a hint only, never a failure
+        return False
+
+
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr; yields a callback taking the draws just finished."""
+def _progress(
+    total: int, label: str, waiting: str | None = None
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields a callback taking the draws just finished. Until the
+    first of them, the bar reads ``waiting`` where given (e.g. while the kernel compiles)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from rareflow.cli.output import console_err
 
     columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(f"[bold]{label}", *columns, console=console_err(), transient=True) as bar:
-        task = bar.add_task(label, total=total or None)
-        yield lambda n: bar.advance(task, n)
+    with Progress("[bold]{task.description}", *columns, console=console_err(),
+                  transient=True) as bar:  # fmt: skip
+        task = bar.add_task(waiting or label, total=total or None)
+
+        def step(n: int) -> None:
+            bar.update(task, advance=n, description=label)
+
+        yield step
 
 
 def _warn(warnings: list[str]) -> None:
@@ -185,7 +208,9 @@ def montecarlo(
 
     network = load_network(data)
     loaded = load(scenario, network)
-    with _executor(executor, scheduler, workers) as runner, _progress(draws, "draws") as step:
+    waiting = COMPILING if kernel is Kernel.numba and kernel_cold() else None
+    progress = _progress(draws, "draws", waiting)
+    with _executor(executor, scheduler, workers) as runner, progress as step:
         result = run_montecarlo(
             loaded, draws, seed=seed, months=months, network=network, executor=runner,
             chunk_draws=chunk_draws, threshold=threshold, keep_paths=keep_paths, progress=step,
