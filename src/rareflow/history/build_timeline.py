@@ -75,6 +75,11 @@ RAMP = (
     "approvals ramp up at a global, calibrated speed (licence_ramp_months), so no per-event "
     "jump is tied to this date (that would be a shock tuned to the data)"
 )
+UNCONFIRMED = (
+    "an unconfirmed press report, not an announced measure: the history run models what was "
+    "announced (here the ban on Japanese military end users); the bundled scenario "
+    "`japan-review-halt` runs the reported halt for those who want it"
+)
 OBSERVATION = "a market report (an observation, not a policy); kept for the report's annotations"
 
 
@@ -418,24 +423,7 @@ MAPPING: dict[str, dict[str, Any] | str] = {
             "military end users only; items: the controlled rare-earth products (Ann. 18)",
         ],
     },
-    "Licence-review halt (WSJ report, not officially confirmed)": {
-        "policies": [
-            {
-                "id": "cn-japan-review-halt-2026",
-                "type": "export_license",
-                "actor": "CHN",
-                "items": _items(ANN18),
-                "targets": ["JPN"],
-                "approval_share": 0.1,
-                "lead_time_months": 0,
-                "start": "2026-01",
-            }
-        ],
-        "assumptions": [
-            "approval_share 0.1: deliveries 'almost stopped' (late January); unconfirmed by "
-            "MOFCOM, no end reported",
-        ],
-    },
+    "Licence-review halt (WSJ report, not officially confirmed)": UNCONFIRMED,
     "G7+ Critical Minerals Meeting, Washington": ANNOUNCE,
     "Proclamation 11001 (Section 232)": "no tariff now; negotiations to July 2026 with an "
     "unknown outcome",
