@@ -5,6 +5,7 @@ bundled name; responses the endpoints give are in the OpenAPI document."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ import pytest
 
 from conftest_results import make_result
 from rareflow.errors import UserInputError
-from rareflow.io.store import ResultStore, StoreError
+from rareflow.io.store import RUN_COLUMNS, ResultStore, RunRecord, StoreError
+from rareflow.web.context import MAX_HEAVY
 from rareflow.web.worker import user_message
 from test_web_support import live_server
 
@@ -133,3 +135,132 @@ def test_job_errors_are_user_messages() -> None:
     assert bad == "horizon too long (got 999)"
     store = user_message(StoreError("the results store is damaged", file="/secret/dir/s.duckdb"))
     assert "damaged" in store and "/secret" not in store
+
+
+# -- results are streamed, and whole-run reads are limited -----------------------------------
+BIG_ROWS = 400_000  # ~67 MB of JSON, like a long many-draw run
+
+
+def _big_record(run_id: str, rows: int) -> RunRecord:
+    import pandas as pd
+
+    row = dict.fromkeys(RUN_COLUMNS)
+    row.update(run_id=run_id, scenario="big", status="complete", months=1, draws=1)
+    row["started_at"] = "2026-01-01T00:00:00"
+    results = pd.DataFrame(
+        {"run_id": run_id, "scenario": "big", "draw": 0, "month": "2030-01", "region": "USA",
+         "partner": "CHN", "product": "ndfeb_sintered", "metric": "price",
+         "value": [i * 0.5 for i in range(rows)], "unit": "USD/kg"}
+    )  # fmt: skip
+    empty = pd.DataFrame({"run_id": []})
+    return RunRecord(run_id, row, results, empty, empty)
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(resident, peak resident) of a process, in MB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+@pytest.fixture(scope="module")
+def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real ``rareflow serve`` process over a store holding one 400,000-row run."""
+    import subprocess
+    import sys
+    import time
+
+    from test_web_support import free_port
+
+    path = tmp_path_factory.mktemp("big") / "results.duckdb"
+    ResultStore(path).save_record(_big_record("big-1", BIG_ROWS))
+    port = free_port()
+    command = [sys.executable, "-m", "rareflow.cli.main", "serve", "--store", str(path)]
+    proc = subprocess.Popen([*command, "--port", str(port)], stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_json_results_stream_in_bounded_memory(big_server: tuple[str, int]) -> None:
+    base, pid = big_server
+    before, _ = _memory_mb(pid)
+    with httpx.Client(base_url=base, timeout=300) as client:
+        response = client.get("/api/runs/big-1/results")
+    assert response.status_code == 200
+    rows = json.loads(response.content)
+    assert len(rows) == BIG_ROWS and sorted(r["value"] for r in rows)[-1] == (BIG_ROWS - 1) * 0.5
+    _, peak = _memory_mb(pid)
+    # building it whole took ~600 MB more than the 67 MB body; streamed it is ~100 MB
+    assert peak - before < 250, (before, peak)
+
+
+def test_whole_run_reads_are_limited_and_slots_come_back(big_server: tuple[str, int]) -> None:
+    base, _ = big_server
+    with httpx.Client(base_url=base, timeout=300) as client:
+        held = []
+        for _ in range(MAX_HEAVY):  # open downloads that are not read: each holds a slot
+            stream = client.stream("GET", "/api/runs/big-1/results")
+            response = stream.__enter__()
+            assert response.status_code == 200
+            held.append(stream)
+        refused = httpx.get(f"{base}/api/runs/big-1/results", timeout=60)
+        assert refused.status_code == 429 and refused.headers["retry-after"]
+        for stream in held:  # the clients go away mid-download
+            stream.__exit__(None, None, None)
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        answer = httpx.get(
+            f"{base}/api/runs/big-1/results", params={"format": "parquet"}, timeout=60
+        )
+        if answer.status_code == 200:
+            break
+        time.sleep(0.5)
+    assert answer.status_code == 200  # the slots were given back
+
+
+def test_streamed_formats_match_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import pandas as pd
+
+    from rareflow.io.export import jsonable
+    from rareflow.web import api_runs
+
+    monkeypatch.setattr(api_runs, "BATCH_ROWS", 7)  # many batches, seams between them
+    path = tmp_path / "s.duckdb"
+    result = make_result("baseline", 0.5, draws=3)
+    store = ResultStore(path)
+    store.save(result)
+    expected = store.results(result.run_id)
+    with live_server(path) as base, httpx.Client(base_url=base, timeout=60) as client:
+        url = f"/api/runs/{result.run_id}/results"
+        rows = client.get(url).json()
+        csv = pd.read_csv(io.StringIO(client.get(url, params={"format": "csv"}).text))
+        parquet = pd.read_parquet(io.BytesIO(client.get(url, params={"format": "parquet"}).content))
+        price = client.get(url, params={"metric": "price"}).json()
+    key = ["metric", "draw", "month", "region", "partner", "product"]
+
+    def norm(frame: pd.DataFrame) -> list[Any]:
+        return sorted(map(str, jsonable(frame.to_dict(orient="records"))))
+
+    assert len(rows) == len(csv) == len(parquet) == len(expected)
+    assert norm(pd.DataFrame(rows)) == norm(expected.astype(object).where(expected.notna(), None))
+    assert norm(parquet) == norm(expected)
+    assert csv.sort_values(key)["value"].sum() == pytest.approx(expected["value"].sum())
+    assert {r["metric"] for r in price} == {"price"} and len(price) == (
+        expected["metric"] == "price"
+    ).sum()

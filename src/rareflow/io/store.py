@@ -543,6 +543,30 @@ class ResultStore:
             raise UserInputError("unknown metric", value=metric, expected=f"one of {known}")
         return frame
 
+    def results_to_parquet(
+        self, run_id: str, metric: str | None, target: Path, batch_rows: int = 65_536
+    ) -> int:
+        """Write a run's tidy results (as ``results`` orders them) to a Parquet file in
+        batches, so neither this process nor the store's lock is held for a whole frame in
+        memory; returns the number of rows."""
+        import pyarrow.parquet as pq
+
+        run_id = self.resolve(run_id)
+        where, args = ("AND metric = ? ", [metric]) if metric is not None else ("", [])
+        order = "ORDER BY draw, month" if metric is not None else "ORDER BY metric, draw, month"
+        sql = f"SELECT * FROM results WHERE run_id = ? {where}{order}"
+        rows = 0
+        with self.connect(read_only=True) as con:
+            reader = con.sql(sql, params=[run_id, *args]).to_arrow_reader(batch_rows)
+            with pq.ParquetWriter(target, reader.schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+        if rows == 0 and metric is not None:
+            known = ", ".join(self.metrics(run_id))
+            raise UserInputError("unknown metric", value=metric, expected=f"one of {known}")
+        return rows
+
     def metrics(self, run_id: str) -> list[str]:
         """The metrics stored for a run."""
         run_id = self.resolve(run_id)

@@ -3,13 +3,21 @@
 
 from __future__ import annotations
 
-import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from rareflow.errors import UserInputError
 from rareflow.io.store import StoreError
@@ -30,6 +38,8 @@ RunId = Annotated[str, Path(pattern=RUN_ID, description="Run id")]
 Metric = Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$", description="Only this metric")]
 ERROR = {"model": ErrorBody}
 MEDIA = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
+BATCH_ROWS = 20_000  # rows encoded at a time: a few MB of JSON
+CHUNK_BYTES = 1 << 20
 
 
 class RunRequest(BaseModel):
@@ -122,27 +132,74 @@ def status(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
 )
 def results(
     run_id: RunId, ctx: Ctx, format: Format = Format.json, metric: Metric = None
-) -> Response:
+) -> StreamingResponse:
+    """Streamed: the rows go from the store to a temporary Parquet file in batches (the store's
+    lock is held only for that) and from there to the client one batch at a time, so a
+    240-month run never sits in the server's memory whole."""
     _complete(ctx, run_id)
-    frame = ctx.store.call(lambda: ctx.store.db.results(run_id, metric))
-    if format is Format.json:
-        from rareflow.io.export import jsonable
+    ctx.take_heavy()
+    try:
+        path = _export(ctx, run_id, metric)
+    except BaseException:
+        ctx.heavy.release()
+        raise
+    headers = {}
+    if format is not Format.json:
+        name = f"{run_id}{'-' + metric if metric else ''}.{format.value}"
+        headers["content-disposition"] = f'attachment; filename="{name}"'
+    body = _stream(path, format, ctx.heavy.release)
+    return StreamingResponse(body, media_type=MEDIA[format.value], headers=headers)
 
-        return Response(_json(jsonable(frame.to_dict(orient="records"))), media_type=MEDIA["json"])
-    buffer = io.BytesIO()
-    if format is Format.csv:
-        buffer.write(frame.to_csv(index=False).encode())
-    else:
-        frame.to_parquet(buffer, index=False)
-    name = f"{run_id}{'-' + metric if metric else ''}.{format.value}"
-    disposition = {"content-disposition": f'attachment; filename="{name}"'}
-    return Response(buffer.getvalue(), media_type=MEDIA[format.value], headers=disposition)
+
+def _export(ctx: Context, run_id: str, metric: str | None) -> FilePath:
+    handle, name = tempfile.mkstemp(prefix="rareflow-results-", suffix=".parquet")
+    os.close(handle)
+    path = FilePath(name)
+    try:
+        ctx.store.call(lambda: ctx.store.db.results_to_parquet(run_id, metric, path))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
-def _json(payload: Any) -> bytes:
-    import json
+async def _stream(path: FilePath, fmt: Format, release: Callable[[], None]) -> AsyncIterator[bytes]:
+    """The exported rows in ``fmt``, batch by batch; frees the slot and the file at the end,
+    also when the client goes away (the generator is then closed)."""
+    try:
+        if fmt is Format.parquet:
+            with path.open("rb") as handle:
+                while chunk := await run_in_threadpool(handle.read, CHUNK_BYTES):
+                    yield chunk
+            return
+        parquet = pq.ParquetFile(path)
+        batches = parquet.iter_batches(batch_size=BATCH_ROWS)
+        first = True
+        if fmt is Format.json:
+            yield b"["
+        while (batch := await run_in_threadpool(next, batches, None)) is not None:
+            if batch.num_rows:
+                yield await run_in_threadpool(_encode, batch, fmt, first)
+                first = False
+        if fmt is Format.json:
+            yield b"]"
+        elif first:  # no rows: still the header
+            yield (",".join(parquet.schema_arrow.names) + "\n").encode()
+    finally:
+        release()
+        path.unlink(missing_ok=True)
 
-    return json.dumps(payload, separators=(",", ":")).encode()
+
+def _encode(batch: pa.RecordBatch, fmt: Format, first: bool) -> bytes:
+    if fmt is Format.csv:
+        return bytes(batch.to_pandas().to_csv(index=False, header=first).encode())
+    records = batch.to_pylist()
+    for record in records:  # NaN is not JSON
+        value = record.get("value")
+        if isinstance(value, float) and math.isnan(value):
+            record["value"] = None
+    text = json.dumps(records, separators=(",", ":"))[1:-1]
+    return (text if first else "," + text).encode()
 
 
 @router.get(
@@ -170,9 +227,10 @@ def charts(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
 
     _complete(ctx, run_id)
     store = ctx.store.db
-    frame = ctx.store.call(lambda: store.results(run_id))
-    months = ctx.store.call(lambda: store.months(run_id))
-    return {"run_id": run_id, **payload(frame, months, ctx.stages)}
+    with ctx.heavy_slot():
+        frame = ctx.store.call(lambda: store.results(run_id))
+        months = ctx.store.call(lambda: store.months(run_id))
+        return {"run_id": run_id, **payload(frame, months, ctx.stages)}
 
 
 @router.get(
@@ -187,5 +245,6 @@ def compare(
 
     _complete(ctx, a)
     _complete(ctx, b)
-    result: dict[str, Any] = ctx.store.call(lambda: compare_runs(ctx.store.db, a, b).to_dict())
+    with ctx.heavy_slot():
+        result: dict[str, Any] = ctx.store.call(lambda: compare_runs(ctx.store.db, a, b).to_dict())
     return result

@@ -21,7 +21,7 @@ from rareflow.errors import UserInputError
 from rareflow.io.export import jsonable
 from rareflow.io.store import StoreError
 from rareflow.scenarios.load import ScenarioError
-from rareflow.web.context import ErrorBody
+from rareflow.web.context import ErrorBody, TooBusy
 from rareflow.web.security import LOOPBACK, Guard
 from rareflow.web.storage import RETRY_SECONDS, StoreBusy
 from rareflow.web.worker import QueueFull
@@ -37,6 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {**_ERROR, "description": "Host or origin not accepted"},
     413: {**_ERROR, "description": "Body too large"},
     415: {**_ERROR, "description": "Send application/json or application/yaml"},
+    429: {**_ERROR, "description": "Too many runs or large reads at once; retry"},
     503: {**_ERROR, "description": "The results store is busy (retry) or cannot be used"},
 }
 
@@ -93,6 +94,10 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreBusy)
     async def busy(_: Request, error: StoreBusy) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"retry-after": "2"})
+
+    @app.exception_handler(TooBusy)
+    async def too_busy(_: Request, error: TooBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=429, headers={"retry-after": "2"})
 
     @app.exception_handler(QueueFull)
     async def full(_: Request, error: QueueFull) -> JSONResponse:
@@ -175,6 +180,6 @@ def create_app(
 
 
 def _version() -> str:
-    from rareflow import __version__
+    from rareflow.version import __version__
 
     return str(__version__)

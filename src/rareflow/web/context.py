@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -25,11 +28,34 @@ class ErrorBody(BaseModel):
     problems: list[dict[str, Any]] = []
 
 
+MAX_HEAVY = 4  # assumption: whole-run reads at once; a 240-month run is ~50 MB of results
+
+
+class TooBusy(Exception):
+    """Too many whole-run reads (downloads, charts, comparisons) at once: answered 429."""
+
+
 @dataclass
 class Context:
     store: WebStore
     worker: RunWorker
     network: Network
+    heavy: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(MAX_HEAVY)
+    )
+
+    def take_heavy(self) -> None:
+        """Take one of the MAX_HEAVY slots for a whole-run read, or refuse at once."""
+        if not self.heavy.acquire(blocking=False):
+            raise TooBusy(f"{MAX_HEAVY} large reads are already in progress; retry shortly")
+
+    @contextmanager
+    def heavy_slot(self) -> Iterator[None]:
+        self.take_heavy()
+        try:
+            yield
+        finally:
+            self.heavy.release()
 
     @property
     def stages(self) -> dict[str, str]:
