@@ -6,20 +6,27 @@ for extraction and processing but no WGI scores, so SR needs a WGI table from th
 (``wgi``: country -> scaled WGI 0-10); with one, SR is computed per stage and the bottleneck
 (higher SR) kept, as the 2023 study does. EI needs end-use shares by sector and sector value
 added, which the file does not hold: it is reported from the published results where there is
-one (``EI_basis`` = published) and is otherwise missing. Nothing is dropped: a material whose
-inputs are incomplete is listed with the reason in ``missing``.
+one (``EI_basis`` = published); for the rare earths, which have none bundled, it is computed by
+the EU formula from the network's end uses (``criticality_ei``, a network is given by default),
+and is otherwise missing. Nothing is dropped: a material whose inputs are incomplete is listed
+with the reason in ``missing``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from rareflow.analytics import criticality as crit
+from rareflow.analytics import criticality_ei as cei
 from rareflow.analytics import criticality_inputs as ci
+
+if TYPE_CHECKING:
+    from rareflow.data.network import Network
 
 NO_EI = "EI: no end-use shares by sector or sector value added in the inputs"
 NO_WGI = "SR: the 2023 inputs give country shares and t but no WGI scores (pass --wgi FILE)"
@@ -146,11 +153,19 @@ def _material_row(
 
 
 def _add_ei_and_verdict(
-    frame: pd.DataFrame, published: pd.DataFrame, sr_threshold: float, ei_threshold: float
+    frame: pd.DataFrame,
+    published: pd.DataFrame,
+    sr_threshold: float,
+    ei_threshold: float,
+    computed: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     frame = frame.join(published, on="material")
     frame["EI"] = frame["published_EI"]
     frame["EI_basis"] = np.where(frame["EI"].notna(), "published", "missing")
+    if computed:
+        fill = frame["EI"].isna() & frame["material"].isin(list(computed))
+        frame.loc[fill, "EI"] = frame.loc[fill, "material"].map(computed)
+        frame.loc[fill, "EI_basis"] = cei.BASIS
     frame["meets_SR_threshold"] = [
         None if np.isnan(sr) else bool(sr >= sr_threshold) for sr in frame["SR"]
     ]
@@ -202,10 +217,12 @@ def assess(
     wgi: Mapping[str, float] | None = None,
     inputs_path: str | Path | None = None,
     published_path: str | Path | None = None,
+    network: Network | None = None,
 ) -> pd.DataFrame:
     """SR, EI and the verdict for every material with inputs (or one), published beside them.
 
-    IR, EoL_RIR and SI values are fractions; SR and EI are on the studies' 0-10 scale.
+    IR, EoL_RIR and SI values are fractions; SR and EI are on the studies' 0-10 scale. With a
+    ``network``, the rare earths' EI comes from its end uses where none is published.
     """
     code = ci.check_assessment(assessment)
     inputs = ci.load_inputs(inputs_path)
@@ -216,7 +233,24 @@ def assess(
     frame = pd.DataFrame([_material_row(inputs, code, m, wgi) for m in names])
     frame = frame.reindex(columns=[c for c in COLUMNS if not c.startswith("published_")])
     sr_threshold, ei_threshold = ci.thresholds(published)
+    computed = _network_ei(network, frame) if network is not None else None
     frame = _add_ei_and_verdict(
-        frame, ci.published_results(published, code), sr_threshold, ei_threshold
+        frame, ci.published_results(published, code), sr_threshold, ei_threshold, computed
     )
     return frame.reindex(columns=COLUMNS)
+
+
+def _network_ei(network: Network, frame: pd.DataFrame) -> dict[str, float]:
+    """material name -> EI from the network's end uses, for the elements it has."""
+    if "name" not in network.tables["elements"]:
+        return {}
+    names = dict(zip(network.tables["elements"]["element"], network.tables["elements"]["name"],
+                     strict=True))  # fmt: skip
+    si = {
+        symbol: float(row["SI_EI"])
+        for symbol, name in names.items()
+        for _, row in frame[frame["material"] == name].iterrows()
+        if not np.isnan(row["SI_EI"])
+    }
+    ei = cei.network_ei(network, si)
+    return {names[e]: float(v) for e, v in zip(ei["element"], ei["EI"], strict=True)}

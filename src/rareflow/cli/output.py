@@ -1,11 +1,17 @@
-"""One way to print results: a rich table for people, JSON or CSV for scripts."""
+"""One way to print results: a rich table for people, JSON or CSV for scripts.
+
+Tables fit the terminal (80 columns when there is none): a table wider than it leaves out its
+last columns and says which (JSON and CSV carry every one), or, when that would leave too
+little, prints each row as a block of ``column: value`` lines. Values read as people write
+them: ``tonnes`` (t, kt, Mt), ``usd`` ($, $k, $m, $bn), ``percent`` for shares.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -37,40 +43,178 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=_clean) + "\n")
 
 
+Formatter = Callable[[Any], str]
+
+
+# -- numbers as people write them -----------------------------------------------------------------
+def _scaled(value: float, steps: tuple[tuple[float, str], ...], unit: str) -> str:
+    for size, suffix in steps:
+        if abs(value) >= size:
+            scaled = value / size
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            return f"{scaled:,.{digits}f} {suffix}".strip()
+    return f"{value:,.3g} {unit}".strip()
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def tonnes(value: Any) -> str:
+    """Tonnes: 950 t, 12.3 kt, 1.20 Mt."""
+    if _missing(value):
+        return "-"
+    v = float(value)
+    if abs(v) < 1000:
+        return f"{v:,.3g} t" if abs(v) < 100 else f"{v:,.0f} t"
+    return _scaled(v, ((1e6, "Mt"), (1e3, "kt")), "t")
+
+
+def usd(value: Any) -> str:
+    """US dollars: $950, $12.3k, $4.5m, $1.19bn."""
+    if _missing(value):
+        return "-"
+    v = float(value)
+    sign = "-" if v < 0 else ""
+    text = _scaled(abs(v), ((1e12, "tn"), (1e9, "bn"), (1e6, "m"), (1e3, "k")), "")
+    return f"{sign}${text.replace(' ', '')}"
+
+
+def percent(value: Any) -> str:
+    """A share (fraction) as a percentage: 0.123 -> 12.3%, 0.0004 -> 0.04%."""
+    if _missing(value):
+        return "-"
+    v = 100.0 * float(value)
+    if v == 0:
+        return "0%"
+    return f"{v:.0f}%" if abs(v) >= 10 else f"{v:.1f}%" if abs(v) >= 1 else f"{v:.2g}%"
+
+
+def count(value: Any) -> str:
+    """A count of units: 950, 12.3k, 4.5m."""
+    if _missing(value):
+        return "-"
+    v = float(value)
+    if abs(v) < 10_000:
+        return f"{v:,.0f}"
+    return _scaled(v, ((1e9, "bn"), (1e6, "m"), (1e3, "k")), "").replace(" ", "")
+
+
 def print_frame(
     frame: pd.DataFrame,
     fmt: Format = Format.table,
     *,
     title: str | None = None,
     float_format: str = "{:,.4g}",
+    formats: Mapping[str, Formatter] | None = None,
 ) -> None:
-    """Print a frame in the chosen format; JSON is a list of row objects."""
+    """Print a frame in the chosen format; JSON is a list of row objects. ``formats`` (column
+    -> formatter, e.g. ``tonnes``) apply to the table only: JSON and CSV keep the numbers."""
     if fmt is Format.json:
         print_json(records(frame))
     elif fmt is Format.csv:
         frame.to_csv(sys.stdout, index=False)
     else:
-        print_table(frame, title=title, float_format=float_format)
+        print_table(frame, title=title, float_format=float_format, formats=formats)
+
+
+def _cell(value: Any, float_format: str, formatter: Formatter | None) -> str:
+    if formatter is not None:
+        return formatter(value)
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else float_format.format(value)
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def _width(header: str, cells: list[str], wrap: bool) -> int:
+    """Columns a column needs on one line, or (``wrap``) at its longest word."""
+    texts = [header, *cells]
+    if wrap:
+        return max(len(w) for t in texts for w in (t.split() or [""]))
+    return max(len(t) for t in texts)
 
 
 def print_table(
-    frame: pd.DataFrame, *, title: str | None = None, float_format: str = "{:,.4g}"
+    frame: pd.DataFrame,
+    *,
+    title: str | None = None,
+    float_format: str = "{:,.4g}",
+    formats: Mapping[str, Formatter] | None = None,
 ) -> None:
+    """A rich table that fits the terminal: whole, or its first columns and a note of the rest,
+    or (when fewer than half the columns would fit) one block of lines per row."""
     from rich.console import Console
+
+    console = Console()
+    formats = formats or {}
+    headers = [str(c) for c in frame.columns]
+    cells = {
+        h: [_cell(v, float_format, formats.get(h)) for v in frame[col]]
+        for h, col in zip(headers, frame.columns, strict=True)
+    }
+    numeric = {h: frame[c].dtype.kind in "iuf" for h, c in zip(headers, frame.columns, strict=True)}
+    fits = _fitting(headers, cells, numeric, console.width)
+    if len(fits) == len(headers) or (2 * len(fits) >= len(headers) and len(fits) >= 2):
+        _grid(console, title, fits, cells, numeric, len(frame))
+        left_out = [h for h in headers if h not in fits]
+        if left_out:
+            console.print(f"(left out at this width: {', '.join(left_out)}; --format json or "
+                          "csv, or a wider terminal, shows them)", markup=False,
+                          highlight=False, style="dim")  # fmt: skip
+        return
+    _blocks(console, title, headers, cells, len(frame))
+
+
+def _fitting(
+    headers: list[str], cells: dict[str, list[str]], numeric: dict[str, bool], width: int
+) -> list[str]:
+    """The leading columns that fit ``width``: numbers on one line, text wrapped at words."""
+    used, out = 1, list[str]()
+    for h in headers:
+        need = _width(h, cells[h], wrap=not numeric[h]) + 3
+        if used + need > width:
+            break
+        used += need
+        out.append(h)
+    return out
+
+
+def _grid(
+    console: Any,
+    title: str | None,
+    headers: list[str],
+    cells: dict[str, list[str]],
+    numeric: dict[str, bool],
+    rows: int,
+) -> None:
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for col in frame.columns:
-        numeric = frame[col].dtype.kind in "iuf"
-        table.add_column(str(col), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(
-            *[
-                float_format.format(v) if isinstance(v, float) and not math.isnan(v) else str(v)
-                for v in row
-            ]
-        )
-    Console().print(table)
+    for h in headers:
+        table.add_column(h, justify="right" if numeric[h] else "left", overflow="fold",
+                         no_wrap=numeric[h], min_width=_width(h, cells[h], wrap=True))  # fmt: skip
+    for i in range(rows):
+        table.add_row(*[cells[h][i] for h in headers])
+    console.print(table)
+
+
+def _blocks(
+    console: Any, title: str | None, headers: list[str], cells: dict[str, list[str]], rows: int
+) -> None:
+    """Each row as '─ first value' then 'column  value' lines: any width, nothing cut."""
+    from rich.text import Text
+
+    if title:
+        console.print(Text(title, style="bold"))
+    key = max(len(h) for h in headers[1:]) if len(headers) > 1 else 0
+    for i in range(rows):
+        console.print(Text(f"─ {cells[headers[0]][i]}", style="bold"))
+        for h in headers[1:]:
+            line = Text(f"  {h:<{key}}  ", style="dim")
+            line.append(cells[h][i])
+            console.print(line)
 
 
 def console_err() -> Any:

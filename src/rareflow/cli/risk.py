@@ -90,6 +90,10 @@ def _network(data: Path | None) -> Network:
     return load_network(data)
 
 
+VERDICT = {True: "critical", False: "not critical", None: "unknown"}
+SHORT_BASIS = {"published": "published", "missing": "missing"}  # else the network's, below
+
+
 def _show(frame: pd.DataFrame, fmt: Format, columns: list[str], title: str) -> None:
     """The table is for reading: main columns, reasons once below; JSON/CSV carry everything."""
     if fmt is not Format.table:
@@ -97,11 +101,23 @@ def _show(frame: pd.DataFrame, fmt: Format, columns: list[str], title: str) -> N
         return
     reasons = frame["missing"].fillna("").str.split("; ") if "missing" in frame else None
     table = frame[[c for c in columns if c in frame.columns]].copy()
+    notes = []
+    if "critical" in table:
+        table["critical"] = [VERDICT.get(v if v is None else bool(v), "unknown")
+                             for v in table["critical"]]  # fmt: skip
+    if "EI_basis" in table:
+        network = ~table["EI_basis"].isin(list(SHORT_BASIS))
+        if network.any():
+            notes.append("EI 'network': the EU formula on the network's end uses and NACE "
+                         "value added\n  (assumptions: rareflow.analytics.criticality_ei)")  # fmt: skip
+        table.loc[network, "EI_basis"] = "network"
     if reasons is not None:
         table["missing"] = [
             ", ".join(dict.fromkeys(r.split(":")[0] for r in rs if r)) for rs in reasons
         ]
-    print_frame(table, fmt, title=title)
+    print_frame(table, fmt, title=title, float_format="{:.2f}")
+    for note in notes:
+        typer.echo(note)
     if reasons is not None:
         for reason in sorted({r for rs in reasons for r in rs if r}):
             typer.echo(f"missing {reason}")
@@ -211,7 +227,8 @@ def criticality(
         from rareflow.analytics.criticality_table import assess
 
         assessment = assessment or "eu2017"
-        frame = assess(assessment, material, wgi=scores, inputs_path=inputs)
+        frame = assess(assessment, material, wgi=scores, inputs_path=inputs,
+                       network=_network(data))  # fmt: skip
         title, label = f"EU criticality ({assessment})", "material"
     if chart is not None:
         from rareflow.analytics.risk_charts import matrix_chart

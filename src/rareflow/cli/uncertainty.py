@@ -66,7 +66,8 @@ def kernel_cold() -> bool:
     try:
         from rareflow.engine import kernel
 
-        return not kernel.month._cache._cache_file._load_index()
+        cache = getattr(kernel.month, "_cache")  # noqa: B009 - not in numba's type stubs
+        return not cache._cache_file._load_index()
     except Exception:  # a hint only, never a failure
         return False
 
