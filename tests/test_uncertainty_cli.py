@@ -186,3 +186,17 @@ def test_a_cold_kernel_cache_is_announced(tmp_path: Path) -> None:
 
     assert "compiling the kernel once" in COMPILING
     assert isinstance(kernel_cold(), bool)
+
+
+def test_montecarlo_table_at_80_columns_with_units(
+    scenario_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    args = ["montecarlo", str(scenario_file), "--draws", "30", "--store", str(tmp_path / "s")]
+    assert cli(args) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80 and "…" not in out
+    assert "$" in out and "%" in out and "e+" not in out

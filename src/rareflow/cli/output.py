@@ -53,7 +53,8 @@ def _scaled(value: float, steps: tuple[tuple[float, str], ...], unit: str) -> st
             scaled = value / size
             digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
             return f"{scaled:,.{digits}f} {suffix}".strip()
-    return f"{value:,.3g} {unit}".strip()
+    spec = ",.0f" if abs(value) >= 1 else ",.3g"
+    return f"{value:{spec}} {unit}".strip()
 
 
 def _missing(value: Any) -> bool:
@@ -75,6 +76,8 @@ def usd(value: Any) -> str:
     if _missing(value):
         return "-"
     v = float(value)
+    if abs(v) < 0.5:
+        return "$0"
     sign = "-" if v < 0 else ""
     text = _scaled(abs(v), ((1e12, "tn"), (1e9, "bn"), (1e6, "m"), (1e3, "k")), "")
     return f"{sign}${text.replace(' ', '')}"
@@ -85,8 +88,8 @@ def percent(value: Any) -> str:
     if _missing(value):
         return "-"
     v = 100.0 * float(value)
-    if v == 0:
-        return "0%"
+    if abs(v) < 0.005:  # rounding noise (1e-16) reads 0%, a real sliver '<0.01%'
+        return "0%" if abs(v) < 1e-9 else "<0.01%"
     return f"{v:.0f}%" if abs(v) >= 10 else f"{v:.1f}%" if abs(v) >= 1 else f"{v:.2g}%"
 
 
@@ -157,7 +160,8 @@ def print_table(
     numeric = {h: frame[c].dtype.kind in "iuf" for h, c in zip(headers, frame.columns, strict=True)}
     fits = _fitting(headers, cells, numeric, console.width)
     if len(fits) == len(headers) or (2 * len(fits) >= len(headers) and len(fits) >= 2):
-        _grid(console, title, fits, cells, numeric, len(frame))
+        widths = _widths(fits, cells, numeric, console.width)
+        _grid(console, title, widths, cells, numeric, len(frame))
         left_out = [h for h in headers if h not in fits]
         if left_out:
             console.print(f"(left out at this width: {', '.join(left_out)}; --format json or "
@@ -181,10 +185,24 @@ def _fitting(
     return out
 
 
+def _widths(
+    headers: list[str], cells: dict[str, list[str]], numeric: dict[str, bool], width: int
+) -> dict[str, int]:
+    """Each column's width: its one-line width where all fit, else text columns shrink toward
+    their longest word, sharing the room left in proportion to what they would need more."""
+    full = {h: _width(h, cells[h], wrap=False) for h in headers}
+    least = {h: full[h] if numeric[h] else _width(h, cells[h], wrap=True) for h in headers}
+    room = width - 1 - 3 * len(headers)
+    if sum(full.values()) <= room:
+        return full
+    spare, want = room - sum(least.values()), sum(full[h] - least[h] for h in headers)
+    return {h: least[h] + (spare * (full[h] - least[h])) // max(want, 1) for h in headers}
+
+
 def _grid(
     console: Any,
     title: str | None,
-    headers: list[str],
+    widths: dict[str, int],
     cells: dict[str, list[str]],
     numeric: dict[str, bool],
     rows: int,
@@ -192,11 +210,11 @@ def _grid(
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for h in headers:
+    for h, w in widths.items():
         table.add_column(h, justify="right" if numeric[h] else "left", overflow="fold",
-                         no_wrap=numeric[h], min_width=_width(h, cells[h], wrap=True))  # fmt: skip
+                         no_wrap=numeric[h], width=w)  # fmt: skip
     for i in range(rows):
-        table.add_row(*[cells[h][i] for h in headers])
+        table.add_row(*[cells[h][i] for h in widths])
     console.print(table)
 
 

@@ -118,7 +118,7 @@ def _headline(result: MonteCarloResult) -> pd.DataFrame:
 def _print_montecarlo(result: MonteCarloResult) -> None:
     import pandas as pd
 
-    from rareflow.cli.output import print_table
+    from rareflow.cli.output import percent, print_table, usd
 
     cfg = result.config
     rows = _headline(result)
@@ -126,33 +126,28 @@ def _print_montecarlo(result: MonteCarloResult) -> None:
     if rows.empty:
         typer.echo(f"{head}: no shortage in any draw.")
         return
-    prob = (
-        rows["shortage_prob"].map("{:.0%}".format)
-        + " ± "
-        + rows["shortage_prob_se"].map("{:.0%}".format)
-    )
-    lost = (rows["value_lost_mean"] / 1e6).map("{:,.0f}".format) + " ± "
-    lost += (rows["value_lost_se"] / 1e6).map("{:,.0f}".format)
+    prob = rows["shortage_prob"].map(percent) + " ± " + rows["shortage_prob_se"].map(percent)
+    lost = rows["value_lost_mean"].map(usd) + " ± " + rows["value_lost_se"].map(usd)
     shown = pd.DataFrame(
         {
             "region": rows["region"],
             "sector": rows["sector"],
-            f"P(share > {cfg.threshold:g})": prob,
-            "E value lost $m": lost,
-            "p5": rows["value_lost_p5"] / 1e6,
-            "p50": rows["value_lost_p50"] / 1e6,
-            "p95": rows["value_lost_p95"] / 1e6,
+            f"P(share > {percent(cfg.threshold)})": prob,
+            "E value lost": lost,
+            "p5": rows["value_lost_p5"],
+            "p50": rows["value_lost_p50"],
+            "p95": rows["value_lost_p95"],
         }
     ).head(TOP)
-    title = f"{head}: shortage and value lost ($m) over the horizon"
-    print_table(shown, title=title, float_format="{:,.0f}")
+    title = f"{head}: shortage and value lost over the horizon"
+    print_table(shown, title=title, formats={"p5": usd, "p50": usd, "p95": usd})
     _print_monthly(result)
 
 
 def _print_monthly(result: MonteCarloResult) -> None:
     import pandas as pd
 
-    from rareflow.cli.output import print_table
+    from rareflow.cli.output import percent, print_table
 
     q = result.quantiles("shortage_share")
     peak = q.loc[q.groupby(["region", "sector"])["mean"].idxmax()]
@@ -171,9 +166,9 @@ def _print_monthly(result: MonteCarloResult) -> None:
             "p95": peak["p95"],
         }
     )
-    print_table(
-        shown, title="shortage share in the worst month (p5 / p50 / p95)", float_format="{:.3f}"
-    )
+    formats = {k: percent for k in ("mean share", "± se", "p5", "p50", "p95")}
+    print_table(shown, title="shortage share in the worst month (p5 / p50 / p95)",
+                formats=formats)  # fmt: skip
 
 
 def montecarlo(
