@@ -264,3 +264,50 @@ def test_streamed_formats_match_the_store(tmp_path: Path, monkeypatch: pytest.Mo
     assert {r["metric"] for r in price} == {"price"} and len(price) == (
         expected["metric"] == "price"
     ).sum()
+
+
+# -- slow or silent clients are cut off ------------------------------------------------------
+def test_connections_without_a_request_head_are_closed(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with live_server(tmp_path / "s.duckdb", header_timeout=1.0) as base:
+        host, port = base.removeprefix("http://").split(":")
+        idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(20)]
+        partial = socket.create_connection((host, int(port)), timeout=10)
+        partial.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        started = time.monotonic()
+        for sock in [*idle, partial]:
+            assert sock.recv(1024) == b""  # closed by the server
+            sock.close()
+        assert time.monotonic() - started < 8
+        with httpx.Client(base_url=base, timeout=10) as client:  # real clients are served,
+            assert client.get("/api/health").status_code == 200
+            time.sleep(0.5)
+            assert client.get("/api/health").status_code == 200  # also on a kept connection
+
+
+# -- saved scenarios are bounded and can be deleted ------------------------------------------
+def test_saved_scenarios_have_a_limit_and_a_delete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rareflow.web import api_scenarios
+
+    monkeypatch.setattr(api_scenarios, "MAX_SAVED", 3)
+    with live_server(tmp_path / "s.duckdb") as base, httpx.Client(base_url=base, timeout=60) as c:
+        spec = c.get("/api/scenarios/baseline").json()
+        for name in ("a1", "a2", "a3"):
+            assert c.post("/api/scenarios", json={**spec, "name": name}).status_code == 201
+        full = c.post("/api/scenarios", json={**spec, "name": "a4"})
+        assert full.status_code == 409 and "delete one" in full.json()["detail"]
+        assert c.post("/api/scenarios", json={**spec, "name": "a1"}).status_code == 201  # update
+        assert c.delete("/api/scenarios/a2").status_code == 204
+        assert c.delete("/api/scenarios/a2").status_code == 404
+        assert c.delete("/api/scenarios/baseline").status_code == 409
+        assert c.delete("/api/scenarios/history").status_code == 409
+        long = {**spec, "name": "a4", "description": "x" * 100_000}
+        assert c.post("/api/scenarios", json=long).status_code == 201
+        saved = {s["name"]: s for s in c.get("/api/scenarios").json() if s["origin"] == "saved"}
+        assert set(saved) == {"a1", "a3", "a4"}
+        assert len(saved["a4"]["description"]) <= api_scenarios.MAX_LISTED_TEXT
+        assert c.get("/api/scenarios/a4").json()["description"] == "x" * 100_000

@@ -23,15 +23,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(store: Path, token: str | None = None, **options: Any) -> Iterator[str]:
-    """Serve ``create_app(store, token, **options)`` on 127.0.0.1; yields the base URL."""
+def live_server(
+    store: Path, token: str | None = None, header_timeout: float = 10.0, **options: Any
+) -> Iterator[str]:
+    """Serve ``create_app(store, token, **options)`` on 127.0.0.1 with the uvicorn options of
+    ``rareflow serve``; yields the base URL."""
     import uvicorn
 
     from rareflow.web.app import create_app
+    from rareflow.web.serving import uvicorn_options
 
     port = free_port()
     config = uvicorn.Config(
-        create_app(store, token, **options), host="127.0.0.1", port=port, log_level="warning"
+        create_app(store, token, **options),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **uvicorn_options(header_timeout),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

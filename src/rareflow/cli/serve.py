@@ -35,13 +35,14 @@ def serve(
 
     from rareflow.web.app import create_app
     from rareflow.web.security import LOOPBACK, TOKEN_ENV, check_bind
+    from rareflow.web.serving import uvicorn_options
 
     token = token or os.environ.get(TOKEN_ENV) or None
     check_bind(host, token)
     app = create_app(store, token, workers=workers, hosts=(*LOOPBACK, host), data_dir=data)
     where = f"http://{host}:{port}/" + ("?token=..." if token else "")
     typer.echo(f"rareflow dashboard at {where} (store {app.state.ctx.store.path})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", **uvicorn_options())
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from rareflow.scenarios.model import Scenario
@@ -12,6 +12,9 @@ from rareflow.web.context import Context, ErrorBody, context
 from rareflow.web.inputs import NAME_PATTERN, named, parse_body, validate
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
+MAX_SAVED = 100  # assumption: a team's working set; keeps GET /api/scenarios small
+MAX_LISTED_TEXT = 300  # characters of a description in the list (GET one for all of it)
+MAX_LISTED_SOURCES = 10
 Ctx = Annotated[Context, Depends(context)]
 Name = Annotated[str, Path(pattern=NAME_PATTERN.pattern, description="Scenario name")]
 PROBLEMS = {"model": ErrorBody, "description": "The scenario is invalid; see 'problems'"}
@@ -48,16 +51,20 @@ def list_all(ctx: Ctx) -> list[dict[str, Any]]:
     saved = [
         {
             "name": name,
-            "description": str(data.get("description", "")),
+            "description": _short(str(data.get("description", ""))),
             "start": data.get("start"),
             "months": data.get("months"),
             "policies": len(data.get("policies") or []),
-            "sources": data.get("sources") or [],
+            "sources": [_short(str(u)) for u in (data.get("sources") or [])[:MAX_LISTED_SOURCES]],
             "origin": "saved",
         }
         for name, data in ctx.store.scenarios().items()
     ]
     return bundled + saved
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_LISTED_TEXT else text[: MAX_LISTED_TEXT - 1] + "…"
 
 
 @router.get("/{name}", summary="One scenario, as JSON", responses={404: PROBLEMS})
@@ -98,5 +105,25 @@ async def create(request: Request, ctx: Ctx) -> dict[str, Any]:
     check_name(scenario.name)
     if scenario.name.lower() in _reserved_names():
         raise HTTPException(409, f"{scenario.name!r} is a bundled scenario; choose another name")
+    saved = await run_in_threadpool(ctx.store.saved_names)
+    if scenario.name not in saved and len(saved) >= MAX_SAVED:
+        raise HTTPException(
+            409,
+            f"{MAX_SAVED} scenarios are saved already; delete one first (DELETE /api/scenarios/NAME)",
+        )
     await run_in_threadpool(ctx.store.save_scenario, scenario.name, scenario.model_dump_json())
     return {"name": scenario.name, "scenario": scenario.model_dump(mode="json")}
+
+
+@router.delete(
+    "/{name}",
+    status_code=204,
+    summary="Delete a saved scenario",
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+def delete(name: Name, ctx: Ctx) -> Response:
+    if name.lower() in _reserved_names():
+        raise HTTPException(409, f"{name!r} is a bundled scenario and cannot be deleted")
+    if not ctx.store.delete_scenario(name):
+        raise HTTPException(404, f"no saved scenario is named {name!r}")
+    return Response(status_code=204)

@@ -198,6 +198,21 @@ class WebStore:
             "INSERT OR REPLACE INTO web_scenarios VALUES (?, ?, ?)", [name, scenario_json, now()]
         )
 
+    def saved_names(self) -> list[str]:
+        found = self.query("SELECT name FROM web_scenarios ORDER BY name")
+        return [str(n) for n in found["name"]]
+
+    def delete_scenario(self, name: str) -> bool:
+        """Remove a saved scenario; False if none had the name."""
+
+        def go() -> bool:
+            with self.db.connect() as con:
+                con.execute(JOBS_SCHEMA)
+                sql = "DELETE FROM web_scenarios WHERE name = ? RETURNING name"
+                return bool(con.execute(sql, [name]).fetchall())
+
+        return self.call(go)
+
     def scenarios(self) -> dict[str, dict[str, Any]]:
         found = self.query("SELECT name, scenario_json FROM web_scenarios ORDER BY name")
         return {
