@@ -11,6 +11,8 @@ from rareflow.cli.output import Format, print_frame, print_json, records
 from rareflow.errors import EXIT_CHECK_FAILED, UserInputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from rareflow.data.network import Network
 
 app = typer.Typer(help="Check, explain and export the dataset.", no_args_is_help=True)
@@ -107,14 +109,28 @@ def shares(
     print_frame(frame, fmt, title=title)
 
 
+PROVENANCES = ("sourced", "derived", "assumption", "calibrated")
+
+
 @app.command()
 def sources(
     table: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
     product: Annotated[str | None, typer.Option("--product", help="Only this product.")] = None,
+    provenance: Annotated[
+        str | None,
+        typer.Option("--provenance", help="Only values " + ", ".join(PROVENANCES) + "."),
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Only values whose key, note or URL has this.")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every value (the table shows a summary by default).")
+    ] = False,
     data: DataOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """The provenance of each value: source URL and note, method, or assumption."""
+    """Where every value comes from: a summary by table and source (--all: every value with
+    its source URL and note, method, or assumption; JSON and CSV always list every value)."""
     from rareflow.data.provenance import sources as provenance_sources
     from rareflow.data.schema import TABLES
 
@@ -127,8 +143,36 @@ def sources(
         raise UserInputError(
             "unknown product", column="--product", value=product, expected=", ".join(net.products)
         )
+    if provenance is not None and provenance not in PROVENANCES:
+        raise UserInputError("unknown provenance", column="--provenance", value=provenance,
+                             expected=", ".join(PROVENANCES))  # fmt: skip
     frame = provenance_sources(net, table=table, product=product)
-    print_frame(frame, fmt, title="provenance")
+    if provenance is not None:
+        frame = frame[frame["provenance"] == provenance]
+    if search:
+        text = frame["key"] + " " + frame["note"].astype(str) + " " + frame["source_url"]
+        frame = frame[text.str.contains(search, case=False, regex=False)]
+    if show_all or fmt is not Format.table:
+        print_frame(frame.reset_index(drop=True), fmt, title="provenance")
+        return
+    _sources_summary(frame)
+
+
+def _sources_summary(frame: pd.DataFrame) -> None:
+    """Values by table and provenance, then each source URL with its count, in full."""
+    import pandas as pd
+
+    counts = pd.crosstab(frame["table"], frame["provenance"])
+    counts = counts.reindex(columns=[p for p in PROVENANCES if p in counts.columns])
+    counts.insert(0, "values", counts.sum(axis=1))
+    print_frame(counts.reset_index(), Format.table, title=f"provenance of {len(frame):,} values")
+    urls = frame.loc[frame["source_url"].astype(str) != "", "source_url"].value_counts()
+    if len(urls):
+        typer.echo(f"\n{len(urls)} sources (values citing each):")
+        for url, n in urls.items():
+            typer.echo(f"{n:>6,}  {url}")
+    typer.echo("\n--all lists every value with its note; --table, --product, --provenance\n"
+               "and --search filter; --format csv gives a spreadsheet.")  # fmt: skip
 
 
 @app.command()
