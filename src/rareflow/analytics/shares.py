@@ -38,7 +38,10 @@ def default_year(network: Network) -> int:
 
 def check_stage(stage: str) -> str:
     if stage not in STAGES:
-        raise UserInputError("unknown stage", value=stage, expected=", ".join(STAGES))
+        from rareflow.errors import did_you_mean
+
+        raise UserInputError("unknown stage", value=stage, expected=", ".join(STAGES),
+                             hint=did_you_mean(stage, list(STAGES)))  # fmt: skip
     return stage
 
 

@@ -74,7 +74,10 @@ def exposure(
     region: Annotated[
         str | None,
         typer.Option(
-            "--region", help="Where the products are made, for rows without plant_country."
+            "--region",
+            help="Where the products are made, for rows without plant_country: an ISO3 code "
+            "(FRA maps to XEU, the rest of the EU; an unlisted country to ROW, the rest of the "
+            "world).",
         ),
     ] = None,
     by: Annotated[Level, typer.Option("--by", help="One row per product or per part.")] = (

@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 
     from rareflow.data.network import Network
 
+REGIONS_HELP = (
+    "Regions are ISO3 country codes (CHN, USA, JPN, DEU, ...) and two groups: XEU, the rest "
+    "of the EU (every EU member but Germany), and ROW, the rest of the world (every country "
+    "not listed on its own)."
+)
 app = typer.Typer(
     help="Risk analytics: concentration (HHI), EU criticality (supply risk, importance) and "
-    "stock-out dates.",
+    "stock-out dates.\n\n" + REGIONS_HELP,
     no_args_is_help=True,
 )
 
@@ -296,7 +301,13 @@ def stockout(
     run_id: RunOpt = None,
     scenario: ScenarioOpt = None,
     store: StoreOpt = None,
-    region: Annotated[str | None, typer.Option("--region", help="One region, e.g. DEU.")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            help="One region, e.g. DEU, XEU (rest of the EU) or ROW (rest of the world).",
+        ),
+    ] = None,
     sector: Annotated[str | None, typer.Option("--sector", help="One sector, e.g. wind.")] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list regions and sectors that never run out.")
