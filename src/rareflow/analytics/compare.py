@@ -52,6 +52,20 @@ class Comparison:
             "notes": self.notes,
         }
 
+    def to_frame(self) -> pd.DataFrame:
+        """The three views in one table (CSV): a ``view`` column, then each view's columns
+        (empty where a view has no such column)."""
+        frames = [_long(v, f) for v, f in
+                  (("sectors", self.sectors), ("prices", self.prices), ("exports", self.exports))
+                  if not f.empty]  # fmt: skip
+        if not frames:
+            return pd.DataFrame(columns=["view"])
+        return pd.concat(frames, ignore_index=True)
+
+
+def _long(view: str, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(view=view)[["view", *frame.columns]]
+
 
 def _paired(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], measures: list[str]) -> pd.DataFrame:
     """Outer-join A and B on ``keys``; columns <m>_a, <m>_b, <m>_change; missing as 0."""

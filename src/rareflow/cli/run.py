@@ -105,10 +105,47 @@ def _pct(series: pd.Series) -> pd.Series:
     return series.map(lambda v: f"{100.0 * v:.1f}%")
 
 
-def print_headline(scenario: str, summary: pd.DataFrame, prices: pd.DataFrame) -> None:
-    """Shortages per importing region and sector, then the prices that moved."""
+def print_headline(
+    scenario: str,
+    summary: pd.DataFrame,
+    prices: pd.DataFrame,
+    stoppages: pd.DataFrame | None = None,
+) -> None:
+    """Shortages per importing region and sector, stoppages, then the prices that moved."""
     _print_shortages(scenario, nonzero_summary(summary))
+    if stoppages is not None:
+        _print_stoppages(scenario, stoppages)
     _print_prices(scenario, moved_prices(prices))
+
+
+def _print_stoppages(scenario: str, events: pd.DataFrame) -> None:
+    """Lines stopped while regions still hold stock (``engine/buyers.py``), deepest first."""
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+
+    if events.empty:
+        typer.echo(f"{scenario}: no buyer runs out of stock.")
+        return
+    keys = ["region", "first_month", "months", "peak_share", "peak_month"]
+    rows = (
+        events.assign(peak_share=events["peak_share"].round(4))
+        .groupby(keys, as_index=False, sort=False)["sector"]
+        .agg(lambda sectors: ", ".join(sectors) if len(sectors) < 4 else f"{len(sectors)} sectors")
+        .sort_values("peak_share", ascending=False)
+    )  # sectors alike in a region (one magnet pool) share a row
+    shown = pd.DataFrame(
+        {
+            "region": rows["region"],
+            "sectors": rows["sector"],
+            "from": rows["first_month"],
+            "months": rows["months"],
+            "peak stopped": _pct(rows["peak_share"]),
+            "in": rows["peak_month"],
+        }
+    ).head(TOP)
+    print_table(shown, title=f"{scenario}: stoppages (share of buyers' output stopped)")
+    _more(rows)
 
 
 def _print_shortages(scenario: str, rows: pd.DataFrame) -> None:
@@ -165,6 +202,7 @@ def headline_payload(result: Any) -> dict[str, Any]:
             "scenario": name,
             "summary": nonzero_summary(result.summary()).to_dict(orient="records"),
             "peak_prices": result.peak_prices().to_dict(orient="records"),
+            "stoppages": result.stoppages().to_dict(orient="records"),
             "mass_balance_max_residual": result.mass_balance_max_residual,
         }
     )
@@ -240,11 +278,21 @@ def print_comparison(comparison: Comparison) -> None:
 
 
 # -- commands ------------------------------------------------------------------------------------
-def scenarios(fmt: ShownOption = Shown.table) -> None:
-    """List the bundled scenarios."""
+def scenarios(
+    action: Annotated[str | None, typer.Argument(help="'show' to print one as YAML.")] = None,
+    name: Annotated[str | None, typer.Argument(help="The scenario to show.")] = None,
+    fmt: ShownOption = Shown.table,
+) -> None:
+    """List the bundled scenarios; `scenarios show NAME` prints one's YAML to copy and edit."""
     import pandas as pd
 
     from rareflow.scenarios.load import list_scenarios
+
+    if action is not None:
+        from rareflow.cli.scenario_show import check_action, scenario_yaml
+
+        typer.echo(scenario_yaml(check_action(action, name)), nl=False)
+        return
 
     rows = list_scenarios()
     if fmt is Shown.json:
@@ -283,7 +331,7 @@ def run(
         print_json(headline_payload(result))
         return
     name = getattr(result.scenario, "name", scenario)
-    print_headline(name, result.summary(), result.peak_prices())
+    print_headline(name, result.summary(), result.peak_prices(), result.stoppages())
     typer.echo(
         f"run {run_id} stored in {results_store.path} "
         f"(mass balance residual {result.mass_balance_max_residual:.1e})"
@@ -385,14 +433,16 @@ def compare(
     run_a: Annotated[str, typer.Argument(help="The reference run (id or unique prefix).")],
     run_b: Annotated[str, typer.Argument(help="The run compared with it.")],
     store: StoreOption = None,
-    fmt: ShownOption = Shown.table,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
 ) -> None:
     """What changes from run A to run B: shortages, price peaks, China's exports."""
     from rareflow.analytics.compare import compare as compare_runs
 
     comparison = compare_runs(open_store(store), run_a, run_b)
-    if fmt is Shown.json:
+    if fmt is Format.json:
         print_json(comparison.to_dict())
+    elif fmt is Format.csv:
+        comparison.to_frame().to_csv(sys.stdout, index=False)
     else:
         print_comparison(comparison)
 
