@@ -218,7 +218,8 @@ def test_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert payload["mass_balance_max_residual"] < 1e-6
     for row in payload["summary"]:
         assert set(row) == {"region", "sector", "peak_shortage_share", "shortage_months",
-                            "units_not_built", "value_lost_usd"}  # fmt: skip
+                            "units_not_built", "value_lost_usd", "peak_stopped_share",
+                            "stopped_months"}  # fmt: skip
     assert (out / "results.parquet").stat().st_size > 0
     assert json.loads((out / "summary.json").read_text())["run_id"] == payload["run_id"]
     stored_runs = ResultStore(store).runs()

@@ -181,6 +181,8 @@ def test_run_result_views(tiny_network):
         "shortage_months",
         "units_not_built",
         "value_lost_usd",
+        "peak_stopped_share",
+        "stopped_months",
     ]
     usa = summary[(summary["region"] == "AUS") & (summary["sector"] == "ev_traction")].iloc[0]
     assert usa["peak_shortage_share"] > 0 and usa["units_not_built"] > 0

@@ -105,10 +105,47 @@ def _pct(series: pd.Series) -> pd.Series:
     return series.map(lambda v: f"{100.0 * v:.1f}%")
 
 
-def print_headline(scenario: str, summary: pd.DataFrame, prices: pd.DataFrame) -> None:
-    """Shortages per importing region and sector, then the prices that moved."""
+def print_headline(
+    scenario: str,
+    summary: pd.DataFrame,
+    prices: pd.DataFrame,
+    stoppages: pd.DataFrame | None = None,
+) -> None:
+    """Shortages per importing region and sector, stoppages, then the prices that moved."""
     _print_shortages(scenario, nonzero_summary(summary))
+    if stoppages is not None:
+        _print_stoppages(scenario, stoppages)
     _print_prices(scenario, moved_prices(prices))
+
+
+def _print_stoppages(scenario: str, events: pd.DataFrame) -> None:
+    """Lines stopped while regions still hold stock (``engine/buyers.py``), deepest first."""
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+
+    if events.empty:
+        typer.echo(f"{scenario}: no buyer runs out of stock.")
+        return
+    keys = ["region", "first_month", "months", "peak_share", "peak_month"]
+    rows = (
+        events.assign(peak_share=events["peak_share"].round(4))
+        .groupby(keys, as_index=False, sort=False)["sector"]
+        .agg(lambda sectors: ", ".join(sectors) if len(sectors) < 4 else f"{len(sectors)} sectors")
+        .sort_values("peak_share", ascending=False)
+    )  # sectors alike in a region (one magnet pool) share a row
+    shown = pd.DataFrame(
+        {
+            "region": rows["region"],
+            "sectors": rows["sector"],
+            "from": rows["first_month"],
+            "months": rows["months"],
+            "peak stopped": _pct(rows["peak_share"]),
+            "in": rows["peak_month"],
+        }
+    ).head(TOP)
+    print_table(shown, title=f"{scenario}: stoppages (share of buyers' output stopped)")
+    _more(rows)
 
 
 def _print_shortages(scenario: str, rows: pd.DataFrame) -> None:
@@ -165,6 +202,7 @@ def headline_payload(result: Any) -> dict[str, Any]:
             "scenario": name,
             "summary": nonzero_summary(result.summary()).to_dict(orient="records"),
             "peak_prices": result.peak_prices().to_dict(orient="records"),
+            "stoppages": result.stoppages().to_dict(orient="records"),
             "mass_balance_max_residual": result.mass_balance_max_residual,
         }
     )
@@ -293,7 +331,7 @@ def run(
         print_json(headline_payload(result))
         return
     name = getattr(result.scenario, "name", scenario)
-    print_headline(name, result.summary(), result.peak_prices())
+    print_headline(name, result.summary(), result.peak_prices(), result.stoppages())
     typer.echo(
         f"run {run_id} stored in {results_store.path} "
         f"(mass balance residual {result.mass_balance_max_residual:.1e})"

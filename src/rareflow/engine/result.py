@@ -14,12 +14,17 @@ from rareflow.engine.simulate import RawResult
 from rareflow.model.compiled import CompiledNetwork
 from rareflow.scenarios.model import Scenario
 
-SECTOR_METRICS = ("shortage_share", "units_not_built", "value_lost")
+# Outputs derived from the recorded ones after a run: name -> (dims after draw and month, unit)
+DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
+    "stopped_share": (("region", "sector"), "fraction"),  # buyers stopped (``buyers.py``)
+}
+SECTOR_METRICS = ("shortage_share", "units_not_built", "value_lost", "stopped_share")
+STOPPAGE_SHARE = 0.01  # a sector with at least 1% of its buyers stopped counts as stopped
 TIDY_COLUMNS = ["run_id", "scenario", "draw", "month", "region", "partner", "product"]
 TIDY_COLUMNS += ["metric", "value", "unit"]
 SUMMARY_COLUMNS = ["region", "sector", "peak_shortage_share", "shortage_months"]
-SUMMARY_COLUMNS += ["units_not_built", "value_lost_usd"]
-UNITS = {name: unit for name, (_, unit) in OUTPUTS.items()}
+SUMMARY_COLUMNS += ["units_not_built", "value_lost_usd", "peak_stopped_share", "stopped_months"]
+UNITS = {name: unit for name, (_, unit) in (OUTPUTS | DERIVED).items()}
 UNITS["value_lost"] = "USD/month"
 
 
@@ -43,7 +48,19 @@ def to_dataset(raw: RawResult, net: CompiledNetwork) -> xr.Dataset:
     }
     if "price" in data:  # base prices ride along, flattened (product-major) for netCDF
         data["price"].attrs["base_usd_per_kg"] = net.price0.ravel().tolist()
+    if {"inventory", "demand", "shortage_share"} <= set(raw.arrays):
+        data["stopped_share"] = xr.DataArray(
+            _stopped(raw, net), dims=("draw", "month", "region", "sector"),
+            attrs={"unit": DERIVED["stopped_share"][1]},
+        )  # fmt: skip
     return xr.Dataset(data, coords=coords)
+
+
+def _stopped(raw: RawResult, net: CompiledNetwork) -> np.ndarray:
+    from rareflow.engine.buyers import stopped
+
+    sigma = float(np.mean(raw.parameters["buyer_cover_log_sd"]))
+    return stopped(raw.arrays, net, sigma, raw.parameters["buyer_pooling_share"])
 
 
 @dataclass
@@ -60,7 +77,7 @@ class RunResult:
     def tidy(self, metric: str | None = None) -> pd.DataFrame:
         """Long table: run_id, scenario, draw, month, region, partner, product, metric, value,
         unit. Exact zeros are dropped, except prices."""
-        names = [metric] if metric else [n for n in OUTPUTS if n in self.dataset]
+        names = [metric] if metric else [n for n in OUTPUTS | DERIVED if n in self.dataset]
         frames = [self._tidy_one(n) for n in names if n in self.dataset]
         if not frames:
             return pd.DataFrame(columns=TIDY_COLUMNS)
@@ -86,18 +103,43 @@ class RunResult:
     # -- summaries -------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         """Per region and sector over the horizon (mean over draws): peak shortage share,
-        months with a shortage, units not built and value lost."""
+        months with a shortage, units not built, value lost, and the peak share of buyers
+        stopped with the months in which at least ``STOPPAGE_SHARE`` were."""
         ds = self.dataset
         share = ds["shortage_share"]
+        stopped = ds["stopped_share"] if "stopped_share" in ds else xr.zeros_like(share)
         frame = pd.DataFrame(
             {
                 "peak_shortage_share": share.max("month").mean("draw").to_series(),
                 "shortage_months": (share > 1e-6).sum("month").mean("draw").to_series(),
                 "units_not_built": ds["units_not_built"].sum("month").mean("draw").to_series(),
                 "value_lost_usd": ds["value_lost"].sum("month").mean("draw").to_series(),
+                "peak_stopped_share": stopped.max("month").mean("draw").to_series(),
+                "stopped_months": (stopped >= STOPPAGE_SHARE).sum("month").mean("draw").to_series(),
             }
         )
         return frame.reset_index()[SUMMARY_COLUMNS]
+
+    def stoppages(self, threshold: float = STOPPAGE_SHARE) -> pd.DataFrame:
+        """Stoppages as events (draw mean): region, sector, first_month (the first with at
+        least ``threshold`` of the sector's buyers stopped), months (how many such months),
+        peak_share and peak_month. Empty when nothing stops."""
+        columns = ["region", "sector", "first_month", "months", "peak_share", "peak_month"]
+        if "stopped_share" not in self.dataset:
+            return pd.DataFrame(columns=columns)
+        share = self.dataset["stopped_share"].mean("draw").transpose("region", "sector", "month")
+        months = np.asarray(share["month"].values, dtype=str)
+        rows = []
+        for r, region in enumerate(share["region"].values):
+            for s, sector in enumerate(share["sector"].values):
+                path = share.values[r, s]
+                over = np.flatnonzero(path >= threshold)
+                if over.size:
+                    peak = int(np.argmax(path))
+                    rows.append([str(region), str(sector), months[over[0]], int(over.size),
+                                 float(path[peak]), months[peak]])  # fmt: skip
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.sort_values(["first_month", "peak_share"], ascending=[True, False])
 
     def peak_prices(self) -> pd.DataFrame:
         """Per product and market: base price, peak of the draw-mean price and its month."""

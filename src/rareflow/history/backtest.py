@@ -24,6 +24,7 @@ from rareflow.history import metrics as mt
 from rareflow.history.observed import WORLD, read_observed
 from rareflow.history.records import clean_row, records
 from rareflow.history.scoring import Scored, Stoppages, score_prices, score_stoppages
+from rareflow.history.stoppages import STOPPAGE_OUTPUTS, buyers_stopped
 from rareflow.policies.instruments import MONTH_PATTERN
 
 if TYPE_CHECKING:
@@ -282,7 +283,7 @@ def backtest(
     ]
     scored = rolling_origin(sim, obs[obs["month"] <= end], origins, **(fit_options or {}))
     metrics = in_sample(rows)
-    raw = sim.run({k: np.array([v]) for k, v in params.items()}, ["price", "shortage_share"])
+    raw = sim.run({k: np.array([v]) for k, v in params.items()}, ["price", *STOPPAGE_OUTPUTS])
     return BacktestResult(
         rows,
         metrics,
@@ -292,7 +293,7 @@ def backtest(
         NOTES,
         summary=summarise(metrics, scored),
         prices=score_prices(raw.arrays["price"][0], sim, end),
-        stoppages=score_stoppages(raw.arrays["shortage_share"][0], sim, end),
+        stoppages=score_stoppages(buyers_stopped(raw, sim.compiled)[0], sim, end),
     )
 
 

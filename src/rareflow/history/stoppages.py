@@ -1,5 +1,10 @@
 """Modelled stoppages against the reported ones (``shortage_events_2025.csv``).
 
+The modelled share is the share of a sector's buyers stopped (``engine/buyers.py``): the
+thinnest buyers stop while their region still holds stock. ``pooling_grid`` (``python -m
+rareflow.history.stoppages``) scores the buyers' pooling share on a grid, in sample; the
+bundled ``buyer_pooling_share`` is the largest share that matches as many events as any.
+
 A reported event is matched when the model has a stoppage (a share of the sector's demand
 unmet of at least ``THRESHOLD``) in one of the event's regions and its sector within
 ``TOLERANCE_MONTHS`` of the event's first month; the peak share there is reported either way. Model stoppages in a (region, sector) with no reported event in the window
@@ -111,3 +116,56 @@ def unreported(events: pd.DataFrame, shortage: pd.DataFrame, start: str) -> pd.D
         )
     )
     return pd.DataFrame(out)
+
+
+def buyers_stopped(raw: Any, compiled: Any, pooling: float | None = None) -> np.ndarray:
+    """(D, T, R, S) share of buyers stopped in a run with inventory, demand and shortage
+    share recorded; ``pooling`` overrides the run's ``buyer_pooling_share``."""
+    from rareflow.engine.buyers import stopped
+
+    share = raw.parameters["buyer_pooling_share"] if pooling is None else pooling
+    sigma = float(np.mean(raw.parameters["buyer_cover_log_sd"]))
+    return stopped(raw.arrays, compiled, sigma, share)
+
+
+STOPPAGE_OUTPUTS = ["inventory", "demand", "shortage_share"]
+
+
+def pooling_grid(end: str = "2025-09", grid: np.ndarray | None = None) -> pd.DataFrame:
+    """Per pooling share: events matched, (region, sector) pairs stopped with no reported
+    event in 2025, and each event's modelled peak share (one history run, stored parameters)."""
+    from rareflow.history.parameters import calibrated_parameters
+    from rareflow.history.simulator import HistorySimulator
+
+    sim = HistorySimulator(end)
+    params = {k: np.array([v]) for k, v in calibrated_parameters().items() if sim.knows(k)}
+    raw = sim.run(params, STOPPAGE_OUTPUTS)
+    events = read_events()
+    events = events[events["month"] <= end]
+    rows = []
+    for pooling in np.arange(0.0, 0.999, 0.05) if grid is None else grid:
+        share = buyers_stopped(raw, sim.compiled, float(pooling))[0]
+        frame = shortage_frame(share, sim.months, sim.compiled.regions, sim.compiled.sectors)
+        matched = match_events(events, frame)
+        rows.append(
+            {
+                "pooling_share": round(float(pooling), 4),
+                "matched": int(matched["matched"].sum()),
+                "events": len(matched),
+                "unreported_pairs": len(unreported(events, frame, "2025-01")),
+                "median_peak_share": float(matched["modelled_peak_share"].median()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def best_pooling(grid: pd.DataFrame) -> float:
+    """The largest pooling share that matches as many events as any share does."""
+    best = grid[grid["matched"] == grid["matched"].max()]
+    return float(best["pooling_share"].max())
+
+
+if __name__ == "__main__":
+    table = pooling_grid()
+    print(table.to_string(index=False))
+    print(f"buyer_pooling_share: {best_pooling(table):g}")
