@@ -311,3 +311,37 @@ def test_saved_scenarios_have_a_limit_and_a_delete(
         assert set(saved) == {"a1", "a3", "a4"}
         assert len(saved["a4"]["description"]) <= api_scenarios.MAX_LISTED_TEXT
         assert c.get("/api/scenarios/a4").json()["description"] == "x" * 100_000
+
+
+# -- security headers, local /docs, the token in URLs ----------------------------------------
+def test_security_headers_everywhere(client: httpx.Client) -> None:
+    for path in ("/", "/api/health", "/docs", "/static/app.js", "/openapi.json", "/nope"):
+        response = client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, path
+        assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    refused = client.get("/api/health", headers={"host": "evil.example"})
+    assert refused.status_code == 403 and refused.headers["x-frame-options"] == "DENY"
+
+
+def test_docs_are_served_locally(client: httpx.Client) -> None:
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") for s in sources)  # no CDN
+    assert "<script>" not in page.text  # nothing inline: the CSP forbids it
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert client.get("/redoc").status_code == 404  # ReDoc would need a CDN
+
+
+def test_token_cookie_is_secure_behind_a_tls_proxy(tmp_path: Path) -> None:
+    token = "a-token"
+    with live_server(tmp_path / "s.duckdb", token) as base:
+        proxied = httpx.get(f"{base}/?token={token}", headers={"x-forwarded-proto": "https"})
+        assert proxied.status_code == 303
+        assert "Secure" in proxied.headers["set-cookie"]

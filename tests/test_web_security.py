@@ -51,8 +51,14 @@ def test_token_required_on_every_request(tmp_path: Path) -> None:
         assert httpx.get(base + f"/api/regions?token={TOKEN}").status_code == 401  # page only
         with httpx.Client(base_url=base) as browser:  # the page's link sets a cookie
             page = browser.get(f"/?token={TOKEN}")
-            assert page.status_code == 200 and "HttpOnly" in page.headers["set-cookie"]
+            assert page.status_code == 303 and page.headers["location"] == "/"  # out of the URL
+            cookie = page.headers["set-cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            assert "Secure" not in cookie  # plain http here; see test_reliability_web for TLS
+            assert browser.get("/").status_code == 200
             assert browser.get("/api/regions").status_code == 200
+        again = httpx.get(base + f"/?token={TOKEN}")  # the link works once only
+        assert again.status_code == 401 and "only once" in again.json()["detail"]
 
 
 def test_host_origin_and_media_type(tmp_path: Path) -> None:

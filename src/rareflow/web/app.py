@@ -22,7 +22,7 @@ from rareflow.io.export import jsonable
 from rareflow.io.store import StoreError
 from rareflow.scenarios.load import ScenarioError
 from rareflow.web.context import ErrorBody, TooBusy
-from rareflow.web.security import LOOPBACK, Guard
+from rareflow.web.security import LOOPBACK, Guard, SecurityHeaders
 from rareflow.web.storage import RETRY_SECONDS, StoreBusy
 from rareflow.web.worker import QueueFull
 
@@ -47,6 +47,13 @@ def plotly_bundle() -> Path:
     import plotly
 
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def swagger_assets() -> Path:
+    """Swagger UI's JavaScript and CSS as shipped in the swagger-ui-py package."""
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
 
 
 def public(text: str, request: Request) -> str:
@@ -113,6 +120,11 @@ def _pages(app: FastAPI) -> None:
     def plotly_js() -> Response:
         return FileResponse(plotly_bundle(), media_type="text/javascript")
 
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> FileResponse:
+        """Swagger UI from the installed swagger-ui-py package: no CDN."""
+        return FileResponse(STATIC / "docs.html", headers={"cache-control": "no-store"})
+
     @app.get(
         "/api/health",
         tags=["service"],
@@ -131,6 +143,7 @@ def _pages(app: FastAPI) -> None:
         return JSONResponse(body, status_code=200 if problem is None else 503)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/swagger", StaticFiles(directory=swagger_assets()), name="swagger")
 
 
 def create_app(
@@ -169,6 +182,8 @@ def create_app(
         version=_version(),
         lifespan=lifespan,
         responses=ERRORS,
+        docs_url=None,  # served by _pages from local assets
+        redoc_url=None,  # ReDoc would come from a CDN
     )
     app.state.ctx = Context(store=store, worker=worker, network=network)
     _handlers(app)
@@ -176,6 +191,7 @@ def create_app(
         app.include_router(router)
     _pages(app)
     app.add_middleware(Guard, token=token, hosts=hosts)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
     return app
 
 

@@ -6,6 +6,11 @@
   page sets after ``/?token=...``); without a token, a loopback ``Host`` header (no DNS
   rebinding); for writes, a JSON or YAML body (no cross-site 'simple' form posts), an
   ``Origin`` (when sent) matching the host, and a body no bigger than the limit.
+  The token travels in a URL once: the first ``/?token=...`` is answered with a redirect to
+  ``/`` that sets an HttpOnly, SameSite=Strict cookie (``Secure`` over https, including behind
+  a TLS proxy that uvicorn trusts for ``X-Forwarded-Proto``); later query tokens are refused.
+- ``SecurityHeaders``: a Content-Security-Policy (scripts and everything else from this origin
+  only, no framing), ``X-Frame-Options: DENY``, ``nosniff`` and ``no-referrer`` on every answer.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ def _hostname(netloc: str) -> str:
 class Guard:
     def __init__(self, app: ASGIApp, token: str | None, hosts: tuple[str, ...] = LOOPBACK) -> None:
         self.app, self.token, self.hosts = app, token or None, hosts
+        self._exchanged = False  # a token came in a URL once; no more after that
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,10 +80,12 @@ class Guard:
         except Refused as refused:
             await _refuse(refused, send)
             return
+        if from_query:  # swap the URL's token for a cookie, and take it out of the URL
+            self._exchanged = True
+            await _redirect_home(send, self._cookie(scope))
+            return
         if body is not None:
             receive = _replay(body, receive)
-        if from_query:
-            send = self._setting_cookie(send)
         await self.app(scope, receive, send)
 
     # -- checks ----------------------------------------------------------------------------
@@ -93,10 +101,15 @@ class Guard:
         ]
         if any(self._matches(t) for t in offered):
             return False
-        if scope["path"] == "/":
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            if self._matches((query.get("token") or [""])[0]):
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if scope["path"] == "/" and self._matches((query.get("token") or [""])[0]):
+            if not self._exchanged:
                 return True
+            raise Refused(
+                401, "the token may come in a URL only once (it ends up in histories and logs); "
+                "send 'Authorization: Bearer TOKEN', or restart the server for a new link",
+                {"www-authenticate": "Bearer"},
+            )  # fmt: skip
         raise Refused(
             401, "a token is required: send 'Authorization: Bearer TOKEN' or open /?token=TOKEN",
             {"www-authenticate": "Bearer"},
@@ -130,16 +143,61 @@ class Guard:
             raise Refused(415, "send application/json or application/yaml")
         return body
 
-    def _setting_cookie(self, send: Send) -> Send:
+    def _cookie(self, scope: Scope) -> str:
+        """The session cookie; ``Secure`` when the request came over TLS (directly, or from a
+        proxy uvicorn trusts, via ``X-Forwarded-Proto``)."""
         assert self.token is not None
-        cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+        secure = "; Secure" if scope.get("scheme") in ("https", "wss") else ""
+        return f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+
+
+async def _redirect_home(send: Send, cookie: str) -> None:
+    headers = [(b"location", b"/"), (b"set-cookie", cookie.encode()), (b"content-length", b"0"),
+               (b"cache-control", b"no-store")]  # fmt: skip
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",  # no inline scripts: the dashboard and /docs load files
+        "style-src 'self' 'unsafe-inline'",  # Plotly and Swagger UI set styles inline
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Adds ``SECURITY_HEADERS`` to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie.encode())]
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
-        return sending
+        await self.app(scope, receive, sending)
 
 
 def _cookie(header: str) -> str:
