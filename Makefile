@@ -4,13 +4,21 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint data clean
+.PHONY: demo test lint data clean lock
 
-$(STAMP): pyproject.toml
+# The exact versions tested (requirements.lock), then rareflow itself without resolving again.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock: $(STAMP)  ## re-pin requirements.lock: the newest versions within pyproject.toml's ranges
+	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
+	head -3 requirements.lock > requirements.lock.new
+	$(BIN)/pip freeze --exclude-editable >> requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 demo: $(STAMP)  ## set up, then run the headline scenario against the baseline
 	$(BIN)/rareflow demo
