@@ -151,7 +151,7 @@ def test_run_tiny_end_to_end(tiny_dir: Path, capsys: pytest.CaptureFixture[str])
     shock = out_json(capsys)
     assert isinstance(base, dict) and isinstance(shock, dict)
     assert set(shock) == {
-        "run_id", "scenario", "summary", "peak_prices", "mass_balance_max_residual"
+        "run_id", "scenario", "summary", "peak_prices", "stoppages", "mass_balance_max_residual"
     }  # fmt: skip
     assert base["summary"] == [] and shock["summary"]  # only rows with losses
     assert shock["summary"][0]["region"] == "AUS"  # no magnet maker of its own
@@ -212,7 +212,7 @@ def test_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     payload = out_json(capsys)
     assert isinstance(payload, dict)
     assert set(payload) == {
-        "run_id", "scenario", "summary", "peak_prices", "mass_balance_max_residual"
+        "run_id", "scenario", "summary", "peak_prices", "stoppages", "mass_balance_max_residual"
     }  # fmt: skip
     assert payload["scenario"] == "reimpose-oct-2025"
     assert payload["mass_balance_max_residual"] < 1e-6

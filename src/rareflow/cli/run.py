@@ -118,6 +118,10 @@ def print_headline(
     _print_prices(scenario, moved_prices(prices))
 
 
+def _sectors(sectors: pd.Series) -> str:
+    return ", ".join(sectors) if len(sectors) < 4 else f"{len(sectors)} sectors"
+
+
 def _print_stoppages(scenario: str, events: pd.DataFrame) -> None:
     """Lines stopped while regions still hold stock (``engine/buyers.py``), deepest first."""
     import pandas as pd
@@ -128,12 +132,10 @@ def _print_stoppages(scenario: str, events: pd.DataFrame) -> None:
         typer.echo(f"{scenario}: no buyer runs out of stock.")
         return
     keys = ["region", "first_month", "months", "peak_share", "peak_month"]
-    rows = (
-        events.assign(peak_share=events["peak_share"].round(4))
-        .groupby(keys, as_index=False, sort=False)["sector"]
-        .agg(lambda sectors: ", ".join(sectors) if len(sectors) < 4 else f"{len(sectors)} sectors")
-        .sort_values("peak_share", ascending=False)
+    grouped = events.assign(peak_share=events["peak_share"].round(4)).groupby(
+        keys, as_index=False, sort=False
     )  # sectors alike in a region (one magnet pool) share a row
+    rows = pd.DataFrame(grouped["sector"].agg(_sectors)).sort_values("peak_share", ascending=False)
     shown = pd.DataFrame(
         {
             "region": rows["region"],
