@@ -239,3 +239,28 @@ def test_record_round_trips_through_a_kept_file(tmp_path: Path) -> None:
     assert back.results.shape == record.results.shape
     assert store.import_spill(kept) == record.run_id
     assert len(store.summary(record.run_id)) == len(record.summary)
+
+
+def test_server_keeps_a_finished_run_when_the_store_stays_locked(tmp_path: Path) -> None:
+    from conftest_results import make_result
+    from rareflow.io.store import RunKept
+    from rareflow.web.storage import WebStore
+    from rareflow.web.worker import user_message
+
+    path = tmp_path / "s.duckdb"
+    web = WebStore(path)
+    web.jobs()  # creates the store
+    web.save_wait_s = 1.0
+    result = make_result("baseline", 0.5)
+    holder = _hold(path, 60)
+    try:
+        with pytest.raises(RunKept) as kept:
+            web.save(result)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert kept.value.spill == web.db.pending_dir / f"{result.run_id}.parquet"
+    message = user_message(kept.value)
+    assert "kept beside it" in message and str(tmp_path) not in message  # no paths to clients
+    assert ResultStore(path).import_spill(kept.value.spill) == result.run_id
+    assert result.run_id in set(web.runs()["run_id"])
