@@ -116,12 +116,17 @@ class PolicyBase(BaseModel):
 
     id: str = Field(min_length=1, description="Unique name of the measure in its scenario.")
     actor: Region = Field("CHN", description="Region that imposes the measure.")
-    start: str = Field(description="First month in force, YYYY-MM.")
+    start: str = Field(
+        "", description="First month in force, YYYY-MM (default: the scenario's start)."
+    )
     end: str | None = Field(None, description="Last month in force (inclusive), YYYY-MM.")
     description: str = ""
     source: str = Field("", description="Where the measure is documented (URL and note).")
 
-    _check_start = field_validator("start")(check_month)
+    @field_validator("start")
+    @classmethod
+    def _check_start(cls, value: str) -> str:
+        return value if value == "" else check_month(value)  # "": filled by the scenario
 
     @field_validator("end")
     @classmethod
@@ -130,7 +135,7 @@ class PolicyBase(BaseModel):
 
     @model_validator(mode="after")
     def _end_after_start(self) -> PolicyBase:
-        if self.end is not None and self.end < self.start:
+        if self.start and self.end is not None and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         return self
 

@@ -37,6 +37,19 @@ class Scenario(BaseModel):
 
     _check_start = field_validator("start")(check_month)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _policies_start_with_the_scenario(cls, data: object) -> object:
+        """A policy without ``start`` starts with the scenario (whose own default applies)."""
+        if not isinstance(data, dict) or not isinstance(data.get("policies"), list):
+            return data
+        start = data.get("start", cls.model_fields["start"].default)
+        policies = [
+            {**p, "start": start} if isinstance(p, dict) and "start" not in p else p
+            for p in data["policies"]
+        ]
+        return {**data, "policies": policies}
+
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:
         seen: set[str] = set()
