@@ -201,7 +201,9 @@ class Accumulator:
         pass), as (cell index, (cells, n) values) for ``Exact``."""
         low, high = self.low[k][t].reshape(-1), self.high[k][t].reshape(-1)
         live = np.flatnonzero(~((low == 0.0) & (high == 0.0)))
-        if len(live):
+        if len(live) == x.shape[1]:  # every cell: one transposing cast, no gather (2.5x)
+            self.nonzero[k].append((t * x.shape[1] + live, np.asarray(x.T, np.float32, order="C")))
+        elif len(live):
             self.nonzero[k].append((t * x.shape[1] + live, x[:, live].T.astype(np.float32)))
 
     def finish(self) -> Chunk:
