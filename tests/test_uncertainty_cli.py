@@ -200,3 +200,11 @@ def test_montecarlo_table_at_80_columns_with_units(
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= 80 and "…" not in out
     assert "$" in out and "%" in out and "e+" not in out
+
+
+@pytest.mark.parametrize("name", ["baseline", "april-2025-licensing", "us-embargo", "history"])
+def test_sensitivity_out_of_the_box(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """No bundled scenario declares uncertainty; each still gets a ranking (default ranges)."""
+    assert cli(["sensitivity", name, "--months", "2", "--format", "json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["default_ranges"] and len(body["factors"]) >= 5

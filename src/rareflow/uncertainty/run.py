@@ -23,13 +23,13 @@ def _now() -> str:
 
 def load(scenario: Scenario | str | Path, network: Network | None = None) -> Scenario:
     """A scenario (object, bundled name or YAML path) with its uncertainty section checked."""
-    from rareflow.scenarios.load import ScenarioError, load_scenario, resolve
+    from rareflow.scenarios.load import GENERATED, ScenarioError, load_scenario, resolve
 
     net = network if network is not None else load_network()
     if isinstance(scenario, Scenario):
         scen, file = scenario, "<scenario>"
-    else:
-        file = str(resolve(scenario))
+    else:  # a generated scenario (history) has no file: its name stands for one
+        file = str(scenario) if scenario in GENERATED else str(resolve(scenario))
         scen = load_scenario(scenario, network=net)
     names = resolve_parameters(compile_network(net).parameters)
     try:
