@@ -13,10 +13,12 @@ from rareflow.errors import UserInputError
 from rareflow.policies.instruments import ExportLicense
 from rareflow.scenarios.load import (
     ScenarioError,
+    bind,
     bundled_names,
     field_path,
     list_scenarios,
     load_scenario,
+    parse_scenario,
 )
 
 BUNDLED = ["april-2025-licensing", "baseline", "japan-review-halt", "reimpose-oct-2025",
@@ -310,3 +312,30 @@ def test_errors_are_user_input_errors(tmp_path: Path) -> None:
         load_scenario(write(tmp_path, GOOD.replace("months: 12", "months: 0")))
     assert info.value.as_dict()["field"] == "months"  # a path in the document, not a column
     assert info.value.exit_code == 2
+
+
+def test_iso3_country_codes_map_to_regions() -> None:
+    """Targets and actors may name countries (as a BOM does): FRA and ITA are in the rest of
+    the EU, so a licence on them targets XEU once."""
+    from rareflow.data.network import load_network
+
+    network = load_network()
+    scenario = parse_scenario(
+        {
+            "name": "iso3",
+            "start": "2026-12",
+            "policies": [
+                {"id": "lic", "type": "export_license", "items": {"elements": ["Dy"]},
+                 "targets": ["FRA", "ITA", "DEU"], "approval_share": 0.5},
+                {"id": "t", "type": "tariff", "actor": "FRA", "items": {"products": ["dy_oxide"]},
+                 "targets": ["CHN"], "rate": 0.1},
+            ],
+        }
+    )  # fmt: skip
+    bound = bind(scenario, network)
+    assert bound.policies[0].targets == ["XEU", "DEU"]
+    assert bound.policies[1].actor == "XEU"
+    with pytest.raises(ScenarioError, match="unknown region"):
+        bind(parse_scenario({**scenario.model_dump(), "name": "bad"} | {"policies": [
+            {"id": "x", "type": "export_ban", "items": {"elements": ["Dy"]}, "targets": ["ATL"]}
+        ]}), network)  # fmt: skip

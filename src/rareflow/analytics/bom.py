@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from rareflow.data.network import region_lookup
 from rareflow.data.schema import Column
 from rareflow.data.validate import Problems
 from rareflow.errors import UserInputError
@@ -245,14 +246,6 @@ def _typed(frame: pd.DataFrame, columns: list[Column], file: str, pb: Problems) 
             [_cell(v, col, _line(i), file, pb) for i, v in raw.items()], index=frame.index
         )
     return out
-
-
-def region_lookup(network: Network) -> dict[str, str]:
-    """ISO3 country codes and region codes -> region code."""
-    table = network.tables["country_regions"]
-    lookup = dict(zip(table["iso3"].astype(str), table["region"].astype(str), strict=True))
-    lookup.update({r: r for r in network.regions})
-    return lookup
 
 
 def _regions(bom: pd.DataFrame, network: Network, file: str, pb: Problems) -> None:

@@ -101,9 +101,10 @@ def exposure(
 
         print_frame(describe(), fmt, title="BOM columns (one row per rare-earth part)")
         return
-    from rareflow.analytics.bom import read_bom, region_lookup
+    from rareflow.analytics.bom import read_bom
     from rareflow.analytics.exposure import exposure as compute
     from rareflow.cli.run import prepare, simulate
+    from rareflow.data.network import region_lookup
     from rareflow.errors import UserInputError
 
     path = _bom_path(bom_file)

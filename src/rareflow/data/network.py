@@ -105,6 +105,16 @@ class Network:
         return xr.Dataset(data)
 
 
+def region_lookup(network: Network) -> dict[str, str]:
+    """ISO3 country codes (the ``country_regions`` table) and region codes -> region code."""
+    lookup: dict[str, str] = {}
+    table = network.tables.get("country_regions")
+    if table is not None:
+        lookup = dict(zip(table["iso3"].astype(str), table["region"].astype(str), strict=True))
+    lookup.update({r: r for r in network.regions})
+    return lookup
+
+
 def load_network(
     data_dir: str | Path | None = None, *, validate: bool = True, calibrated: bool = True
 ) -> Network:

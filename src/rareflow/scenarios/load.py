@@ -216,9 +216,32 @@ class _Binder:
 
 
 def bind(scenario: Scenario, network: Network, *, file: str = "<scenario>") -> Scenario:
-    """Check the scenario's codes against ``network``; returns the scenario unchanged."""
+    """The scenario with ISO3 country codes mapped to the network's regions (``FRA`` ->
+    ``XEU``, through ``country_regions``), every code checked against ``network``."""
+    from rareflow.data.network import region_lookup
+
+    scenario = with_regions(scenario, region_lookup(network))
     _Binder(scenario, network, file).bind()
     return scenario
+
+
+def with_regions(scenario: Scenario, lookup: Mapping[str, str]) -> Scenario:
+    """Region fields holding a country code (``lookup``) rewritten to its region; repeats
+    that this makes (``[FRA, ITA]`` -> ``[XEU]``) are dropped. Unknown codes are left for
+    the binder to report."""
+    policies = []
+    for policy in scenario.policies:
+        update: dict[str, Any] = {}
+        for f in code_fields(policy):
+            if f.code.dim != "region" or "." in f.path:
+                continue
+            if isinstance(f.value, str):
+                update[f.path] = lookup.get(f.value, f.value)
+            else:
+                update[f.path] = list(dict.fromkeys(lookup.get(v, v) for v in f.value))
+        changed = {k: v for k, v in update.items() if v != getattr(policy, k)}
+        policies.append(policy.model_copy(update=changed) if changed else policy)
+    return scenario.model_copy(update={"policies": policies})
 
 
 # -- public API ------------------------------------------------------------------------------
@@ -229,15 +252,11 @@ def load_scenario(name_or_path: str | Path, network: Network | None = None) -> S
     """A bundled scenario by name, or a YAML file, validated (and bound if ``network``)."""
     if isinstance(name_or_path, str) and name_or_path in GENERATED:
         scenario = GENERATED[name_or_path]()
-        if network is not None:
-            bind(scenario, network, file=name_or_path)
-        return scenario
+        return scenario if network is None else bind(scenario, network, file=name_or_path)
     path = resolve(name_or_path)
     label = str(path)
     scenario = parse_scenario(read_yaml(path), file=label)
-    if network is not None:
-        bind(scenario, network, file=label)
-    return scenario
+    return scenario if network is None else bind(scenario, network, file=label)
 
 
 def list_scenarios() -> list[dict[str, Any]]:
