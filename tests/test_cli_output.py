@@ -51,3 +51,10 @@ def test_tables_fit_the_terminal(
     out = capsys.readouterr().out
     assert max(map(len, out.splitlines())) <= width
     assert "─ value-0-xxxxxxxx" in out and "column number 19  value-19-xxxxxxxx" in out
+
+
+def test_units_are_read_off_column_names() -> None:
+    from rareflow.cli.output import percent, tonnes, unit_formats, usd
+
+    formats = unit_formats(["top1_share", "tonnes", "value_lost_usd", "usd_per_kg", "hhi"])
+    assert formats == {"top1_share": percent, "tonnes": tonnes, "value_lost_usd": usd}

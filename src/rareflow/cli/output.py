@@ -103,6 +103,20 @@ def count(value: Any) -> str:
     return _scaled(v, ((1e9, "bn"), (1e6, "m"), (1e3, "k")), "").replace(" ", "")
 
 
+def unit_formats(columns: Any) -> dict[str, Formatter]:
+    """Formatters read off column names: *share* as %, tonnes as t/kt/Mt, *usd* as $."""
+    out: dict[str, Formatter] = {}
+    for col in map(str, columns):
+        name = col.lower()
+        if "share" in name:
+            out[col] = percent
+        elif name == "tonnes" or name.endswith(("_tonnes", "_t")):
+            out[col] = tonnes
+        elif "usd" in name and "per" not in name:
+            out[col] = usd
+    return out
+
+
 def print_frame(
     frame: pd.DataFrame,
     fmt: Format = Format.table,

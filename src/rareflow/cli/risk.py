@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rareflow.cli.output import Format, print_frame
+from rareflow.cli.output import Format, print_frame, unit_formats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,7 +120,8 @@ def _show(frame: pd.DataFrame, fmt: Format, columns: list[str], title: str) -> N
         table["missing"] = [
             ", ".join(dict.fromkeys(r.split(":")[0] for r in rs if r)) for rs in reasons
         ]
-    print_frame(table, fmt, title=title, float_format="{:.2f}")
+    print_frame(table, fmt, title=title, float_format="{:.2f}",
+                formats=unit_formats(table.columns))  # fmt: skip
     for note in notes:
         typer.echo(note)
     if reasons is not None:
@@ -173,7 +174,8 @@ def concentration(
         from rareflow.analytics.risk_charts import hhi_chart
 
         hhi_chart(frame, chart)
-    print_frame(frame, fmt, title="Concentration by stage (HHI on 0-1)")
+    print_frame(frame, fmt, title="Concentration by stage (HHI on 0-1)",
+                formats=unit_formats(frame.columns))  # fmt: skip
 
 
 @app.command()
@@ -290,7 +292,8 @@ def _run_concentration(
     frame = run_concentration(
         ds["production"], _network(data), stage=stage, element=element, every=every
     )
-    print_frame(frame, fmt, title=f"Concentration along {label} (HHI on 0-1)")
+    print_frame(frame, fmt, title=f"Concentration along {label} (HHI on 0-1)",
+                formats=unit_formats(frame.columns))  # fmt: skip
 
 
 STOCKOUT_METRICS = {"shortage_share": "sector", "shortage": "product", "demand": "product"}
@@ -342,4 +345,5 @@ def stockout(
                     f"unknown {name}", column=f"--{name}", value=wanted, expected=", ".join(valid)
                 )
             frame = frame[frame[name] == wanted]
-    print_frame(frame, fmt, title=f"Stock-out months under {label}")
+    print_frame(frame, fmt, title=f"Stock-out months under {label}",
+                formats=unit_formats(frame.columns))  # fmt: skip
