@@ -20,7 +20,12 @@ def test_numbers_carry_units_people_read() -> None:
     assert tonnes(381_000) == "381 kt" and tonnes(950) == "950 t" and tonnes(12.5) == "12.5 t"
     assert tonnes(1.2e6) == "1.20 Mt" and tonnes(float("nan")) == "-"
     assert usd(1.189e11) == "$119bn" and usd(4.5e6) == "$4.50m" and usd(-2e9) == "-$2.00bn"
-    assert percent(0.123) == "12%" and percent(0.05) == "5.0%" and percent(0.0004) == "0.04%" and percent(1e-18) == "0%"
+    assert (
+        percent(0.123) == "12%"
+        and percent(0.05) == "5.0%"
+        and percent(0.0004) == "0.04%"
+        and percent(1e-18) == "0%"
+    )
     assert percent(0.0) == "0%" and count(12_345) == "12.3k" and count(950) == "950"
 
 
