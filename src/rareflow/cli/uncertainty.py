@@ -298,13 +298,19 @@ def _assumed(result: Sensitivity) -> list[str]:
 
 
 def _print_sensitivity(result: Sensitivity) -> None:
-    from rareflow.cli.output import print_table
+    from rareflow.cli.output import count, percent, print_table, usd
 
     t = result.table.copy()
     top = float(t["importance"].max()) or 1.0
-    t["tornado"] = (t["importance"] / top * 30).round().astype(int).map(lambda n: "█" * n)
+    t["tornado"] = (t["importance"] / top * 12).round().astype(int).map(lambda n: "█" * n)
+    unit = {"value_lost_usd": usd, "units_not_built": count, "peak_shortage_share": percent}
+    formats = {c: unit[result.output] for c in ("base", "low", "high") if c in t}
     title = f"what drives {result.output} ({result.method}, {result.runs} runs)"
-    print_table(t.drop(columns="importance"), title=title)
+    shown = t.drop(columns="importance")
+    if shown["kind"].nunique() == 1:  # one kind: said once in the title, room for the bars
+        title += f"; every factor a {shown['kind'].iloc[0]}"
+        shown = shown.drop(columns="kind")
+    print_table(shown, title=title, formats=formats)
 
 
 def register(app: typer.Typer) -> None:
