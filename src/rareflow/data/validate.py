@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from rareflow.data.ranges import parameter_range
 from rareflow.data.schema import TABLES, Column, Table
 from rareflow.errors import DataValidationError, UserInputError
 
@@ -231,14 +232,27 @@ REQUIRED_PARAMETERS = ("base_year",)
 
 
 def _check_required_parameters(net: Network, problems: Problems) -> None:
-    names = set(net.tables["parameters"]["name"])
+    table = net.tables["parameters"]
+    file = net.files.get("parameters", "parameters")
     for name in REQUIRED_PARAMETERS:
-        if name not in names:
+        if name not in set(table["name"]):
             problems.add(
                 f"parameter '{name}' is missing",
-                file=net.files.get("parameters", "parameters"),
+                file=file,
                 column="name",
                 expected=f"a row named '{name}'",
+            )
+    for line, (name, value) in enumerate(zip(table["name"], table["value"], strict=True), 2):
+        lo, hi = parameter_range(str(name))
+        number = pd.to_numeric(value, errors="coerce")
+        if pd.notna(number) and not (np.isfinite(number) and lo <= number <= hi):
+            problems.add(
+                f"parameter '{name}' out of its range",
+                file=file,
+                row=line,
+                column="value",
+                value=value,
+                expected=f"a finite number in [{lo:g}, {hi:g}]",
             )
 
 

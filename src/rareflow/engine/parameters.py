@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from rareflow.data.network import BASELINE_DIR
+from rareflow.data.ranges import FIXED, check_parameter, check_parameters
 from rareflow.errors import UserInputError
 
 ParamValue = float | np.ndarray
@@ -32,8 +33,10 @@ def bundled_parameters() -> dict[str, float]:
 def resolve_parameters(
     network: Mapping[str, float], overrides: Mapping[str, ParamValue] | None = None
 ) -> dict[str, ParamValue]:
-    """Defaults < the network's table < overrides; an unknown override name is a user error."""
+    """Defaults < the network's table < overrides; an unknown override name, an override of
+    a fixed one, or a value outside its physical range (``data.ranges``) is a user error."""
     params: dict[str, ParamValue] = {**bundled_parameters(), **network}
+    check_parameters(network.items(), file="the dataset's parameters table")
     for name, value in (overrides or {}).items():
         if name not in params:
             raise UserInputError(
@@ -42,6 +45,13 @@ def resolve_parameters(
                 value=name,
                 expected="one of " + ", ".join(sorted(params)),
             )
+        if name in FIXED:
+            raise UserInputError(
+                f"parameter {name!r} describes the dataset and cannot be overridden",
+                field=f"parameters.{name}",
+                hint="Build a dataset for another year instead (`rareflow data export`)",
+            )
+        check_parameter(name, value)
         params[name] = value if isinstance(value, np.ndarray) else float(value)
     return params
 

@@ -83,9 +83,14 @@ LeadMonths = Annotated[float, Field(ge=0.0, le=24.0)] | Literal["calibrated"]
 RampMonths = Annotated[float, Field(ge=0.0, le=36.0)] | Literal["calibrated"]
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the timeline starts in 2010; the baseline is 2024
+
+
 def check_month(value: str) -> str:
     if not MONTH_PATTERN.match(value):
         raise ValueError("a month written YYYY-MM, e.g. 2026-11")
+    if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+        raise ValueError(f"a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12, e.g. 2026-11")
     return value
 
 
@@ -96,7 +101,7 @@ class Items(BaseModel):
     in ``elements`` exceeds ``min_content`` (a mass fraction; 0 means 'contains any').
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     products: list[Product] = Field(default_factory=list)
     elements: list[Element] = Field(default_factory=list)
     min_content: float = Field(0.0, ge=0.0, le=1.0)
@@ -112,7 +117,7 @@ REGISTRY: dict[str, type[Instrument]] = {}
 
 
 class PolicyBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str = Field(min_length=1, description="Unique name of the measure in its scenario.")
     actor: Region = Field("CHN", description="Region that imposes the measure.")
@@ -132,6 +137,18 @@ class PolicyBase(BaseModel):
     @classmethod
     def _check_end(cls, value: str | None) -> str | None:
         return None if value is None else check_month(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bools_for_numbers(cls, data: object) -> object:
+        """YAML reads `true` as a bool and pydantic would take it for 1.0: refuse it where
+        a number (or a name) is expected."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(str(key))
+                if isinstance(value, bool) and field is not None and field.annotation is not bool:
+                    raise ValueError(f"{key}: a number or a name, not {str(value).lower()}")
+        return data
 
     @model_validator(mode="after")
     def _end_after_start(self) -> PolicyBase:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from rareflow.errors import ScenarioError, did_you_mean
+from rareflow.errors import ScenarioError, UserInputError, did_you_mean
 from rareflow.policies import instruments as ins
 from rareflow.policies.fields import code_fields
 from rareflow.scenarios.documents import read_file
@@ -204,10 +204,26 @@ class _Binder:
                 )
 
     def bind(self) -> None:
-        for name in self.scenario.parameters:
+        for name, value in self.scenario.parameters.items():
             self.check("parameter", name, f"parameters.{name}")
+            self.parameter(name, value)
         for i, policy in enumerate(self.scenario.policies):
             self.policy(policy, f"policies[{i}]")
+
+    def parameter(self, name: str, value: float) -> None:
+        """Within its physical range (``data.ranges``), and not one that describes the data."""
+        from rareflow.data.ranges import FIXED, check_parameter
+
+        if name in FIXED:
+            raise ScenarioError(
+                "this parameter describes the dataset and cannot be overridden",
+                file=self.file, field=f"parameters.{name}", value=value,
+            )  # fmt: skip
+        try:
+            check_parameter(name, value)
+        except UserInputError as exc:
+            raise ScenarioError(exc.message, file=self.file, field=f"parameters.{name}",
+                                value=exc.value, expected=exc.expected) from None  # fmt: skip
 
     def policy(self, p: ins.Instrument, at: str) -> None:
         """Every field the instrument declares as holding codes (``policies.fields``)."""

@@ -21,7 +21,12 @@ class RecordedEvent(BaseModel):
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Letters, digits, '.', '_' or '-' (it becomes part of the run id).",
+    )
     description: str = ""
     sources: list[str] = Field(default_factory=list, description="Where its measures come from.")
     start: str = Field("2026-11", description="First simulated month, YYYY-MM.")

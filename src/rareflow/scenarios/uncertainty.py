@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rareflow.data.ranges import FIXED, parameter_range
 from rareflow.errors import ScenarioError, did_you_mean
 from rareflow.policies.fields import ATTRIBUTES as POLICY_ATTRIBUTES
 
@@ -42,7 +43,6 @@ ATTRIBUTES: dict[str, dict[str, tuple[float, float]]] = {
     for tag, attrs in POLICY_ATTRIBUTES.items()
 }
 TIMING = {"start_shift_months": (-120.0, 120.0), "duration_months": (1.0, 600.0)}
-PARAMETER_BOUNDS = (-math.inf, math.inf)
 
 
 class Distribution(BaseModel):
@@ -73,6 +73,10 @@ class Distribution(BaseModel):
         missing = [n for n in need if getattr(self, n) is None]
         if missing:
             raise ValueError(f"a {self.dist} distribution needs {', '.join(missing)}")
+        numbers = [getattr(self, n) for n in ("low", "high", "mode", "mean", "sd", "a", "b")]
+        numbers += [*(self.values or []), *(self.weights or [])]
+        if not all(math.isfinite(x) for x in numbers if x is not None):
+            raise ValueError("every number of a distribution must be finite (no .nan or .inf)")
         self._check_order()
         if self.weights is not None:
             if self.values is None or len(self.weights) != len(self.values):
@@ -152,9 +156,11 @@ def check_uncertainty(scenario: Scenario, parameter_names: Iterable[str]) -> Non
     names = sorted(parameter_names)
     for name, dist in spec.parameters.items():
         path = f"uncertainty.parameters.{name}"
-        if name not in names:
-            _fail(path, "unknown parameter", value=name, expected="one of " + ", ".join(names))
-        _within(dist, PARAMETER_BOUNDS, path)
+        if name not in names or name in FIXED:
+            variable = [n for n in names if n not in FIXED]
+            _fail(path, "unknown or fixed parameter", value=name,
+                  expected="one of " + ", ".join(variable))  # fmt: skip
+        _within(dist, parameter_range(name), path)
     types = {p.id: str(getattr(p, "type", "")) for p in scenario.policies}
     for pid, pu in spec.policies.items():
         at = f"uncertainty.policies.{pid}"
