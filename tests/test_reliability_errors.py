@@ -180,3 +180,23 @@ def test_disk_full_while_importing_keeps_the_store(tmp_path: Path) -> None:
     assert "cannot read or write the results store" in done.stderr
     assert kept.exists()  # not imported, so not deleted
     assert path.read_bytes() == before or list(ResultStore(path).runs()["run_id"]) == [first.run_id]
+
+
+def _memory_cap() -> None:
+    """In the child: 3 GB of address space, far below what reading /dev/zero would take."""
+    cap = 3 * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def test_dev_zero_table_under_a_memory_cap(dataset: Path) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    (dataset / "trade.csv").unlink()
+    (dataset / "trade.csv").symlink_to("/dev/zero")
+    done = subprocess.run(
+        [*RAREFLOW, "data", "check", "--data", str(dataset)],
+        capture_output=True, text=True, preexec_fn=_memory_cap, timeout=120,
+        env={**os.environ, "COLUMNS": "1000"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "not a regular file" in done.stderr and "Traceback" not in done.stderr

@@ -6,6 +6,7 @@ bundled name; responses the endpoints give are in the OpenAPI document."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -327,8 +328,6 @@ def test_security_headers_everywhere(client: httpx.Client) -> None:
 
 
 def test_docs_are_served_locally(client: httpx.Client) -> None:
-    import re
-
     page = client.get("/docs")
     assert page.status_code == 200
     sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
@@ -345,3 +344,52 @@ def test_token_cookie_is_secure_behind_a_tls_proxy(tmp_path: Path) -> None:
         proxied = httpx.get(f"{base}/?token={token}", headers={"x-forwarded-proto": "https"})
         assert proxied.status_code == 303
         assert "Secure" in proxied.headers["set-cookie"]
+
+
+# -- generated cases -------------------------------------------------------------------------
+def test_generated_names_are_accepted_exactly_when_they_make_a_run_id(
+    client: httpx.Client, baseline: dict[str, Any]
+) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from rareflow.web.api_runs import RUN_ID
+    from rareflow.web.inputs import NAME_PATTERN
+
+    names = st.one_of(st.text(max_size=80), st.from_regex(NAME_PATTERN, fullmatch=True))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(name=names)
+    def check(name: str) -> None:
+        response = client.post("/api/scenarios/validate", json={**baseline, "name": name})
+        if NAME_PATTERN.fullmatch(name):
+            assert response.status_code == 200, response.text
+            assert re.fullmatch(RUN_ID, f"{name}-0123abcd")  # its runs can be fetched
+        else:
+            assert response.status_code == 422
+            assert "name" in [p.get("field") for p in response.json()["problems"]]
+
+    check()
+
+
+def test_generated_dates_are_accepted_exactly_when_they_are_in_the_calendar(
+    client: httpx.Client,
+) -> None:
+    from datetime import date
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(year=st.integers(1000, 9999), month=st.integers(0, 13), day=st.integers(0, 32))
+    def check(year: int, month: int, day: int) -> None:
+        text = f"{year:04d}-{month:02d}-{day:02d}"
+        try:
+            date(year, month, day)
+            real = True
+        except ValueError:
+            real = False
+        response = client.get("/api/events", params={"since": text})
+        assert response.status_code == (200 if real else 422), text
+
+    check()
