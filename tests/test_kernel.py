@@ -241,3 +241,28 @@ def test_a_stream_records_only_the_outputs_asked_for(kernel: str) -> None:
         assert t == u and set(kept) == set(some) and len(every) == 9
         for k in some:
             assert np.array_equal(every[k], kept[k]), (k, t)
+
+
+# numpy helpers that reshape or index arrays and have no arithmetic of the model's own
+ARRAY_PLUMBING = {"step.to_arcs", "step.take", "step.node_columns", "step.node_rows"}
+
+
+def test_every_numpy_mechanism_has_its_kernel_twin() -> None:
+    """kernel.TWINS pairs each function of step.py, market.py and balance.py with the kernel
+    function holding the same arithmetic: both exist, and none is left unpaired."""
+    import inspect
+    from importlib import import_module
+
+    public = set()
+    for module in ("step", "market", "balance"):
+        mod = import_module(f"rareflow.engine.{module}")
+        public |= {
+            f"{module}.{name}"
+            for name, fn in inspect.getmembers(mod, inspect.isfunction)
+            if fn.__module__ == mod.__name__ and not name.startswith("_")
+        }
+    assert public - ARRAY_PLUMBING == set(kn.TWINS)
+    for numpy_name, kernel_name in kn.TWINS.items():
+        module, name = numpy_name.split(".")
+        assert hasattr(import_module(f"rareflow.engine.{module}"), name), numpy_name
+        assert hasattr(kn, kernel_name), kernel_name

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from rareflow.engine.numeric import SCALE_FLOOR, TOLERANCE
 from rareflow.engine.state import Flows
 from rareflow.engine.static import Arcs
 from rareflow.errors import MassBalanceError
 from rareflow.model.compiled import CompiledNetwork, month_label
-
-TOLERANCE = 1e-9
-SCALE_FLOOR = 1.0  # t: below a tonne of throughput the tolerance is absolute (1e-9 t)
 
 
 def residual(flows: Flows) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 import numpy as np
 
 from rareflow.engine import kernel as kn
+from rareflow.engine.numeric import TOLERANCE
 from rareflow.engine.outputs import OUTPUTS
 from rareflow.engine.parameters import ParamValue
 from rareflow.engine.state import State
@@ -301,13 +302,13 @@ def check(static: Static, out: kn.Out, month: int, draw0: int) -> float:
     """The month's largest residual; raises ``MassBalanceError`` on the first broken draw."""
     worst = float(out.residual.max()) if out.residual.size else 0.0
     broken = np.flatnonzero(out.check[:, 0] != 0)
-    if not broken.size and worst <= kn.TOLERANCE:
+    if not broken.size and worst <= TOLERANCE:
         return worst
     d = int(broken[0]) if broken.size else int(np.argmax(np.isnan(out.residual)))
     code, r, p, value = out.check[d]
     net = static.net
     if code == kn.RESIDUAL or not broken.size:
-        what = f"relative residual {worst:.3g} > {kn.TOLERANCE:g}"
+        what = f"relative residual {worst:.3g} > {TOLERANCE:g}"
     elif code == kn.NEGATIVE_SHIPMENTS:
         what = "negative shipments"
     else:

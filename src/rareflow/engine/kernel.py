@@ -34,9 +34,8 @@ from numba.core import config as numba_config
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_lock import global_compiler_lock
 
-TINY = 1e-200  # as ``numeric.TINY``: below it a denominator is nothing
-TOLERANCE = 1e-9  # as ``balance.TOLERANCE``
-SCALE_FLOOR = 1.0  # as ``balance.SCALE_FLOOR``
+from rareflow.engine.numeric import SCALE_FLOOR, TINY, TOLERANCE
+
 TILE = 16  # draws side by side in the innermost loops (four AVX2 vectors of float64)
 # Arc indices are unsigned: numba wraps a signed index that may be negative (a compare and
 # an add per access), and an arc loop's index work weighs as much as its lanes' arithmetic.
@@ -365,10 +364,10 @@ def month(
     for b in range(state.stock.shape[0]):
         _plan(topo, fx, state, prm[b], month_id, b, w, quota, out.shipments.shape[0] > 0)
         for s in range(topo.stage_prods_ptr.size - 1):
-            _run_processes(topo, s, state, b, w)
+            _run_stage_processes(topo, s, state, b, w)
             _ship(topo, fx, state, s, b, prm[b, HOME], w, quota)
         release = fx.release[_at(fx.release.shape[0], b)]
-        _check(topo, b, w, state.stock[b], release, out)  # before _finish overwrites stock
+        _check_balance(topo, b, w, state.stock[b], release, out)  # before _finish overwrites stock
         _finish(topo, state, b, w, release, out)
         _update_prices(topo, fx, state, b, prm[b], w, out)
         _update_demand(topo, fx, state, b, prm[b], w)
@@ -585,7 +584,7 @@ def _node_factors(
 
 
 @inline
-def _run_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> None:
+def _run_stage_processes(topo: Topology, s: int, state: KState, b: int, w: Work) -> None:
     """``step.run_stage_processes`` and its bookkeeping (use, production, stock, origin),
     from each process's nonzero recipe entries (``Topology.proc_in_ptr``)."""
     procs = topo.stage_procs[topo.stage_procs_ptr[s] : topo.stage_procs_ptr[s + 1]]
@@ -695,7 +694,7 @@ def _ship(
         if not quotas:
             _book(topo, a, xs, origin, w)
     for q in range(quotas):
-        _apply_quota(fx.quota_mask[q], active[first_active:n], xs, quota[q], w)
+        _apply_quotas(fx.quota_mask[q], active[first_active:n], xs, quota[q], w)
     for j in range(first_active, n if quotas else first_active):
         _book(topo, active[j], xs, origin, w)
     for r in range(n_r):
@@ -722,7 +721,7 @@ def _book(topo: Topology, a: int, xs: np.ndarray, origin: np.ndarray, w: Work) -
 
 
 @inline
-def _apply_quota(
+def _apply_quotas(
     mask: np.ndarray, arcs: np.ndarray, xs: np.ndarray, left: np.ndarray, w: Work
 ) -> None:
     """``step.apply_quotas`` for one quota: scale its flows among ``arcs`` pro rata to what
@@ -852,7 +851,7 @@ def _balance(w: Work, start: np.ndarray, release: np.ndarray, r: int, p: int, t:
 
 
 @inline
-def _check(
+def _check_balance(
     topo: Topology, b: int, w: Work, start: np.ndarray, release: np.ndarray, out: Out
 ) -> None:
     """``balance.check_balance`` of the tile's real draws: each one's largest relative
@@ -1121,3 +1120,31 @@ def _update_sourcing(
                 share[a, t] = moved if touched[p, t] else share[a, t]  # a select: no branch
                 nonzero |= share[a, t] != 0.0
             state.carries[b, a] = nonzero
+
+
+# Each mechanism of the numpy reference ("module.function" in engine/) and the kernel
+# function that holds the same arithmetic, so that a reviewer compares pairs;
+# tests/test_kernel.py checks that both sides exist and that no numpy mechanism is left out.
+# The kernel stays one file: numba's on-disk cache keys a compiled function on its own file,
+# so helpers inlined from other modules could be served stale after an edit there.
+TWINS = {
+    "step.step": "month",
+    "step.month_capacity": "_plan",
+    "step.desired_activity": "_desired_activity",
+    "step.effective_allow": "_allowances",
+    "step.china_blocked": "_china_blocked",
+    "step.ship": "_ship",
+    "step.apply_quotas": "_apply_quotas",
+    "step.run_stage_processes": "_run_stage_processes",
+    "step.sector_losses": "_sector_losses",
+    "market.tightness": "_update_prices",
+    "market.update_prices": "_update_prices",
+    "market.market_multiple": "_market_multiple",
+    "market.landed_multiple": "_update_demand",
+    "market.update_demand": "_update_demand",
+    "market.update_substitution": "_update_substitution",
+    "market.spare_supply": "_update_sourcing",
+    "market.update_sourcing": "_update_sourcing",
+    "balance.residual": "_balance",
+    "balance.check_balance": "_check_balance",
+}

@@ -7,6 +7,10 @@ import numpy as np
 # Below this a denominator (tonnes, shares) is nothing: dividing by it would overflow to inf
 # and turn a later 0 x inf into NaN (e.g. a subnormal approval share).
 TINY = 1e-200
+# Mass balance: the largest relative residual a node may show in a month, and the throughput
+# (t) below which the tolerance is absolute (1e-9 t). The numpy check and the kernel share them.
+TOLERANCE = 1e-9
+SCALE_FLOOR = 1.0
 
 
 def safe_div(a: np.ndarray | float, b: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
