@@ -22,7 +22,7 @@ _registered = False
 
 def _version(value: bool) -> None:
     if value:
-        from rareflow import __version__
+        from rareflow.version import __version__
 
         typer.echo(f"rareflow {__version__}")
         raise typer.Exit(0)
