@@ -117,6 +117,10 @@ def test_invalid_scenarios_name_the_field(client: httpx.Client) -> None:
     spec["policies"][0]["targets"] = ["USX"]
     problem = _problems(client.post("/api/scenarios/validate", json=spec))[0]
     assert problem["field"] == "policies[0].targets[0]" and "USA" in problem["hint"]
+    spec["policies"][0]["targets"] = ["USA"]
+    spec["uncertainty"] = {"parameters": {"no_such": {"dist": "uniform", "low": 0, "high": 1}}}
+    problem = _problems(client.post("/api/scenarios/validate", json=spec))[0]
+    assert problem["field"] == "uncertainty.parameters.no_such"  # checked as the CLI does
 
 
 @pytest.mark.parametrize(

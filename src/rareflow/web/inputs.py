@@ -72,10 +72,20 @@ def check_name(name: str, field: str = "name") -> str:
 
 
 def validate(data: dict[str, Any], network: Network) -> Scenario:
-    """Limits, then the Scenario model, then the codes against the network."""
+    """Limits, then the Scenario model, the codes against the network and the uncertainty
+    section against the scenario (as the CLI checks them)."""
+    from rareflow.engine.parameters import resolve_parameters
+    from rareflow.model.compiled import compile_network
+    from rareflow.scenarios.uncertainty import check_uncertainty
+
     check_limits(data)
-    scenario = parse_scenario(data, file=LABEL)
-    return bind(scenario, network, file=LABEL)
+    scenario = bind(parse_scenario(data, file=LABEL), network, file=LABEL)
+    try:
+        check_uncertainty(scenario, resolve_parameters(compile_network(network).parameters))
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, file=LABEL, field=exc.field, value=exc.value,
+                            expected=exc.expected, hint=exc.hint) from None  # fmt: skip
+    return scenario
 
 
 def named(name: str, saved: dict[str, dict[str, Any]], network: Network) -> Scenario:
