@@ -71,3 +71,42 @@ def test_bad_scenarios_are_refused_with_exit_2(
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err and field in err and path.name in err
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled dataset written out, as a user edits it (``rareflow data export``)."""
+    directory = tmp_path_factory.mktemp("export") / "ds"
+    assert cli(["data", "export", str(directory)]) == 0
+    return directory
+
+
+def _edited(source: Path, target: Path, table: str, column: str, change: object) -> Path:
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(source, target)
+    frame = pd.read_csv(target / f"{table}.csv", dtype=str, keep_default_na=False)
+    frame.loc[0, column] = change(frame.loc[0, column]) if callable(change) else change
+    frame.to_csv(target / f"{table}.csv", index=False)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "change", "words"),
+    [
+        ("capacities", "tonnes_per_year", "1e308", "at most 1e+12"),
+        ("demand", "tonnes_per_year", lambda v: str(float(v) * 10), "does not balance"),
+    ],
+    ids=["value-1e308", "imbalance-90pct"],
+)
+def test_run_refuses_a_dataset_that_data_check_fails(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    table: str, column: str, change: object, words: str,
+) -> None:  # fmt: skip
+    data = _edited(exported, tmp_path / "ds", table, column, change)
+    store = str(tmp_path / "s.duckdb")
+    code = cli(["run", "baseline", "--data", str(data), "--months", "2", "--store", store])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and "Traceback" not in err, err

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from rareflow.data.schema import TABLES
+from rareflow.errors import UserInputError
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -134,7 +135,27 @@ def load_network(
     network = Network(tables=tables, source=label, files=files)
     if validate:
         validate_network(network)
+        if data_dir is not None:  # the bundled baseline is checked by its build and tests
+            check_balance(network, directory)
     return network
+
+
+def check_balance(network: Network, directory: Path) -> None:
+    """Refuse a dataset whose nodes do not balance (``rareflow data check`` lists them all):
+    the engine holds mass balance every month and cannot start from a table that breaks it."""
+    from rareflow.data.validate import BALANCE_TOLERANCE, balance
+
+    report = balance(network)
+    if not report.ok:
+        worst = report.worst(1).iloc[0]
+        raise UserInputError(
+            f"the dataset does not balance: {worst['region']} {worst['product']} in "
+            f"{int(worst['year'])} is off by {100 * worst['relative_imbalance']:.1f}% of its "
+            "throughput (production + imports = process use + final use + exports + stock change)",
+            file=str(directory),
+            expected=f"every node within {100 * BALANCE_TOLERANCE:g}%",
+            hint=f"`rareflow data check --data {directory}` lists every node",
+        )
 
 
 def with_calibration(parameters: pd.DataFrame, path: Path = CALIBRATED_FILE) -> pd.DataFrame:
