@@ -188,6 +188,14 @@ def test_a_cold_kernel_cache_is_announced(tmp_path: Path) -> None:
     assert isinstance(kernel_cold(), bool)
 
 
+def test_the_compile_wait_is_said_in_logs_too(capsys: pytest.CaptureFixture[str]) -> None:
+    from rareflow.cli.uncertainty import COMPILING, _progress
+
+    with _progress(10, "draws", COMPILING) as step:
+        step(10)
+    assert "compiling the kernel once (about 30 s)" in capsys.readouterr().err
+
+
 def test_montecarlo_table_at_80_columns_with_units(
     scenario_file: Path,
     tmp_path: Path,

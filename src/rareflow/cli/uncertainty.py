@@ -82,8 +82,11 @@ def _progress(
 
     from rareflow.cli.output import console_err
 
+    console = console_err()
+    if waiting and not console.is_terminal:  # logs get no live bar: say it once
+        console.print(f"{waiting} ...", markup=False, highlight=False)
     columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress("[bold]{task.description}", *columns, console=console_err(),
+    with Progress("[bold]{task.description}", *columns, console=console,
                   transient=True) as bar:  # fmt: skip
         task = bar.add_task(waiting or label, total=total or None)
 
