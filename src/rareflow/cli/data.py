@@ -25,10 +25,10 @@ FormatOption = Annotated[Format, typer.Option("--format", help="table, json or c
 STAGES = ("mining", "separation", "heavy_separation", "metal", "magnet")
 
 
-def load(data: Path | None) -> Network:
+def load(data: Path | None, *, balanced: bool = True) -> Network:
     from rareflow.data.network import load_network
 
-    return load_network(data)
+    return load_network(data, balanced=balanced)
 
 
 @app.command()
@@ -37,7 +37,7 @@ def check(data: DataOption = None, fmt: FormatOption = Format.table) -> None:
     from rareflow.data.provenance import provenance_counts
     from rareflow.data.validate import BALANCE_TOLERANCE, balance
 
-    net = load(data)
+    net = load(data, balanced=False)  # the balance is reported below, node by node
     report = balance(net)
     counts = provenance_counts(net)
     ok = report.ok and counts["unsourced"] == 0

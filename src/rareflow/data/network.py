@@ -117,12 +117,18 @@ def region_lookup(network: Network) -> dict[str, str]:
 
 
 def load_network(
-    data_dir: str | Path | None = None, *, validate: bool = True, calibrated: bool = True
+    data_dir: str | Path | None = None,
+    *,
+    validate: bool = True,
+    calibrated: bool = True,
+    balanced: bool = True,
 ) -> Network:
     """Read a dataset directory (CSV or Parquet per table) and validate it.
 
     The bundled baseline carries the calibrated behavioural parameters unless
     ``calibrated=False`` (calibration itself starts from the curated priors).
+    A user's dataset must also balance (``check_balance``) unless ``balanced=False``
+    (``rareflow data check`` reports the balance itself).
     """
     from rareflow.data.io import read_tables
     from rareflow.data.validate import validate_network
@@ -135,7 +141,7 @@ def load_network(
     network = Network(tables=tables, source=label, files=files)
     if validate:
         validate_network(network)
-        if data_dir is not None:  # the bundled baseline is checked by its build and tests
+        if balanced and data_dir is not None:  # the bundled baseline: by its build and tests
             check_balance(network, directory)
     return network
 
