@@ -31,7 +31,6 @@ OUT = Path(__file__).parent / "timeline.yaml"
 DEFAULT_CSV = Path(__file__).parents[3] / "../shared/data/calibration/policy_events.csv"
 
 
-
 def _catalogue() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The bundled network's products (with stages) and element contents: the product lists
     below are read off them, not typed again."""

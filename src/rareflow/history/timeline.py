@@ -26,7 +26,6 @@ TIMELINE_FILE = Path(__file__).parent / "timeline.yaml"
 DATE_PATTERN = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 
 
-
 @cache
 def product_elements() -> dict[str, set[str]]:
     """Elements each product of the bundled network holds (its ``contents`` table), to filter
