@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 TOL = 1e-9
 MIN_SPARE_T_PER_YEAR = 1.0
 SHORT_TOL = 0.01  # an alternative source may itself be short by at most this share
-LEAD_TIMED = (ins.ExportLicense, ins.ContentRule)
+LEAD_TIMED = ins.Licensed
 SINGLE_ELEMENT_STAGES = ("separation", "metal")
 
 
@@ -181,7 +181,7 @@ def _content_rule(
     return Catch(n, share, lead, text)
 
 
-def _path(policy: ins.ExportLicense | ins.ContentRule) -> str:
+def _path(policy: ins.Licensed) -> str:
     """How approvals arrive: ', after a 2-month lead time, ramping over 4 months'."""
     lead = float(value(policy, "lead_time_months", {}))
     ramp = float(value(policy, "ramp_months", {}))

@@ -199,7 +199,22 @@ class Targeted(Instrument):
         return ctx.flow_mask(self.items, exporters, region_mask(self.targets, ctx.net, self.actor))
 
 
-def approved_share(p: ExportLicense | ContentRule, age: int, values: Values) -> float | np.ndarray:
+class Licensed(Instrument):
+    """A licence regime: a share of requests approved, after a lead time and a ramp; the
+    history and Monte Carlo timing act on these three fields."""
+
+    approval_share: Annotated[Share, PerDraw()] = Field(
+        description="Share of requests approved once approvals flow (0-1, or 'calibrated')."
+    )
+    lead_time_months: Annotated[LeadMonths, PerDraw()] = Field(
+        0.0, description="Months before any approval flows (or 'calibrated')."
+    )
+    ramp_months: Annotated[RampMonths, PerDraw()] = Field(
+        0.0, description="Months over which approvals rise to their share (or 'calibrated')."
+    )
+
+
+def approved_share(p: Licensed, age: int, values: Values) -> float | np.ndarray:
     """The measure's ``approval_path`` at ``age`` months after entry."""
     share = approval_path(
         age,
@@ -210,20 +225,11 @@ def approved_share(p: ExportLicense | ContentRule, age: int, values: Values) -> 
     return float(share) if np.ndim(share) == 0 else share
 
 
-class ExportLicense(Targeted):
+class ExportLicense(Targeted, Licensed):
     """Exports of the items need a licence: a share is approved, after a lead time."""
 
     type: Literal["export_license"] = "export_license"
     writes = ("allowed",)
-    approval_share: Annotated[Share, PerDraw()] = Field(
-        description="Share of requests approved once approvals flow (0-1, or 'calibrated')."
-    )
-    lead_time_months: Annotated[LeadMonths, PerDraw()] = Field(
-        0.0, description="Months before any approval flows (or 'calibrated')."
-    )
-    ramp_months: Annotated[RampMonths, PerDraw()] = Field(
-        0.0, description="Months over which approvals rise to their share (or 'calibrated')."
-    )
     denied_sectors: list[Sector] = Field(
         default_factory=list, description="End uses never licensed (e.g. defence)."
     )
@@ -285,7 +291,7 @@ class Tariff(Targeted):
         fx.taxed.apply(ctx.mask(self, Tariff.import_mask), rate, on=ctx.on)
 
 
-class ContentRule(Instrument):
+class ContentRule(Licensed):
     """Foreign exports of products holding at least ``threshold`` (mass fraction) of the
     actor's controlled ``elements`` from actor-origin material fall under the actor's licence."""
 
@@ -295,9 +301,6 @@ class ContentRule(Instrument):
     elements: list[Element] = Field(min_length=1)
     threshold: float = Field(0.001, gt=0.0, le=1.0)
     targets: list[Target] = Field(default_factory=lambda: [ALL])
-    approval_share: Annotated[Share, PerDraw()]
-    lead_time_months: Annotated[LeadMonths, PerDraw()] = 0.0
-    ramp_months: Annotated[RampMonths, PerDraw()] = 0.0
 
     def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
         net = ctx.net

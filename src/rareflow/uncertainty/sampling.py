@@ -160,13 +160,13 @@ def _timed(
     first = month_index(scenario.start)
     active, age = windows(pols, sampled, n, first, horizon)
     out = {k: np.asarray(v, dtype=float) for k, v in values.items()}
-    kept: list[ins.PolicyBase] = []
+    kept: list[ins.Instrument] = []
     for j, p in enumerate(pols):
-        if isinstance(p, ins.Suspension):
-            continue  # acts through the masks
+        if p.suspends():
+            continue  # a suspension acts through the masks
         out[f"{p.id}.active"] = active[:, j]
         update: dict[str, object] = {"start": min(p.start, scenario.start), "end": None}
-        if isinstance(p, ins.ExportLicense | ins.ContentRule):
+        if isinstance(p, ins.Licensed):
             out[f"{p.id}.approval_share"] = _approved(p, age[:, j], out, calibration, n)
             update.update(approval_share=0.0, lead_time_months=0.0, ramp_months=0.0)
             out.pop(f"{p.id}.lead_time_months", None)
@@ -178,7 +178,7 @@ def _timed(
 
 
 def _approved(
-    p: ins.ExportLicense | ins.ContentRule,
+    p: ins.Licensed,
     age: np.ndarray,
     values: dict[str, np.ndarray],
     calibration: Mapping[str, ParamValue],
@@ -221,7 +221,7 @@ def _ramped(
 
 
 def windows(
-    policies: Sequence[ins.PolicyBase], sampled: dict[str, np.ndarray], n: int, first: int, T: int
+    policies: Sequence[ins.Instrument], sampled: dict[str, np.ndarray], n: int, first: int, T: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(D, N, T) in force and months since (re)entry, per draw (the engine's ``_windows``
     with per-draw occurrence, start shift and duration)."""
@@ -231,10 +231,9 @@ def windows(
     on = win.copy()
     ids = [p.id for p in policies]
     for j, p in enumerate(policies):
-        if isinstance(p, ins.Suspension):
-            for target in p.policies:
-                if target in ids:
-                    on[:, ids.index(target)] &= ~win[:, j]
+        for target in p.suspends():
+            if target in ids:
+                on[:, ids.index(target)] &= ~win[:, j]
     age = np.zeros(on.shape, dtype=int)
     for t in range(1, len(span)):
         age[..., t] = np.where(on[..., t - 1], age[..., t - 1] + 1, 0)
@@ -243,7 +242,7 @@ def windows(
 
 
 def _dates(
-    policies: Sequence[ins.PolicyBase], sampled: dict[str, np.ndarray], n: int
+    policies: Sequence[ins.Instrument], sampled: dict[str, np.ndarray], n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(D, N) start, end (inclusive) and occurrence of each measure per draw."""
     starts = np.empty((n, len(policies)), dtype=int)
