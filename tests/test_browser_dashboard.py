@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,16 @@ def page(server: str, tmp_path: Path) -> Iterator[Any]:
         assert not errors, errors
 
 
+def until(page: Any, expression: str, arg: Any = None) -> None:
+    """Poll ``expression`` (evaluated through the debugger protocol) until it is truthy.
+    Playwright's own ``wait_for_function`` evaluates its predicate with ``eval`` inside the
+    page, which the dashboard's Content-Security-Policy (no 'unsafe-eval') rightly blocks."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(100)
+
+
 def _data(page: Any, chart: str) -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = page.evaluate(f"document.getElementById('{chart}').data || []")
     return data
@@ -88,8 +99,8 @@ def test_run_a_scenario_and_see_the_charts(page: Any, tmp_path: Path) -> None:
     share.fill("0.2")  # a harsher regime than 2025's, so that shortages show
     page.fill("#f-months", "6")
     page.click("#run")
-    page.wait_for_function("document.getElementById('run-status').textContent.includes('complete')")
-    page.wait_for_function("(document.getElementById('chart-sankey').data || []).length > 0")
+    until(page, "document.getElementById('run-status').textContent.includes('complete')")
+    until(page, "(document.getElementById('chart-sankey').data || []).length > 0")
     assert page.evaluate("document.getElementById('progress').value") == 1
     shortage = _data(page, "chart-shortage")
     assert shortage and max(max(t["y"]) for t in shortage) > 0.01  # licensing causes shortages
@@ -146,10 +157,11 @@ def test_two_runs_side_by_side(page: Any, server: str) -> None:
     page.select_option("#compare-b", ids[1])
     page.click("#compare")
     for chart, run_id in (("chart-compare-a", ids[0]), ("chart-compare-b", ids[1])):
-        page.wait_for_function(
+        until(
+            page,
             "([chart, id]) => ((document.getElementById(chart).layout || {}).title || {})"
             ".text?.includes(id)",
-            arg=[chart, run_id],
+            [chart, run_id],
         )
         assert _data(page, chart)
     page.wait_for_selector("#compare-table tr")
