@@ -16,12 +16,14 @@ from rareflow.cli.main import cli
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """A baseline run and a Monte Carlo run of a licence scenario, 6 months each."""
     path = tmp_path_factory.mktemp("mc") / "s.duckdb"
-    ids = []
-    for args in (["run", "baseline"], ["montecarlo", "reimpose-oct-2025", "--draws", "3"]):
-        cli([*args, "--months", "6", "--store", str(path)])
-        from rareflow.io.store import ResultStore
+    from rareflow.io.store import ResultStore
 
-        ids.append(str(ResultStore(path).runs()["run_id"].iloc[0]))
+    ids: list[str] = []
+    for args in (["run", "baseline"], ["montecarlo", "reimpose-oct-2025", "--draws", "3"]):
+        assert cli([*args, "--months", "6", "--store", str(path)]) == 0
+        stored = set(ResultStore(path).runs()["run_id"].astype(str))
+        (new,) = stored - set(ids)  # the run just made (runs in one second tie on time)
+        ids.append(new)
     return path, ids[0], ids[1]
 
 
