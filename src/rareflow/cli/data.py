@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rareflow.cli.output import Format, print_frame, print_json, records
+from rareflow.cli.output import Format, print_frame, print_json
 from rareflow.errors import EXIT_CHECK_FAILED, UserInputError
+from rareflow.history.records import records
 
 if TYPE_CHECKING:
     import pandas as pd

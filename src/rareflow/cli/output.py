@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rareflow.history.records import clean, records
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -26,21 +28,8 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe scalars: numpy types to Python, NaN to null."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-
 def print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, default=_clean) + "\n")
+    sys.stdout.write(json.dumps(payload, indent=2, default=clean) + "\n")
 
 
 Formatter = Callable[[Any], str]

@@ -227,7 +227,7 @@ def montecarlo(
 def payload(result: MonteCarloResult) -> dict[str, Any]:
     """The JSON of a Monte Carlo run: horizon rows, monthly rows with any expected loss, how
     the quantiles were computed, and warnings."""
-    from rareflow.cli.output import records
+    from rareflow.history.records import records
 
     monthly = [result.quantiles(k).assign(metric=k) for k in ("shortage_share", "value_lost")]
     return {
@@ -278,7 +278,7 @@ def sensitivity(
     if chart is not None:
         tornado(result, chart)
     if fmt is Shown.json:
-        from rareflow.cli.output import records
+        from rareflow.history.records import records
 
         print_json({"method": result.method, "output": result.output, "runs": result.runs,
                     "default_ranges": result.assumed, "warnings": _assumed(result),

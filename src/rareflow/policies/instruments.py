@@ -368,21 +368,28 @@ class CapacityInvestment(Instrument):
         return extra
 
 
-class PriceFloor(Instrument):
-    """A guaranteed minimum price for a product in a market (e.g. the DoD NdPr floor)."""
+class PriceBound(Instrument):
+    """A bound on a product's price in a market, written to its one channel (``writes``)."""
 
-    type: Literal["price_floor"] = "price_floor"
-    writes = ("floor",)
     product: Product
     market: Market = "ex_china"
     usd_per_kg: Annotated[float, PerDraw(typical=300.0)] = Field(gt=0.0)
 
     def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        (channel,) = self.writes
         cell = one_hot(ctx.net, product=self.product, market=self.market)
-        fx.put("floor", cell * per_draw_column(ctx.value(self, "usd_per_kg"), 3))
+        bound = per_draw_column(ctx.value(self, "usd_per_kg"), 3)
+        fx.put(channel, np.where(cell > 0, bound, CHANNEL[channel].neutral))
 
 
-class PriceCap(Instrument):
+class PriceFloor(PriceBound):
+    """A guaranteed minimum price for a product in a market (e.g. the DoD NdPr floor)."""
+
+    type: Literal["price_floor"] = "price_floor"
+    writes = ("floor",)
+
+
+class PriceCap(PriceBound):
     """A government cap on a product's price in a market (e.g. a domestic cap in China): the
     price may not rise above ``usd_per_kg``, so demand does not fall as it would at the
     scarcity price and what is short is rationed pro rata. A floor in force on the same
@@ -390,14 +397,7 @@ class PriceCap(Instrument):
 
     type: Literal["price_cap"] = "price_cap"
     writes = ("cap",)
-    product: Product
     market: Market = "china"
-    usd_per_kg: Annotated[float, PerDraw(typical=300.0)] = Field(gt=0.0)
-
-    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
-        cell = one_hot(ctx.net, product=self.product, market=self.market)
-        cap = np.where(cell > 0, per_draw_column(ctx.value(self, "usd_per_kg"), 3), np.inf)
-        fx.put("cap", cap)
 
 
 def resolve_calibrated(policy: Instrument, parameters: Mapping[str, float]) -> Instrument:
