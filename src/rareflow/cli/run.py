@@ -68,9 +68,9 @@ def prepare(scenario: str, data: Path | None) -> tuple[Scenario, Network]:
     """The scenario validated (file problems first, before the dataset is read), the dataset
     loaded, and the scenario bound to it."""
     from rareflow.data.network import load_network
-    from rareflow.scenarios.load import HISTORY, bind, load_scenario, resolve
+    from rareflow.scenarios.load import GENERATED, bind, load_scenario, resolve
 
-    source = scenario if scenario == HISTORY else resolve(scenario)
+    source = scenario if scenario in GENERATED else resolve(scenario)
     loaded = load_scenario(source)
     network = load_network(data)
     return bind(loaded, network, file=str(source)), network

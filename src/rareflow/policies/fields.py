@@ -100,7 +100,6 @@ class Attribute:
     low: float
     high: float
     typical: float  # an upper end of ordinary values (the bound where there is one)
-    calibrated: bool  # also accepts 'calibrated'
 
 
 def per_draw_attributes(cls: type[Instrument]) -> dict[str, Attribute]:
@@ -111,8 +110,7 @@ def per_draw_attributes(cls: type[Instrument]) -> dict[str, Attribute]:
             continue
         lo, hi = bounds(info)
         typical = hi if math.isfinite(hi) else float(per_draw.typical or 1.0)
-        literal = any(typing.get_origin(a) is typing.Literal for a in _args(info.annotation))
-        out[name] = Attribute(name, lo, hi, typical, literal)
+        out[name] = Attribute(name, lo, hi, typical)
     return out
 
 

@@ -261,9 +261,6 @@ def with_regions(scenario: Scenario, lookup: Mapping[str, str]) -> Scenario:
 
 
 # -- public API ------------------------------------------------------------------------------
-HISTORY = "history"  # built from the policy timeline (``rareflow.history.scenario``)
-
-
 def load_scenario(name_or_path: str | Path, network: Network | None = None) -> Scenario:
     """A bundled scenario by name, or a YAML file, validated (and bound if ``network``)."""
     if isinstance(name_or_path, str) and name_or_path in GENERATED:

@@ -36,11 +36,11 @@ def _bundled_names() -> list[str]:
 
 
 def _reserved_names() -> set[str]:
-    """Names a saved scenario may not take, in any case: the bundled ones and ``history``
-    (the CLI's scenario built from the policy timeline)."""
-    from rareflow.scenarios.load import HISTORY
+    """Names a saved scenario may not take, in any case: the bundled ones and those built by
+    code (``history``, from the policy timeline)."""
+    from rareflow.scenarios.load import GENERATED
 
-    return {name.lower() for name in [*_bundled_names(), HISTORY]}
+    return {name.lower() for name in [*_bundled_names(), *GENERATED]}
 
 
 @router.get("", summary="Bundled and saved scenarios")
