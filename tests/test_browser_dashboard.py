@@ -55,6 +55,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def page(server: str, tmp_path: Path) -> Iterator[Any]:
+    yield from browse(server, tmp_path)
+
+
+def browse(server: str, tmp_path: Path) -> Iterator[Any]:
+    """A fresh headless chromium tab on the dashboard, ready; no page error allowed."""
     from playwright.sync_api import sync_playwright
 
     executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
@@ -166,3 +171,26 @@ def test_two_runs_side_by_side(page: Any, server: str) -> None:
         assert _data(page, chart)
     page.wait_for_selector("#compare-table tr")
     assert "us-embargo" in page.text_content("#chart-compare-b")
+
+
+@pytest.fixture(scope="module")
+def mc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A store whose newest run is a Monte Carlo run (the dashboard once broke on it)."""
+    from rareflow.cli.main import cli
+
+    store = tmp_path_factory.mktemp("mc-browser") / "results.duckdb"
+    assert cli(["run", "baseline", "--months", "6", "--store", str(store)]) == 0
+    args = ["montecarlo", "reimpose-oct-2025", "--draws", "64", "--months", "6"]
+    assert cli([*args, "--store", str(store)]) == 0
+    with live_server(store) as base:
+        yield base
+
+
+def test_a_monte_carlo_run_gets_a_fan_chart(mc_server: str, tmp_path: Path) -> None:
+    for tab in browse(mc_server, tmp_path):
+        assert tab.input_value("#run-select").startswith("reimpose-oct-2025-mc-")
+        traces = _data(tab, "chart-shortage")
+        assert any(t.get("fill") == "tonexty" for t in traces)  # the p5-p95 band
+        assert any("(median)" in t.get("name", "") for t in traces)
+        assert "Monte Carlo" in tab.text_content("#chart-sankey")  # says why it is empty
+        tab.wait_for_selector("#compare-table tr")  # compare still works

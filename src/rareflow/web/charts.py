@@ -1,6 +1,7 @@
 """The series the dashboard draws, aggregated from a stored run's tidy results (draw means).
 
-- ``shortage``: shortage share per importing region and sector over time (the worst series);
+- ``shortage``: shortage share per importing region and sector over time (the worst series;
+  for a Monte Carlo run the median with its p5-p95 band);
 - ``exports``: China's shipments per destination over time (t/month, all products);
 - ``prices``: each product's price in China and ex-China over time (USD/kg);
 - ``sankey``: tonnes shipped over the horizon, exporter -> stage of the chain -> importer.
@@ -26,10 +27,7 @@ def _by_month(frame: pd.DataFrame, keys: list[str], months: list[str]) -> pd.Dat
 
 
 def _series(table: pd.DataFrame, top: int) -> list[dict[str, Any]]:
-    if table.empty:
-        return []
-    peak = table.max(axis=1)
-    keep = peak[peak > 0].sort_values(ascending=False).head(top).index
+    keep = _keys(table, top)
     names = [" · ".join(k) if isinstance(k, tuple) else str(k) for k in keep]
     return [
         {"name": name, "values": [float(v) for v in table.loc[key]]}
@@ -38,8 +36,30 @@ def _series(table: pd.DataFrame, top: int) -> list[dict[str, Any]]:
 
 
 def shortage(results: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
-    rows = results[results["metric"] == "shortage_share"]
-    return _series(_by_month(rows, ["region", "product"], months), TOP_SERIES)
+    """The worst series; a Monte Carlo run (no single path stored) gives its median with
+    ``low`` and ``high`` (p5, p95) for a fan chart."""
+    if (results["metric"] == "shortage_share").any() or not len(results):
+        rows = results[results["metric"] == "shortage_share"]
+        return _series(_by_month(rows, ["region", "product"], months), TOP_SERIES)
+    by = {q: _stat(results, f"shortage_share_{q}", months) for q in ("p50", "p5", "p95")}
+    series = _series(by["p50"], TOP_SERIES)
+    for item, key in zip(series, _keys(by["p50"], TOP_SERIES), strict=True):
+        for band, q in (("low", "p5"), ("high", "p95")):
+            row = by[q].loc[key] if key in by[q].index else pd.Series(0.0, index=months)
+            item[band] = [float(v) for v in row]
+    return series
+
+
+def _stat(results: pd.DataFrame, metric: str, months: list[str]) -> pd.DataFrame:
+    return _by_month(results[results["metric"] == metric], ["region", "product"], months)
+
+
+def _keys(table: pd.DataFrame, top: int) -> list[Any]:
+    """The rows ``_series`` keeps, in its order."""
+    if table.empty:
+        return []
+    peak = table.max(axis=1)
+    return list(peak[peak > 0].sort_values(ascending=False).head(top).index)
 
 
 def exports(results: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:

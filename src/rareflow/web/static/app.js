@@ -263,9 +263,15 @@ async function loadRuns(selected) {
 // -- charts ------------------------------------------------------------------------------------
 const CONFIG = { responsive: true, displaylogo: false };
 const title = (text) => ({ text, x: 0.01, xanchor: "left" }); // clear of the mode bar
-const lines = (series, months) => series.map((s) => ({ x: months, y: s.values, name: s.name, type: "scatter", mode: "lines" }));
+const lines = (series, months) => series.flatMap((s) => s.low ? fan(s, months) : [{ x: months, y: s.values, name: s.name, type: "scatter", mode: "lines" }]);
+// a Monte Carlo series: the p5-p95 band (filled between two invisible edges) around its median
+const fan = (s, months) => [
+  { x: months, y: s.high, type: "scatter", mode: "lines", line: { width: 0 }, showlegend: false, legendgroup: s.name, hoverinfo: "skip" },
+  { x: months, y: s.low, type: "scatter", mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(99,110,250,0.18)", showlegend: false, legendgroup: s.name, name: `${s.name} p5-p95` },
+  { x: months, y: s.values, name: `${s.name} (median)`, type: "scatter", mode: "lines", legendgroup: s.name },
+];
 
-const peak = (charts) => Math.max(0.01, ...charts.shortage.flatMap((s) => s.values));
+const peak = (charts) => Math.max(0.01, ...charts.shortage.flatMap((s) => s.high || s.values));
 
 function plotShortage(div, charts, heading, top = null) {
   const yaxis = { title: { text: "share of need not met" }, tickformat: ".0%", rangemode: "tozero" };
@@ -291,16 +297,24 @@ async function showRun(runId) {
   state.charts = body;
   $("download").href = `/api/runs/${runId}/results?format=csv`;
   plotShortage("chart-shortage", body, "Shortage by region and sector");
+  const exportsHeading = body.exports.length || !body.shortage.some((x) => x.low)
+    ? "China's exports by destination (t/month, all products)"
+    : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
   Plotly.react("chart-exports", body.exports.map((s) => ({ x: body.months, y: s.values, name: s.name, type: "scatter", stackgroup: "one" })),
-    { title: title("China's exports by destination (t/month, all products)"), margin: { t: 40 } }, CONFIG);
+    { title: title(exportsHeading), margin: { t: 40 } }, CONFIG);
   const products = Object.keys(body.prices);
   const keep = $("price-product").value;
   $("price-product").replaceChildren(...products.map((p) => new Option(p, p)));
-  $("price-product").value = products.includes(keep) ? keep : (products.includes("dy_oxide") ? "dy_oxide" : products[0]);
-  plotPrices();
+  if (products.length) {
+    $("price-product").value = products.includes(keep) ? keep : (products.includes("dy_oxide") ? "dy_oxide" : products[0]);
+    plotPrices();
+  } else {
+    Plotly.react("chart-prices", [], { title: title("No price paths stored for this run (a Monte Carlo run keeps statistics)"), margin: { t: 40 } }, CONFIG);
+  }
   const s = body.sankey;
-  Plotly.react("chart-sankey", [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }],
-    { title: title("Trade over the horizon: exporter → stage → importer (t)"), margin: { t: 40 } }, CONFIG);
+  const sankey = s.nodes.length ? [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }] : [];
+  const heading = s.nodes.length ? "Trade over the horizon: exporter → stage → importer (t)" : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
+  Plotly.react("chart-sankey", sankey, { title: title(heading), margin: { t: 40 } }, CONFIG);
 }
 
 async function compareRuns() {
@@ -327,7 +341,7 @@ const pct = (v) => `${(100 * (v || 0)).toFixed(1)}%`;
 // -- start -------------------------------------------------------------------------------------
 async function start() {
   const health = await api("/api/health");
-  $("service").textContent = health.ok ? `store: ${health.body.store}` : describe(health.body);
+  $("service").textContent = health.ok ? `store: ${health.body.store.file}` : describe(health.body);
   state.types = (await api("/api/policy-types")).body;
   $("load").onclick = loadScenario;
   $("add-policy").onclick = () => addPolicy();
