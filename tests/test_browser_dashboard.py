@@ -118,6 +118,13 @@ def test_run_a_scenario_and_see_the_charts(page: Any, tmp_path: Path) -> None:
     assert "from CHN" in sankey["node"]["label"] and sum(sankey["link"]["value"]) > 0
     for chart in ("chart-shortage", "chart-exports", "chart-prices", "chart-sankey"):
         assert page.locator(f"#{chart} svg.main-svg").count() > 0  # drawn, not just data
+    headings = page.locator("#headline th").all_text_contents()
+    assert headings[:3] == ["region", "sector", "from"] and "value lost ($m)" in headings
+    assert page.locator("#headline tr").count() > 1  # the answer, first on the page
+    page.click("#headline th[data-key='peak_short']")  # sort: the deepest shortage first
+    shares = page.locator("#headline tr td:nth-child(5)").all_text_contents()
+    values = [float(v.rstrip("%")) for v in shares]
+    assert values == sorted(values, reverse=True)
     href = page.evaluate("document.getElementById('download').href")  # absolute
     csv = page.request.get(href)
     assert csv.ok and csv.text().startswith("run_id,scenario,draw,month")
@@ -193,4 +200,5 @@ def test_a_monte_carlo_run_gets_a_fan_chart(mc_server: str, tmp_path: Path) -> N
         assert any(t.get("fill") == "tonexty" for t in traces)  # the p5-p95 band
         assert any("(median)" in t.get("name", "") for t in traces)
         assert "Monte Carlo" in tab.text_content("#chart-sankey")  # says why it is empty
+        assert tab.locator("#headline tr").count() > 1  # median path, mean loss
         tab.wait_for_selector("#compare-table tr")  # compare still works

@@ -274,7 +274,7 @@ const fan = (s, months) => [
 const peak = (charts) => Math.max(0.01, ...charts.shortage.flatMap((s) => s.high || s.values));
 
 function plotShortage(div, charts, heading, top = null) {
-  const yaxis = { title: { text: "share of need not met" }, tickformat: ".0%", rangemode: "tozero" };
+  const yaxis = { title: { text: "share of need not met" }, tickformat: ".1~%", rangemode: "tozero" };
   if (top) yaxis.range = [0, 1.05 * top]; // side by side: one scale for both
   const layout = { title: title(heading), yaxis, margin: { t: 40 } };
   const traces = charts.shortage.length ? lines(charts.shortage, charts.months) : [{ x: charts.months, y: charts.months.map(() => 0), name: "no shortage" }];
@@ -295,6 +295,8 @@ async function showRun(runId) {
   if (seq !== state.shown) return;
   if (!ok) { $("run-status").textContent = describe(body); return; }
   state.charts = body;
+  state.headline = body.headline;
+  drawHeadline();
   $("download").href = `/api/runs/${runId}/results?format=csv`;
   plotShortage("chart-shortage", body, "Shortage by region and sector");
   const exportsHeading = body.exports.length || !body.shortage.some((x) => x.low)
@@ -315,6 +317,43 @@ async function showRun(runId) {
   const sankey = s.nodes.length ? [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }] : [];
   const heading = s.nodes.length ? "Trade over the horizon: exporter → stage → importer (t)" : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
   Plotly.react("chart-sankey", sankey, { title: title(heading), margin: { t: 40 } }, CONFIG);
+}
+
+// the answer first: one row per region and sector that is ever short; headings sort
+const HEADLINE = [
+  ["region", "region", (v) => v], ["sector", "sector", (v) => v], ["from", "from", (v) => v],
+  ["months", "months", (v) => String(v)], ["peak_short", "peak short", (v) => pct(v)],
+  ["peak_stopped", "peak stopped", (v) => pct(v)],
+  ["value_lost_usd", "value lost ($m)", (v) => (v / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })],
+];
+
+function drawHeadline() {
+  const table = $("headline");
+  table.replaceChildren();
+  const rows = state.headline || [];
+  if (!rows.length) { table.insertRow().insertCell().textContent = "No region or sector runs short in this run."; return; }
+  // a Monte Carlo run keeps no stocks, so no stoppages: leave out a column of zeros
+  const columns = HEADLINE.filter(([key]) => key !== "peak_stopped" || rows.some((r) => r[key] > 0));
+  const head = table.insertRow();
+  for (const [key, label] of columns) {
+    const th = document.createElement("th");
+    th.textContent = label;
+    th.dataset.key = key;
+    th.onclick = () => sortHeadline(key);
+    head.appendChild(th);
+  }
+  for (const r of rows) {
+    const row = table.insertRow();
+    for (const [key, , show] of columns) row.insertCell().textContent = show(r[key]);
+  }
+}
+
+function sortHeadline(key) {
+  const down = state.sortedBy === key ? !state.sortDown : typeof state.headline[0][key] === "number";
+  state.sortedBy = key;
+  state.sortDown = down;
+  state.headline.sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0) * (down ? -1 : 1));
+  drawHeadline();
 }
 
 async function compareRuns() {
