@@ -202,3 +202,14 @@ def test_a_monte_carlo_run_gets_a_fan_chart(mc_server: str, tmp_path: Path) -> N
         assert "Monte Carlo" in tab.text_content("#chart-sankey")  # says why it is empty
         assert tab.locator("#headline tr").count() > 1  # median path, mean loss
         tab.wait_for_selector("#compare-table tr")  # compare still works
+
+
+def test_an_empty_store_offers_the_bundled_scenarios(tmp_path: Path) -> None:
+    """The first visit shows the bundled scenarios, each one click from a run."""
+    with live_server(tmp_path / "empty.duckdb") as base:
+        for tab in browse(base, tmp_path):
+            assert tab.is_visible("#welcome")
+            tab.click("#starters button:text('Run baseline')")
+            until(tab, "document.getElementById('run-status').textContent.includes('complete')")
+            until(tab, "document.getElementById('welcome').hidden")
+            assert tab.input_value("#run-select").startswith("baseline-")

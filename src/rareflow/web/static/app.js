@@ -247,9 +247,33 @@ async function loadScenario() {
   if (ok) fillForm(body); else note(describe(body), true);
 }
 
+// an empty store: the bundled scenarios, each one click from a run
+async function showStarters(empty) {
+  $("welcome").hidden = !empty;
+  if (!empty || $("starters").rows.length) return;
+  const { body } = await api("/api/scenarios");
+  for (const s of body.filter((x) => x.origin === "bundled")) {
+    const row = $("starters").insertRow();
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = `Run ${s.name}`;
+    button.onclick = () => runBundled(s.name);
+    row.insertCell().appendChild(button);
+    row.insertCell().textContent = s.description;
+  }
+}
+
+async function runBundled(name) {
+  const response = await postJson("/api/runs", { scenario: name });
+  if (!response.ok) return showProblems(response.body);
+  note(`run ${response.body.run_id} started`);
+  await follow(response.body.run_id);
+}
+
 async function loadRuns(selected) {
   const { body } = await api("/api/runs");
   const done = body.filter((r) => r.status === "complete");
+  await showStarters(done.length === 0);
   for (const id of ["run-select", "compare-a", "compare-b"]) {
     const keep = $(id).value;
     $(id).replaceChildren(...done.map((r) => new Option(`${r.run_id}`, r.run_id)));
