@@ -118,6 +118,9 @@ def test_run_a_scenario_and_see_the_charts(page: Any, tmp_path: Path) -> None:
     assert "from CHN" in sankey["node"]["label"] and sum(sankey["link"]["value"]) > 0
     for chart in ("chart-shortage", "chart-exports", "chart-prices", "chart-sankey"):
         assert page.locator(f"#{chart} svg.main-svg").count() > 0  # drawn, not just data
+    layout = page.evaluate("document.getElementById('chart-shortage').layout")
+    assert [m["x0"] for m in layout["shapes"]] == ["2026-11"]  # the licence's start, marked
+    assert "april-2025-licence" in layout["annotations"][0]["text"]
     headings = page.locator("#headline th").all_text_contents()
     assert headings[:3] == ["region", "sector", "from"] and "value lost ($m)" in headings
     assert page.locator("#headline tr").count() > 1  # the answer, first on the page

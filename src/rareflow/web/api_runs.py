@@ -223,14 +223,16 @@ def summary(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
     responses={404: ERROR, 409: ERROR},
 )
 def charts(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
-    from rareflow.web.charts import payload
+    from rareflow.web.charts import payload, policy_starts
 
     _complete(ctx, run_id)
     store = ctx.store.db
     with ctx.heavy_slot():
         frame = ctx.store.call(lambda: store.results(run_id))
         months = ctx.store.call(lambda: store.months(run_id))
-        return {"run_id": run_id, **payload(frame, months, ctx.stages)}
+        info = ctx.store.call(lambda: store.run(run_id))
+        return {"run_id": run_id, **payload(frame, months, ctx.stages),
+                "policies": policy_starts(info.get("scenario_json"))}  # fmt: skip
 
 
 @router.get(

@@ -140,3 +140,18 @@ def payload(results: pd.DataFrame, months: list[str], stages: dict[str, str]) ->
         "prices": prices(results, months),
         "sankey": sankey(results, stages),
     }
+
+
+def policy_starts(scenario_json: str | None) -> list[dict[str, str]]:
+    """The run's measures and their first months, to mark on the time charts."""
+    import json
+
+    try:
+        policies = json.loads(scenario_json or "{}").get("policies", [])
+    except (json.JSONDecodeError, AttributeError):
+        return []
+    return [
+        {"id": str(p.get("id", "")), "start": str(p.get("start", ""))}
+        for p in policies
+        if isinstance(p, dict) and p.get("start") and p.get("type") != "suspension"
+    ]

@@ -295,12 +295,27 @@ const fan = (s, months) => [
   { x: months, y: s.values, name: `${s.name} (median)`, type: "scatter", mode: "lines", legendgroup: s.name },
 ];
 
+// each measure's first month inside the horizon, a dashed line on every time chart
+function markers(charts) {
+  const months = charts.months || [];
+  const starts = {};
+  for (const p of charts.policies || []) {
+    if (months.includes(p.start)) (starts[p.start] = starts[p.start] || []).push(p.id);
+  }
+  const shapes = [], annotations = [];
+  for (const [month, ids] of Object.entries(starts).slice(0, 6)) {
+    shapes.push({ type: "line", xref: "x", yref: "paper", x0: month, x1: month, y0: 0, y1: 1, line: { dash: "dot", width: 1, color: "#888" } });
+    annotations.push({ xref: "x", yref: "paper", x: month, y: 1, text: ids.join(", "), showarrow: false, xanchor: "left", yanchor: "bottom", font: { size: 10, color: "#666" } });
+  }
+  return { shapes, annotations };
+}
+
 const peak = (charts) => Math.max(0.01, ...charts.shortage.flatMap((s) => s.high || s.values));
 
 function plotShortage(div, charts, heading, top = null) {
   const yaxis = { title: { text: "share of need not met" }, tickformat: ".1~%", rangemode: "tozero" };
   if (top) yaxis.range = [0, 1.05 * top]; // side by side: one scale for both
-  const layout = { title: title(heading), yaxis, margin: { t: 40 } };
+  const layout = { title: title(heading), yaxis, margin: { t: 40 }, ...markers(charts) };
   const traces = charts.shortage.length ? lines(charts.shortage, charts.months) : [{ x: charts.months, y: charts.months.map(() => 0), name: "no shortage" }];
   return Plotly.react(div, traces, layout, CONFIG);
 }
@@ -310,7 +325,7 @@ function plotPrices() {
   const product = $("price-product").value;
   const markets = charts.prices[product] || {};
   const traces = Object.entries(markets).map(([market, values]) => ({ x: charts.months, y: values, name: market === "china" ? "China" : "ex-China", type: "scatter", mode: "lines" }));
-  Plotly.react("chart-prices", traces, { title: title(`Price of ${product}: China vs ex-China (USD/kg)`), margin: { t: 40 } }, CONFIG);
+  Plotly.react("chart-prices", traces, { title: title(`Price of ${product}: China vs ex-China (USD/kg)`), margin: { t: 40 }, ...markers(charts) }, CONFIG);
 }
 
 async function showRun(runId) {
@@ -327,7 +342,7 @@ async function showRun(runId) {
     ? "China's exports by destination (t/month, all products)"
     : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
   Plotly.react("chart-exports", body.exports.map((s) => ({ x: body.months, y: s.values, name: s.name, type: "scatter", stackgroup: "one" })),
-    { title: title(exportsHeading), margin: { t: 40 } }, CONFIG);
+    { title: title(exportsHeading), margin: { t: 40 }, ...markers(body) }, CONFIG);
   const products = Object.keys(body.prices);
   const keep = $("price-product").value;
   $("price-product").replaceChildren(...products.map((p) => new Option(p, p)));
