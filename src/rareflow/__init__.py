@@ -7,15 +7,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rareflow.scenarios.generated import register
 from rareflow.version import __version__
 
-__all__ = ["__version__", "load_baseline", "load_scenario", "run"]
+__all__ = [
+    "__version__",
+    "compare",
+    "exposure",
+    "load_baseline",
+    "load_scenario",
+    "montecarlo",
+    "run",
+]
 
 if TYPE_CHECKING:
+    from rareflow.analytics.compare import Comparison
+    from rareflow.analytics.exposure import Exposure
     from rareflow.data.network import Network
+    from rareflow.engine.result import RunResult
+    from rareflow.scenarios.model import Scenario
+    from rareflow.uncertainty.result import MonteCarloResult
 
 
 def _history() -> Any:
@@ -27,22 +42,109 @@ def _history() -> Any:
 register("history", _history)  # the scenario layer does not import the history layer
 
 
-def load_baseline(data_dir: str | None = None) -> Network:
-    """The bundled baseline network (or a dataset directory in the same schema)."""
-    from rareflow.data.network import load_baseline as _load
+def load_baseline(data_dir: str | Path | None = None) -> Network:
+    """The bundled baseline network (or a dataset directory in the same schema): tables
+    (``net.tables``, pandas) and labelled arrays (``net.array(name)``, xarray)."""
+    from rareflow.data.network import load_network
 
-    return _load(data_dir)
+    return load_network(data_dir)
 
 
-def load_scenario(name_or_path: str, **kwargs: Any) -> Any:
-    """A bundled scenario by name, or a YAML file, validated."""
+def load_scenario(name_or_path: str | Path, network: Network | None = None) -> Scenario:
+    """A bundled scenario by name (``rareflow scenarios`` lists them), or a YAML file,
+    validated; bound to ``network`` (codes checked, ISO3 countries mapped) when given."""
     from rareflow.scenarios.load import load_scenario as _load
 
-    return _load(name_or_path, **kwargs)
+    return _load(name_or_path, network)
 
 
-def run(scenario: Any = "baseline", **kwargs: Any) -> Any:
-    """Simulate a scenario (name, path or ``Scenario``); returns a ``RunResult``."""
+def _prepared(
+    scenario: Scenario | str | Path,
+    data: str | Path | None,
+    parameters: Mapping[str, float] | None,
+) -> tuple[Scenario, Network]:
+    """The scenario bound to the dataset, with ``parameters`` overriding its own."""
+    from rareflow.scenarios.load import bind
+    from rareflow.scenarios.model import Scenario
+
+    network = load_baseline(data)
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if parameters:
+        merged = {**loaded.parameters, **{k: float(v) for k, v in parameters.items()}}
+        loaded = loaded.model_copy(update={"parameters": merged})
+    return bind(loaded, network), network
+
+
+def run(
+    scenario: Scenario | str | Path = "baseline",
+    *,
+    months: int | None = None,
+    data: str | Path | None = None,
+    parameters: Mapping[str, float] | None = None,
+) -> RunResult:
+    """Simulate one scenario, deterministically (one draw).
+
+    scenario: a bundled name (e.g. ``"reimpose-oct-2025"``), a YAML path or a ``Scenario``.
+    months: horizon (default: the scenario's). data: a dataset directory (default: the
+    bundled baseline). parameters: overrides of behavioural parameters, e.g.
+    ``{"rerouting_months": 3}``, checked against their physical ranges.
+
+    Returns a ``RunResult``: ``.dataset`` (xarray: draw, month, region, product, ...),
+    ``.summary()``, ``.stoppages()``, ``.peak_prices()`` and ``.tidy()`` (pandas).
+    """
     from rareflow.engine.run import run as _run
 
-    return _run(scenario, **kwargs)
+    loaded, network = _prepared(scenario, data, parameters)
+    return _run(loaded, network=network, months=months)
+
+
+def montecarlo(
+    scenario: Scenario | str | Path,
+    draws: int = 1000,
+    *,
+    seed: int = 0,
+    months: int | None = None,
+    data: str | Path | None = None,
+    parameters: Mapping[str, float] | None = None,
+) -> MonteCarloResult:
+    """Run ``draws`` draws of the scenario's ``uncertainty:`` section (seeded).
+
+    Returns a ``MonteCarloResult``: ``.horizon()`` (per region and sector: mean, p5, p50,
+    p95 of the totals), ``.quantiles(metric)`` (monthly), ``.summary()`` and ``.tidy()``.
+    A scenario without an uncertainty section gives identical draws (and says so).
+    """
+    from rareflow.uncertainty.run import run_montecarlo
+
+    loaded, network = _prepared(scenario, data, parameters)
+    return run_montecarlo(loaded, draws, seed=seed, months=months, network=network)
+
+
+def compare(run_a: RunResult, run_b: RunResult) -> Comparison:
+    """What changed from run A to run B: ``.sectors`` (shortage and losses per region and
+    sector), ``.prices`` (peak prices) and ``.exports`` (China's exports), pandas frames."""
+    import tempfile
+
+    from rareflow.analytics.compare import compare as _compare
+    from rareflow.io.store import ResultStore
+
+    with tempfile.TemporaryDirectory() as folder:  # the comparison reads stored runs
+        store = ResultStore(Path(folder) / "compare.duckdb")
+        return _compare(store, store.save(run_a), store.save(run_b))
+
+
+def exposure(
+    bom: str | Path,
+    scenario: Scenario | str | Path = "baseline",
+    *,
+    data: str | Path | None = None,
+    region: str = "",
+) -> Exposure:
+    """Which parts of a bill of materials (a CSV or Excel file, or ``"example"``) the
+    scenario catches, when they run short and the alternatives: ``.parts`` and
+    ``.products`` (pandas). ``region``: the plants' region when the file gives none."""
+    from rareflow.analytics.bom import EXAMPLE, read_bom
+    from rareflow.analytics.exposure import exposure as _exposure
+
+    loaded, network = _prepared(scenario, data, None)
+    path = EXAMPLE if str(bom) == "example" else Path(bom)
+    return _exposure(read_bom(path, network), loaded, network, region=region)
