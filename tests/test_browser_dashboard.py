@@ -135,6 +135,9 @@ def test_run_a_scenario_and_see_the_charts(page: Any, tmp_path: Path) -> None:
 
 
 def test_bad_form_entry_shows_its_message(page: Any) -> None:
+    form = page.text_content(".policy")
+    assert "approval share (0-1)" in form and "lead time (months)" in form  # words, units
+    assert "items.min_content" not in form  # not raw field paths
     share = page.locator(".policy [data-field='approval_share']").first
     share.fill("1.5")
     page.fill("#f-months", "0")

@@ -52,6 +52,21 @@ function setPath(obj, path, value) {
   target[last] = value;
 }
 
+// words for a field path: "lead_time_months" -> "lead time (months)", "approval_share" ->
+// "approval share (0-1)", "items.min_content" -> "items: min content (mass fraction)"
+const LABELS = {
+  tonnes_per_year: "tonnes (t/yr)", tonnes_per_month: "tonnes (t/month)", usd_per_kg: "price (USD/kg)",
+  rate: "rate (0.25 = 25%)", min_content: "min content (mass fraction)", threshold: "threshold (mass fraction)",
+};
+function labelOf(path) {
+  const parts = path.split(".");
+  const key = parts.pop();
+  let name = LABELS[key] || key.replaceAll("_", " ");
+  if (name.endsWith(" months")) name = `${name.slice(0, -" months".length)} (months)`;
+  else if (name.endsWith(" share")) name += " (0-1)";
+  return (parts.length ? `${parts.join(" ")}: ` : "") + name;
+}
+
 function fieldInput(f, value) {
   let input;
   if (f.kind === "choice") {
@@ -70,7 +85,7 @@ function fieldInput(f, value) {
   if (f.prop && f.prop.description) input.title = f.prop.description;
   const label = document.createElement("label");
   label.className = "field";
-  label.append(f.path + (f.required ? " *" : ""), input);
+  label.append(labelOf(f.path) + (f.required ? " *" : ""), input);
   const msg = document.createElement("span");
   msg.className = "msg";
   msg.dataset.for = f.path;
