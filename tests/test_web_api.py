@@ -289,3 +289,14 @@ def test_openapi_document(client: httpx.Client) -> None:
     assert {"/api/runs", "/api/runs/{run_id}/results", "/api/scenarios/validate"} <= set(
         doc["paths"]
     )
+
+
+def test_problem_messages_are_written_for_a_form(client: httpx.Client) -> None:
+    """The form shows a problem beside its field: the message names neither the request
+    body as a 'file' nor the field path again."""
+    spec = client.get("/api/scenarios/april-2025-licensing").json()
+    spec["policies"][0]["approval_share"] = 1.5
+    problem = _problems(client.post("/api/scenarios/validate", json=spec))[0]
+    assert problem["field"] == "policies[0].approval_share"
+    assert "request body" not in problem["message"] and "policies[0]" not in problem["message"]
+    assert "1.5" in problem["message"]

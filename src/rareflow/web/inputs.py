@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from rareflow.errors import UserInputError
 from rareflow.scenarios.documents import read_bytes
 from rareflow.scenarios.load import ScenarioError, bind, bundled_names, parse_scenario
 
@@ -109,4 +110,12 @@ def named(name: str, saved: dict[str, dict[str, Any]], network: Network) -> Scen
 def problems(error: ScenarioError) -> list[dict[str, Any]]:
     """Each problem as a dict with its field path, for forms to place the message."""
     found = getattr(error, "problems", None) or [error]
-    return [{**p.as_dict(), "field": getattr(p, "field", None), "message": str(p)} for p in found]
+    return [{**p.as_dict(), "field": getattr(p, "field", None), "message": _said(p)} for p in found]
+
+
+def _said(problem: UserInputError) -> str:
+    """The message for a form: what is wrong and what is expected, without the file and
+    field (the form shows it beside the field)."""
+    plain = UserInputError(problem.message, value=problem.value, expected=problem.expected,
+                           hint=problem.hint)  # fmt: skip
+    return plain.render()
