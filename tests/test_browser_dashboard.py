@@ -131,6 +131,8 @@ def test_run_a_scenario_and_see_the_charts(page: Any, tmp_path: Path) -> None:
     href = page.evaluate("document.getElementById('download').href")  # absolute
     csv = page.request.get(href)
     assert csv.ok and csv.text().startswith("run_id,scenario,draw,month")
+    brief = page.request.get(page.evaluate("document.getElementById('brief').href"))
+    assert brief.ok and "Who is short" in brief.text()  # the one-page brief, to send
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
 

@@ -153,10 +153,27 @@ def report_backtest(
     typer.echo(f"wrote {path}")
 
 
+def report_run(
+    run_id: Annotated[str, typer.Argument(help="A stored run's id (or a unique prefix).")],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    store: Annotated[
+        Path | None, typer.Option("--store", help="Results store (DuckDB file).")
+    ] = None,
+) -> None:
+    """Write a one-page offline brief of a run: who is short, from when, for how long, at what
+    cost; the shortage paths; the prices that moved; the measures, assumptions and sources."""
+    from rareflow.analytics.brief import write_brief
+    from rareflow.cli.run import open_store
+
+    path = write_brief(open_store(store), run_id, out)
+    typer.echo(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``events``, ``calibrate``, ``backtest`` and the ``report`` group to ``app``."""
     app.command("events")(events)
     app.command("calibrate")(calibrate)
     app.command("backtest")(backtest)
     report_app.command("backtest")(report_backtest)
+    report_app.command("run")(report_run)
     app.add_typer(report_app, name="report")

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -215,6 +215,23 @@ def summary(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
         "summary": rows(ctx.store.call(lambda: store.summary(run_id))),
         "peak_prices": rows(ctx.store.call(lambda: store.peak_prices(run_id))),
     }
+
+
+@router.get(
+    "/runs/{run_id}/brief",
+    summary="A one-page offline HTML brief of a run",
+    response_model=None,
+    responses={200: {"content": {"text/html": {}}}, 404: ERROR, 409: ERROR},
+)
+def brief(run_id: RunId, ctx: Ctx) -> HTMLResponse:
+    from rareflow.analytics.brief import brief_html
+
+    _complete(ctx, run_id)
+    store = ctx.store.db
+    with ctx.heavy_slot():
+        page = ctx.store.call(lambda: brief_html(store, run_id))
+    headers = {"content-disposition": f'attachment; filename="{run_id}-brief.html"'}
+    return HTMLResponse(page, headers=headers)
 
 
 @router.get(

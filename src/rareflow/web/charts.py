@@ -13,17 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from rareflow.analytics.headline import by_month, headline, stat_table
+
 TOP_SERIES = 12
 TOP_REGIONS = 8
 EXPORTER = "CHN"
-
-
-def _by_month(frame: pd.DataFrame, keys: list[str], months: list[str]) -> pd.DataFrame:
-    """Mean over draws of the value summed per (month, keys); months as columns, zeros filled."""
-    draws = max(int(frame["draw"].nunique()), 1) if len(frame) else 1
-    total = frame.groupby(["month", *keys])["value"].sum() / draws
-    table = total.unstack("month") if len(total) else pd.DataFrame(columns=months)
-    return table.reindex(columns=months).fillna(0.0)
 
 
 def _series(table: pd.DataFrame, top: int) -> list[dict[str, Any]]:
@@ -40,18 +34,14 @@ def shortage(results: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
     ``low`` and ``high`` (p5, p95) for a fan chart."""
     if (results["metric"] == "shortage_share").any() or not len(results):
         rows = results[results["metric"] == "shortage_share"]
-        return _series(_by_month(rows, ["region", "product"], months), TOP_SERIES)
-    by = {q: _stat(results, f"shortage_share_{q}", months) for q in ("p50", "p5", "p95")}
+        return _series(by_month(rows, ["region", "product"], months), TOP_SERIES)
+    by = {q: stat_table(results, f"shortage_share_{q}", months) for q in ("p50", "p5", "p95")}
     series = _series(by["p50"], TOP_SERIES)
     for item, key in zip(series, _keys(by["p50"], TOP_SERIES), strict=True):
         for band, q in (("low", "p5"), ("high", "p95")):
             row = by[q].loc[key] if key in by[q].index else pd.Series(0.0, index=months)
             item[band] = [float(v) for v in row]
     return series
-
-
-def _stat(results: pd.DataFrame, metric: str, months: list[str]) -> pd.DataFrame:
-    return _by_month(results[results["metric"] == metric], ["region", "product"], months)
 
 
 def _keys(table: pd.DataFrame, top: int) -> list[Any]:
@@ -64,11 +54,11 @@ def _keys(table: pd.DataFrame, top: int) -> list[Any]:
 
 def exports(results: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
     rows = results[(results["metric"] == "shipments") & (results["region"] == EXPORTER)]
-    return _series(_by_month(rows, ["partner"], months), len(months) or TOP_SERIES)
+    return _series(by_month(rows, ["partner"], months), len(months) or TOP_SERIES)
 
 
 def prices(results: pd.DataFrame, months: list[str]) -> dict[str, dict[str, list[float]]]:
-    table = _by_month(results[results["metric"] == "price"], ["product", "region"], months)
+    table = by_month(results[results["metric"] == "price"], ["product", "region"], months)
     out: dict[str, dict[str, list[float]]] = {}
     for (product, market), values in zip(table.index.tolist(), table.to_numpy(), strict=True):
         out.setdefault(str(product), {})[str(market)] = [float(v) for v in values]
@@ -106,29 +96,6 @@ def sankey(results: pd.DataFrame, stages: dict[str, str]) -> dict[str, Any]:
         "target": [index[b] for _, b, _ in links],
         "value": [v for _, _, v in links],
     }
-
-
-SHORT = 1e-3  # a sector counts as short from 0.1% of its need unmet (or its buyers' output)
-
-
-def headline(results: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
-    """Who is short of what, from when, for how long, at what cost: one row per importing
-    region and sector that is ever short (a Monte Carlo run: its median path and mean loss)."""
-    single = (results["metric"] == "shortage_share").any()
-    short = _stat(results, "shortage_share" if single else "shortage_share_p50", months)
-    stopped = _stat(results, "stopped_share", months)
-    lost = _stat(results, "value_lost" if single else "value_lost_mean", months).sum(axis=1)
-    rows = []
-    for key in short.index.union(stopped.index):
-        path = short.loc[key] if key in short.index else pd.Series(0.0, index=months)
-        stop = stopped.loc[key] if key in stopped.index else pd.Series(0.0, index=months)
-        over = [m for m, a, b in zip(months, path, stop, strict=True) if max(a, b) >= SHORT]
-        if over:
-            rows.append({"region": str(key[0]), "sector": str(key[1]), "from": over[0],
-                         "months": len(over), "peak_short": float(path.max()),
-                         "peak_stopped": float(stop.max()),
-                         "value_lost_usd": float(lost.get(key, 0.0))})  # fmt: skip
-    return sorted(rows, key=lambda r: (-r["value_lost_usd"], r["from"]))
 
 
 def payload(results: pd.DataFrame, months: list[str], stages: dict[str, str]) -> dict[str, Any]:

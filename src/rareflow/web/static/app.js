@@ -352,6 +352,7 @@ async function showRun(runId) {
   state.headline = body.headline;
   drawHeadline();
   $("download").href = `/api/runs/${runId}/results?format=csv`;
+  $("brief").href = `/api/runs/${runId}/brief`;
   plotShortage("chart-shortage", body, "Shortage by region and sector");
   const exportsHeading = body.exports.length || !body.shortage.some((x) => x.low)
     ? "China's exports by destination (t/month, all products)"
