@@ -498,12 +498,12 @@ class ResultStore:
 
     # -- reading ------------------------------------------------------------------------------
     def runs(self) -> pd.DataFrame:
-        """Stored runs, newest first."""
+        """Stored runs, newest first (of runs started in the same second, the last stored)."""
         if not self.path.exists():
             self._check_path()
             return pd.DataFrame(columns=["run_id", "scenario", "status", "started_at"])
         with self.connect(read_only=True) as con:
-            return con.execute("SELECT * FROM runs ORDER BY started_at DESC, run_id").df()
+            return con.execute("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC").df()
 
     def resolve(self, run_id: str) -> str:
         """The stored run id equal to ``run_id``, or the only one it is a prefix of."""
