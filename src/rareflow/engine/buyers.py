@@ -106,12 +106,15 @@ def sector_stopped(
 def stopped(
     arrays: Mapping[str, np.ndarray],
     net: CompiledNetwork,
-    sigma: float,
-    pooling: float | np.ndarray,
+    parameters: Mapping[str, float | np.ndarray],
+    pooling: float | np.ndarray | None = None,
 ) -> np.ndarray:
     """(D, T, R, S) share of each sector's buyers stopped, from a run's recorded
-    ``inventory``, ``demand`` and ``shortage_share``."""
-    by_product = product_stopped(arrays["inventory"], arrays["demand"], sigma, pooling)
+    ``inventory``, ``demand`` and ``shortage_share`` and its parameters
+    (``buyer_cover_log_sd``, ``buyer_pooling_share``; ``pooling`` overrides the latter)."""
+    sigma = float(np.mean(parameters["buyer_cover_log_sd"]))
+    share = parameters["buyer_pooling_share"] if pooling is None else pooling
+    by_product = product_stopped(arrays["inventory"], arrays["demand"], sigma, share)
     magnets = np.array([stage == "magnet" for stage in net.product_stage])
     uses = (net.demand0 > 0) & magnets
     return sector_stopped(by_product, uses, arrays["shortage_share"])

@@ -13,6 +13,7 @@ import numpy as np
 
 from rareflow.engine.parameters import ParamValue, bundled_parameters
 from rareflow.engine.static import Static, build_static
+from rareflow.engine.step import month_capacity
 from rareflow.errors import UserInputError
 from rareflow.model.compiled import CompiledNetwork, month_index
 from rareflow.policies import instruments as ins
@@ -45,8 +46,6 @@ class Prepared:
     def capacity(self, t: int) -> np.ndarray:
         """(1|D, R, K) t activity/month installed in month ``t``: the trend-expanded plants,
         ramped projects and the scenario's investments (as ``step.month_capacity``)."""
-        from rareflow.engine.step import month_capacity
-
         month = int(self.month_ids[t])
         added = project_capacity(self.static.net, month)
         return month_capacity(self.static, month, self.params, added, self.effects(t, self.values))

@@ -59,8 +59,7 @@ def to_dataset(raw: RawResult, net: CompiledNetwork) -> xr.Dataset:
 def _stopped(raw: RawResult, net: CompiledNetwork) -> np.ndarray:
     from rareflow.engine.buyers import stopped
 
-    sigma = float(np.mean(raw.parameters["buyer_cover_log_sd"]))
-    return stopped(raw.arrays, net, sigma, raw.parameters["buyer_pooling_share"])
+    return stopped(raw.arrays, net, raw.parameters)
 
 
 @dataclass

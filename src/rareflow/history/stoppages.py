@@ -123,9 +123,7 @@ def buyers_stopped(raw: Any, compiled: Any, pooling: float | None = None) -> np.
     share recorded; ``pooling`` overrides the run's ``buyer_pooling_share``."""
     from rareflow.engine.buyers import stopped
 
-    share = raw.parameters["buyer_pooling_share"] if pooling is None else pooling
-    sigma = float(np.mean(raw.parameters["buyer_cover_log_sd"]))
-    return stopped(raw.arrays, compiled, sigma, share)
+    return stopped(raw.arrays, compiled, raw.parameters, pooling)
 
 
 STOPPAGE_OUTPUTS = ["inventory", "demand", "shortage_share"]
