@@ -183,10 +183,19 @@ def test_run_result_views(tiny_network):
         "value_lost_usd",
         "peak_stopped_share",
         "stopped_months",
+        "units_lost",
+        "units_deferred",
+        "value_deferred_usd",
+        "gross_output_lost_usd",
     ]
     usa = summary[(summary["region"] == "AUS") & (summary["sector"] == "ev_traction")].iloc[0]
     assert usa["peak_shortage_share"] > 0 and usa["units_not_built"] > 0
-    assert np.isclose(usa["value_lost_usd"], usa["units_not_built"] * 40000.0)
+    # the tiny network has no value-added table: a unit lost destroys its gross output
+    assert usa["units_lost"] > 0
+    assert np.isclose(usa["value_lost_usd"], usa["units_lost"] * 40000.0)
+    assert np.isclose(usa["gross_output_lost_usd"], usa["value_lost_usd"])
+    settled = usa["units_lost"] + usa["units_deferred"]
+    assert settled <= usa["units_not_built"] * (1 + 1e-9)
     peaks = result.peak_prices()
     magnet = peaks[(peaks["product"] == "ndfeb_sintered") & (peaks["market"] == "ex_china")]
     assert float(magnet["base_usd_per_kg"].iloc[0]) == 60.0

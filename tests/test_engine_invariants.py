@@ -62,9 +62,17 @@ def test_invariants_hold(scenario: Scenario) -> None:
         "demand",
         "shortage",
         "units_not_built",
+        "units_deferred",
+        "units_lost",
         "value_lost",
+        "value_deferred",
+        "gross_output_lost",
     ):
         assert a[name].min() >= -1e-9, name
+    # every unit short is caught up or lost once, never more (some may still be pending)
+    settled = (a["units_lost"] + a["units_deferred"]).cumsum(axis=1)
+    assert np.all(settled <= a["units_not_built"].cumsum(axis=1) * (1 + 1e-9) + 1e-9)
+    assert np.all(a["value_lost"] <= a["gross_output_lost"] * (1 + 1e-9) + 1e-9)
     assert np.all((a["shortage_share"] >= 0) & (a["shortage_share"] <= 1))
     assert np.all(a["shortage"] <= a["demand"] + 1e-9)
     low, high = price_bounds(scenario, params)

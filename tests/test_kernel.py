@@ -19,6 +19,7 @@ from policy_strategies import per_draw_values
 from rareflow.data.network import load_network
 from rareflow.engine import fast
 from rareflow.engine import kernel as kn
+from rareflow.engine.outputs import OUTPUTS
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import choose_kernel, simulate
 from rareflow.errors import MassBalanceError, UserInputError
@@ -60,6 +61,9 @@ def test_bundled_scenarios_match_the_reference(name: str) -> None:
             "demand_elasticity": np.array([0.05, 0.2, 0.4]),
             "rerouting_months": np.array([2.0, 6.0, 12.0]),
             "home_priority": np.array([0.0, 0.5, 1.0]),
+            # per-draw catch-up windows: lost at once, 3 months (2.5 rounds up), 6 months
+            "catchup_months": np.array([0.0, 2.5, 6.0]),
+            "catchup_rate": np.array([0.1, 0.0, 0.5]),
         },
     )
     assert_same(*both(BUNDLED, scenario, params, draws, months=36))
@@ -238,7 +242,7 @@ def test_a_stream_records_only_the_outputs_asked_for(kernel: str) -> None:
     full = stream(BUNDLED, scen, params, kn.TILE + 3, months=6, kernel=kernel)
     part = stream(BUNDLED, scen, params, kn.TILE + 3, months=6, kernel=kernel, outputs=some)
     for (t, every, _), (u, kept, _) in zip(full, part, strict=True):
-        assert t == u and set(kept) == set(some) and len(every) == 9
+        assert t == u and set(kept) == set(some) and set(every) == set(OUTPUTS)
         for k in some:
             assert np.array_equal(every[k], kept[k]), (k, t)
 

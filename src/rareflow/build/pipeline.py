@@ -53,7 +53,7 @@ def priors(
 
 def build_tables(facts_dir: Path, calibration_dir: Path | None = None) -> dict[str, pd.DataFrame]:
     """The baseline tables from the facts and the observed customs series."""
-    from rareflow.build import capacity, prices, sector_data
+    from rareflow.build import capacity, loss_tables, prices, sector_data
 
     facts, a = load_facts(facts_dir), load_assumptions()
     recipe = chemistry.recipes(a)
@@ -62,6 +62,8 @@ def build_tables(facts_dir: Path, calibration_dir: Path | None = None) -> dict[s
     result = balance.solve(reg, rin, rout, targets)
     production = balance.flow_table(result, "activity", BASE_YEAR)
     price_table = prices.prices(facts, a)
+    demand_table = balance.flow_table(result, "demand", BASE_YEAR)
+    platform_table = loss_tables.platforms(facts)
     tables = {
         "regions": dimensions.regions(),
         "country_regions": dimensions.country_regions(),
@@ -73,12 +75,14 @@ def build_tables(facts_dir: Path, calibration_dir: Path | None = None) -> dict[s
         "recipes": recipe,
         "production": production,
         "trade": balance.flow_table(result, "trade", BASE_YEAR),
-        "demand": balance.flow_table(result, "demand", BASE_YEAR),
+        "demand": demand_table,
         "stock_changes": balance.flow_table(result, "stock", BASE_YEAR),
         "capacities": capacity.capacities(production, facts, a, rout),
         "projects": capacity.projects(facts, a),
         "inventories": sector_data.inventories(facts),
-        "intensities": sector_data.intensities(facts, price_table),
+        "intensities": sector_data.intensities(facts, price_table, demand_table, platform_table),
+        "platforms": platform_table,
+        "value_added": loss_tables.value_added(),
         "prices": price_table,
         "parameters": load_parameters(),
     }

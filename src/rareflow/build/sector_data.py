@@ -8,14 +8,13 @@ from rareflow.build.demand import PRODUCT_SECTOR
 from rareflow.build.dimensions import MAGNETS, REGION_CODES, product_codes
 from rareflow.build.facts import Facts, Prov, derived, number, one, sourced
 from rareflow.build.rows import prov_row
+from rareflow.model.losses import platform_mix
 
-LB = 0.45359237
 USD_PER_UNIT = {  # assumption: value of one unit of sector output
     "ev_traction": (40_000, "an electric car ~USD 40,000"),
     "wind": (1_300_000, "a MW of installed wind ~USD 1.3m"),
     "electronics": (300, "a device (phone, drive, speaker) ~USD 300"),
     "industrial_motors": (2_000, "an industrial PM motor or servo ~USD 2,000"),
-    "defence": (80_000_000, "an F-35A ~USD 80m"),
     "medical": (50_000, "a medical device ~USD 50,000"),
     "appliances": (500, "an inverter air conditioner ~USD 500"),
     "other": (100, "USD 100 of downstream goods per kg of rare-earth product"),
@@ -38,21 +37,19 @@ KG_ASSUMED = {  # (sector, product): kg per unit, rationale (no fact in the base
 }
 
 
-def intensities(facts: Facts, prices: pd.DataFrame) -> pd.DataFrame:
+def intensities(
+    facts: Facts, prices: pd.DataFrame, demand: pd.DataFrame, platforms: pd.DataFrame
+) -> pd.DataFrame:
+    """Magnet rows are inputs of their sector's unit (``unit_basis`` sector); oxides and
+    metals used directly, and every product of ``other``, are their own lines (own)."""
     rows = []
     ints = facts["intensities"]
     ev = one(ints, product="EV traction motor (MP Materials basis)")
     wind = one(ints, product="Wind turbine (average, all PM types)")
-    f35 = one(ints, product="F-35 Lightning II aircraft", year=2013)
-    f35_kg = number(f35["value"]) * LB
     known = {
         ("ev_traction", "ndfeb_sintered"): (2.0, derived("2 kg NdFeB per EV traction motor, "
                                                          "DERIVED in the facts", (ints, ev))),
         ("wind", "ndfeb_sintered"): (number(wind["value"]), sourced(ints, wind)),
-        ("defence", "ndfeb_sintered"): (f35_kg * 0.5, derived(f"F-35 920 lb = {f35_kg:.0f} kg of RE "
-                                        "materials; half counted as NdFeB (assumption)", (ints, f35))),
-        ("defence", "smco"): (f35_kg * 0.5, derived(f"F-35 {f35_kg:.0f} kg of RE materials; half "
-                              "counted as SmCo (assumption)", (ints, f35))),
     }  # fmt: skip
     for (sector, product), (kg, why) in KG_ASSUMED.items():
         known.setdefault((sector, product), (kg, Prov("assumption", why)))
@@ -60,9 +57,28 @@ def intensities(facts: Facts, prices: pd.DataFrame) -> pd.DataFrame:
         usd, why = USD_PER_UNIT[sector]
         note = f"kg: {prov.note} | usd_per_unit assumption: {why}"
         rows.append(prov_row({"sector": sector, "product": product, "kg_per_unit": kg,
-                              "usd_per_unit": float(usd)}, Prov(prov.kind, note, prov.url)))  # fmt: skip
+                              "usd_per_unit": float(usd), "unit_basis": "sector"},
+                             Prov(prov.kind, note, prov.url)))  # fmt: skip
+    rows += defence_intensities(demand, platforms)
     rows += non_magnet_intensities(prices)
     return pd.DataFrame(rows)
+
+
+def defence_intensities(demand: pd.DataFrame, platforms: pd.DataFrame) -> list[dict[str, object]]:
+    """A defence unit is the mean platform of the mix (``model.losses.platform_mix``); its kg
+    are split between the products as defence uses them in the base year."""
+    kg_unit, usd_unit = platform_mix(platforms)["defence"]
+    used = demand[demand["sector"] == "defence"].groupby("product")["tonnes_per_year"].sum()
+    rows = []
+    for product, tonnes in used[used > 0].items():
+        split = float(tonnes / used.sum())
+        prov = Prov("derived", f"the mean unit of the defence platform mix (platforms.csv): "
+                    f"{kg_unit:.3g} kg of RE magnets and USD {usd_unit:,.0f}; {split:.1%} of "
+                    f"its kg are {product}, as in defence's use in demand.csv")  # fmt: skip
+        rows.append(prov_row({"sector": "defence", "product": product,
+                              "kg_per_unit": kg_unit * split, "usd_per_unit": usd_unit,
+                              "unit_basis": "sector"}, prov))  # fmt: skip
+    return rows
 
 
 def inventories(facts: Facts) -> pd.DataFrame:
@@ -110,5 +126,6 @@ def non_magnet_intensities(prices: pd.DataFrame) -> list[dict[str, object]]:
                     f"({price[product]:,.2f} USD/kg): downstream goods are worth about ten "
                     "times their rare-earth input")  # fmt: skip
         rows.append(prov_row({"sector": sector, "product": product, "kg_per_unit": 1.0,
-                              "usd_per_unit": DOWNSTREAM_MULTIPLE * float(price[product])}, prov))  # fmt: skip
+                              "usd_per_unit": DOWNSTREAM_MULTIPLE * float(price[product]),
+                              "unit_basis": "own"}, prov))  # fmt: skip
     return rows

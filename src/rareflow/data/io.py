@@ -104,6 +104,8 @@ def read_tables(directory: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str
     files: dict[str, str] = {}
     for name in TABLES:
         path = table_file(directory, name)
+        if path is None and TABLES[name].optional:
+            continue  # validation fills it in empty
         if path is None:
             raise UserInputError(
                 f"table '{name}' is missing",

@@ -26,6 +26,8 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "buyer_cover_log_sd": (0.05, 3.0),
     "buyer_pooling_share": (0.0, 1.0),
     "capacity_growth_per_year": (-0.5, 1.0),
+    "catchup_months": (0.0, 24.0),  # the engine keeps a backlog month by month up to this
+    "catchup_rate": (0.0, 1.0),  # up to twice a month's output
     "cover_multiple": (0.0, 10.0),
     "demand_elasticity": (0.0, 5.0),
     "demand_growth_per_year": (-0.5, 1.0),

@@ -20,6 +20,7 @@ PROVENANCE_KINDS = ("sourced", "derived", "assumption")
 STAGES = ("mining", "separation", "metal", "magnet")
 MARKETS = ("china", "ex_china")
 RECIPE_ROLES = ("input", "output")
+UNIT_BASES = ("sector", "own")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Table:
     # (group columns, value column, target): rows grouped by these columns sum to target
     sums_to: tuple[tuple[str, ...], str, float] | None = None
     min_rows: int = 1
+    optional: bool = False  # a dataset may leave the file out (read as an empty table)
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
@@ -334,12 +336,77 @@ TABLES: dict[str, Table] = {
                 Column(
                     "usd_per_unit",
                     "float",
-                    "Value of one unit of sector output.",
+                    "Value (gross output) of one unit of sector output.",
+                    unit="USD/unit",
+                    minimum=0.0,
+                ),
+                Column(
+                    "unit_basis",
+                    "str",
+                    "sector: the product is one input of the sector's unit (a unit needs all "
+                    "of them; the scarcest decides); own: each kg used is its own line of "
+                    "output (units add up over products).",
+                    allowed=UNIT_BASES,
+                    default="sector",
+                ),
+            ),
+            key=("sector", "product"),
+        ),
+        Table(
+            "platforms",
+            "A sector's unit as a mix of platforms (defence: fighters, ships, missiles, ...): "
+            "its kg and value per unit replace the sector's intensities (the intensities' "
+            "split of kg between products is kept).",
+            (
+                SECTOR,
+                Column("platform", "str", "Platform name."),
+                Column(
+                    "mass_share",
+                    "float",
+                    "Share of the sector's rare-earth tonnes that go into the platform.",
+                    unit="fraction",
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+                Column(
+                    "kg_per_unit",
+                    "float",
+                    "Kilograms of rare-earth product in one platform.",
+                    unit="kg/unit",
+                    minimum=0.0,
+                ),
+                Column(
+                    "usd_per_unit",
+                    "float",
+                    "Value (gross output) of one platform.",
                     unit="USD/unit",
                     minimum=0.0,
                 ),
             ),
-            key=("sector", "product"),
+            key=("sector", "platform"),
+            sums_to=(("sector",), "mass_share", 1.0),
+            min_rows=0,
+            optional=True,
+        ),
+        Table(
+            "value_added",
+            "Value added as a share of gross output, per region and sector: what a unit not "
+            "built destroys (a cell left out counts as 1: gross output).",
+            (
+                REGION,
+                SECTOR,
+                Column(
+                    "value_added_share",
+                    "float",
+                    "Value added / gross output.",
+                    unit="fraction",
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+            ),
+            key=("region", "sector"),
+            min_rows=0,
+            optional=True,
         ),
         Table(
             "prices",

@@ -46,6 +46,8 @@ def validate_network(net: Network) -> None:
     problems = Problems()
     for name, schema in TABLES.items():
         file = net.files.get(name, f"{name} (in memory)")
+        if schema.optional and name not in net.tables:
+            net.tables[name] = empty_table(schema)
         net.tables[name] = _check_table(net.tables[name], schema, file, problems)
     problems.raise_if_any()  # references need well-typed tables
     for name, schema in TABLES.items():
@@ -54,6 +56,11 @@ def validate_network(net: Network) -> None:
         _check_sums(net.tables[name], schema, file, problems)
     _check_required_parameters(net, problems)
     problems.raise_if_any()
+
+
+def empty_table(schema: Table) -> pd.DataFrame:
+    """An optional table a dataset leaves out: its columns, no rows."""
+    return pd.DataFrame({c.name: pd.Series(dtype=object) for c in schema.all_columns})
 
 
 def _line(index: object) -> int:
@@ -215,6 +222,8 @@ def _check_references(net: Network, schema: Table, file: str, problems: Problems
 
 
 def _check_sums(frame: pd.DataFrame, schema: Table, file: str, problems: Problems) -> None:
+    if schema.sums_to is not None and not frame.empty:
+        _check_sums_to(frame, schema.sums_to, file, problems)
     if schema.name != "contents" or frame.empty:
         return
     # A product cannot hold more than its own mass of elements.
@@ -226,6 +235,22 @@ def _check_sums(frame: pd.DataFrame, schema: Table, file: str, problems: Problem
             column="mass_fraction",
             value=round(float(total), 6),
             expected="mass fractions of one product summing to at most 1",
+        )
+
+
+def _check_sums_to(
+    frame: pd.DataFrame, rule: tuple[tuple[str, ...], str, float], file: str, problems: Problems
+) -> None:
+    """Rows grouped by the rule's columns must sum to its target (within 1e-6)."""
+    groups, value, target = rule
+    totals = frame.groupby(list(groups))[value].sum()
+    for key, total in totals[(totals - target).abs() > 1e-6].items():
+        problems.add(
+            f"{value} of {'/'.join(groups)} {key!s} sum to {total:.6g}",
+            file=file,
+            column=value,
+            value=round(float(total), 6),
+            expected=f"the rows of each {'/'.join(groups)} summing to {target:g}",
         )
 
 

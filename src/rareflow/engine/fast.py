@@ -91,10 +91,16 @@ def topology(static: Static, actor: int) -> kn.Topology:
         market_of=i64(static.market_of),
         substitutable=np.ascontiguousarray(static.substitutable, dtype=np.bool_),
         pair_product=i64(static.pair_product),
-        pair_sector=i64(np.argmax(static.pair_to_sector, axis=1)),
+        pair_sector=i64(static.pair_sector),
         pair_demand=f64(static.pair_demand),
         pair_units=f64(static.pair_units),
         pair_value=f64(static.pair_value),
+        pair_gate=f64(static.pair_gate),
+        pair_line=f64(static.pair_line),
+        unit_pair=i64(static.unit_pair),
+        unit_units=f64(static.unit_units),
+        unit_usd=f64(static.unit_usd),
+        value_added_share=f64(static.value_added_share),
     )
 
 
@@ -237,6 +243,8 @@ def kernel_state(state: State) -> kn.KState:
         pull=tiled(state.pull),
         touched=np.zeros((-(-n_d // kn.TILE), n_p, kn.TILE), dtype=np.bool_),
         carries=np.ascontiguousarray((share != 0.0).any(axis=-1)),
+        backlog_units=tiled(state.backlog_units),
+        backlog_usd=tiled(state.backlog_usd),
     )
 
 
@@ -253,7 +261,11 @@ def outputs(static: Static, n: int, keep: Collection[str]) -> kn.Out:
         **nodes,
         shortage_share=np.empty(sectors),
         units_not_built=np.empty(sectors),
+        units_deferred=np.empty(sectors),
+        units_lost=np.empty(sectors),
         value_lost=np.empty(sectors),
+        value_deferred=np.empty(sectors),
+        gross_output_lost=np.empty(sectors),
         price=np.empty((n, n_p, len(static.net.markets))),
         shipments=np.empty((n if "shipments" in keep else 0, static.arcs.size)),
         residual=np.empty(n),

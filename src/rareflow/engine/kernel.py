@@ -58,9 +58,11 @@ PARAMETERS = (
     "substitution_months",
     "tariff_elasticity",
     "rerouting_months",
+    "catchup_months",
+    "catchup_rate",
 )
 (GROWTH, RESTOCK, COVER, CAP_GROWTH, HOME, SENS, PRICE_LAG, PMIN, PMAX, ELAST, DEMAND_LAG,
- SUBST_MAX, SUBST_LAG, TARIFF_EL, REROUTE) = range(len(PARAMETERS))  # fmt: skip
+ SUBST_MAX, SUBST_LAG, TARIFF_EL, REROUTE, CATCH_MONTHS, CATCH_RATE) = range(len(PARAMETERS))  # fmt: skip
 
 # the first broken check of a draw (``Out.check[d, 0]``; ``fast.check`` words it)
 RESIDUAL, NEGATIVE_SHIPMENTS = 1, 2  # 3.. : a negative node quantity (``NODE_CHECKS``)
@@ -129,6 +131,12 @@ class Topology(NamedTuple):
     pair_demand: np.ndarray  # (R, Q)
     pair_units: np.ndarray  # (R, Q)
     pair_value: np.ndarray  # (R, Q)
+    pair_gate: np.ndarray  # (R, Q)
+    pair_line: np.ndarray  # (Q,)
+    unit_pair: np.ndarray  # (R, S) int
+    unit_units: np.ndarray  # (R, S)
+    unit_usd: np.ndarray  # (R, S)
+    value_added_share: np.ndarray  # (R, S)
 
 
 class CellTerms(NamedTuple):
@@ -177,6 +185,8 @@ class KState(NamedTuple):
     pull: np.ndarray  # (NT, R, P, T)
     touched: np.ndarray  # (NT, P, T) bool: the draw's sourcing moved off baseline
     carries: np.ndarray  # (NT, A) bool: the arc has a sourcing share in some draw of the tile
+    backlog_units: np.ndarray  # (NT, R, S, W, T)
+    backlog_usd: np.ndarray  # (NT, R, S, W, T)
 
 
 class Out(NamedTuple):
@@ -189,7 +199,11 @@ class Out(NamedTuple):
     shortage: np.ndarray  # (D, R, P)
     shortage_share: np.ndarray  # (D, R, S)
     units_not_built: np.ndarray  # (D, R, S)
+    units_deferred: np.ndarray  # (D, R, S)
+    units_lost: np.ndarray  # (D, R, S)
     value_lost: np.ndarray  # (D, R, S)
+    value_deferred: np.ndarray  # (D, R, S)
+    gross_output_lost: np.ndarray  # (D, R, S)
     price: np.ndarray  # (D, P, M) after the month's update
     shipments: np.ndarray  # (D, A) or (0, A)
     residual: np.ndarray  # (D,) largest relative residual (NaN if any)
@@ -229,10 +243,12 @@ class Work(NamedTuple):
     xs: np.ndarray  # (A, T) t shipments
     weight: np.ndarray  # (A, T) sourcing weight
     tariff: np.ndarray  # (A, T) ad valorem rate
-    wanted: np.ndarray  # (S, T) one region's sector needs
-    unmet: np.ndarray  # (S, T)
-    units: np.ndarray  # (S, T)
-    value: np.ndarray  # (S, T)
+    wanted: np.ndarray  # (S, T) one region's sector needs, t
+    unmet: np.ndarray  # (S, T) t
+    worst: np.ndarray  # (S, T) largest unmet share of the sector unit's inputs
+    line_units: np.ndarray  # (S, T) units wanted of pairs that are their own lines
+    units: np.ndarray  # (S, T) and not built
+    value: np.ndarray  # (S, T) and their gross output, USD
     m_target: np.ndarray  # (P, M, T) per market: target stock
     m_stock: np.ndarray  # (P, M, T) stock
     m_short: np.ndarray  # (P, M, T) shortage
@@ -251,7 +267,7 @@ class Work(NamedTuple):
     inv_span: np.ndarray  # (T,) 1 / (price max multiple - 1), 0 where none
     ahead: np.ndarray  # (T,) trend over the restocking horizon
     expand: np.ndarray  # (T,) background capacity growth
-    worst: np.ndarray  # (T,) largest relative residual
+    residual: np.ndarray  # (T,) largest relative residual
     lowest: np.ndarray  # (T,) least shipment (at most 0)
     total: np.ndarray  # (T,) a quota's flows
     scale: np.ndarray  # (T,) a quota's scale; the rerouting lag
@@ -282,11 +298,11 @@ _WORK_DIMS = {
     **dict.fromkeys(("capacity", "desired", "activity"), "R, K"),
     **dict.fromkeys(("weighted", "primary"), "K"),
     **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
-    **dict.fromkeys(("wanted", "unmet", "units", "value"), "S"),
+    **dict.fromkeys(("wanted", "unmet", "worst", "line_units", "units", "value"), "S"),
     **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
     **dict.fromkeys(("blocked", "used_in", "used_sub", "made", "total_orders", "passed"), "P"),
     **dict.fromkeys(("g", "inv_g", "inv_restock", "inv_lag", "inv_span", "ahead", "expand",
-                     "worst", "lowest", "total", "scale", "least", "used", "mixed"), ""),
+                     "residual", "lowest", "total", "scale", "least", "used", "mixed"), ""),
     "quota": "Q",
 }  # fmt: skip
 
@@ -369,6 +385,7 @@ def month(
         release = fx.release[_at(fx.release.shape[0], b)]
         _check_balance(topo, b, w, state.stock[b], release, out)  # before _finish overwrites stock
         _finish(topo, state, b, w, release, out)
+        _sector_losses(topo, state, b, prm[b], w, out)
         _update_prices(topo, fx, state, b, prm[b], w, out)
         _update_demand(topo, fx, state, b, prm[b], w)
         _update_substitution(topo, state, b, prm[b], w)
@@ -778,7 +795,6 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, release: np.ndarray,
                 for p in range(n_p):
                     out.shortage[d, r, p] = _shortage(w, r, p, t)
         _record(out.shipments, d, w.xs, t)
-    _sector_losses(topo, b, state.demand_mult[b], w, out)
 
 
 @inline
@@ -800,32 +816,99 @@ def _record(dst: np.ndarray, d: int, src: np.ndarray, t: int) -> None:
 
 
 @inline
-def _sector_losses(topo: Topology, b: int, mult: np.ndarray, w: Work, out: Out) -> None:
-    """``step.sector_losses`` of one tile, written to ``out``."""
-    n_r = mult.shape[0]
+def _sector_losses(
+    topo: Topology, state: KState, b: int, prm: np.ndarray, w: Work, out: Out
+) -> None:
+    """``step.sector_losses`` of one tile: units short (the scarcest input of a sector's unit
+    decides; own lines add up), then ``_settle`` the backlog; written to ``out``."""
+    mult = state.demand_mult[b]
+    n_r, n_s = topo.unit_pair.shape
     n_d = out.residual.size
     fill, g = w.fill, w.g
-    wanted, unmet, units, value = w.wanted, w.unmet, w.units, w.value
+    wanted, unmet, worst = w.wanted, w.unmet, w.worst
+    line_units, line_short, line_usd = w.line_units, w.units, w.value
     for r in range(n_r):
-        wanted[:, :] = 0.0
-        unmet[:, :] = 0.0
-        units[:, :] = 0.0
-        value[:, :] = 0.0
+        for x in (wanted, unmet, worst, line_units, line_short, line_usd):
+            x[:, :] = 0.0
         for q in range(topo.pair_product.size):
             p, s = topo.pair_product[q], topo.pair_sector[q]
+            gate, line = topo.pair_gate[r, q], topo.pair_line[q]
             for t in range(TILE):
                 scale = g[t] * mult[r, p, t]
-                lost = (1.0 - fill[r, p, t]) * scale
+                gap = 1.0 - fill[r, p, t]
+                lost = gap * scale
                 wanted[s, t] += scale * topo.pair_demand[r, q]
                 unmet[s, t] += lost * topo.pair_demand[r, q]
-                units[s, t] += lost * topo.pair_units[r, q]
-                value[s, t] += lost * topo.pair_value[r, q]
-        for t in range(min(TILE, n_d - b * TILE)):
-            d = b * TILE + t
-            for s in range(wanted.shape[0]):
-                out.shortage_share[d, r, s] = min(_div(unmet[s, t], wanted[s, t], 0.0), 1.0)
-                out.units_not_built[d, r, s] = units[s, t]
-                out.value_lost[d, r, s] = value[s, t]
+                worst[s, t] = max(worst[s, t], gap * gate)
+                own = scale * topo.pair_units[r, q] * line
+                line_units[s, t] += own
+                line_short[s, t] += gap * own
+                line_usd[s, t] += lost * topo.pair_value[r, q] * line
+        for s in range(n_s):
+            p = topo.pair_product[topo.unit_pair[r, s]] if topo.pair_product.size else 0
+            va = topo.value_added_share[r, s]
+            for t in range(TILE):
+                unit_wanted = g[t] * mult[r, p, t] * topo.unit_units[r, s]
+                units_wanted = unit_wanted + line_units[s, t]
+                short = unit_wanted * worst[s, t] + line_short[s, t]
+                usd_short = unit_wanted * worst[s, t] * topo.unit_usd[r, s] + line_usd[s, t]
+                spare = prm[CATCH_RATE, t] * max(units_wanted - short, 0.0)
+                caught, caught_usd, gone, gone_usd = _settle(
+                    state, b, r, s, t, short, usd_short, spare, prm[CATCH_MONTHS, t]
+                )
+                if t < n_d - b * TILE:
+                    d = b * TILE + t
+                    out.shortage_share[d, r, s] = min(_div(unmet[s, t], wanted[s, t], 0.0), 1.0)
+                    out.units_not_built[d, r, s] = short
+                    out.units_deferred[d, r, s] = caught
+                    out.units_lost[d, r, s] = gone
+                    out.value_lost[d, r, s] = gone_usd * va
+                    out.value_deferred[d, r, s] = caught_usd * va
+                    out.gross_output_lost[d, r, s] = gone_usd
+
+
+@inline
+def _settle(
+    state: KState,
+    b: int,
+    r: int,
+    s: int,
+    t: int,
+    short: float,
+    usd_short: float,
+    spare: float,
+    window: float,
+) -> tuple[float, float, float, float]:
+    """``step.settle`` of one region, sector and lane: catch up oldest first with ``spare``
+    units, expire what is ``window`` months old, age the rest, add ``short``."""
+    units, usd = state.backlog_units[b, r, s], state.backlog_usd[b, r, s]  # (W, T)
+    n_ages = units.shape[0]
+    left, caught, caught_usd = spare, 0.0, 0.0
+    for a in range(n_ages - 1, -1, -1):
+        held = units[a, t]
+        take = min(held, left)
+        taken_usd = usd[a, t] * _div(take, held, 0.0)
+        caught += take
+        caught_usd += taken_usd
+        left -= take
+        units[a, t] = held - take
+        usd[a, t] -= taken_usd
+    gone, gone_usd = 0.0, 0.0
+    for a in range(n_ages):
+        if a + 1.0 >= window:
+            gone += units[a, t]
+            gone_usd += usd[a, t]
+            units[a, t] = 0.0
+            usd[a, t] = 0.0
+    for a in range(n_ages - 1, 0, -1):
+        units[a, t] = units[a - 1, t]
+        usd[a, t] = usd[a - 1, t]
+    keep = window > 0.0
+    units[0, t] = short if keep else 0.0
+    usd[0, t] = usd_short if keep else 0.0
+    gone += 0.0 if keep else short
+    gone_usd += 0.0 if keep else usd_short
+    return caught, caught_usd, gone, gone_usd
 
 
 @inline
@@ -859,7 +942,7 @@ def _check_balance(
     The lanes are checked side by side; a node or arc that fails is looked at again lane
     by lane to flag it (rare: a broken balance stops the run). start: (R, P, T) t stock
     at the start of the month; release: (R, P, T) t stockpile releases."""
-    worst = w.worst
+    worst = w.residual
     n_r, n_p = topo.use0.shape
     real = min(TILE, out.residual.size - b * TILE)
     worst[:] = 0.0
@@ -901,7 +984,7 @@ def _flag_node(
         if not rel <= TOLERANCE:  # too large, or NaN
             _flag(flags, RESIDUAL, r, p, rel)
             if rel != rel:
-                w.worst[t] = rel  # NaN sticks: max() would drop it
+                w.residual[t] = rel  # NaN sticks: max() would drop it
         for n in range(len(values)):
             if values[n] < low:
                 _flag(flags, 3 + n, r, p, values[n])
@@ -1137,6 +1220,7 @@ TWINS = {
     "step.apply_quotas": "_apply_quotas",
     "step.run_stage_processes": "_run_stage_processes",
     "step.sector_losses": "_sector_losses",
+    "step.settle": "_settle",
     "market.tightness": "_update_prices",
     "market.update_prices": "_update_prices",
     "market.market_multiple": "_market_multiple",

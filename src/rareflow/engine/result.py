@@ -18,12 +18,19 @@ from rareflow.scenarios.model import Scenario
 DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
     "stopped_share": (("region", "sector"), "fraction"),  # buyers stopped (``buyers.py``)
 }
-SECTOR_METRICS = ("shortage_share", "units_not_built", "value_lost", "stopped_share")
+SECTOR_METRICS = ("shortage_share", "units_not_built", "units_deferred", "units_lost",
+                  "value_lost", "value_deferred", "gross_output_lost", "stopped_share")  # fmt: skip
 STOPPAGE_SHARE = 0.01  # a sector with at least 1% of its buyers stopped counts as stopped
 TIDY_COLUMNS = ["run_id", "scenario", "draw", "month", "region", "partner", "product"]
 TIDY_COLUMNS += ["metric", "value", "unit"]
 SUMMARY_COLUMNS = ["region", "sector", "peak_shortage_share", "shortage_months"]
 SUMMARY_COLUMNS += ["units_not_built", "value_lost_usd", "peak_stopped_share", "stopped_months"]
+# the loss accounting (docs/losses.md): units lost and deferred, value added of each, and
+# the gross output of the units lost
+SUMMARY_COLUMNS += ["units_lost", "units_deferred", "value_deferred_usd", "gross_output_lost_usd"]
+LOSS_TOTALS = {"units_lost": "units_lost", "units_deferred": "units_deferred",
+               "value_deferred_usd": "value_deferred",
+               "gross_output_lost_usd": "gross_output_lost"}  # fmt: skip
 UNITS = {name: unit for name, (_, unit) in (OUTPUTS | DERIVED).items()}
 UNITS["value_lost"] = "USD/month"
 
@@ -102,8 +109,10 @@ class RunResult:
     # -- summaries -------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         """Per region and sector over the horizon (mean over draws): peak shortage share,
-        months with a shortage, units not built, value lost, and the peak share of buyers
-        stopped with the months in which at least ``STOPPAGE_SHARE`` were."""
+        months with a shortage, units not built, value lost (value added of the units
+        lost), the peak share of buyers stopped with the months in which at least
+        ``STOPPAGE_SHARE`` were, and units lost and deferred with the value added deferred
+        and the gross output lost (``docs/losses.md``)."""
         ds = self.dataset
         share = ds["shortage_share"]
         stopped = ds["stopped_share"] if "stopped_share" in ds else xr.zeros_like(share)
@@ -117,6 +126,9 @@ class RunResult:
                 "stopped_months": (stopped >= STOPPAGE_SHARE).sum("month").mean("draw").to_series(),
             }
         )
+        for column, name in LOSS_TOTALS.items():
+            da = ds[name] if name in ds else xr.zeros_like(share)
+            frame[column] = da.sum("month").mean("draw").to_series()
         return frame.reset_index()[SUMMARY_COLUMNS]
 
     def stoppages(self, threshold: float = STOPPAGE_SHARE) -> pd.DataFrame:

@@ -63,7 +63,11 @@ def _recorded(flows: Flows, state: State, keep: Sequence[str]) -> dict[str, np.n
         "shortage": flows.shortage,
         "shortage_share": flows.shortage_share,
         "units_not_built": flows.units_not_built,
+        "units_deferred": flows.units_deferred,
+        "units_lost": flows.units_lost,
         "value_lost": flows.value_lost,
+        "value_deferred": flows.value_deferred,
+        "gross_output_lost": flows.gross_output_lost,
         "price": state.price,
     }
     return {k: arrays[k] for k in keep}
@@ -212,7 +216,7 @@ def _run_chunk(
     vals = {k: v[lo:hi] for k, v in run.values.items()}
     state = initial_state(
         static, hi - lo, int(run.month_ids[0]), prm["demand_growth_per_year"], actor,
-        prm["cover_multiple"],
+        prm["cover_multiple"], prm["catchup_months"],
     )  # fmt: skip
     if kernel == "numba":
         yield from _run_kernel(run, state, prm, vals, lo, keep)

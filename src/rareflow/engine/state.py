@@ -23,6 +23,10 @@ class State:
     subst: np.ndarray  # (D, R, P) share of a substitutable input magnets do without
     origin: np.ndarray  # (D, R, P) share of the stock of actor (content-rule) origin
     pull: np.ndarray  # (D, R, P) last month's (needs + foreign orders - imports) off trend
+    # sector units not built and not yet caught up, by age: [..., a] fell short a + 1 months
+    # ago (W = the longest catch-up window of the draws, at least 1)
+    backlog_units: np.ndarray  # (D, R, S, W) units
+    backlog_usd: np.ndarray  # (D, R, S, W) their gross output, USD
 
 
 @dataclass
@@ -42,9 +46,13 @@ class Flows:
     shortage: np.ndarray  # (D, R, P) final use not met
     release: np.ndarray  # (D, R, P) stockpile releases onto the market
     purchase: np.ndarray  # (D, R, P) stockpile purchases off the market
-    shortage_share: np.ndarray  # (D, R, S) fraction of the sector's units not built
-    units_not_built: np.ndarray  # (D, R, S) units
-    value_lost: np.ndarray  # (D, R, S) USD
+    shortage_share: np.ndarray  # (D, R, S) fraction of the sector's tonnes of need not met
+    units_not_built: np.ndarray  # (D, R, S) units short this month (lost or deferred later)
+    units_deferred: np.ndarray  # (D, R, S) units of earlier months caught up this month
+    units_lost: np.ndarray  # (D, R, S) units whose catch-up window ran out this month
+    value_lost: np.ndarray  # (D, R, S) USD value added of the units lost
+    value_deferred: np.ndarray  # (D, R, S) USD value added of the units deferred
+    gross_output_lost: np.ndarray  # (D, R, S) USD gross output of the units lost
     capacity: np.ndarray  # (D|1, R, K) t activity available
     target: np.ndarray  # (D|1, R, P) t target stock
     china_blocked: np.ndarray  # (D, P) share of orders on China that policy blocks
@@ -63,8 +71,10 @@ def initial_state(
     rate: float | np.ndarray,
     actor: int,
     cover: float | np.ndarray = 1.0,
+    window: float | np.ndarray = 0.0,
 ) -> State:
-    """Stocks at target cover of trend use, baseline sourcing and prices."""
+    """Stocks at target cover of trend use, baseline sourcing and prices, no backlog.
+    window: catch-up window (months, float or (D,)): sizes the backlog's age axis."""
     net = static.net
     g = np.broadcast_to(
         np.asarray(growth(static, first_month, rate)).reshape(-1, 1, 1), (draws, 1, 1)
@@ -79,7 +89,14 @@ def initial_state(
         subst=np.zeros((draws, n_r, n_p)),
         origin=np.repeat(initial_origin(static, actor)[None], draws, axis=0),
         pull=np.zeros((draws, n_r, n_p)),
+        backlog_units=np.zeros((draws, n_r, len(net.sectors), backlog_ages(window))),
+        backlog_usd=np.zeros((draws, n_r, len(net.sectors), backlog_ages(window))),
     )
+
+
+def backlog_ages(window: float | np.ndarray) -> int:
+    """Months a backlog keeps: a shortfall can be caught up in the next ceil(window) months."""
+    return max(1, int(np.ceil(np.max(window))))
 
 
 def initial_origin(static: Static, actor: int) -> np.ndarray:

@@ -119,6 +119,15 @@ class Static:
     pair_units: np.ndarray  # (R, Q) units per month at trend 1 (demand x 1000 / kg_per_unit)
     pair_value: np.ndarray  # (R, Q) USD per month at trend 1 (units x usd_per_unit)
     pair_to_sector: np.ndarray  # (Q, S) 1 where the pair is the sector's: sums by matmul
+    pair_sector: np.ndarray  # (Q,) sector index
+    # a sector's unit needs all of its products (Leontief: the scarcest decides); a pair whose
+    # every kg is its own line of output (``unit_basis`` own) adds its units instead
+    pair_gate: np.ndarray  # (R, Q) 1.0 where the pair is an input of the region's sector unit
+    pair_line: np.ndarray  # (Q,) 1.0 where the pair is its own line of output
+    unit_pair: np.ndarray  # (R, S) the pair that counts the sector's units (most tonnes)
+    unit_units: np.ndarray  # (R, S) sector units wanted per month at trend 1 (0: none)
+    unit_usd: np.ndarray  # (R, S) gross output of one sector unit, USD
+    value_added_share: np.ndarray  # (R, S) value added / gross output
     # (O, K) each output's revenue weight / primary flag in its process's column, so that
     # the weighted and the main output's calls are one matmul each
     out_weight_matrix: np.ndarray
@@ -221,7 +230,7 @@ def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None
         market_matrix=market_matrix,
         market_of=market_of,
         final0=net.demand0.sum(axis=1),
-        **_pairs(net.demand0, tonnes_to_units, net.usd_per_unit),
+        **_pairs(net, tonnes_to_units),
         out_weight_matrix=_by_process(out_process, weight, len(net.processes)),
         out_primary_matrix=_by_process(
             out_process, _primary_outputs(weight, out_starts), len(net.processes)
@@ -345,22 +354,50 @@ def _by_process(process: np.ndarray, values: np.ndarray, n_k: int) -> np.ndarray
     return matrix
 
 
-def _pairs(
-    demand0: np.ndarray, tonnes_to_units: np.ndarray, usd_per_unit: np.ndarray
-) -> dict[str, np.ndarray]:
+def _pairs(net: CompiledNetwork, tonnes_to_units: np.ndarray) -> dict[str, np.ndarray]:
+    demand0 = net.demand0
+    n_r, n_s, n_p = demand0.shape
     sectors, products = np.nonzero((demand0 > 0).any(axis=0))  # sorted by sector
     used, starts = np.unique(sectors, return_index=True)
     demand = demand0[:, sectors, products]
     units = demand * tonnes_to_units[sectors, products]
+    usd = net.usd_per_unit[sectors, products]
+    own = _lookup(net.own_line, (n_s, n_p), False)[sectors, products]
+    gate = (demand > 0) & ~own[None, :]
+    # the unit's pair in each region and sector: the sector input with the most tonnes there
+    unit_pair = np.zeros((n_r, n_s), dtype=np.int64)
+    best = np.full((n_r, n_s), -1.0)
+    for q in range(sectors.size):
+        better = gate[:, q] & (demand[:, q] > best[:, sectors[q]])
+        unit_pair[better, sectors[q]] = q
+        best[better, sectors[q]] = demand[better, q]
+    has_unit = best > 0
+    rows = np.arange(n_r)[:, None]
     return {
         "pair_product": products,
         "pair_sectors": used,
         "pair_starts": starts,
         "pair_demand": demand,
         "pair_units": units,
-        "pair_value": units * usd_per_unit[sectors, products],
-        "pair_to_sector": (sectors[:, None] == np.arange(demand0.shape[1])).astype(float),
+        "pair_value": units * usd,
+        "pair_to_sector": (sectors[:, None] == np.arange(n_s)).astype(float),
+        "pair_sector": sectors,
+        "pair_gate": gate.astype(float),
+        "pair_line": own.astype(float),
+        "unit_pair": unit_pair,
+        "unit_units": np.where(has_unit, units[rows, unit_pair] if units.size else 0.0, 0.0),
+        "unit_usd": np.where(has_unit, usd[unit_pair] if usd.size else 0.0, 0.0),
+        "value_added_share": _lookup(net.value_added_share, (n_r, n_s), 1.0),
     }
+
+
+def _lookup(values: np.ndarray, shape: tuple[int, ...], fill: float | bool) -> np.ndarray:
+    """``values`` where it covers ``shape`` (a network extended by analytics adds products
+    after the intensities), padded with ``fill``."""
+    out = np.full(shape, fill, dtype=np.asarray(values).dtype)
+    rows, cols = min(shape[0], values.shape[0]), min(shape[1], values.shape[1])
+    out[:rows, :cols] = values[:rows, :cols]
+    return out
 
 
 def _process_stages(net: CompiledNetwork) -> list[str]:

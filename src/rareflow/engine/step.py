@@ -14,13 +14,16 @@ Order of operations (all vectorised over the draw axis D; the only loop is over 
    exporters split stock between home needs (``home_priority``) and allowed foreign orders,
    quotas cap the result; each region then allocates what it holds to downstream processes
    and final use pro rata (a shortfall appears only when the stock is exhausted);
-5. sector shortages -> units not built -> value lost.
+5. sector shortages -> units not built (the scarcest input decides) -> the backlog: caught
+   up later at spare capacity (deferred) or lost when its window runs out (``settle``) ->
+   value added lost (``docs/losses.md``).
 Prices, demand response, substitution and sourcing shares update after (``market.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -151,28 +154,103 @@ def run_stage_processes(
     return act, use, flows[:, :, 2 * n_in :]
 
 
-def sector_losses(
-    static: Static, trend: np.ndarray, fill: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(D, R, S) share of the sector's tonnes of need not met, units not built, value lost.
+class SectorLosses(NamedTuple):
+    """A month's sector losses, each (D, R, S)."""
 
-    Each (sector, product) intensity defines its own unit and value (``kg_per_unit``,
-    ``usd_per_unit``), so units and values add up over a sector's products.
+    share: np.ndarray  # fraction of the sector's tonnes of need not met
+    units_short: np.ndarray  # units not built this month
+    units_deferred: np.ndarray  # units of earlier months caught up this month
+    units_lost: np.ndarray  # units whose catch-up window ran out this month
+    value_lost: np.ndarray  # USD value added of the units lost
+    value_deferred: np.ndarray  # USD value added of the units caught up
+    gross_lost: np.ndarray  # USD gross output of the units lost
+
+
+def sector_losses(
+    static: Static,
+    trend: np.ndarray,
+    fill: np.ndarray,
+    state: State,
+    prm: Mapping[str, ParamValue],
+) -> SectorLosses:
+    """Units a sector does not build this month, and what earlier shortfalls become.
+
+    A sector's unit needs every product it uses (Leontief): the scarcest one decides, so the
+    units short are the units wanted x the largest unmet share of the sector's inputs in the
+    region (``pair_gate``); a pair that is its own line of output (``pair_line``) adds its
+    own units. Units short join the backlog (``settle``), which catch-up work at spare
+    capacity draws down; what the catch-up window does not reach is lost.
     trend: (D, R, P) growth x demand response, so that final demand = final0 x trend.
     """
     n_d, n_r, _ = fill.shape
     if not static.pair_product.size:
-        out = np.zeros((3, n_d, n_r, len(static.net.sectors)))
-        return out[0], out[1], out[2]
+        zero = np.zeros((n_d, n_r, len(static.net.sectors)))
+        return SectorLosses(*(zero.copy() for _ in SectorLosses._fields))
     to_sector = static.pair_to_sector  # (Q, S): sums over each sector's pairs
     gap = (1.0 - fill)[:, :, static.pair_product]  # (D, R, Q)
     scale = trend[:, :, static.pair_product]
     wanted = (scale * static.pair_demand) @ to_sector
     lost = gap * scale
     unmet = (lost * static.pair_demand) @ to_sector
-    units = (lost * static.pair_units) @ to_sector
-    value = (lost * static.pair_value) @ to_sector
-    return np.minimum(safe_div(unmet, wanted), 1.0), units, value
+    worst = np.zeros_like(wanted)  # the scarcest input of each region's sector unit
+    worst[:, :, static.pair_sectors] = np.maximum.reduceat(
+        gap * static.pair_gate, static.pair_starts, axis=2
+    )
+    rows = np.arange(n_r)[:, None]
+    unit_scale = trend[:, rows, static.pair_product[static.unit_pair]]  # (D, R, S)
+    unit_wanted = unit_scale * static.unit_units
+    line_units = scale * static.pair_units * static.pair_line
+    units_wanted = unit_wanted + line_units @ to_sector
+    units_short = unit_wanted * worst + (gap * line_units) @ to_sector
+    line_usd = (lost * static.pair_value * static.pair_line) @ to_sector
+    usd_short = unit_wanted * worst * static.unit_usd + line_usd
+    rate = per_draw(prm["catchup_rate"], 3)
+    spare = rate * np.maximum(units_wanted - units_short, 0.0)
+    window = per_draw(prm["catchup_months"], 3)
+    caught, caught_usd, gone, gone_usd = settle(state, units_short, usd_short, spare, window)
+    va = static.value_added_share
+    share = np.minimum(safe_div(unmet, wanted), 1.0)
+    return SectorLosses(share, units_short, caught, gone, gone_usd * va, caught_usd * va,
+                        gone_usd)  # fmt: skip
+
+
+def settle(
+    state: State,
+    units_short: np.ndarray,
+    usd_short: np.ndarray,
+    spare: np.ndarray,
+    window: ParamValue,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Catch up on the backlog, oldest shortfall first, with up to ``spare`` units (D, R, S);
+    expire what is ``window`` months old or more (a shortfall can be made up in the next
+    ceil(window) months); age the rest and add this month's shortfall (lost at once when
+    the window is 0). Updates ``state``'s backlog in place; returns units and gross USD
+    caught up, and units and gross USD lost."""
+    units, usd = state.backlog_units, state.backlog_usd
+    n_ages = units.shape[-1]
+    left = spare.copy()
+    caught, caught_usd = np.zeros_like(spare), np.zeros_like(spare)
+    for a in range(n_ages - 1, -1, -1):  # oldest first
+        take = np.minimum(units[..., a], left)
+        taken_usd = usd[..., a] * safe_div(take, units[..., a])
+        caught += take
+        caught_usd += taken_usd
+        left -= take
+        units[..., a] -= take
+        usd[..., a] -= taken_usd
+    expired = np.arange(1, n_ages + 1) >= np.asarray(window)[..., None]  # (1|D, 1, 1, W)
+    gone = np.where(expired, units, 0.0).sum(axis=-1)
+    gone_usd = np.where(expired, usd, 0.0).sum(axis=-1)
+    keep = np.asarray(window) > 0.0
+    units[:] = np.where(expired, 0.0, units)
+    usd[:] = np.where(expired, 0.0, usd)
+    units[..., 1:] = units[..., :-1].copy()
+    usd[..., 1:] = usd[..., :-1].copy()
+    units[..., 0] = np.where(keep, units_short, 0.0)
+    usd[..., 0] = np.where(keep, usd_short, 0.0)
+    gone = gone + np.where(keep, 0.0, units_short)
+    gone_usd = gone_usd + np.where(keep, 0.0, usd_short)
+    return caught, caught_usd, gone, gone_usd
 
 
 def desired_activity(
@@ -316,7 +394,7 @@ def step(
         state.origin[:, actor, :] = 1.0
     state.stock = stock
     state.pull = home_need + foreign - imports - static.net_pull0 * g3
-    share, units, value = sector_losses(static, trend, fill)
+    losses = sector_losses(static, trend, fill, state, prm)
     return Flows(
         stock_start=start,
         stock_end=stock,
@@ -331,9 +409,13 @@ def step(
         shortage=final - delivered,
         release=np.ascontiguousarray(release),
         purchase=purchase,
-        shortage_share=share,
-        units_not_built=units,
-        value_lost=value,
+        shortage_share=losses.share,
+        units_not_built=losses.units_short,
+        units_deferred=losses.units_deferred,
+        units_lost=losses.units_lost,
+        value_lost=losses.value_lost,
+        value_deferred=losses.value_deferred,
+        gross_output_lost=losses.gross_lost,
         capacity=capacity,
         target=target,
         china_blocked=china_blocked(static, state, orders, allow),

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rareflow.data.network import Network
 from rareflow.data.schema import MARKETS
+from rareflow.model.losses import apply_platforms, own_lines, value_added_shares
 
 CHINA = "CHN"
 
@@ -50,7 +51,7 @@ class CompiledNetwork:
     price0: np.ndarray  # (P, M) USD per kg, baseline
     content: np.ndarray  # (P, E) t element per t product
     kg_per_unit: np.ndarray  # (S, P) kg of product per unit of sector output (0: not used)
-    usd_per_unit: np.ndarray  # (S, P) value of one unit of sector output
+    usd_per_unit: np.ndarray  # (S, P) value (gross output) of one unit of sector output
     project_region: np.ndarray  # (J,) int region index
     project_process: np.ndarray  # (J,) int process index
     project_start: np.ndarray  # (J,) int absolute month index (see month_index)
@@ -58,6 +59,10 @@ class CompiledNetwork:
     project_tonnes_per_month: np.ndarray  # (J,) activity added at full ramp
     project_names: tuple[str, ...]
     parameters: dict[str, float]
+    # (S, P) bool: the pair is its own line of output (``unit_basis`` own), not one input of
+    # the sector's unit
+    own_line: np.ndarray
+    value_added_share: np.ndarray  # (R, S) value added / gross output
 
     markets: tuple[str, ...] = MARKETS
 
@@ -139,6 +144,12 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
     capacity = _matrix(
         _year(t["capacities"], year), regions, processes, "region", "process", "tonnes_per_year"
     )
+    kg_per_unit, usd_per_unit = apply_platforms(
+        _matrix(t["intensities"], sectors, products, "sector", "product", "kg_per_unit"),
+        _matrix(t["intensities"], sectors, products, "sector", "product", "usd_per_unit"),
+        sectors,
+        t.get("platforms"),
+    )
     return CompiledNetwork(
         regions=tuple(regions),
         products=tuple(products),
@@ -189,12 +200,10 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
         ),
         price0=price0,
         content=_matrix(t["contents"], products, elements, "product", "element", "mass_fraction"),
-        kg_per_unit=_matrix(
-            t["intensities"], sectors, products, "sector", "product", "kg_per_unit"
-        ),
-        usd_per_unit=_matrix(
-            t["intensities"], sectors, products, "sector", "product", "usd_per_unit"
-        ),
+        kg_per_unit=kg_per_unit,
+        usd_per_unit=usd_per_unit,
+        own_line=own_lines(t["intensities"], sectors, products),
+        value_added_share=value_added_shares(t.get("value_added"), regions, sectors),
         project_region=_codes(regions, projects["region"]).astype(int),
         project_process=_codes(processes, projects["process"]).astype(int),
         project_start=np.array([month_index(m) for m in projects["start_month"]], dtype=int),
