@@ -19,6 +19,14 @@ USD_PER_UNIT = {  # assumption: value of one unit of sector output
     "appliances": (500, "an inverter air conditioner ~USD 500"),
     "other": (100, "USD 100 of downstream goods per kg of rare-earth product"),
 }
+# Sectors whose magnet products go into different devices (the rationales below name them),
+# so that each product is its own line of output rather than one input of a common unit
+SEPARATE_DEVICES = {
+    "electronics": "speakers, spindle motors and sensors are different devices (assumption)",
+    "industrial_motors": "PM, bonded and high-temperature motors are different motors "
+    "(assumption)",
+    "medical": "pumps and scanners differ from SmCo devices (assumption)",
+}
 KG_ASSUMED = {  # (sector, product): kg per unit, rationale (no fact in the base)
     ("electronics", "ndfeb_sintered"): (
         0.005,
@@ -55,9 +63,11 @@ def intensities(
         known.setdefault((sector, product), (kg, Prov("assumption", why)))
     for (sector, product), (kg, prov) in sorted(known.items()):
         usd, why = USD_PER_UNIT[sector]
-        note = f"kg: {prov.note} | usd_per_unit assumption: {why}"
+        basis = "own" if sector in SEPARATE_DEVICES else "sector"
+        note = f"kg: {prov.note} | usd_per_unit assumption: {why} | unit_basis {basis}: "
+        note += SEPARATE_DEVICES.get(sector, "one unit holds all of the sector's magnets")
         rows.append(prov_row({"sector": sector, "product": product, "kg_per_unit": kg,
-                              "usd_per_unit": float(usd), "unit_basis": "sector"},
+                              "usd_per_unit": float(usd), "unit_basis": basis},
                              Prov(prov.kind, note, prov.url)))  # fmt: skip
     rows += defence_intensities(demand, platforms)
     rows += non_magnet_intensities(prices)
