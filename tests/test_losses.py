@@ -165,3 +165,22 @@ def test_the_bundled_defence_unit_is_the_platform_mix():
     assert usd < 80e6 / 10  # a mean defence unit is no F-35
     va = compiled.value_added_share
     assert np.all((va > 0) & (va < 1))
+
+
+def test_a_dataset_without_the_optional_tables_runs_at_gross_output(tmp_path):
+    from rareflow.data.io import write_tables
+    from rareflow.data.network import load_network
+
+    write_tables(load_network(calibrated=False).tables, tmp_path)
+    (tmp_path / "platforms.csv").unlink()
+    (tmp_path / "value_added.csv").unlink()
+    compiled = compile_network(load_network(tmp_path))
+    assert np.all(compiled.value_added_share == 1.0)
+
+
+def test_a_value_added_share_above_one_is_refused_by_name():
+    t = tables()
+    t["value_added"].loc[0, "value_added_share"] = 1.5
+    with pytest.raises(UserInputError) as err:
+        validate_network(Network(tables=t, source="bad share"))
+    assert "value_added_share" in str(err.value) and "1.5" in str(err.value)

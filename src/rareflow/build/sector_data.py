@@ -23,8 +23,7 @@ USD_PER_UNIT = {  # assumption: value of one unit of sector output
 # so that each product is its own line of output rather than one input of a common unit
 SEPARATE_DEVICES = {
     "electronics": "speakers, spindle motors and sensors are different devices (assumption)",
-    "industrial_motors": "PM, bonded and high-temperature motors are different motors "
-    "(assumption)",
+    "industrial_motors": "PM, bonded and high-temperature motors are different motors (assumption)",
     "medical": "pumps and scanners differ from SmCo devices (assumption)",
 }
 KG_ASSUMED = {  # (sector, product): kg per unit, rationale (no fact in the base)

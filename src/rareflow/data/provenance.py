@@ -12,7 +12,7 @@ def provenance_counts(net: Network) -> dict[str, int]:
     """Numbers of values by provenance; a value is one numeric cell of a provenance table."""
     counts = dict.fromkeys(("values", *PROVENANCE_KINDS, "unsourced"), 0)
     for name, schema in TABLES.items():
-        if not schema.provenance:
+        if not schema.provenance or name not in net.tables:  # an optional table left out
             continue
         frame = net.tables[name]
         width = len(schema.value_columns)
@@ -33,6 +33,8 @@ def sources(net: Network, table: str | None = None, product: str | None = None) 
     rows = []
     for name, schema in TABLES.items():
         if not schema.provenance or (table is not None and name != table):
+            continue
+        if name not in net.tables:  # an optional table left out
             continue
         frame = net.tables[name]
         if product is not None and "product" in frame.columns:
