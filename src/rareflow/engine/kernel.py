@@ -274,6 +274,14 @@ class Work(NamedTuple):
     least: np.ndarray  # (T,) a process's least input fill
     used: np.ndarray  # (T,) one region's stage inputs used, in all
     mixed: np.ndarray  # (T,) and of actor origin
+    short: np.ndarray  # (T,) one sector's units short this month
+    short_usd: np.ndarray  # (T,) and their gross output
+    spare_units: np.ndarray  # (T,) units it can catch up this month
+    older: np.ndarray  # (T,) backlog units older than a cohort
+    caught: np.ndarray  # (T,) units caught up
+    caught_usd: np.ndarray  # (T,) and their gross output
+    gone: np.ndarray  # (T,) units lost
+    gone_usd: np.ndarray  # (T,) and their gross output
     quota: np.ndarray  # (Q, T) t/month left of each quota (Q >= 1: ``work``)
     active: np.ndarray  # (A + 1,) INDEX: the month's arcs that carry orders; [A]: how many
 
@@ -302,7 +310,9 @@ _WORK_DIMS = {
     **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
     **dict.fromkeys(("blocked", "used_in", "used_sub", "made", "total_orders", "passed"), "P"),
     **dict.fromkeys(("g", "inv_g", "inv_restock", "inv_lag", "inv_span", "ahead", "expand",
-                     "residual", "lowest", "total", "scale", "least", "used", "mixed"), ""),
+                     "residual", "lowest", "total", "scale", "least", "used", "mixed",
+                     "short", "short_usd", "spare_units", "older", "caught", "caught_usd",
+                     "gone", "gone_usd"), ""),
     "quota": "Q",
 }  # fmt: skip
 
@@ -846,69 +856,64 @@ def _sector_losses(
                 line_usd[s, t] += lost * topo.pair_value[r, q] * line
         for s in range(n_s):
             p = topo.pair_product[topo.unit_pair[r, s]] if topo.pair_product.size else 0
-            va = topo.value_added_share[r, s]
             for t in range(TILE):
                 unit_wanted = g[t] * mult[r, p, t] * topo.unit_units[r, s]
                 units_wanted = unit_wanted + line_units[s, t]
                 short = unit_wanted * worst[s, t] + line_short[s, t]
-                usd_short = unit_wanted * worst[s, t] * topo.unit_usd[r, s] + line_usd[s, t]
-                spare = prm[CATCH_RATE, t] * max(units_wanted - short, 0.0)
-                caught, caught_usd, gone, gone_usd = _settle(
-                    state, b, r, s, t, short, usd_short, spare, prm[CATCH_MONTHS, t]
-                )
-                if t < n_d - b * TILE:
-                    d = b * TILE + t
-                    out.shortage_share[d, r, s] = min(_div(unmet[s, t], wanted[s, t], 0.0), 1.0)
-                    out.units_not_built[d, r, s] = short
-                    out.units_deferred[d, r, s] = caught
-                    out.units_lost[d, r, s] = gone
-                    out.value_lost[d, r, s] = gone_usd * va
-                    out.value_deferred[d, r, s] = caught_usd * va
-                    out.gross_output_lost[d, r, s] = gone_usd
+                w.short[t] = short
+                w.short_usd[t] = unit_wanted * worst[s, t] * topo.unit_usd[r, s] + line_usd[s, t]
+                w.spare_units[t] = prm[CATCH_RATE, t] * max(units_wanted - short, 0.0)
+            _settle(state, b, r, s, prm[CATCH_MONTHS], w)
+            va = topo.value_added_share[r, s]
+            for t in range(min(TILE, n_d - b * TILE)):
+                d = b * TILE + t
+                out.shortage_share[d, r, s] = min(_div(unmet[s, t], wanted[s, t], 0.0), 1.0)
+                out.units_not_built[d, r, s] = w.short[t]
+                out.units_deferred[d, r, s] = w.caught[t]
+                out.units_lost[d, r, s] = w.gone[t]
+                out.value_lost[d, r, s] = w.gone_usd[t] * va
+                out.value_deferred[d, r, s] = w.caught_usd[t] * va
+                out.gross_output_lost[d, r, s] = w.gone_usd[t]
 
 
 @inline
-def _settle(
-    state: KState,
-    b: int,
-    r: int,
-    s: int,
-    t: int,
-    short: float,
-    usd_short: float,
-    spare: float,
-    window: float,
-) -> tuple[float, float, float, float]:
-    """``step.settle`` of one region, sector and lane: catch up oldest first with ``spare``
-    units, expire what is ``window`` months old, age the rest, add ``short``."""
+def _settle(state: KState, b: int, r: int, s: int, window: np.ndarray, w: Work) -> None:
+    """``step.settle`` of one region and sector, a tile's lanes side by side: catch up oldest
+    first with ``w.spare_units``, expire what is ``window`` (T,) months old, age the rest,
+    add ``w.short``; writes ``w.caught``, ``w.gone`` and their gross output."""
     units, usd = state.backlog_units[b, r, s], state.backlog_usd[b, r, s]  # (W, T)
     n_ages = units.shape[0]
-    left, caught, caught_usd = spare, 0.0, 0.0
-    for a in range(n_ages - 1, -1, -1):
-        held = units[a, t]
-        take = min(held, left)
-        taken_usd = usd[a, t] * _div(take, held, 0.0)
-        caught += take
-        caught_usd += taken_usd
-        left -= take
-        units[a, t] = held - take
-        usd[a, t] -= taken_usd
-    gone, gone_usd = 0.0, 0.0
+    older, caught, caught_usd = w.older, w.caught, w.caught_usd
+    gone, gone_usd = w.gone, w.gone_usd
+    for t in range(TILE):
+        older[t], caught[t], caught_usd[t], gone[t], gone_usd[t] = 0.0, 0.0, 0.0, 0.0, 0.0
+    for a in range(n_ages - 1, -1, -1):  # oldest first: what older cohorts leave of spare
+        for t in range(TILE):
+            held = units[a, t]
+            take = min(max(w.spare_units[t] - older[t], 0.0), held)
+            older[t] += held
+            taken_usd = usd[a, t] * _div(take, held, 0.0)
+            caught[t] += take
+            caught_usd[t] += taken_usd
+            units[a, t] = held - take
+            usd[a, t] -= taken_usd
     for a in range(n_ages):
-        if a + 1.0 >= window:
-            gone += units[a, t]
-            gone_usd += usd[a, t]
-            units[a, t] = 0.0
-            usd[a, t] = 0.0
+        for t in range(TILE):
+            expired = a + 1.0 >= window[t]
+            gone[t] += units[a, t] if expired else 0.0
+            gone_usd[t] += usd[a, t] if expired else 0.0
+            units[a, t] = 0.0 if expired else units[a, t]
+            usd[a, t] = 0.0 if expired else usd[a, t]
     for a in range(n_ages - 1, 0, -1):
-        units[a, t] = units[a - 1, t]
-        usd[a, t] = usd[a - 1, t]
-    keep = window > 0.0
-    units[0, t] = short if keep else 0.0
-    usd[0, t] = usd_short if keep else 0.0
-    gone += 0.0 if keep else short
-    gone_usd += 0.0 if keep else usd_short
-    return caught, caught_usd, gone, gone_usd
+        for t in range(TILE):
+            units[a, t] = units[a - 1, t]
+            usd[a, t] = usd[a - 1, t]
+    for t in range(TILE):
+        keep = window[t] > 0.0
+        units[0, t] = w.short[t] if keep else 0.0
+        usd[0, t] = w.short_usd[t] if keep else 0.0
+        gone[t] += 0.0 if keep else w.short[t]
+        gone_usd[t] += 0.0 if keep else w.short_usd[t]
 
 
 @inline

@@ -228,24 +228,22 @@ def settle(
     caught up, and units and gross USD lost."""
     units, usd = state.backlog_units, state.backlog_usd
     n_ages = units.shape[-1]
-    left = spare.copy()
-    caught, caught_usd = np.zeros_like(spare), np.zeros_like(spare)
-    for a in range(n_ages - 1, -1, -1):  # oldest first
-        take = np.minimum(units[..., a], left)
-        taken_usd = usd[..., a] * safe_div(take, units[..., a])
-        caught += take
-        caught_usd += taken_usd
-        left -= take
-        units[..., a] -= take
-        usd[..., a] -= taken_usd
-    expired = np.arange(1, n_ages + 1) >= np.asarray(window)[..., None]  # (1|D, 1, 1, W)
+    # oldest first: a cohort gets what the spare units leave after every older one
+    older = np.cumsum(units[..., ::-1], axis=-1)[..., ::-1] - units
+    take = np.minimum(np.maximum(spare[..., None] - older, 0.0), units)
+    taken_usd = usd * safe_div(take, units)
+    caught, caught_usd = take.sum(axis=-1), taken_usd.sum(axis=-1)
+    units -= take
+    usd -= taken_usd
+    window = np.asarray(window)
+    expired = np.arange(1, n_ages + 1) >= window[..., None]  # (1|D, 1, 1, W)
     gone = np.where(expired, units, 0.0).sum(axis=-1)
     gone_usd = np.where(expired, usd, 0.0).sum(axis=-1)
-    keep = np.asarray(window) > 0.0
     units[:] = np.where(expired, 0.0, units)
     usd[:] = np.where(expired, 0.0, usd)
     units[..., 1:] = units[..., :-1].copy()
     usd[..., 1:] = usd[..., :-1].copy()
+    keep = window > 0.0
     units[..., 0] = np.where(keep, units_short, 0.0)
     usd[..., 0] = np.where(keep, usd_short, 0.0)
     gone = gone + np.where(keep, 0.0, units_short)
