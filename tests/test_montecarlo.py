@@ -35,6 +35,15 @@ TIMED = {
 }  # fmt: skip
 
 
+@pytest.fixture
+def tiny_network(tiny_network: Network) -> Network:
+    """The tiny network without a catch-up window: every unit short is lost at once, so that
+    value lost shows within the few months these statistics run (``docs/losses.md``)."""
+    params = tiny_network.tables["parameters"]
+    params.loc[params["name"] == "catchup_months", "value"] = 0.0
+    return tiny_network
+
+
 def make(uncertainty: dict[str, Any], months: int = 6, **policy: Any) -> Scenario:
     return parse_scenario({"name": "mc", "start": "2026-11", "months": months,
                            "policies": [{**LICENCE, **policy}], "uncertainty": uncertainty})  # fmt: skip

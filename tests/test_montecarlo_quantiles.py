@@ -36,6 +36,15 @@ LICENCE = {"id": "lic", "type": "export_license", "actor": "CHN", "start": "2026
            "lead_time_months": 1}  # fmt: skip
 
 
+@pytest.fixture
+def tiny_network(tiny_network: Network) -> Network:
+    """The tiny network without a catch-up window: every unit short is lost at once, so that
+    value lost shows within the few months these statistics run (``docs/losses.md``)."""
+    params = tiny_network.tables["parameters"]
+    params.loc[params["name"] == "catchup_months", "value"] = 0.0
+    return tiny_network
+
+
 def make(uncertainty: dict[str, Any], months: int = 6) -> Scenario:
     return parse_scenario({"name": "mcq", "start": "2026-11", "months": months,
                            "policies": [LICENCE], "uncertainty": uncertainty})  # fmt: skip

@@ -16,6 +16,8 @@ SCENARIO = {
     "name": "mc-cli",
     "start": "2026-11",
     "months": 4,
+    # no catch-up window: units short are lost at once, so value lost shows in four months
+    "parameters": {"catchup_months": 0.0},
     "policies": [
         {"id": "lic", "type": "export_license", "actor": "CHN", "start": "2026-11",
          "items": {"elements": ["Dy", "Tb"]}, "approval_share": 0.2, "lead_time_months": 0},
