@@ -31,6 +31,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API (/docs, /openapi.json) and the dashboard (/)."""
+    from rareflow.extras import require
+
+    require("web", "rareflow serve")
     import uvicorn
 
     from rareflow.web.app import create_app
