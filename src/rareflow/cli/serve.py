@@ -31,9 +31,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API (/docs, /openapi.json) and the dashboard (/)."""
-    from rareflow.extras import require
+    from rareflow.errors import require_extra
 
-    require("web", "rareflow serve")
+    require_extra("web", "rareflow serve")
     import uvicorn
 
     from rareflow.web.app import create_app

@@ -90,9 +90,9 @@ class DaskExecutor(AbstractContextManager["DaskExecutor"]):
         processes: bool = True,
         client: Any = None,
     ) -> None:
-        from rareflow.extras import require
+        from rareflow.errors import require_extra
 
-        require("dask", "--executor dask")
+        require_extra("dask", "--executor dask")
         from distributed import Client, LocalCluster
 
         self._cluster = None

@@ -3,6 +3,6 @@
 Installed with the ``web`` extra (``pip install 'rareflow[web]'``); without it, importing this
 package says so."""
 
-from rareflow.extras import require
+from rareflow.errors import require_extra
 
-require("web", "the rareflow dashboard (rareflow.web)")
+require_extra("web", "the rareflow dashboard (rareflow.web)")
