@@ -411,18 +411,23 @@ async function plotMap(runId, seq) {
   const { ok, body } = await api(`/api/runs/${runId}/map`);
   if (!ok || seq !== state.shown) return;
   const r = body.regions;
+  const rows = Math.max(...r.map((x) => x.y)) + 1;
+  const div = $("chart-map");
+  const size = Math.max(16, Math.min(44, 0.8 * div.clientWidth / 14, 0.8 * (div.clientHeight - 60) / rows)); // no overlap
+  const top = Math.max(0.01, ...r.map((x) => x.peak_shortage_share));
   const hover = r.map((x) => `${x.name}<br>peak short ${pct(x.peak_shortage_share)}${x.sector ? ` (${x.sector})` : ""}<br>value lost $${(x.value_lost_usd / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`);
   const trace = {
     type: "scatter", mode: "markers+text", x: r.map((x) => x.x), y: r.map((x) => x.y),
-    text: r.map((x) => x.region), textfont: { size: 11 }, hovertext: hover, hoverinfo: "text",
-    marker: { symbol: "square", size: 46, color: r.map((x) => x.peak_shortage_share), cmin: 0,
-      cmax: Math.max(0.01, ...r.map((x) => x.peak_shortage_share)), colorscale: "Reds",
+    text: r.map((x) => x.region), hovertext: hover, hoverinfo: "text",
+    textfont: { size: 11, color: r.map((x) => (x.peak_shortage_share > 0.55 * top ? "#fff" : "#222")) },
+    marker: { symbol: "square", size, color: r.map((x) => x.peak_shortage_share), cmin: 0,
+      cmax: top, colorscale: "Reds",
       line: { color: "#999", width: 1 }, colorbar: { title: { text: "peak short" }, tickformat: ".1~%" } },
   };
   const axis = { visible: false, fixedrange: true };
   Plotly.react("chart-map", [trace], {
     title: title("Where the shortage falls: each region's worst sector (tile map)"),
-    xaxis: { ...axis, range: [-0.7, 12.7] }, yaxis: { ...axis, range: [5.7, -0.7] }, margin: { t: 40 },
+    xaxis: { ...axis, range: [-0.7, 12.7] }, yaxis: { ...axis, range: [rows - 0.3, -0.7] }, margin: { t: 40, b: 10 },
   }, CONFIG);
 }
 
