@@ -78,6 +78,16 @@ def test_thinness_is_derived_from_market_value_in_the_bundled_data() -> None:
     assert at["y_oxide"] > at["dy_oxide"] > at["ndpr_oxide"] > at["ndfeb_sintered"] == 0.0
 
 
+def test_thinness_steepens_ex_china_prices_only() -> None:
+    compiled = compile_network(load_network())
+    static = build_static(compiled)
+    thin = market.thinness(static, resolve_parameters(compiled.parameters))[0]  # (P, M)
+    y = compiled.products.index("y_oxide")
+    # China's domestic market (producers, state groups, the reserve) is deep for every product
+    assert np.all(thin[:, 0] == 1.0)
+    assert thin[y, 1] > 5.0  # ex-China Y oxide: ~0.1 bn USD/yr against ~6 bn for magnets
+
+
 def test_chinas_state_reserve_keeps_the_domestic_price_from_falling_under_a_block(
     tiny_network: Any,
 ) -> None:

@@ -976,7 +976,7 @@ def _update_prices(
             for t in range(TILE):
                 gap = _div(target[p, m, t] - stock[p, m, t], target[p, m, t], 0.0)
                 tight = min(max(gap, -1.0), 1.0) + _div(short[p, m, t], demand[p, m, t], 0.0)
-                thin = np.exp(prm[THIN, t] * topo.log_thinness[p])
+                thin = np.exp(prm[THIN, t] * topo.log_thinness[p] * (1.0 if m == n_m - 1 else 0.0))
                 aim = base * _scarcity_multiple(tight, prm[SENS, t], prm[SCARCITY, t], thin,
                                                 prm[CHOKE, t])  # fmt: skip
                 moved = price[p, m, t] + (aim - price[p, m, t]) * per_lag[t]

@@ -12,10 +12,10 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   (1 - min(tightness, price_choke_share))^-(scarcity_exponent x thinness), the price at which
   buyers of short-run elasticity 1 / (exponent x thinness) give up the missing share:
   convex, and bounded where demand destruction closes the gap rather than by a fixed cap
-  (``price_max_multiple`` is only a numerical guard). Thinness = (largest market value /
-  the product's market value)^price_thinness_exponent, market value = world base-year
-  output x base price (``static.log_thinness``): Y oxide (~0.1 bn USD/yr) is about 8x as
-  steep as magnets, Dy 2.8x, Tb 3.8x. Prices are held under any cap, lifted to any floor.
+  (``price_max_multiple`` is only a numerical guard). Thinness, outside China = (largest
+  market value / the product's market value)^price_thinness_exponent, market value = world
+  base-year output x base price (``static.log_thinness``): Y oxide (~0.1 bn USD/yr) is about
+  8x as steep as magnets, Dy 2.8x, Tb 3.8x; China's domestic market is deep (1). Prices are held under any cap, lifted to any floor.
 - Demand = final demand x short-run response (landed price / base)^-demand_elasticity over
   ``demand_response_months``) x long-run response (^-demand_elasticity_long over
   ``demand_long_months``: recycling, ferrite or induction motors, designs without the
@@ -88,10 +88,14 @@ def scarcity_multiple(
 
 
 def thinness(static: Static, prm: Mapping[str, ParamValue]) -> np.ndarray:
-    """(1|D, P, 1) steepness of each product's price: (largest market value / its value)
-    ^ price_thinness_exponent (1 for the largest market)."""
+    """(1|D, P, M) steepness of each product's price outside China: (largest market value /
+    its value)^price_thinness_exponent (1 for the largest market). China's domestic market,
+    where the producers, the state groups and the reserve trade most of every product, is
+    deep for all (1); ex-China prices are spot quotes on small volumes."""
     theta = per_draw(prm["price_thinness_exponent"], 3)
-    return np.exp(theta * static.log_thinness[None, :, None])
+    outside = np.zeros(len(static.net.markets))
+    outside[-1] = 1.0
+    return np.exp(theta * static.log_thinness[None, :, None] * outside)
 
 
 def update_prices(
