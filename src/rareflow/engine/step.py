@@ -15,7 +15,8 @@ Order of operations (all vectorised over the draw axis D; the only loop is over 
    quotas cap the result; each region then allocates what it holds to downstream processes
    and final use pro rata (a shortfall appears only when the stock is exhausted);
 5. sector shortages -> units not built -> value lost.
-Prices, demand response, substitution and sourcing shares update after (``market.py``).
+Prices, demand response, substitution, capacity entry (``State.entered``, read by
+``month_capacity``) and sourcing shares update after (``market.py``).
 """
 
 from __future__ import annotations
