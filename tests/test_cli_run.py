@@ -220,7 +220,8 @@ def test_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert set(row) == {"region", "sector", "peak_shortage_share", "shortage_months",
                             "units_not_built", "value_lost_usd", "peak_stopped_share",
                             "stopped_months", "units_lost", "units_deferred",
-                            "value_deferred_usd", "gross_output_lost_usd"}  # fmt: skip
+                            "value_deferred_usd", "gross_output_lost_usd",
+                            "units_pending"}  # fmt: skip
         assert row["value_lost_usd"] <= row["gross_output_lost_usd"] + 1e-6
     assert (out / "results.parquet").stat().st_size > 0
     assert json.loads((out / "summary.json").read_text())["run_id"] == payload["run_id"]

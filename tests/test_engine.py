@@ -187,6 +187,7 @@ def test_run_result_views(tiny_network):
         "units_deferred",
         "value_deferred_usd",
         "gross_output_lost_usd",
+        "units_pending",
     ]
     usa = summary[(summary["region"] == "AUS") & (summary["sector"] == "ev_traction")].iloc[0]
     assert usa["peak_shortage_share"] > 0 and usa["units_not_built"] > 0
@@ -196,6 +197,7 @@ def test_run_result_views(tiny_network):
     assert np.isclose(usa["gross_output_lost_usd"], usa["value_lost_usd"])
     settled = usa["units_lost"] + usa["units_deferred"]
     assert settled <= usa["units_not_built"] * (1 + 1e-9)
+    assert np.isclose(settled + usa["units_pending"], usa["units_not_built"])
     peaks = result.peak_prices()
     magnet = peaks[(peaks["product"] == "ndfeb_sintered") & (peaks["market"] == "ex_china")]
     assert float(magnet["base_usd_per_kg"].iloc[0]) == 60.0

@@ -29,6 +29,7 @@ SUMMARY_COLUMNS += ["units_not_built", "value_lost_usd", "peak_stopped_share", "
 # the loss accounting (docs/losses.md): units lost and deferred, value added of each, and
 # the gross output of the units lost
 SUMMARY_COLUMNS += ["units_lost", "units_deferred", "value_deferred_usd", "gross_output_lost_usd"]
+SUMMARY_COLUMNS += ["units_pending"]  # short, neither lost nor made up by the horizon's end
 LOSS_TOTALS = {"units_lost": "units_lost", "units_deferred": "units_deferred",
                "value_deferred_usd": "value_deferred",
                "gross_output_lost_usd": "gross_output_lost"}  # fmt: skip
@@ -137,6 +138,8 @@ class RunResult:
         for column, name in LOSS_TOTALS.items():
             da = ds[name] if name in ds else xr.zeros_like(share)
             frame[column] = da.sum("month").mean("draw").to_series()
+        settled = frame["units_lost"] + frame["units_deferred"]
+        frame["units_pending"] = (frame["units_not_built"] - settled).clip(lower=0.0)
         return frame.reset_index()[SUMMARY_COLUMNS]
 
     def stoppages(self, threshold: float = STOPPAGE_SHARE) -> pd.DataFrame:
