@@ -61,7 +61,9 @@ def _ours(table: pymrio.IOSystem, order_type: str, deltas: np.ndarray) -> dict[s
     regions, sectors = len(table.get_regions()), len(table.get_sectors())
     params = ario.Params(order_type=order_type)
     st = ario.static(z.to_numpy(), y.to_numpy(), regions, sectors, params)
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("production", "overprod", "orders", "stock")}
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("production", "overprod", "orders", "stock")
+    }
     for state, _ in ario.simulate(st, deltas[:, None, :], 1, params):
         out["production"].append(state.production[0])
         out["overprod"].append(state.overprod[0])

@@ -206,8 +206,16 @@ def headline_payload(result: Any) -> dict[str, Any]:
             "peak_prices": result.peak_prices().to_dict(orient="records"),
             "stoppages": result.stoppages().to_dict(orient="records"),
             "mass_balance_max_residual": result.mass_balance_max_residual,
+            "impact": impact_payload(result),
         }
     )
+
+
+def impact_payload(result: Any) -> list[dict[str, Any]]:
+    """Per region: gdp_loss_usd and gdp_loss_share over the horizon (bundled table, ARIO)."""
+    from rareflow.economy.impact import by_region_table, impact
+
+    return by_region_table(impact(result)).to_dict(orient="records")
 
 
 def write_outputs(result: Any, out: Path) -> list[Path]:

@@ -250,4 +250,3 @@ def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
         unmet = st.final * (1 - np.divide(s.production, demand, out=np.zeros_like(demand),
                                           where=demand != 0))  # fmt: skip
         yield s, Record(s.production, np.asarray(delta), unmet)
-
