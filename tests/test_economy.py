@@ -206,7 +206,7 @@ def test_cli_impact_of_a_stored_run(tmp_path: Path, capsys: pytest.CaptureFixtur
                                          "--step", "month", "--format", "json"]))  # fmt: skip
     assert set(rows[0]) == {"region", "sector", "value_added_lost_usd", "gdp_loss_share",
                             "indirect_share", "units_lost", "units_deferred"}  # fmt: skip
-    world = [r for r in rows if r["region"] == "all"][0]
+    world = next(r for r in rows if r["region"] == "all")
     assert world["value_added_lost_usd"] > 0
     bad = _mapping_file(tmp_path, "defence")
     code = cli(["impact", run_id["run_id"], "--store", store, "--mapping", str(bad)])

@@ -215,7 +215,8 @@ def impact_payload(result: Any) -> list[dict[str, Any]]:
     """Per region: gdp_loss_usd and gdp_loss_share over the horizon (bundled table, ARIO)."""
     from rareflow.economy.impact import by_region_table, impact
 
-    return by_region_table(impact(result)).to_dict(orient="records")
+    frame = by_region_table(impact(result))
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def write_outputs(result: Any, out: Path) -> list[Path]:

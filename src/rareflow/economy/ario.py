@@ -178,19 +178,25 @@ def produce(st: Static, stock: np.ndarray, optimal: np.ndarray, psi: float) -> n
     """BoARIO ``calc_production`` (Psi): optimal production cut by the scarcest input whose
     inventory is under ``psi`` x its target. (S, D, N), (D, N) -> (D, N)."""
     inv = np.nan_to_num(st.inv, posinf=0.0)[:, None, None]
-    need = (optimal[None] * st.tech[:, None, :]) * psi * inv
-    mask = st.inputs[:, None, :] & (need != 0)
+    need = optimal[None] * st.tech[:, None, :]
+    need *= psi
+    need *= inv
     ratio = np.ones_like(need)
-    np.divide(stock, need, out=ratio, where=mask)
-    np.minimum(ratio, 1.0, out=ratio)
-    return optimal * ratio.min(axis=0)
+    np.divide(stock, need, out=ratio, where=st.inputs[:, None, :] & (need != 0))
+    return optimal * np.minimum(ratio.min(axis=0), 1.0)
 
 
 def allclose_per_draw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.allclose(a[:, d], b[:, d])`` for each draw d of (S, D, N) arrays: (D,) bool."""
     with np.errstate(invalid="ignore"):
-        close = np.abs(a - b) <= 1e-8 + 1e-5 * np.abs(b)
-    close |= (a == b) & np.isinf(a)
+        diff = np.subtract(a, b)
+        np.abs(diff, out=diff)
+        bound = np.abs(b)
+        bound *= 1e-5
+        bound += 1e-8
+        close = diff <= bound
+    if np.isinf(a).any():
+        close |= (a == b) & np.isinf(a)
     return close.all(axis=(0, 2))
 
 
@@ -210,17 +216,26 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params()) -> 
     delivered = s.w * st.z.aggregate(to_sdr(s.ratio * served, r, n))
     used = production[None] * st.tech[:, None, :]
     moves = ~allclose_per_draw(delivered, used)
-    stock = s.stock.copy()
-    stock[:, moves] = s.stock[:, moves] - used[:, moves] + delivered[:, moves]
+    if moves.all():
+        stock = s.stock - used
+        stock += delivered
+    else:
+        stock = s.stock.copy()
+        stock[:, moves] = s.stock[:, moves] - used[:, moves] + delivered[:, moves]
 
     # 3. orders for the next step
     with np.errstate(invalid="ignore"):
-        goal = (optimal[None] * st.tech[:, None, :]) * st.inv[:, None, None]
-    finite = np.isfinite(goal)
-    gap = np.where(finite, goal - np.where(finite, stock, 0.0), 0.0)
+        goal = optimal[None] * st.tech[:, None, :]
+        goal *= st.inv[:, None, None]
+    if np.isfinite(st.inv).all():
+        gap = goal - stock
+    else:  # BoARIO: no gap where the goal is not finite (inputs never short)
+        finite = np.isfinite(goal)
+        gap = np.where(finite, goal - np.where(finite, stock, 0.0), 0.0)
     np.maximum(gap, 0.0, out=gap)
     gap[:, allclose_per_draw(stock, goal)] = 0.0
-    gap = st.restore[:, None, None] * gap + used
+    gap *= st.restore[:, None, None]
+    gap += used
     if params.order_type == "alt":
         ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
     else:

@@ -8,8 +8,8 @@ each region to every industry. With ``v`` (S, D, R) and ``w`` (S, D, N):
 - ``aggregate(v)[s, d, j] = sum_r v[s, d, r] * Zs[s, r, j]``   (S, D, N)
 - ``rowdot(w)[s, d, r]   = sum_j Zs[s, r, j] * w[s, d, j]``     (S, D, R)
 
-Both are matrix products over the draws (BLAS for a dense table; scipy.sparse, one block per
-sector, for a sparse one), so their cost is nnz(Z) x D and the (N, N) orders matrix of BoARIO
+Both are matrix products over the draws (batched BLAS for a dense table; for a sparse one, one
+scipy.sparse product with the block-diagonal of the sectors' blocks), so their cost is nnz(Z) x D and the (N, N) orders matrix of BoARIO
 is never formed.
 """
 
@@ -31,8 +31,8 @@ class Coupling:
     sectors: int
     dense: np.ndarray | None  # (S, R, N)
     dense_t: np.ndarray | None  # (S, N, R), contiguous, for rowdot
-    blocks: tuple[sp.csr_matrix, ...]  # S x (R, N), when sparse
-    blocks_t: tuple[sp.csr_matrix, ...]  # S x (N, R)
+    blocks: sp.csr_matrix | None  # block-diagonal (S R, S N) of the sectors' rows, when sparse
+    blocks_t: sp.csr_matrix | None  # its transpose (S N, S R)
 
     @property
     def sparse(self) -> bool:
@@ -42,13 +42,21 @@ class Coupling:
         """(S, D, R) -> (S, D, N)."""
         if self.dense is not None:
             return np.matmul(v, self.dense)
-        return np.stack([np.asarray(b.T @ v[s].T).T for s, b in enumerate(self.blocks)])
+        assert self.blocks_t is not None
+        s, d, r = v.shape
+        stacked = np.ascontiguousarray(v.transpose(0, 2, 1)).reshape(s * r, d)  # (S R, D)
+        out = self.blocks_t @ stacked  # (S N, D): one sparse product for every sector
+        return np.ascontiguousarray(out.reshape(s, -1, d).transpose(0, 2, 1))
 
     def rowdot(self, w: np.ndarray) -> np.ndarray:
         """(S, D, N) -> (S, D, R)."""
         if self.dense_t is not None:
             return np.matmul(w, self.dense_t)
-        return np.stack([np.asarray(b.T @ w[s].T).T for s, b in enumerate(self.blocks_t)])
+        assert self.blocks is not None
+        s, d, n = w.shape
+        stacked = np.ascontiguousarray(w.transpose(0, 2, 1)).reshape(s * n, d)  # (S N, D)
+        out = self.blocks @ stacked  # (S R, D)
+        return np.ascontiguousarray(out.reshape(s, -1, d).transpose(0, 2, 1))
 
 
 def coupling(z: np.ndarray | sp.spmatrix, regions: int, sectors: int) -> Coupling:
@@ -61,15 +69,19 @@ def coupling(z: np.ndarray | sp.spmatrix, regions: int, sectors: int) -> Couplin
         if density >= SPARSE_BELOW:
             return coupling(csr.toarray(), regions, sectors)
         rows = np.arange(n).reshape(regions, sectors)
-        blocks = tuple(sp.csr_matrix(csr[rows[:, s]]) for s in range(sectors))
-        blocks_t = tuple(sp.csr_matrix(b.T) for b in blocks)
-        return Coupling(regions, sectors, None, None, blocks, blocks_t)
+        blocks = sp.block_diag([csr[rows[:, s]] for s in range(sectors)], format="csr")
+        return Coupling(regions, sectors, None, None, blocks, sp.csr_matrix(blocks.T))
     dense = np.asarray(z, dtype=np.float64)
     if np.count_nonzero(dense) / max(n * n, 1) < SPARSE_BELOW:
         return coupling(sp.csr_matrix(dense), regions, sectors)
     per_sector = np.ascontiguousarray(dense.reshape(regions, sectors, n).transpose(1, 0, 2))
     return Coupling(
-        regions, sectors, per_sector, np.ascontiguousarray(per_sector.transpose(0, 2, 1)), (), ()
+        regions,
+        sectors,
+        per_sector,
+        np.ascontiguousarray(per_sector.transpose(0, 2, 1)),
+        None,
+        None,
     )
 
 

@@ -103,7 +103,7 @@ def dataset(su: Setup, lost: np.ndarray, months: list[str], regions: list[str],
                 ("draw", "month", "region", "sector"),
                 by_region(su, lost) * usd,
                 {"unit": "USD/month"},
-            ),  # fmt: skip
+            ),
             "gdp_usd": (("region",), gdp.sum(axis=1), {"unit": "USD/year"}),
             "value_added_usd": (("region", "sector"), gdp, {"unit": "USD/year"}),
             "direct": (("sector",), su.mapping.direct),
@@ -175,7 +175,7 @@ def horizon(ds: xr.Dataset, draws: str = "mean") -> pd.DataFrame:
     totals = [_total(g, str(k), float(gdp.sel(region=k))) for k, g in frame.groupby("region")]
     world = _total(frame, "all", float(gdp.sum()))
     keep = frame[(frame["value_added_lost_usd"] != 0) | (frame["units_lost"] != 0)]
-    return pd.concat([keep, pd.DataFrame(totals + [world], columns=ROW_COLUMNS)],
+    return pd.concat([keep, pd.DataFrame([*totals, world], columns=ROW_COLUMNS)],
                      ignore_index=True)  # fmt: skip
 
 

@@ -69,8 +69,9 @@ def read_mapping(path: Path, table_regions: list[str], table_sectors: list[str],
                              expected=", ".join(COLUMNS))  # fmt: skip
     wr = np.zeros((len(table_regions), len(regions)))
     ws = np.zeros((len(table_sectors), len(sectors)))
-    for i, row in enumerate(frame.itertuples(index=False), start=2):
-        kind, table, code, share = row.kind, row.table, row.rareflow, _share(row.share, name, i)
+    for i, row in enumerate(frame[list(COLUMNS)].to_numpy().tolist(), start=2):
+        kind, table, code = str(row[0]), str(row[1]), str(row[2])
+        share = _share(str(row[3]), name, i)
         if kind == "region":
             _put(wr, table_regions, regions, table, code, share, name, i, "region")
         elif kind == "sector":

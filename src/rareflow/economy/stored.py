@@ -21,10 +21,10 @@ def cube(frame: pd.DataFrame, months: list[str], regions: list[str], sectors: li
     draws = sorted(frame[draw_col].unique()) if len(frame) else [0]
     out = np.zeros((len(draws), len(months), len(regions), len(sectors)))
     if len(frame):
-        d = pd.Index(draws).get_indexer(frame[draw_col])
-        t = pd.Index(months).get_indexer(frame["month"].astype(str).str[:7])
-        r = pd.Index(regions).get_indexer(frame["region"])
-        s = pd.Index(sectors).get_indexer(frame["product"])
+        d = pd.Index(draws).get_indexer(pd.Index(frame[draw_col]))
+        t = pd.Index(months).get_indexer(pd.Index(frame["month"].astype(str).str[:7]))
+        r = pd.Index(regions).get_indexer(pd.Index(frame["region"]))
+        s = pd.Index(sectors).get_indexer(pd.Index(frame["product"]))
         ok = (d >= 0) & (t >= 0) & (r >= 0) & (s >= 0)
         out[d[ok], t[ok], r[ok], s[ok]] = frame["value"].to_numpy()[ok]
     return out
