@@ -8,6 +8,9 @@ every draw instead, for quantiles of the impact itself).
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -38,3 +41,39 @@ def quantile_frame(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
         part["draw"] = k
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
+
+
+def stored_impact(store: Any, run_id: str, mrio: Path | None, mapping: Path | None,
+                  step: str) -> Any:  # fmt: skip
+    """The impact dataset of a stored run (a Monte Carlo run: its p5/p50/p95 paths)."""
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    from rareflow.data.network import load_network
+    from rareflow.economy.impact import impact_of_shock
+
+    run_id = store.resolve(run_id)
+    months = store.months(run_id)
+    net = load_network()
+    regions = list(net.tables["regions"]["region"])
+    sectors = list(net.tables["sectors"]["sector"])
+    metrics = store.metrics(run_id)
+    frame = store.results(run_id)
+    montecarlo = "shortage_share" not in metrics and "shortage_share_p50" in metrics
+    rows = quantile_frame(frame, "shortage_share") if montecarlo else (
+        frame[frame["metric"] == "shortage_share"])  # fmt: skip
+    shock = cube(rows, months, regions, sectors)
+    ds = impact_of_shock(shock, months, regions, sectors, mrio, mapping, step)
+    unit_name = "units_lost" if "units_lost" in metrics else "units_not_built"
+    for name, source in (("units_lost", unit_name), ("units_deferred", "units_deferred")):
+        picked = (quantile_frame(frame, source) if montecarlo
+                  else frame[frame["metric"] == source])  # fmt: skip
+        values = cube(picked, months, regions, sectors)[: shock.shape[0]]
+        if values.shape[0] < shock.shape[0]:
+            values = np.zeros_like(shock)
+        ds[name] = xr.DataArray(values, dims=("draw", "month", "region", "rf_sector"))
+    ds.attrs.update(units_source=unit_name, run_id=run_id, montecarlo_paths=int(montecarlo))
+    ds.attrs["scenario"] = json.loads(store.run(run_id)["scenario_json"]).get("name", "")
+    return ds

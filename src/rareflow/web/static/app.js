@@ -351,6 +351,7 @@ async function showRun(runId) {
   state.charts = body;
   state.headline = body.headline;
   drawHeadline();
+  showImpact(runId, seq);
   $("download").href = `/api/runs/${runId}/results?format=csv`;
   $("brief").href = `/api/runs/${runId}/brief`;
   plotShortage("chart-shortage", body, "Shortage by region and sector");
@@ -372,6 +373,30 @@ async function showRun(runId) {
   const sankey = s.nodes.length ? [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }] : [];
   const heading = s.nodes.length ? "Trade over the horizon: exporter → stage → importer (t)" : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
   Plotly.react("chart-sankey", sankey, { title: title(heading), margin: { t: 40 } }, CONFIG);
+}
+
+// GDP loss by region (GET /api/runs/{id}/impact), largest first
+async function showImpact(runId, seq) {
+  const table = $("impact");
+  table.replaceChildren();
+  $("impact-note").textContent = "computing...";
+  const { ok, body } = await api(`/api/runs/${runId}/impact`);
+  if (seq !== state.shown) return;
+  $("impact-note").textContent = ok ? (body.note || "") : describe(body);
+  if (!ok) return;
+  const rows = [...body.regions].sort((a, b) => b.gdp_loss_usd - a.gdp_loss_usd);
+  const head = table.insertRow();
+  for (const label of ["region", "GDP loss ($m)", "share of GDP"]) {
+    const th = document.createElement("th");
+    th.textContent = label;
+    head.appendChild(th);
+  }
+  for (const r of rows) {
+    const row = table.insertRow();
+    row.insertCell().textContent = r.region;
+    row.insertCell().textContent = (r.gdp_loss_usd / 1e6).toLocaleString("en", { maximumFractionDigits: 1 });
+    row.insertCell().textContent = (100 * r.gdp_loss_share).toFixed(3) + "%";
+  }
 }
 
 // the answer first: one row per region and sector that is ever short; headings sort
