@@ -126,6 +126,7 @@ def test_a_stop_loses_value_added_upstream_and_downstream() -> None:
     rows = horizon(ds)
     deu = rows[(rows["region"] == "DEU") & (rows["sector"] == "total")].iloc[0]
     assert 0 < deu["indirect_share"] < 1  # services and others lose too
+    assert rows["indirect_share"].between(0, 1).all()
     direct = rows[(rows["region"] == "DEU") & (rows["sector"] == "electronics")].iloc[0]
     # at least the direct cut: 50% of 3 months of DEU electronics' value added (mean of 2 draws)
     va = float(ds["value_added_usd"].sel(region="DEU", sector="electronics"))
@@ -217,3 +218,25 @@ def test_cli_impact_of_a_stored_run(tmp_path: Path, capsys: pytest.CaptureFixtur
 def _out(cli: object, capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     assert cli(argv) == 0  # type: ignore[operator]
     return capsys.readouterr().out
+
+
+def test_run_json_carries_impact_per_region(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from rareflow.cli.main import cli
+
+    store = str(tmp_path / "store.duckdb")
+    argv = ["run", "april-2025-licensing", "--months", "3", "--store", store, "--format", "json"]
+    body = json.loads(_out(cli, capsys, argv))
+    impact = {r["region"]: r for r in body["impact"]}
+    assert len(impact) == 15
+    assert all(set(r) == {"region", "gdp_loss_usd", "gdp_loss_share"} for r in impact.values())
+    assert sum(r["gdp_loss_usd"] for r in impact.values()) > 0
+
+
+def test_python_api_returns_a_dataset() -> None:
+    import rareflow
+
+    result = rareflow.run("april-2025-licensing", months=2)
+    ds = rareflow.impact(result, step="month")
+    assert ds["value_added_lost_usd"].dims == ("draw", "month", "region", "sector")
+    assert ds.sizes["region"] == 15 and ds.attrs["units_source"] == "units_not_built"

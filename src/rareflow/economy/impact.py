@@ -184,9 +184,13 @@ ROW_COLUMNS = ["region", "sector", "value_added_lost_usd", "gdp_loss_share", "in
 
 
 def _total(frame: pd.DataFrame, region: str, gdp: float) -> list[Any]:
+    """A region's total row. ``indirect_share``: the loss of sectors that use no rare earths
+    over the loss of all sectors, counting a sector that gained (made more than its baseline,
+    catching up or serving others) as zero, so that the share stays in [0, 1]."""
     value = float(frame["value_added_lost_usd"].sum())
-    indirect = float((frame["value_added_lost_usd"] * frame["indirect_share"]).sum())
-    share = indirect / value if value > 0 else 0.0
+    lost = frame["value_added_lost_usd"].clip(lower=0.0)
+    indirect = float((lost * frame["indirect_share"]).sum())
+    share = indirect / float(lost.sum()) if lost.sum() > 0 else 0.0
     return [region, "total", value, value / gdp if gdp else 0.0, share,
             float(frame["units_lost"].sum()), float(frame["units_deferred"].sum())]  # fmt: skip
 
