@@ -7,7 +7,8 @@
 2. peak memory and per step at EXIOBASE size (49 x 163 = 7,987 industries, a random sparse
    table with 10% of Z nonzero), each in a fresh process; BoARIO there needs about 7.3 GB
    (issue 14), more than a shared 2-core machine can lend, so it runs at 2,500 (``--boario-n``);
-3. 1,000 draws at 2,500 industries in one pass (chunks of ``CHUNK`` draws) against one draw.
+3. 1,000 draws at 2,500 industries in one pass (chunks of ``ario.draws_per_chunk``) against one
+   draw.
 
 Every table is balanced (x = Z 1 + Y 1) with a capacity loss on 5% of industries, so both
 models ration, restock and reorder. Times are medians of the steps after a warm-up step.
@@ -25,8 +26,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-
-CHUNK = 50
 
 
 def table(regions: int, sectors: int, density: float, seed: int = 0) -> tuple[object, np.ndarray]:
@@ -65,8 +64,9 @@ def ours_steps(regions: int, sectors: int, density: float, draws: int, steps: in
     st = ario.static(z, final, regions, sectors)
     setup = time.perf_counter() - t0
     times = []
-    for lo in range(0, draws, CHUNK):
-        d = min(CHUNK, draws - lo)
+    chunk = ario.draws_per_chunk(st)
+    for lo in range(0, draws, chunk):
+        d = min(chunk, draws - lo)
         s = ario.initial(st, d)
         shock = delta(st.industries, d)
         for k in range(steps):
@@ -78,7 +78,8 @@ def ours_steps(regions: int, sectors: int, density: float, draws: int, steps: in
     for lo, t in times:
         per_chunk.setdefault(lo, []).append(t)
     step_all = sum(float(np.median(v)) for v in per_chunk.values())  # one step of every draw
-    return {"setup_s": setup, "step_s": step_all, "sparse": st.z.sparse, "n": st.industries}
+    return {"setup_s": setup, "step_s": step_all, "sparse": st.z.sparse, "n": st.industries,
+            "chunk": chunk}  # fmt: skip
 
 
 def boario_steps(regions: int, sectors: int, steps: int) -> dict:
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     o1000 = child("ours_steps", 25, 100, 1.0, 1000, 3)
     print(f"3. 1,000 draws at {o25['n']:,} industries, one step: {o1000['step_s']:.2f} s vs one "
           f"draw {o25['step_s'] * 1e3:.2f} ms: {o1000['step_s'] / o25['step_s']:.0f}x the time "
-          f"(aim < 100x), peak {o1000['peak_mb']:,.0f} MB (chunks of {CHUNK})")  # fmt: skip
+          f"(aim < 100x), peak {o1000['peak_mb']:,.0f} MB (chunks of {o1000['chunk']})")  # fmt: skip
     return 0
 
 

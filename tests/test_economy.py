@@ -240,3 +240,19 @@ def test_python_api_returns_a_dataset() -> None:
     ds = rareflow.impact(result, step="month")
     assert ds["value_added_lost_usd"].dims == ("draw", "month", "region", "sector")
     assert ds.sizes["region"] == 15 and ds.attrs["units_source"] == "units_not_built"
+
+
+def test_montecarlo_impact_gives_quantiles_over_redrawn_draws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rareflow.cli.main import cli
+
+    argv = ["montecarlo", "april-2025-licensing", "--draws", "4", "--months", "3",
+            "--kernel", "numpy", "--impact", "--store", str(tmp_path / "s.duckdb"),
+            "--format", "json"]  # fmt: skip
+    body = json.loads(_out(cli, capsys, argv))
+    rows = {r["region"]: r for r in body["impact"]}
+    assert len(rows) == 15
+    for r in rows.values():
+        assert r["gdp_loss_usd_p5"] <= r["gdp_loss_usd_p50"] <= r["gdp_loss_usd_p95"]
+    assert sum(r["gdp_loss_usd"] for r in rows.values()) > 0

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from rareflow.economy.coupling import Coupling, coupling, from_sdr, to_sdr
 
 TECHNOLOGY_THRESHOLD = 1e-5  # BoARIO: an input under this share of output never constrains
+CHUNK_CELLS = 1 << 20  # (S, D, N) cells per state array a pass over draws holds (8 MB)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,13 @@ def _by_sector(z: np.ndarray | sp.csr_matrix, regions: int, sectors: int) -> np.
     return np.asarray(z).reshape(regions, sectors, n).sum(axis=0)
 
 
+def draws_per_chunk(st: Static) -> int:
+    """Draws stepped together: as many as keep each (S, D, N) array near ``CHUNK_CELLS``,
+    so the step's many passes over them stay in cache (measured: at 2,500 industries and 100
+    sectors a draw costs 8 ms in chunks of 8 and 44 ms in chunks of 50)."""
+    return max(1, CHUNK_CELLS // (st.sectors * st.industries))
+
+
 @dataclass
 class State:
     stock: np.ndarray
@@ -200,6 +208,16 @@ def allclose_per_draw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return close.all(axis=(0, 2))
 
 
+def close_per_draw(diff: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.allclose(b + diff, b)`` per draw from the difference already at hand (finite
+    arrays): ``|diff| <= 1e-8 + 1e-5 |b|`` everywhere in the draw. (S, D, N) -> (D,)."""
+    bound = np.abs(b)
+    bound *= 1e-5
+    bound += 1e-8
+    bound -= np.abs(diff)
+    return bound.min(axis=(0, 2)) >= 0
+
+
 def step(st: Static, s: State, delta: np.ndarray, params: Params = Params()) -> State:
     """One step with capacity losses ``delta`` (D, N) in [0, 1]; returns the new state."""
     demand = s.orders + st.final
@@ -213,27 +231,28 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params()) -> 
     # 2. distribute: each supplier serves its orders and final demand in proportion
     served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
     r, n = st.regions, st.sectors
-    delivered = s.w * st.z.aggregate(to_sdr(s.ratio * served, r, n))
+    net = st.z.aggregate(to_sdr(s.ratio * served, r, n))
+    net *= s.w  # delivered
     used = production[None] * st.tech[:, None, :]
-    moves = ~allclose_per_draw(delivered, used)
-    if moves.all():
-        stock = s.stock - used
-        stock += delivered
-    else:
-        stock = s.stock.copy()
-        stock[:, moves] = s.stock[:, moves] - used[:, moves] + delivered[:, moves]
+    net -= used  # delivered - used
+    stock = s.stock + net
+    still = close_per_draw(net, used)  # BoARIO: no update when the two agree (np.allclose)
+    if still.any():
+        stock[:, still] = s.stock[:, still]
 
     # 3. orders for the next step
     with np.errstate(invalid="ignore"):
         goal = optimal[None] * st.tech[:, None, :]
         goal *= st.inv[:, None, None]
     if np.isfinite(st.inv).all():
-        gap = goal - stock
+        gap = np.subtract(goal, stock)
+        at_goal = close_per_draw(gap, goal)
     else:  # BoARIO: no gap where the goal is not finite (inputs never short)
         finite = np.isfinite(goal)
         gap = np.where(finite, goal - np.where(finite, stock, 0.0), 0.0)
+        at_goal = allclose_per_draw(stock, goal)
     np.maximum(gap, 0.0, out=gap)
-    gap[:, allclose_per_draw(stock, goal)] = 0.0
+    gap[:, at_goal] = 0.0
     gap *= st.restore[:, None, None]
     gap += used
     if params.order_type == "alt":

@@ -68,18 +68,21 @@ def steps_per_month(months: list[str], step: str) -> list[int]:
 
 def losses(su: Setup, shock: np.ndarray, months: list[str]) -> np.ndarray:
     """(D, T, r, s) shortage shares -> (D, T, N) value added lost per table industry, in the
-    table's units per month."""
-    draws = shock.shape[0]
+    table's units per month; draws in chunks of ``ario.draws_per_chunk``."""
     delta = su.mapping.capacity_loss(shock)  # (D, T, N)
     out = np.zeros_like(delta)
     if not delta.any():
         return out
     per_step = steps_per_month(months, su.step)
-    va = su.static.va_ratio
-    sequence = (delta[:, t] for t, k in enumerate(per_step) for _ in range(k))
     month_of = np.repeat(np.arange(len(months)), per_step)
-    for k, (_, rec) in enumerate(ario.simulate(su.static, sequence, draws, su.params)):
-        out[:, month_of[k]] += (su.static.x0 - rec.production) * va
+    va = su.static.va_ratio
+    size = ario.draws_per_chunk(su.static)
+    for lo in range(0, len(delta), size):
+        part = delta[lo : lo + size]
+        sequence = (part[:, t] for t, k in enumerate(per_step) for _ in range(k))
+        steps = ario.simulate(su.static, sequence, len(part), su.params)
+        for k, (_, rec) in enumerate(steps):
+            out[lo : lo + size, month_of[k]] += (su.static.x0 - rec.production) * va
     return out
 
 
