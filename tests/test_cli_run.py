@@ -206,7 +206,23 @@ def _needs_engine() -> None:
         pytest.skip("bundled baseline not built yet")
 
 
-REGIONS_15 = "CHN USA JPN KOR DEU XEU VNM IND MEX MYS AUS MMR THA GBR ROW".split()
+REGIONS_15 = [
+    "CHN",
+    "USA",
+    "JPN",
+    "KOR",
+    "DEU",
+    "XEU",
+    "VNM",
+    "IND",
+    "MEX",
+    "MYS",
+    "AUS",
+    "MMR",
+    "THA",
+    "GBR",
+    "ROW",
+]
 
 
 @pytest.mark.slow
