@@ -43,11 +43,13 @@ def impact(
     """
     from rareflow.economy.impact import horizon
     from rareflow.economy.stored import stored_impact
+    from rareflow.engine.dims import month_text
 
     ds = stored_impact(open_store(store), run_id, mrio, mapping, step)
     if monthly:
         lost = ds["value_added_lost_usd"].sum("sector").mean("draw")
         frame = lost.to_dataframe("gdp_loss_usd").reset_index()
+        frame["month"] = month_text(frame["month"])
         frame["gdp_loss_share"] = frame["gdp_loss_usd"] / (
             frame["region"].map(ds["gdp_usd"].to_series()) / 12
         )

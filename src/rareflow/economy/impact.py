@@ -10,7 +10,7 @@ catches up above baseline, so output only deferred nets out). Reported per raref
 
 | variable | dims | unit |
 |---|---|---|
-| ``value_added_lost_usd`` | draw, month, region, sector | USD in the month |
+| ``value_added_lost_usd`` | draw, month (datetime), region, sector | USD in the month |
 | ``gdp_usd`` | region | USD a year (the table's value added) |
 | ``direct`` | sector | the table sector makes some rareflow sector |
 
@@ -31,6 +31,7 @@ import xarray as xr
 from rareflow.economy import ario
 from rareflow.economy.mapping import Mapping, default_mapping, read_mapping
 from rareflow.economy.table import Table, load_table
+from rareflow.engine.dims import internal, month_times
 
 SHOCK = "shortage_share"
 STEPS = ("day", "month")
@@ -98,7 +99,7 @@ def dataset(su: Setup, lost: np.ndarray, months: list[str], regions: list[str],
     usd = su.table.usd_per_unit
     home = [su.table.sectors[i] for i in su.mapping.sectors.argmax(axis=0)]
     gdp = by_region(su, su.table.value_added) * usd  # (r, S) a year
-    coords = {"draw": np.arange(lost.shape[0]), "month": months, "region": regions,
+    coords = {"draw": np.arange(lost.shape[0]), "month": month_times(months), "region": regions,
               "sector": su.table.sectors}  # fmt: skip
     ds = xr.Dataset(
         {
@@ -132,7 +133,7 @@ def impact_of_shock(shock: np.ndarray, months: list[str], regions: list[str],
 def impact(result: Any, mrio: str | Path | None = None, mapping: str | Path | None = None,
            step: str = "day") -> xr.Dataset:  # fmt: skip
     """The impact of a ``RunResult`` (every draw)."""
-    ds = result.dataset
+    ds = internal(result.dataset)
     share = ds[SHOCK].transpose("draw", "month", "region", "sector")
     months = [str(m) for m in share["month"].values]
     out = impact_of_shock(np.nan_to_num(share.values), months, list(share["region"].values),
@@ -147,12 +148,13 @@ def with_units(out: xr.Dataset, run: Any) -> xr.Dataset:
         lost, deferred, source = run["units_lost"], run.get("units_deferred"), "units_lost"
     else:
         lost, deferred, source = run["units_not_built"], None, "units_not_built"
-    lost = lost.rename(sector="rf_sector")
-    out["units_lost"] = lost.transpose("draw", "month", "region", "rf_sector")
+    dims = ("draw", "month", "region", "rf_sector")
+    lost = lost.rename(sector="rf_sector").transpose(*dims)
+    out["units_lost"] = (dims, lost.values)  # by position: the run's months are text
     if deferred is not None:
-        out["units_deferred"] = deferred.rename(sector="rf_sector").transpose(*lost.dims)
+        out["units_deferred"] = (dims, deferred.rename(sector="rf_sector").transpose(*dims).values)
     else:
-        out["units_deferred"] = xr.zeros_like(out["units_lost"])
+        out["units_deferred"] = (dims, np.zeros(lost.shape))
     out.attrs["units_source"] = source
     return out
 

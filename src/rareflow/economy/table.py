@@ -46,9 +46,23 @@ class Table:
         return np.maximum(self.x - self.z.sum(axis=0), 0.0)
 
 
+def read_bundled(folder: Path = DEFAULT_TABLE) -> Any:
+    """The bundled table, read with pandas (pymrio's text format; no pymrio needed): an object
+    with pymrio's Z, Y, x and unit."""
+    from types import SimpleNamespace
+
+    z = pd.read_csv(folder / "Z.csv", sep="\t", index_col=[0, 1], header=[0, 1])
+    y = pd.read_csv(folder / "Y.csv", sep="\t", index_col=[0, 1], header=[0, 1])
+    unit = pd.read_csv(folder / "unit.csv", sep="\t", index_col=[0, 1])
+    return SimpleNamespace(Z=z, Y=y, x=None, unit=unit)
+
+
 def read_iosystem(path: Path) -> Any:
     """A pymrio IOSystem from a folder or archive pymrio saved, an EXIOBASE 3 zip or an OECD
-    ICIO file."""
+    ICIO file (needs the ``economy`` extra)."""
+    from rareflow.errors import require_extra
+
+    require_extra("economy", "--mrio")
     import pymrio
 
     if not path.exists():
@@ -156,6 +170,6 @@ def check_balance(z: np.ndarray, final: np.ndarray, x: np.ndarray | None, index:
 
 def load_table(path: str | Path | None = None) -> Table:
     """The bundled compact table, or the one at ``path``."""
-    target = DEFAULT_TABLE if path is None else Path(path)
-    label = "bundled compact table" if path is None else str(target)
-    return from_iosystem(read_iosystem(target), label)
+    if path is None:
+        return from_iosystem(read_bundled(), "bundled compact table")
+    return from_iosystem(read_iosystem(Path(path)), str(path))
