@@ -170,3 +170,37 @@ def test_tariffs_under_several_bases_stack(tiny_network, frozen):
     b = sim(tiny_network, frozen, [{**base, "id": "one", "rate": 0.35}], months=3)
     assert np.allclose(a["demand"].values, b["demand"].values)
     assert not np.allclose(a["demand"].values, sim(tiny_network, frozen, [], 3)["demand"].values)
+
+
+def test_the_2025_2026_events_are_typed_with_the_new_levers() -> None:
+    """Every 2025-2026 row is modelled or says why not; the levers of 2026 are typed."""
+    from rareflow.history import timeline
+    from rareflow.policies import instruments as ins
+
+    events = [e for e in timeline.load_timeline() if e.date >= "2025"]
+    assert len(events) == 58
+    assert all(e.modelled or e.why_not_modelled for e in events)
+    by_id = {p.id: p for e in events for p in e.policies}
+    japan = by_id["cn-japan-military-2026"]
+    assert isinstance(japan, ins.EntityBan) and japan.retransfer == "denied"
+    assert isinstance(by_id["cn-us-entities-2026-06"], ins.EntityBan)
+    general = [p for p in by_id.values() if isinstance(p, ins.GeneralLicense)]
+    assert len(general) == 3 and all(p.start == "2025-12" for p in general)
+    assert by_id["us-s122-surcharge"].basis == "section_122"  # type: ignore[attr-defined]
+    for event in events:  # every assumed number is written down
+        shares = [p for p in event.policies if isinstance(p, ins.EntityBan | ins.GeneralLicense)]
+        assert not shares or event.assumptions, event.reference
+
+
+def test_history_runs_to_the_last_event_with_the_2026_levers() -> None:
+    from rareflow.history.scenario import history_scenario
+    from rareflow.history.timeline import load_timeline
+
+    last = max(e.date for e in load_timeline())[:7]
+    scenario = history_scenario(last, start="2025-10")
+    kinds = {p.type for p in scenario.policies}
+    assert {"entity_ban", "general_license", "tariff"} <= kinds
+    import rareflow
+
+    result = rareflow.run(scenario)
+    assert str(result.dataset["month"].values[-1]) == last

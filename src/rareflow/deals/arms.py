@@ -54,14 +54,10 @@ def against_scenario(
             end, start=DEAL_HISTORY_START, without=deal.without, extra=extra or []
         )
     base = load_scenario(name)
-    if month_index(base.start) > month_index(deal.start):
-        raise UserInputError(
-            "the scenario starts after the deal", field="against", value=name,
-            expected=f"a scenario starting by {deal.start}",
-        )  # fmt: skip
-    months = month_index(end) - month_index(base.start) + 1
+    start = min(base.start, deal.start)  # a scenario starting later is run from the deal's start
+    months = month_index(end) - month_index(start) + 1
     kept = [p for p in base.policies if p.id not in deal.without] + list(extra or [])
-    return base.model_copy(update={"months": months, "policies": kept})
+    return base.model_copy(update={"start": start, "months": months, "policies": kept})
 
 
 def _policy(raw: dict[str, Any], deal: Deal, file: str, at: str) -> ins.Instrument:
