@@ -12,6 +12,7 @@ licence); such meetings are listed in ``Arms.precedence`` and in every report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -72,8 +73,14 @@ def _policy(raw: dict[str, Any], deal: Deal, file: str, at: str) -> ins.Instrume
     return policy
 
 
+@cache
+def bundled_network() -> Network:
+    """The bundled baseline, loaded (and validated) once per process."""
+    return load_network()
+
+
 def build_arms(deal: Deal, file: str, against: str | None = None) -> Arms:
-    network = load_network()
+    network = bundled_network()
     end = month_label(month_index(deal.start) + deal.months - 1)
     name = against or deal.against
     _check_regions(deal, network, file)

@@ -94,18 +94,14 @@ def _what(term: Any) -> str:
 
 def _restored(b: Batch) -> list[dict[str, Any]]:
     share = flows_restored(b)
+    values = share.values  # (draw, month, partner)
+    months, dests = [str(m) for m in share["month"].values], share["partner"].values
     return [
-        {
-            "destination": str(dest),
-            "month": str(month),
-            **{
-                arm: float(share.sel(draw=d, month=month, partner=dest))
-                for d, arm in enumerate(ARMS)
-            },
-        }
-        for dest in share["partner"].values
-        for month in share["month"].values
-    ]
+        {"destination": str(dest), "month": month,
+         **{arm: float(values[d, t, k]) for d, arm in enumerate(ARMS)}}
+        for k, dest in enumerate(dests)
+        for t, month in enumerate(months)
+    ]  # fmt: skip
 
 
 def report(b: Batch) -> dict[str, Any]:
