@@ -147,6 +147,10 @@ def frontier(
                                              strict=True))})  # fmt: skip
         return
     frame = pd.DataFrame([r for r in rows if r["pareto"] or r["nash"]])
+    frame["point"] = ["Nash" if nash else "frontier" for nash in frame["nash"]]
+    frame = frame.drop(columns=["pareto", "nash"]).rename(
+        columns=lambda c: c.replace("_payoff_usd", "_usd").split(".")[-1]
+    )
     print_frame(frame, Format.table, title=f"{len(rows)} points; Pareto frontier and Nash point",
                 formats=_formats(frame))  # fmt: skip
     print(f"plot: {path}")
