@@ -143,3 +143,21 @@ def test_frontier_runs_a_grid_as_one_batch(tmp_path: Path) -> None:
     assert write_plot(f, tmp_path / "f.html").read_text().count("plotly") > 0
     with pytest.raises(UserInputError, match=r"gl\.rate"):
         frontier(path, ["gl.rate=0:1:3"])
+
+
+def test_cli_evaluate_json_and_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from rareflow.cli.main import cli
+
+    assert cli(["deals", "evaluate", "no-deal-2026", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["deal"] == "no-deal-2026" and out["months"] == ["2026-11", "2028-10"]
+    assert {p["party"] for p in out["parties"]} == {"CHN", "USA", "EU", "JPN", "KOR"}
+    assert cli(["deals", "evaluate", "no-such-deal"]) == 2
+    assert "no-such-deal" in capsys.readouterr().err
+    bad = write(tmp_path, parties={"CHN": {"regions": ["ATL"]}})
+    assert cli(["deals", "evaluate", bad]) == 2
+    assert "ATL" in capsys.readouterr().err
+    assert cli(["deals", "list", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 4

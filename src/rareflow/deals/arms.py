@@ -140,7 +140,11 @@ def _bind_each(terms: list[ins.Instrument], deal: Deal, network: Network, file: 
         if isinstance(policy, ins.Suspension):
             continue  # names ids of the scenario, checked when the arms are bound
         try:
-            bind(Scenario(name="term", start=deal.start, policies=[policy]), network, file=file)
+            bind(
+                Scenario(name="term", start=deal.start, months=1, policies=[policy]),
+                network,
+                file=file,
+            )
         except UserInputError as error:
             raise UserInputError(
                 error.message, file=file, field=f"terms[{n}].policy ({error.field})",

@@ -479,11 +479,15 @@ class ImportPriceFloor(Instrument):
 
     def from_china(self, ctx: Context) -> np.ndarray:
         outside = ~self.coalition(ctx.net) & (np.array(ctx.net.regions) == "CHN")
-        return ctx.flow_mask(Items(products=[self.product]), outside, self.coalition(ctx.net))
+        return ctx.flow_mask(
+            Items(products=[self.product], min_content=0.0), outside, self.coalition(ctx.net)
+        )
 
     def from_others(self, ctx: Context) -> np.ndarray:
         outside = ~self.coalition(ctx.net) & (np.array(ctx.net.regions) != "CHN")
-        return ctx.flow_mask(Items(products=[self.product]), outside, self.coalition(ctx.net))
+        return ctx.flow_mask(
+            Items(products=[self.product], min_content=0.0), outside, self.coalition(ctx.net)
+        )
 
     def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
         p = index(ctx.net, "product", self.product)
