@@ -204,3 +204,24 @@ def test_history_runs_to_the_last_event_with_the_2026_levers() -> None:
 
     result = rareflow.run(scenario)
     assert str(result.dataset["month"].values[-1]) == last
+
+
+def test_origin_rule_binds_the_buyers_sectors_through_third_countries(tiny_network, frozen):
+    net = reexporting(tiny_network)
+    rule = {
+        "type": "origin_rule",
+        "id": "o",
+        "actor": "AUS",
+        "origin": "CHN",
+        "sectors": ["wind"],
+        "from_stage": "magnet",
+        "start": START,
+    }
+    kept = 1 - 50 / 150  # AUS wind: 50 of its 150 t of magnet use
+    ds = sim(net, frozen, [rule], months=3)
+    assert np.allclose(flow(ds, MAGNET, "CHN", "AUS"), 10.0 * kept)
+    assert np.allclose(flow(ds, MAGNET, "USA", "AUS"), 2.5 * kept)  # Chinese-origin stock
+    assert np.allclose(
+        flow(ds, MAGNET, "CHN", "USA"), flow(sim(net, frozen, [], 3), MAGNET, "CHN", "USA")
+    )
+    assert np.allclose(flow(ds, "concentrate_light", "AUS", "CHN"), 25.0)  # not its buyers

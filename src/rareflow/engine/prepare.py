@@ -113,7 +113,7 @@ def origin_actor(net: CompiledNetwork, policies: Sequence[ins.Instrument]) -> in
     (-1: none)."""
     for policy in policies:
         if policy.origin_tracked():
-            return net.regions.index(policy.actor)
+            return net.regions.index(policy.origin_region())
     return -1
 
 

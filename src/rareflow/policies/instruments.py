@@ -195,6 +195,10 @@ class Instrument(PolicyBase):
         """Whether the engine must track the actor's origin share for this measure."""
         return self.tracks_origin
 
+    def origin_region(self) -> str:
+        """The region whose origin share the measure reads (the engine tracks one a run)."""
+        return self.actor
+
 
 class Targeted(Instrument):
     items: Items
@@ -458,6 +462,57 @@ class EntityBan(Instrument):
             targets=region_mask([self.region], net, self.actor),
             factor=1.0 - self.demand_share * share,
         )
+
+
+class OriginRule(Instrument):
+    """A buyer-side origin rule: the actor's ``sectors`` may not use material of ``origin``
+    at the stages from ``from_stage`` to magnets (e.g. the US defence rule against
+    Chinese-origin magnet material 'from mine to magnet' from 2027-01-01). Imports of those
+    products from the origin lose the sectors' share of the actor's use; imports from third
+    countries whose stock holds at least ``threshold`` of origin material (origin tracked
+    through every stage) lose the sectors' share of the actor's use of those products.
+    The engine tracks one origin a run: that of the first origin-tracking measure."""
+
+    type: Literal["origin_rule"] = "origin_rule"
+    writes = ("allowed", "content_rules")
+    tracks_origin = True
+    actor: Region = Field("USA", description="Region whose buyers the rule binds.")
+    origin: Region = Field("CHN", description="Origin the sectors may not use.")
+    sectors: list[Sector] = Field(min_length=1)
+    from_stage: Literal["mining", "separation", "metal", "magnet"] = "mining"
+    threshold: float = Field(0.001, gt=0.0, le=1.0, description="Origin share that counts.")
+
+    def origin_region(self) -> str:
+        return self.origin
+
+    def products(self, net: CompiledNetwork) -> np.ndarray:
+        stages = ("mining", "separation", "metal", "magnet")
+        bound = stages[stages.index(self.from_stage) :]
+        return np.array([s in bound for s in net.product_stage])
+
+    def direct_mask(self, ctx: Context) -> np.ndarray:
+        items = Items(products=[p for p, on in zip(ctx.net.products, self.products(ctx.net),
+                                                   strict=True) if on], min_content=0.0)  # fmt: skip
+        exporters = region_mask([self.origin], ctx.net, self.actor)
+        return ctx.flow_mask(items, exporters, region_mask([self.actor], ctx.net, self.actor))
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        held = ctx.denied_share(self.sectors)
+        mask = ctx.mask(self, OriginRule.direct_mask)
+        fx.allowed.apply(mask, 1.0, 1.0 - held[mask], ctx.on)
+        net = ctx.net
+        covered = self.products(net)
+        use = net.demand0[index(net, "region", self.actor)][:, covered]  # (S, P)
+        sectors = [index(net, "sector", s) for s in self.sectors]
+        share = float(use[sectors].sum() / use.sum()) if use.sum() > 0 else 0.0
+        rule = RuleEffect(
+            content=covered.astype(float),
+            threshold=self.threshold,
+            actor=index(net, "region", self.origin),
+            targets=region_mask([self.actor], net, self.origin),
+            factor=1.0 - share,
+        )
+        fx.put("content_rules", rule)
 
 
 class ImportPriceFloor(Instrument):
