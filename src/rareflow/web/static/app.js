@@ -237,14 +237,41 @@ async function runForm() {
   await follow(response.body.run_id);
 }
 
-async function follow(runId) {
+// progress arrives as server-sent events; polling only where EventSource fails to connect
+function follow(runId) {
+  return new Promise((resolve) => {
+    const source = new EventSource(`/api/runs/${runId}/events`);
+    let heard = false;
+    source.onmessage = async (event) => {
+      heard = true;
+      const body = JSON.parse(event.data);
+      if (showProgress(runId, body)) return;
+      source.close();
+      if (body.status === "complete") await loadRuns(runId);
+      resolve();
+    };
+    source.onerror = async () => {
+      if (source.readyState !== EventSource.CLOSED && heard) return; // it reconnects by itself
+      source.close();
+      await poll(runId);
+      resolve();
+    };
+  });
+}
+
+// true while the run goes on
+function showProgress(runId, body) {
+  $("progress").value = body.progress || 0;
+  $("run-status").textContent = `${runId}: ${body.status} (${body.stage || ""})`;
+  if (body.status === "failed") $("run-status").textContent += ` ${body.error || ""}`;
+  return body.status !== "failed" && body.status !== "complete";
+}
+
+async function poll(runId) {
   for (let i = 0; i < POLL_LIMIT; i++) {
     const { ok, body } = await api(`/api/runs/${runId}`);
     if (!ok) { $("run-status").textContent = describe(body); return; }
-    $("progress").value = body.progress || 0;
-    $("run-status").textContent = `${runId}: ${body.status} (${body.stage || ""})`;
-    if (body.status === "failed") { $("run-status").textContent += ` ${body.error || ""}`; return; }
-    if (body.status === "complete") { await loadRuns(runId); return; }
+    if (!showProgress(runId, body)) { if (body.status === "complete") await loadRuns(runId); return; }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
@@ -255,6 +282,9 @@ async function loadScenarioList(selected) {
   const select = $("scenario-select");
   select.replaceChildren(...body.map((s) => new Option(`${s.name} (${s.origin})`, s.name)));
   if (selected) select.value = selected;
+  const keep = $("bom-scenario").value || "reimpose-oct-2025";
+  $("bom-scenario").replaceChildren(...body.map((s) => new Option(s.name, s.name)));
+  $("bom-scenario").value = keep;
 }
 
 async function loadScenario() {
@@ -372,6 +402,34 @@ async function showRun(runId) {
   const sankey = s.nodes.length ? [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }] : [];
   const heading = s.nodes.length ? "Trade over the horizon: exporter → stage → importer (t)" : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
   Plotly.react("chart-sankey", sankey, { title: title(heading), margin: { t: 40 } }, CONFIG);
+  await plotMap(runId, seq);
+}
+
+// shortage by region on a world map: every country takes its region's value; the outlines come
+// from this service (/static/maps/, plotly's topojsonURL), never from a CDN
+const MAP_CONFIG = { ...CONFIG, topojsonURL: "/static/maps/" };
+
+async function plotMap(runId, seq) {
+  const { ok, body } = await api(`/api/runs/${runId}/map`);
+  if (!ok || seq !== state.shown) return;
+  const byRegion = Object.fromEntries(body.regions.map((x) => [x.region, x]));
+  const top = Math.max(0.01, ...body.regions.map((x) => x.peak_shortage_share));
+  const c = body.countries;
+  const about = (x) => `${x.name}: peak short ${pct(x.peak_shortage_share)}${x.sector ? ` (${x.sector})` : ""}, value lost $${(x.value_lost_usd / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`;
+  const trace = {
+    type: "choropleth", locationmode: "ISO-3", locations: c.map((x) => x.id),
+    z: c.map((x) => byRegion[x.region].peak_shortage_share), zmin: 0, zmax: top, colorscale: "Reds",
+    hovertext: c.map((x) => `${x.name}<br>${about(byRegion[x.region])}`), hoverinfo: "text",
+    marker: { line: { color: "#fff", width: 0.4 } },
+    colorbar: { title: { text: "peak short" }, tickformat: ".1~%" },
+  };
+  const geo = { projection: { type: "natural earth" }, lataxis: { range: [-57, 84] }, showframe: false,
+    showcoastlines: false, showland: true, landcolor: "#eceff3", showcountries: false, showocean: false,
+    showlakes: false, showrivers: false, bgcolor: "rgba(0,0,0,0)" };
+  Plotly.react("chart-map", [trace], {
+    title: title("Where the shortage falls: each region's worst sector (peak share of need not met)"),
+    geo, margin: { t: 40, b: 10, l: 10, r: 10 },
+  }, MAP_CONFIG);
 }
 
 // the answer first: one row per region and sector that is ever short; headings sort
@@ -430,6 +488,50 @@ async function compareRuns() {
     for (const v of [r.region, r.sector, pct(r.peak_shortage_share_a), pct(r.peak_shortage_share_b), (r.value_lost_usd_change / 1e6).toFixed(1)]) row.insertCell().textContent = v;
   }
 }
+// -- exposure of an uploaded bill of materials ------------------------------------------------
+async function checkExposure() {
+  const file = $("bom-file").files[0];
+  const table = $("bom-table");
+  table.replaceChildren();
+  if (!file) { bomNote("Choose a CSV file first.", true); return; }
+  bomNote(`Checking ${file.name} under ${$("bom-scenario").value} ...`);
+  const response = await postJson("/api/exposure", { csv: await file.text(), filename: file.name,
+    scenario: $("bom-scenario").value, region: $("bom-region").value.trim() });
+  if (!response.ok) {
+    const problems = (response.body && response.body.problems) || [];
+    bomNote(problems.length > 1 ? `${problems.length} problems in ${file.name}:` : describe(response.body), true);
+    if (problems.length > 1) for (const p of problems) table.insertRow().insertCell().textContent = p.message || p.error;
+    return;
+  }
+  drawExposure(response.body);
+}
+
+function bomNote(text, error = false) {
+  $("bom-message").textContent = text;
+  $("bom-message").classList.toggle("error", error);
+}
+
+const alternatives = (list) => list == null ? "unknown (custom part)" : list.length
+  ? list.map((a) => `${a.region} ${Math.round(a.spare_t_per_year).toLocaleString("en")} t/yr (${a.times_need.toFixed(0)}x need)`).join("; ")
+  : "none with spare capacity";
+
+function drawExposure(body) {
+  const parts = body.parts;
+  const caught = parts.filter((p) => p.caught_by.length).length;
+  bomNote(`${body.file} under ${body.scenario}, ${body.months[0]} to ${body.months[1]}: ${caught} of ${parts.length} parts caught.`);
+  const table = $("bom-table");
+  const head = table.insertRow();
+  for (const h of ["product", "part", "supplier", "caught by", "cover (months)", "short from", "at risk", "alternatives"]) head.insertCell().outerHTML = `<th>${h}</th>`;
+  for (const p of parts) {
+    const row = table.insertRow();
+    row.className = p.caught_by.length ? "caught" : "";
+    const measures = p.caught_by.length ? p.caught_by.map((c) => c.split(" (")[0]).join(", ") : "not caught";
+    for (const v of [p.product, p.part, p.supplier, measures, String(p.months_of_cover),
+      p.first_shortage || `none by ${body.months[1]}`, pct(p.share_at_risk), alternatives(p.alternatives)]) row.insertCell().textContent = v;
+    row.cells[3].title = p.caught_by.join("\n");
+  }
+}
+
 const pct = (v) => `${(100 * (v || 0)).toFixed(1)}%`;
 
 // -- start -------------------------------------------------------------------------------------
@@ -446,6 +548,7 @@ async function start() {
   $("price-product").onchange = plotPrices;
   $("compare-b").onchange = () => { $("compare-b").dataset.touched = "1"; };
   $("compare").onclick = compareRuns;
+  $("bom-check").onclick = checkExposure;
   await loadScenarioList("april-2025-licensing");
   await loadScenario();
   await loadRuns();
