@@ -203,7 +203,7 @@ def test_history_runs_to_the_last_event_with_the_2026_levers() -> None:
     import rareflow
 
     result = rareflow.run(scenario)
-    assert str(result.dataset["month"].values[-1]) == last
+    assert str(result.dataset["month"].values[-1])[:7] == last  # a datetime in the Python API
 
 
 def test_origin_rule_binds_the_buyers_sectors_through_third_countries(tiny_network, frozen):
