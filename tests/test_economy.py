@@ -239,7 +239,7 @@ def test_python_api_returns_a_dataset() -> None:
     result = rareflow.run("april-2025-licensing", months=2)
     ds = rareflow.impact(result, step="month")
     assert ds["value_added_lost_usd"].dims == ("draw", "month", "region", "sector")
-    assert ds.sizes["region"] == 15 and ds.attrs["units_source"] == "units_not_built"
+    assert ds.sizes["region"] == 15 and ds.attrs["units_source"] == "units_lost"  # the engine's own
 
 
 def test_montecarlo_impact_gives_quantiles_over_redrawn_draws(
