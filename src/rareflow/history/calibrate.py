@@ -295,3 +295,20 @@ def store_fit(fit: Fit, path: Path | None = None) -> Path:
         for s in fit.specs
     ]
     return write_rows(rows) if path is None else write_rows(rows, path)
+
+
+def store_medians(post: Any, path: Path | None = None) -> Path:
+    """The posterior medians as the stored point values (provenance 'calibrated'), so that
+    single runs (``history``, the backtest in sample) use them; the sample itself is bundled
+    beside them (``posterior.write_posterior``)."""
+    prov = post.provenance
+    note = (
+        f"calibrated: posterior median, window {prov['window']}, method {prov['method']}, "
+        f"{prov['simulations']} runs, date {prov['date'][:10]}, model commit {prov['git_commit']}"
+    )
+    units = {s.name: s.unit for s in post.specs}
+    rows = [
+        {"name": k, "value": f"{v:.6g}", "unit": units[k], "provenance": "calibrated", "note": note}
+        for k, v in post.medians().items()
+    ]
+    return write_rows(rows) if path is None else write_rows(rows, path)
