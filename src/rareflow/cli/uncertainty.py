@@ -281,10 +281,13 @@ def sensitivity(
         from rareflow.history.records import records
 
         print_json({"method": result.method, "output": result.output, "runs": result.runs,
-                    "default_ranges": result.assumed, "warnings": _assumed(result),
+                    "default_ranges": result.assumed, "ranges": result.ranges,
+                    "warnings": _assumed(result),
                     "factors": records(result.table)})  # fmt: skip
         return
     _assumed(result)
+    if result.ranges == "posterior":
+        typer.echo("ranges: the calibrated posterior's marginals (`rareflow calibrate`)")
     _print_sensitivity(result)
     if chart is not None:
         typer.echo(f"wrote {chart}")

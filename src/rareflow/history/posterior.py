@@ -31,6 +31,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -326,3 +327,13 @@ def load_posterior(
                 f"{prov.get('git_commit', '?')}")  # fmt: skip
     return Sample([names[j] for j in keep], values[:, keep], weights / weights.sum(), skipped,
                   note)  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def load_bundled(known: tuple[str, ...] | None = None) -> Sample | None:
+    """``load_posterior`` of the bundled file, cached per set of known names."""
+    return load_posterior(POSTERIOR_FILE, None if known is None else set(known))
+
+
+def has_posterior() -> bool:
+    return POSTERIOR_FILE.exists()
