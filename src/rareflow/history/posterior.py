@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 POSTERIOR_FILE = DATA_DIR / "posterior.csv"
+POSTERIOR_ENV = "RAREFLOW_POSTERIOR"
 METHOD = "ABC-SMC (adaptive population Monte Carlo, Lenormand et al. 2013), numpy"
 EDGE, PILED = 0.025, 0.25
 PRIOR_ONLY = 0.9
@@ -329,11 +331,30 @@ def load_posterior(
                   note)  # fmt: skip
 
 
-@lru_cache(maxsize=8)
+def posterior_path() -> Path | None:
+    """The posterior sample scenarios draw from: ``$RAREFLOW_POSTERIOR`` (a CSV written by
+    ``rareflow calibrate --out``-style ``write_posterior``; 'none' turns it off), else the
+    bundled one."""
+    env = os.environ.get(POSTERIOR_ENV)
+    if env is None:
+        return POSTERIOR_FILE
+    return None if env.strip().lower() in ("", "none") else Path(env).expanduser()
+
+
 def load_bundled(known: tuple[str, ...] | None = None) -> Sample | None:
-    """``load_posterior`` of the bundled file, cached per set of known names."""
-    return load_posterior(POSTERIOR_FILE, None if known is None else set(known))
+    """``load_posterior`` of ``posterior_path()`` (None if there is none), cached per file
+    version and set of known names."""
+    path = posterior_path()
+    if path is None or not path.exists():
+        return None
+    return _cached(str(path), path.stat().st_mtime_ns, known)
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str, _version: int, known: tuple[str, ...] | None) -> Sample | None:
+    return load_posterior(Path(path), None if known is None else set(known))
 
 
 def has_posterior() -> bool:
-    return POSTERIOR_FILE.exists()
+    path = posterior_path()
+    return path is not None and path.exists()
