@@ -138,3 +138,16 @@ def test_calibrate_cli_dry_run(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     assert {p["parameter"] for p in payload["parameters"]} == set(FAST_FIT["names"])
     assert hp.read_rows() == before  # --dry-run stores nothing
     assert cli(["calibrate", "--window", "2025"]) == 2
+
+
+def test_backtest_csv_and_percentages(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["backtest", "--until", "2025-09", "--origins", "none"]
+    assert cli([*args, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "month,destination,modelled_tonnes,observed_tonnes,kind"
+    assert len(lines) > 21 and lines[1].startswith("2024-01,World,")
+    assert cli([*args, "--format", "csv", "--csv-table", "summary"]) == 0
+    assert capsys.readouterr().out.startswith("destination,in_sample_n,in_sample_mape")
+    assert cli(args) == 0
+    table = capsys.readouterr().out
+    assert "%" in table and "0.4" not in table.split("Skill by series")[0].split("World")[1][:40]

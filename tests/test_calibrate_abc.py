@@ -216,3 +216,20 @@ def test_calibrate_cli_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert out.read_text().startswith("parameter,")  # --out follows --format csv
     assert cli(["calibrate", "--weights", "exports=x", "--dry-run"]) == 2
     assert "not a family weight" in capsys.readouterr().err
+
+
+def test_report_backtest_has_posterior_fan_charts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rareflow.history.backtest import backtest
+    from rareflow.history.report import posterior_bands, write_backtest_report
+
+    assert posterior_bands("2025-06", ["World"], draws=4) is None  # no posterior, no fan
+    monkeypatch.setenv("RAREFLOW_POSTERIOR", str(sample_file(tmp_path)))
+    bands = posterior_bands("2025-06", ["World", "USA", "nowhere"], draws=8)
+    assert bands is not None and set(bands["destination"]) == {"World", "USA"}
+    assert (bands["p5"] <= bands["p50"]).all() and (bands["p50"] <= bands["p95"]).all()
+    assert (bands["p95"] - bands["p5"]).max() > 0  # the approval path moves the exports
+    result = backtest(until="2025-06", origins=())
+    page = write_backtest_report(result, tmp_path / "bt.html", bands).read_text()
+    assert "World posterior p5-p95" in page and "posterior predictive" in page

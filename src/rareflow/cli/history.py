@@ -234,11 +234,38 @@ def _show_posterior(post: Any, fmt: Format) -> None:
         console_err().print(f"[bold yellow]warning:[/] {text}", markup=True, highlight=False)
 
 
+class CsvTable(StrEnum):
+    rows = "rows"
+    summary = "summary"
+    metrics = "metrics"
+    rolling = "rolling"
+    prices = "prices"
+    stoppages = "stoppages"
+
+
+PERCENT_WORDS = ("mape", "depth", "share", "change")
+
+
+def _percent_formats(frame: Any) -> dict[str, Any]:
+    """Shares and errors (MAPE, depths, changes) as percentages in the table."""
+    from rareflow.cli.output import percent
+
+    return {c: percent for c in frame.columns if any(w in str(c) for w in PERCENT_WORDS)}
+
+
 def backtest(
     until: Annotated[str | None, typer.Option(help="Last month modelled, YYYY-MM.")] = None,
     origins: OriginsOption = "2025-05,2025-06,2025-07",
     data: DataOption = None,
-    fmt: ShownOption = Shown.table,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    csv_table: Annotated[
+        CsvTable,
+        typer.Option(
+            "--csv-table",
+            help="The table --format csv writes: rows (modelled and "
+            "observed per month), summary, metrics, rolling, prices or stoppages.",
+        ),
+    ] = CsvTable.rows,
 ) -> None:
     """Modelled against observed China magnet exports, prices and stoppages, with skill metrics
     beside naive forecasts."""
@@ -248,21 +275,44 @@ def backtest(
 
     with working(BACKTESTING):
         result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
-    if fmt is Shown.json:
+    if fmt is Format.json:
         print_json(result.as_dict())
         return
-    print_frame(result.summary_table(), Format.table, title="Skill by destination vs naive")
-    print_frame(result.metrics_table(), Format.table, title="Skill by series (in sample)")
-    print_frame(result.out_of_sample_table(), Format.table, title="Rolling-origin skill")
+    if fmt is Format.csv:
+        print_frame(_csv_table(result, csv_table), Format.csv)
+        return
+
+    def show(frame: pd.DataFrame, title: str) -> None:
+        print_frame(frame, Format.table, title=title, formats=_percent_formats(frame))
+
+    show(result.summary_table(), "Skill by destination vs naive (MAPE)")
+    show(result.metrics_table(), "Skill by series (in sample)")
+    show(result.out_of_sample_table(), "Rolling-origin skill")
     if result.prices is not None:
         prices = [m for m in result.prices.metrics if "mape" in m]
-        print_frame(pd.DataFrame(prices), Format.table, title="Prices (in sample)")
+        show(pd.DataFrame(prices), "Prices (in sample)")
     if result.stoppages is not None:
         events = result.stoppages.events
         shown = events[["month", "regions", "sector", "company", "matched", "modelled_peak_share"]]
         shown = shown.assign(company=shown["company"].str.slice(0, 32))
         title = f"Reported stoppages matched: {int(events['matched'].sum())} of {len(events)}"
-        print_frame(shown, Format.table, title=title)
+        show(shown, title)
+
+
+def _csv_table(result: Any, which: CsvTable) -> Any:
+    import pandas as pd
+
+    if which is CsvTable.summary:
+        return result.summary_table()
+    if which is CsvTable.metrics:
+        return result.metrics_table()
+    if which is CsvTable.rolling:
+        return result.out_of_sample_table()
+    if which is CsvTable.prices:
+        return result.prices.rows if result.prices is not None else pd.DataFrame()
+    if which is CsvTable.stoppages:
+        return result.stoppages.events if result.stoppages is not None else pd.DataFrame()
+    return result.rows
 
 
 def report_backtest(
@@ -270,15 +320,24 @@ def report_backtest(
     until: Annotated[str | None, typer.Option(help="Last month modelled, YYYY-MM.")] = None,
     origins: OriginsOption = "2025-05,2025-06,2025-07",
     data: DataOption = None,
+    draws: Annotated[
+        int, typer.Option("--draws", min=0, help="Posterior draws for the fan charts (0: none).")
+    ] = 100,
 ) -> None:
-    """Write an offline HTML report: modelled against observed, episodes and their events."""
+    """Write an offline HTML report: modelled against observed with fan charts of the
+    posterior predictive, episodes and their events."""
     from rareflow.history.backtest import backtest as run_backtest
-    from rareflow.history.report import write_backtest_report
+    from rareflow.history.report import posterior_bands, write_backtest_report
 
     with working(BACKTESTING):
         result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
+    bands = None
+    if draws:
+        series = list(dict.fromkeys(result.rows["destination"]))
+        with working(f"posterior predictive: {draws} runs"):
+            bands = posterior_bands(result.until, series, draws)
     with working(f"writing {out}"):
-        path = write_backtest_report(result, out)
+        path = write_backtest_report(result, out, bands)
     typer.echo(f"wrote {path}")
 
 
