@@ -137,7 +137,7 @@ def abc_smc(
     """Run APMC; ``simulate`` maps (n, k) parameters to (n, F) discrepancies in one batch."""
     lo, hi = np.asarray(lower, float), np.asarray(upper, float)
     rng = np.random.default_rng(seed)
-    n = int(round(keep / alpha))
+    n = round(keep / alpha)
     theta = rng.uniform(lo, hi, size=(n, len(lo)))
     disc = np.asarray(simulate(theta), float)
     fw = np.ones(disc.shape[1]) if family_weights is None else np.asarray(family_weights, float)

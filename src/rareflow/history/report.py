@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rareflow.history.timeline import TimelineEvent, load_timeline
 
@@ -51,7 +51,8 @@ def posterior_bands(
     from rareflow.history.simulator import HistorySimulator
 
     sim = HistorySimulator(until)
-    known = tuple(sorted(n for n in (load_bundled() or _Empty()).names if sim.knows(n)))
+    every = load_bundled()
+    known = tuple(sorted(n for n in every.names if sim.knows(n))) if every is not None else ()
     sample = load_bundled(known) if known else None
     if sample is None:
         return None
@@ -69,11 +70,7 @@ def posterior_bands(
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-class _Empty:
-    names: list[str] = []
-
-
-def _fan(fig, part: pd.DataFrame, name: str, row: int) -> None:  # type: ignore[no-untyped-def]
+def _fan(fig: Any, part: pd.DataFrame, name: str, row: int) -> None:
     import plotly.graph_objects as go
 
     for lo, hi, alpha in (("p5", "p95", 0.15), ("p25", "p75", 0.3)):

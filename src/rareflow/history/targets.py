@@ -91,24 +91,28 @@ class Targets:
         obs = obs[obs["month"].isin(list(self.months)) & obs["product"].isin(c.products)]
         wide = obs.pivot_table(index=["product", "month"], columns="market",
                                values="observed_usd_per_kg")  # fmt: skip
-        self._ratio: list[tuple[int, int, int, int, int]] = []  # p, t, market, p, t (over)
-        labels, values = [], []
+        # (product, month, market) over (product, month, market) indices
+        self._ratio: list[tuple[int, int, int, int, int, int]] = []
+        labels: list[str] = []
+        values: list[float] = []
         ex, cn = c.markets.index("ex_china"), c.markets.index("china")
-        for (product, month), row in wide.iterrows():  # type: ignore[misc]
+        for key, row in wide.iterrows():
+            product, month = (str(k) for k in key)  # type: ignore[attr-defined]
             if {"ex_china", "china"} <= set(row.dropna().index):
-                p, t = c.products.index(str(product)), self.months[str(month)]
-                self._ratio.append((p, t, ex, p, t, cn))  # type: ignore[arg-type]
+                p, t = c.products.index(product), self.months[month]
+                self._ratio.append((p, t, ex, p, t, cn))
                 labels.append(f"{product} ex-China/China {month}")
-                values.append(row["ex_china"] / row["china"])
+                values.append(float(row["ex_china"] / row["china"]))
         china = obs[obs["market"] == "china"].sort_values("month")
-        for product, part in china.groupby("product", sort=True):
+        for name, part in china.groupby("product", sort=True):
             if len(part) < 2:
                 continue
-            p = c.products.index(str(product))
-            t0, v0 = self.months[str(part["month"].iloc[0])], float(part.iloc[0, 3])
-            for month, value in zip(part["month"].iloc[1:], part.iloc[1:, 3], strict=True):
-                self._ratio.append((p, self.months[str(month)], cn, p, t0, cn))  # type: ignore[arg-type]
-                labels.append(f"{product} China vs {part['month'].iloc[0]} {month}")
+            p = c.products.index(str(name))
+            usd = part["observed_usd_per_kg"].to_numpy(float)
+            t0, v0 = self.months[str(part["month"].iloc[0])], float(usd[0])
+            for month, value in zip(part["month"].iloc[1:], usd[1:], strict=True):
+                self._ratio.append((p, self.months[str(month)], cn, p, t0, cn))
+                labels.append(f"{name} China vs {part['month'].iloc[0]} {month}")
                 values.append(float(value) / v0)
         # the ex-China/China ratios and China's own path weigh half each, however many points
         n_ratio = sum(1 for label in labels if "ex-China" in label)
@@ -121,9 +125,9 @@ class Targets:
 
         obs = approval_shares()
         obs = obs[obs["month"].isin(list(self.months))]
-        self._approval_keys = [self._licence_in_force(str(m)) for m in obs["month"]]
-        keep = np.array([k is not None for k in self._approval_keys], dtype=bool)
-        self._approval_keys = [k for k in self._approval_keys if k is not None]
+        found = [self._licence_in_force(str(m)) for m in obs["month"]]
+        keep = np.array([k is not None for k in found], dtype=bool)
+        self._approval_keys = [k for k in found if k is not None]
         obs = obs[keep]
         labels = [f"{r} {m}" for r, m in zip(obs["region"], obs["month"], strict=True)]
         values = obs["approval_share"].to_numpy(float)
@@ -203,8 +207,10 @@ class Targets:
         from rareflow.history.parameters import LICENCE_NAMES, licence_parameters
         from rareflow.history.scenario import licence_values
 
-        licence = {**licence_parameters(self.sim.base),
-                   **{k: batch[k] for k in LICENCE_NAMES if k in batch}}  # fmt: skip
+        licence: dict[str, np.ndarray | float] = {
+            **licence_parameters(self.sim.base),
+            **{k: batch[k] for k in LICENCE_NAMES if k in batch},
+        }
         values = licence_values(self.sim.segments, licence)
         out = np.empty((n, len(self._approval_keys)))
         for j, key in enumerate(self._approval_keys):

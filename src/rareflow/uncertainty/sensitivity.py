@@ -147,9 +147,10 @@ def _marginals(scenario: Scenario, network: Network) -> Scenario:
     sample = load_bundled(names)
     spec = scenario.uncertainty
     params = dict(spec.parameters)
-    for name in sample.names if sample is not None else []:
-        if name not in params and len(np.unique(sample.values[:, sample.names.index(name)])) > 1:
-            params[name] = Distribution.model_validate(sample.marginal(name))
+    if sample is not None:
+        for j, name in enumerate(sample.names):
+            if name not in params and np.ptp(sample.values[:, j]) > 0:
+                params[name] = Distribution.model_validate(sample.marginal(name))
     new = spec.model_copy(update={"posterior": False, "parameters": params})
     return scenario.model_copy(update={"uncertainty": new})
 
