@@ -124,19 +124,19 @@ def test_report_is_offline_html_with_events(tmp_path: Path) -> None:
     assert "Rolling-origin" in page
 
 
-def test_calibrate_cli_dry_run(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from functools import partial
-
-    from rareflow.history import calibrate as cal
+def test_calibrate_cli_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     from rareflow.history import parameters as hp
+    from rareflow.history.posterior import POSTERIOR_FILE
 
     before = hp.read_rows()
-    monkeypatch.setattr(cal, "calibrate", partial(cal.calibrate, **FAST_FIT))
-    assert cli(["calibrate", "--window", "2024-01:2025-09", "--dry-run", "--format", "json"]) == 0
+    sample = POSTERIOR_FILE.read_bytes() if POSTERIOR_FILE.exists() else None
+    args = ["calibrate", "--window", "2025-03:2025-06", "--particles", "4", "--generations", "1"]
+    assert cli([*args, "--dry-run", "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["window"] == "2024-02:2025-09"  # the first observed month in the window
-    assert {p["parameter"] for p in payload["parameters"]} == set(FAST_FIT["names"])
+    assert payload["provenance"]["window"] == "2025-03:2025-06"
+    assert "licence_approval_share" in {p["parameter"] for p in payload["parameters"]}
     assert hp.read_rows() == before  # --dry-run stores nothing
+    assert (POSTERIOR_FILE.read_bytes() if POSTERIOR_FILE.exists() else None) == sample
     assert cli(["calibrate", "--window", "2025"]) == 2
 
 
