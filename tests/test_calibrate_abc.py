@@ -233,3 +233,22 @@ def test_report_backtest_has_posterior_fan_charts(
     result = backtest(until="2025-06", origins=())
     page = write_backtest_report(result, tmp_path / "bt.html", bands).read_text()
     assert "World posterior p5-p95" in page and "posterior predictive" in page
+
+
+def test_bundled_scenario_montecarlo_shows_posterior_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rareflow.cli.main import cli
+
+    monkeypatch.delenv("RAREFLOW_POSTERIOR")  # the bundled sample
+    store = str(tmp_path / "r.duckdb")
+    args = ["montecarlo", "reimpose-oct-2025", "--draws", "24", "--months", "6", "--store", store]
+    assert cli([*args, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["uncertainty"] == "posterior" and out["warnings"] == []
+    rows = [r for r in out["horizon"] if r["value_lost_mean"] > 0]
+    assert rows and max(r["value_lost_p95"] - r["value_lost_p5"] for r in rows) > 0
+    assert all(r["value_lost_p5"] <= r["value_lost_p50"] <= r["value_lost_p95"] for r in rows)
+    assert cli(["sensitivity", "reimpose-oct-2025", "--months", "6", "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ranges"] == "posterior" and not result["warnings"]
