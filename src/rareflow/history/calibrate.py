@@ -300,8 +300,10 @@ def store_fit(fit: Fit, path: Path | None = None) -> Path:
 def store_medians(post: Any, path: Path | None = None) -> Path:
     """The posterior medians as the stored point values (provenance 'calibrated'), so that
     single runs (``history``, the backtest in sample) use them; the sample itself is bundled
-    beside them (``posterior.write_posterior``)."""
+    beside them (``posterior.write_posterior``). A parameter whose posterior is still its prior
+    keeps its curated value: the middle of a prior range is no finding."""
     prov = post.provenance
+    informed = set(post.table().query("not prior_only")["parameter"])
     note = (
         f"calibrated: posterior median, window {prov['window']}, method {prov['method']}, "
         f"{prov['simulations']} runs, date {prov['date'][:10]}, model commit {prov['git_commit']}"
@@ -310,5 +312,6 @@ def store_medians(post: Any, path: Path | None = None) -> Path:
     rows = [
         {"name": k, "value": f"{v:.6g}", "unit": units[k], "provenance": "calibrated", "note": note}
         for k, v in post.medians().items()
+        if k in informed
     ]
     return write_rows(rows) if path is None else write_rows(rows, path)
