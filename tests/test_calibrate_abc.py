@@ -264,3 +264,20 @@ def test_stored_point_values_leave_prior_only_parameters_alone(tmp_path: Path) -
                        "date": "2026-01-01", "git_commit": "abc"}  # fmt: skip
     stored = calibrated_parameters(store_medians(post, tmp_path / "fit.csv"))
     assert list(stored) == ["b"] and stored["b"] == pytest.approx(5.0, abs=0.15)
+
+
+def test_stoppage_discrepancy_counts_misses_and_unreported_stoppages(sim: HistorySimulator) -> None:
+    from rareflow.history.targets import QUIET_LABEL, QUIET_WEIGHT
+
+    tg = Targets(sim, "2024-01", "2025-08")
+    fam = tg.families["stoppages"]
+    n = len(fam.observed) - 1
+    assert fam.labels[-1] == QUIET_LABEL and fam.tolerance is not None
+    assert fam.tolerance[-1] == 0 and (fam.tolerance[:-1] == 1).all()
+    offsets = np.zeros((3, n + 1))
+    offsets[1, 0] = 3.0  # one event two months beyond the tolerance
+    offsets[2, -1] = 0.4  # 40% of the quiet pairs stopped
+    pred = {f: np.ones((3, len(tg.families[f].observed))) for f in FAMILIES}
+    pred["stoppages"] = offsets
+    d = tg.discrepancy(pred)[:, FAMILIES.index("stoppages")]
+    np.testing.assert_allclose(d, [0.0, 2 / 6 / n, QUIET_WEIGHT * 0.4])

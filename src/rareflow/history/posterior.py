@@ -205,7 +205,7 @@ def predictive_check(tg: Targets, post: Posterior) -> list[dict[str, Any]]:
         ok = np.all(np.isfinite(m), axis=1)
         lo, hi = (np.array([weighted_quantile(m[ok, j], post.weights[ok], [q])[0]
                             for j in range(m.shape[1])]) for q in (0.05, 0.95))  # fmt: skip
-        inside = inside_band(name, fam.observed, lo, hi)
+        inside = inside_band(fam, lo, hi)
         rows.append({"family": name, "observations": len(fam.observed),
                      "inside_90": int(inside.sum()),
                      "share_inside": float(inside.mean())})  # fmt: skip

@@ -17,7 +17,10 @@ Each family is a list of observations in the window with the model's value for e
 - ``stoppages``: each reported stoppage (``shortage_events_2025.csv``) against the nearest month
   in which the model stops at least ``stoppages.THRESHOLD`` of the event's (region, sector)
   buyers; the offset beyond the one-month tolerance, capped at ``CAP`` months, over ``CAP``.
-  Discrepancy: the mean of those misses.
+  One more observation: the share of the (region, sector) pairs with no reported event that
+  the model stops in any month from January of the events' year (observed: none; the news may
+  have missed some, so it weighs ``QUIET_WEIGHT``). Discrepancy: the mean of the misses plus
+  ``QUIET_WEIGHT`` x that share.
 
 The calibration divides each family's discrepancy by its median over the prior draws and sums
 them with ``FAMILY_WEIGHTS`` (``abc.abc_smc``).
@@ -42,6 +45,8 @@ FAMILIES = ("exports", "prices", "approvals", "stoppages")
 FAMILY_WEIGHTS = {"exports": 1.0, "prices": 1.0, "approvals": 1.0, "stoppages": 1.0}
 IMPLIED_WEIGHT = 0.5
 CAP = 6.0  # months: a stoppage this far from the event (or none) is a full miss
+QUIET_WEIGHT = 0.5  # stoppages where none was reported, beside the events' misses
+QUIET_LABEL = "share of unreported (region, sector) pairs stopped"
 MIN_OBSERVATIONS = 3  # per family; fewer is reported as too few
 CHUNK = 128  # draws per engine call (bounds the memory of the dense shipments)
 FAILED = 1e3  # discrepancy of a draw whose run breaks mass balance
@@ -56,6 +61,7 @@ class Family:
     observed: np.ndarray  # (n,) in the unit of ``unit``
     unit: str
     weights: np.ndarray  # (n,)
+    tolerance: np.ndarray | None = None  # (n,) slack of the predictive check (None: 0)
 
 
 class Targets:
@@ -157,7 +163,15 @@ class Targets:
         labels = [f"{co} {m}"[:60] for co, m in zip(events["company"], events["month"],
                                                     strict=True)]  # fmt: skip
         n = len(self._events)
-        return Family("stoppages", labels[:n], np.zeros(n), "months", np.ones(n))
+        quiet = np.ones((len(c.regions), len(c.sectors)), dtype=bool)
+        for _, regions, sector in self._events:
+            quiet[regions, sector] = False
+        self._quiet = quiet if n else np.zeros_like(quiet)
+        first = f"{min(events['month'])[:4]}-01" if n else "9999"
+        self._quiet_from = min([t for m, t in self.months.items() if m >= first], default=0)
+        labels, k = [*labels[:n], QUIET_LABEL][: n + bool(n)], n + bool(n)
+        tol = np.array([st.TOLERANCE_MONTHS] * n + [0.0] * bool(n), dtype=float)
+        return Family("stoppages", labels, np.zeros(k), "months", np.ones(k), tol)
 
     # -- counts -----------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -232,7 +246,10 @@ class Targets:
         uses = c.demand0[..., magnets] > 0
         stopped = sector_stopped(by_product, uses, arrays["shortage_share"]) >= st.THRESHOLD
         months = np.arange(stopped.shape[1])
-        out = np.full((len(stopped), len(self._events)), CAP)
+        out = np.full((len(stopped), len(self.families["stoppages"].observed)), CAP)
+        if self._quiet.any():
+            ever = np.asarray(stopped[:, self._quiet_from :].any(axis=1))  # (D, R, S)
+            out[:, -1] = ever[:, self._quiet].mean(axis=1)
         for j, (t, regions, s) in enumerate(self._events):
             hit = stopped[:, :, regions, s].any(axis=2)  # (D, T)
             offset = np.where(hit, months[None, :] - t, np.inf)
@@ -257,15 +274,15 @@ class Targets:
             elif name == "approvals":
                 d = np.abs(m - fam.observed).mean(axis=1)
             else:
-                miss = np.clip(np.abs(m) - st.TOLERANCE_MONTHS, 0.0, None) / CAP
-                d = miss.mean(axis=1)
+                n = len(self._events)
+                miss = np.clip(np.abs(m[:, :n]) - st.TOLERANCE_MONTHS, 0.0, None) / CAP
+                d = miss.mean(axis=1) + QUIET_WEIGHT * (m[:, n] if m.shape[1] > n else 0.0)
             cols.append(np.where(np.isfinite(d), d, FAILED))
         return np.stack(cols, axis=1)
 
 
-def inside_band(name: str, observed: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Whether each observation lies in its predictive band [low, high]; stoppage offsets get
-    the matching tolerance (one month)."""
-    if name == "stoppages":
-        return (low - st.TOLERANCE_MONTHS <= observed) & (observed <= high + st.TOLERANCE_MONTHS)
-    return (low <= observed) & (observed <= high)
+def inside_band(family: Family, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Whether each observation lies in its predictive band [low, high], widened by the
+    family's tolerance (stoppage offsets: the one month of the matching rule)."""
+    tol = np.zeros(len(family.observed)) if family.tolerance is None else family.tolerance
+    return np.asarray((low - tol <= family.observed) & (family.observed <= high + tol))
