@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rareflow.cli.output import print_json
+from rareflow.cli.output import Format, print_frame, print_json
 from rareflow.cli.run import TOP, DataOption, Shown, ShownOption, StoreOption, open_store
 
 if TYPE_CHECKING:
@@ -201,6 +201,14 @@ def montecarlo(
     data: DataOption = None,
     store: StoreOption = None,
     fmt: ShownOption = Shown.table,
+    impact: Annotated[
+        bool,
+        typer.Option(
+            "--impact",
+            help="Also the GDP loss per region (bundled input-output "
+            "table, ARIO) with p5/p50/p95 over the draws; re-streams every draw.",
+        ),
+    ] = False,
 ) -> None:
     """Monte Carlo over the scenario's uncertainty: quantiles, shortage probabilities, expected
     value lost, with standard errors; statistics are streamed and stored."""
@@ -219,11 +227,27 @@ def montecarlo(
         )  # fmt: skip
     run_id = open_store(store).save(result)
     _warn(result.warnings)
+    gdp = _impact(result) if impact else None
     if fmt is Shown.json:
-        print_json(payload(result))
+        body = payload(result)
+        if gdp is not None:
+            body["impact"] = [{str(k): v for k, v in r.items()} for r in gdp.to_dict("records")]
+        print_json(body)
         return
     _print_montecarlo(result)
+    if gdp is not None:
+        from rareflow.cli.output import usd
+
+        shown = gdp[["region", "gdp_loss_usd_p5", "gdp_loss_usd_p50", "gdp_loss_usd_p95"]]
+        print_frame(shown, Format.table, title="GDP loss by region (--format json: shares)",
+                    formats=dict.fromkeys(shown.columns[1:], usd))  # fmt: skip
     typer.echo(f"run {run_id} stored ({result.draws:,} draws, executor {result.executor})")
+
+
+def _impact(result: MonteCarloResult) -> Any:
+    from rareflow.economy.montecarlo import impact_table
+
+    return impact_table(result)
 
 
 def payload(result: MonteCarloResult) -> dict[str, Any]:
