@@ -126,6 +126,8 @@ def _print_montecarlo(result: MonteCarloResult) -> None:
     cfg = result.config
     rows = _headline(result)
     head = f"{result.scenario.name}: {result.draws:,} draws (seed {cfg.seed})"
+    if result.scenario.uncertainty.posterior:
+        head += ", parameters from the calibrated posterior"
     if rows.empty:
         typer.echo(f"{head}: no shortage in any draw.")
         return
@@ -262,10 +264,20 @@ def payload(result: MonteCarloResult) -> dict[str, Any]:
         "threshold": result.config.threshold,
         "mass_balance_max_residual": result.mass_balance_max_residual,
         "warnings": result.warnings,
+        "uncertainty": _source(result),
         "quantiles": result.quantile_methods(),
         "horizon": records(result.horizon()),
         "monthly": [r for m in monthly for r in records(m[m["mean"] > 0])],
     }
+
+
+def _source(result: MonteCarloResult) -> str:
+    """Where the draws' uncertainty comes from: the calibrated posterior, the scenario's own
+    section, or nowhere (identical draws)."""
+    spec = result.scenario.uncertainty
+    if spec.posterior:
+        return "posterior" + (" + scenario" if spec.parameters or spec.policies else "")
+    return "none" if spec.is_empty() else "scenario"
 
 
 def sensitivity(
@@ -305,10 +317,13 @@ def sensitivity(
         from rareflow.history.records import records
 
         print_json({"method": result.method, "output": result.output, "runs": result.runs,
-                    "default_ranges": result.assumed, "warnings": _assumed(result),
+                    "default_ranges": result.assumed, "ranges": result.ranges,
+                    "warnings": _assumed(result),
                     "factors": records(result.table)})  # fmt: skip
         return
     _assumed(result)
+    if result.ranges == "posterior":
+        typer.echo("ranges: the calibrated posterior's marginals (`rareflow calibrate`)")
     _print_sensitivity(result)
     if chart is not None:
         typer.echo(f"wrote {chart}")
