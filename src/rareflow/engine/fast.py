@@ -235,6 +235,7 @@ def kernel_state(state: State) -> kn.KState:
         subst=tiled(state.subst),
         origin=tiled(state.origin),
         pull=tiled(state.pull),
+        drawn=tiled(state.drawn),
         touched=np.zeros((-(-n_d // kn.TILE), n_p, kn.TILE), dtype=np.bool_),
         carries=np.ascontiguousarray((share != 0.0).any(axis=-1)),
     )

@@ -23,6 +23,7 @@ class State:
     subst: np.ndarray  # (D, R, P) share of a substitutable input magnets do without
     origin: np.ndarray  # (D, R, P) share of the stock of actor (content-rule) origin
     pull: np.ndarray  # (D, R, P) last month's (needs + foreign orders - imports) off trend
+    drawn: np.ndarray  # (D, R, P) t released so far from national stockpiles by their rule
 
 
 @dataclass
@@ -79,6 +80,7 @@ def initial_state(
         subst=np.zeros((draws, n_r, n_p)),
         origin=np.repeat(initial_origin(static, actor)[None], draws, axis=0),
         pull=np.zeros((draws, n_r, n_p)),
+        drawn=np.zeros((draws, n_r, n_p)),
     )
 
 

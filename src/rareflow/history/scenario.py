@@ -5,7 +5,11 @@ Its policies are the timeline's instruments in force in the window. Licences the
 approved for ``licence_lead_time_months`` (L), then the approved share rises linearly over
 ``licence_ramp_months`` (R) to ``licence_approval_share`` (a):
 
-    share(k) = a * clip((k + 1 - L) / R, 0, 1),   k = months since the licence came into force
+    share(k) = a * clip((k + 1 - L) / R, 0, 1) * decided(k),   k = months since entry
+
+where decided(k) is the share of the month's applications whose review is done
+(``policies.context.review_decided``): applications arrive each month and each review takes
+``licence_review_working_days`` (45, MOFCOM's statutory period; about 2.1 months).
 
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
@@ -20,10 +24,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from rareflow.history.parameters import LICENCE_NAMES, engine_overrides, licence_parameters
+from rareflow.history.stockpiles import national_stockpiles
 from rareflow.history.timeline import calibrated_licences, policies
 from rareflow.model.compiled import month_index, month_label
 from rareflow.policies import instruments as ins
-from rareflow.policies.context import approval_path
+from rareflow.policies.context import approval_path, review_decided
 from rareflow.policies.instruments import Policy
 from rareflow.scenarios.model import Scenario
 
@@ -65,7 +70,7 @@ def _segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]
 
 def history_policies(end: str, start: str = HISTORY_START) -> tuple[list[Policy], dict[str, int]]:
     """The window's instruments with calibrated licences split; segment id -> month k."""
-    window = policies(start, end)
+    window = [*policies(start, end), *national_stockpiles(start)]
     calibrated = calibrated_licences()
     suspensions = [p for p in window if isinstance(p, ins.Suspension)]
     out: list[Policy] = []
@@ -93,8 +98,10 @@ def licence_values(
     lead = np.atleast_1d(np.asarray(licence["licence_lead_time_months"], dtype=float))
     ramp = np.atleast_1d(np.asarray(licence["licence_ramp_months"], dtype=float))
     share = np.atleast_1d(np.asarray(licence["licence_approval_share"], dtype=float))
+    days = np.atleast_1d(np.asarray(licence.get("licence_review_working_days", 0.0), dtype=float))
     return {
         f"{seg}.approval_share": approval_path(float(k), lead, ramp, share)
+        * review_decided(k, days, np.inf)
         for seg, k in months.items()
     }
 
