@@ -28,6 +28,15 @@ def test_approvals_arrive_after_45_working_days(tiny_network, frozen):
     assert np.allclose(usa[in_window(ds, "2027-04", "2027-08")], 12.5)
 
 
+def test_reviews_spread_within_the_limit_decide_earlier():
+    fixed = review_decided(np.arange(4), 45.0, np.inf)
+    within = review_decided(np.arange(4), 45.0, np.inf, spread=1.0)
+    tau = 45.0 / WORKING_DAYS_PER_MONTH
+    # evenly within 2.07 months: the month's mean of min(t / tau, 1) (in eight steps)
+    assert np.allclose(within[:2], [0.5 / tau, 1.5 / tau], atol=2e-3)
+    assert np.allclose(within[2:], 1.0) and np.all(within >= fixed)
+
+
 def test_applications_above_capacity_wait_in_a_backlog():
     months = np.arange(6)
     decided = review_decided(months, 0.0, 0.5)
@@ -93,3 +102,27 @@ def test_history_has_no_japan_wide_collapse_in_2026():
     in_2026 = [str(m).startswith("2026") for m in ds["month"].values]
     japan = ds["shortage_share"].sel(region="JPN").values[in_2026]
     assert japan.max() < 0.05
+
+
+def test_monte_carlo_timing_keeps_the_review():
+    """With uncertain timing, Monte Carlo turns a licence into per-draw monthly approvals:
+    the review (two months, then a capacity of 0.8 of the applications) stays."""
+    from rareflow.engine.parameters import bundled_parameters
+    from rareflow.scenarios.model import Scenario
+    from rareflow.uncertainty.sampling import draw_inputs, factors, uniforms
+
+    lic = licence(start="2026-11", end=None, review_working_days=45, review_capacity=0.8)
+    shift = {"start_shift_months": {"dist": "choice", "values": [0, 1]}}
+    scenario = Scenario.model_validate(
+        {"name": "t", "start": "2026-11", "months": 8, "policies": [lic],
+         "uncertainty": {"policies": {"lic": shift}}}
+    )  # fmt: skip
+    draws = 6
+    inputs = draw_inputs(scenario, uniforms(3, 0, draws, len(factors(scenario))), 8,
+                         bundled_parameters())  # fmt: skip
+    got = inputs.values["lic.approval_share"]  # (D, T)
+    active = inputs.values["lic.active"] > 0.5
+    for d in range(draws):
+        path = got[d][active[d]]
+        assert np.allclose(path[:2], 0.0)  # under review
+        assert np.allclose(path[3:], 0.8)  # then at the review capacity

@@ -8,8 +8,9 @@ approved for ``licence_lead_time_months`` (L), then the approved share rises lin
     share(k) = a * clip((k + 1 - L) / R, 0, 1) * decided(k),   k = months since entry
 
 where decided(k) is the share of the month's applications whose review is done
-(``policies.context.review_decided``): applications arrive each month and each review takes
-``licence_review_working_days`` (45, MOFCOM's statutory period; about 2.1 months).
+(``policies.context.review_decided``): applications arrive each month and each review ends
+within ``licence_review_working_days`` (45, MOFCOM's statutory period; about 2.1 months),
+spread over it by ``licence_review_spread`` (1: evenly, an assumption).
 
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
@@ -99,9 +100,10 @@ def licence_values(
     ramp = np.atleast_1d(np.asarray(licence["licence_ramp_months"], dtype=float))
     share = np.atleast_1d(np.asarray(licence["licence_approval_share"], dtype=float))
     days = np.atleast_1d(np.asarray(licence.get("licence_review_working_days", 0.0), dtype=float))
+    spread = np.atleast_1d(np.asarray(licence.get("licence_review_spread", 0.0), dtype=float))
     return {
         f"{seg}.approval_share": approval_path(float(k), lead, ramp, share)
-        * review_decided(k, days, np.inf)
+        * review_decided(k, days, np.inf, spread)
         for seg, k in months.items()
     }
 

@@ -94,10 +94,14 @@ def approval_path(
 WORKING_DAYS_PER_MONTH = 5.0 * 365.25 / 7.0 / 12.0
 
 
+SPREAD_STEPS = 8  # a spread of review times in eight equal steps
+
+
 def review_decided(
     ages: int | np.ndarray,
     review_days: float | np.ndarray,
     capacity: float | np.ndarray,
+    spread: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Share of a month's would-be exports whose licence is decided in month ``ages``
     (months since entry; scalar, or (D,) / (D, T) per draw), by a review process:
@@ -105,25 +109,27 @@ def review_decided(
     - applications arrive each month from entry: the month's would-be exports (1);
     - the regime starts at most ``capacity`` months of applications' reviews a month (inf:
       every application at once), first come first served: the rest wait in a backlog;
-    - a review takes ``review_days`` working days (``WORKING_DAYS_PER_MONTH``); a fraction
-      of a month spreads the decisions over two months (the convention of ``approval_path``).
+    - a review takes ``review_days`` working days (``WORKING_DAYS_PER_MONTH``); with a
+      ``spread`` s, review times are spread evenly from (1 - s) x review_days to
+      review_days (s = 1: anywhere within the limit), in ``SPREAD_STEPS`` equal steps; a
+      fraction of a month spreads the decisions over two months (as ``approval_path``).
 
     Decisions beyond a month's applications (a backlog worked down) are capped at 1: the
-    share of the month's orders that may ship. review_days and capacity: scalars or (D,).
+    share of the month's orders that may ship. review_days, capacity, spread: scalars or (D,).
     """
     age = np.asarray(ages)
     tau = np.atleast_1d(np.asarray(review_days, dtype=float)) / WORKING_DAYS_PER_MONTH
     cap = np.atleast_1d(np.asarray(capacity, dtype=float))
-    n_d = max(tau.size, cap.size)
+    wide = np.atleast_1d(np.asarray(spread, dtype=float))
+    n_d = max(tau.size, cap.size, wide.size)
     tau, cap = np.broadcast_to(tau, (n_d,)), np.broadcast_to(cap, (n_d,))
+    wide = np.broadcast_to(wide, (n_d,))
     top = int(age.max()) if age.size else 0
     started = np.empty((n_d, top + 1))
     backlog = np.zeros(n_d)
     for k in range(top + 1):  # reviews started in month k: capacity, or the queue
         started[:, k] = np.minimum(cap, backlog + 1.0)
         backlog += 1.0 - started[:, k]
-    whole = np.floor(tau).astype(int)
-    part = tau - whole
     months = np.arange(top + 1)[None, :]
 
     def begun(lag: np.ndarray) -> np.ndarray:
@@ -131,7 +137,18 @@ def review_decided(
         got = np.take_along_axis(started, np.clip(at, 0, top), axis=1)
         return np.where(at >= 0, got, 0.0)
 
-    path = np.minimum((1.0 - part[:, None]) * begun(whole) + part[:, None] * begun(whole + 1), 1.0)
+    def decided(lag: np.ndarray) -> np.ndarray:
+        whole = np.floor(lag).astype(int)
+        part = (lag - whole)[:, None]
+        return (1.0 - part) * begun(whole) + part * begun(whole + 1)
+
+    if not wide.any():
+        path = decided(tau)
+    else:
+        steps = (np.arange(SPREAD_STEPS) + 0.5) / SPREAD_STEPS
+        lags = [decided(tau * (1.0 - wide * (1.0 - q))) for q in steps]
+        path = np.mean(lags, axis=0)
+    path = np.minimum(path, 1.0)
     if age.ndim == 0:
         return path[:, int(age)] if n_d > 1 else np.asarray(path[0, int(age)])
     rows = np.arange(n_d)[:, None] if age.ndim == 2 else np.arange(n_d)

@@ -52,6 +52,7 @@ CALIBRATED_PARAMETERS = {
     "lead_time_months": "licence_lead_time_months",
     "ramp_months": "licence_ramp_months",
     "review_working_days": "licence_review_working_days",
+    "review_spread": "licence_review_spread",
 }
 
 
@@ -84,6 +85,7 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
 LeadMonths = Annotated[float, Field(ge=0.0, le=24.0)] | Literal["calibrated"]
 RampMonths = Annotated[float, Field(ge=0.0, le=36.0)] | Literal["calibrated"]
 ReviewDays = Annotated[float, Field(ge=0.0, le=260.0)] | Literal["calibrated"]  # <= a year
+Spread = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
 Capacity = Annotated[float, Field(ge=0.0, le=100.0)] | None  # months of applications a month
 
 
@@ -223,6 +225,11 @@ class Licensed(Instrument):
         0.0,
         description="Working days a review takes (MOFCOM: 45); 0: decided on application.",
     )
+    review_spread: Annotated[Spread, PerDraw()] = Field(
+        0.0,
+        description="Spread of review times below review_working_days (0: every review takes "
+        "them all; 1: evenly anywhere within them).",
+    )
     review_capacity: Annotated[Capacity, PerDraw(typical=2.0)] = Field(
         None,
         description="Reviews the regime can start a month, in months of applications "
@@ -238,7 +245,8 @@ def review_share(p: Licensed, age: int | np.ndarray, values: Values) -> float | 
     capacity = values.get(key, p.review_capacity)
     if capacity is None and np.all(np.asarray(days) == 0.0):
         return 1.0
-    return review_decided(age, days, np.inf if capacity is None else capacity)
+    spread = value(p, "review_spread", values)
+    return review_decided(age, days, np.inf if capacity is None else capacity, spread)
 
 
 def approved_share(p: Licensed, age: int, values: Values) -> float | np.ndarray:

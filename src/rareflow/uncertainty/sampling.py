@@ -174,9 +174,10 @@ def _timed(
                 lead_time_months=0.0,
                 ramp_months=0.0,
                 review_working_days=0.0,
+                review_spread=0.0,
                 review_capacity=None,
             )
-            for name in ("lead_time_months", "ramp_months", "review_working_days"):
+            for name in ("lead_time_months", "ramp_months", "review_working_days", "review_spread"):
                 out.pop(f"{p.id}.{name}", None)
             out.pop(f"{p.id}.review_capacity", None)
         if isinstance(p, ins.CapacityInvestment):
@@ -212,7 +213,8 @@ def _approved(
     if np.all(days == 0.0) and np.all(np.isinf(capacity)):
         return attr("approval_share")[:, None] * rise
     ages = np.clip(np.asarray(age), 0, None).astype(int)
-    decided = review_decided(ages, days, np.broadcast_to(capacity, (n,)))
+    spread = attr("review_spread")
+    decided = review_decided(ages, days, np.broadcast_to(capacity, (n,)), spread)
     return attr("approval_share")[:, None] * rise * decided
 
 
