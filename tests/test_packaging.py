@@ -12,9 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def requirements() -> list[Requirement]:
+    """Every dependency, of the core and of each extra (an extra naming others left out)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
-    return [Requirement(d) for d in deps]
+    extras = project["optional-dependencies"].values()
+    deps = [*project["dependencies"], *(d for extra in extras for d in extra)]
+    return [r for r in map(Requirement, deps) if canonicalize_name(r.name) != "rareflow"]
 
 
 def pins() -> dict[str, str]:
@@ -42,3 +44,33 @@ def test_make_installs_from_the_lock() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "pip install --quiet -r requirements.lock" in makefile
     assert "--no-deps -e ." in makefile
+
+
+def test_the_optional_parts_are_extras_not_core() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {canonicalize_name(Requirement(d).name) for d in project["dependencies"]}
+    extras = project["optional-dependencies"]
+    for extra in ("web", "dask", "economy"):
+        names = {canonicalize_name(Requirement(d).name) for d in extras[extra]}
+        assert names and not names & core, extra
+    assert "rareflow[all]" in extras["dev"]  # make and CI test every part
+
+
+def test_a_missing_extra_is_named_with_its_install_command(tmp_path: Path) -> None:
+    """Without uvicorn (hidden from this interpreter), `rareflow serve` says which extra to
+    install and exits 2; so does `--executor dask` without distributed."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules[sys.argv[1]] = None; sys.argv = ['rareflow', *sys.argv[2:]];"
+        "from rareflow.cli.main import main; main()"
+    )
+    cases = [("uvicorn", ["serve"], "web"),
+             ("distributed", ["montecarlo", "baseline", "--draws", "2", "--months", "1",
+                              "--executor", "dask", "--store", str(tmp_path / "s.duckdb")], "dask")]  # fmt: skip
+    for module, args, extra in cases:
+        done = subprocess.run([sys.executable, "-c", script, module, *args],
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert module in done.stderr and f"pip install 'rareflow[{extra}]'" in done.stderr

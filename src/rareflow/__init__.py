@@ -89,13 +89,19 @@ def run(
     bundled baseline). parameters: overrides of behavioural parameters, e.g.
     ``{"rerouting_months": 3}``, checked against their physical ranges.
 
-    Returns a ``RunResult``: ``.dataset`` (xarray: draw, month, region, product, ...),
-    ``.summary()``, ``.stoppages()``, ``.peak_prices()`` and ``.tidy()`` (pandas).
+    Returns a ``RunResult``: ``.dataset`` (xarray: draw, month, region, product, ...;
+    ``month`` a datetime coordinate, ``shipments`` over product, ``exporter`` and
+    ``importer``), ``.summary()``, ``.stoppages()``, ``.peak_prices()`` and ``.tidy()``
+    (pandas, months as 'YYYY-MM' text).
     """
+    import dataclasses
+
+    from rareflow.engine.dims import public
     from rareflow.engine.run import run as _run
 
     loaded, network = _prepared(scenario, data, parameters)
-    return _run(loaded, network=network, months=months)
+    result = _run(loaded, network=network, months=months)
+    return dataclasses.replace(result, dataset=public(result.dataset))
 
 
 def montecarlo(
@@ -109,7 +115,8 @@ def montecarlo(
 ) -> MonteCarloResult:
     """Run ``draws`` draws of the scenario's ``uncertainty:`` section (seeded).
 
-    Returns a ``MonteCarloResult``: ``.horizon()`` (per region and sector: mean, p5, p50,
+    Returns a ``MonteCarloResult``: ``.to_dataset()`` (xarray: stat, month, region, sector;
+    ``month`` a datetime coordinate), ``.horizon()`` (per region and sector: mean, p5, p50,
     p95 of the totals), ``.quantiles(metric)`` (monthly), ``.summary()`` and ``.tidy()``.
     A scenario without an uncertainty section gives identical draws (and says so).
     """

@@ -125,3 +125,32 @@ class MassBalanceError(RareflowError):
     """The engine broke conservation of mass: a bug or a broken dataset, never a result."""
 
     exit_code = EXIT_INTERNAL
+
+
+# -- optional parts ----------------------------------------------------------------------------
+# Installed as extras so that the core install stays light: ``web`` (rareflow serve, the
+# dashboard), ``dask`` (--executor dask) and ``economy`` (input-output tables read by pymrio).
+EXTRAS: dict[str, tuple[str, ...]] = {  # extra -> the modules it provides
+    "web": ("fastapi", "uvicorn", "swagger_ui"),
+    "dask": ("dask", "distributed"),
+    "economy": ("pymrio",),
+}
+
+
+def require_extra(extra: str, what: str) -> None:
+    """A ``UserInputError`` (exit 2) when ``what`` (e.g. 'rareflow serve') lacks the packages
+    of ``extra``, naming them and the ``pip install 'rareflow[EXTRA]'`` that brings them."""
+    import importlib
+
+    absent = []
+    for module in EXTRAS[extra]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            absent.append(module)
+    if absent:
+        raise UserInputError(
+            f"{what} needs the optional package{'s' if len(absent) > 1 else ''} "
+            f"{', '.join(absent)}, not installed",
+            hint=f"Install them with: pip install 'rareflow[{extra}]'",
+        )

@@ -31,6 +31,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API (/docs, /openapi.json) and the dashboard (/)."""
+    from rareflow.errors import require_extra
+
+    require_extra("web", "rareflow serve")
     import uvicorn
 
     from rareflow.web.app import create_app

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from rareflow.engine.dims import internal
 from rareflow.engine.outputs import OUTPUTS
 from rareflow.engine.simulate import RawResult
 from rareflow.model.compiled import CompiledNetwork
@@ -72,18 +73,25 @@ class RunResult:
     finished_at: str
     parameters: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def _data(self) -> xr.Dataset:
+        """The dataset in rareflow's own form, whichever form ``dataset`` is in
+        (``rareflow.run`` gives datetime months and exporter/importer: ``engine.dims``)."""
+        return internal(self.dataset)
+
     # -- tidy ------------------------------------------------------------------------------
     def tidy(self, metric: str | None = None) -> pd.DataFrame:
         """Long table: run_id, scenario, draw, month, region, partner, product, metric, value,
         unit. Exact zeros are dropped, except prices."""
-        names = [metric] if metric else [n for n in OUTPUTS | DERIVED if n in self.dataset]
-        frames = [self._tidy_one(n) for n in names if n in self.dataset]
+        ds = self._data
+        names = [metric] if metric else [n for n in OUTPUTS | DERIVED if n in ds]
+        frames = [self._tidy_one(ds, n) for n in names if n in ds]
         if not frames:
             return pd.DataFrame(columns=TIDY_COLUMNS)
         return pd.concat(frames, ignore_index=True)[TIDY_COLUMNS]
 
-    def _tidy_one(self, name: str) -> pd.DataFrame:
-        da = self.dataset[name]
+    def _tidy_one(self, ds: xr.Dataset, name: str) -> pd.DataFrame:
+        da = ds[name]
         frame = da.to_dataframe(name="value").reset_index()
         if name != "price":
             frame = frame[frame["value"] != 0.0]
@@ -104,7 +112,7 @@ class RunResult:
         """Per region and sector over the horizon (mean over draws): peak shortage share,
         months with a shortage, units not built, value lost, and the peak share of buyers
         stopped with the months in which at least ``STOPPAGE_SHARE`` were."""
-        ds = self.dataset
+        ds = self._data
         share = ds["shortage_share"]
         stopped = ds["stopped_share"] if "stopped_share" in ds else xr.zeros_like(share)
         frame = pd.DataFrame(
@@ -124,9 +132,10 @@ class RunResult:
         least ``threshold`` of the sector's buyers stopped), months (how many such months),
         peak_share and peak_month. Empty when nothing stops."""
         columns = ["region", "sector", "first_month", "months", "peak_share", "peak_month"]
-        if "stopped_share" not in self.dataset:
+        ds = self._data
+        if "stopped_share" not in ds:
             return pd.DataFrame(columns=columns)
-        share = self.dataset["stopped_share"].mean("draw").transpose("region", "sector", "month")
+        share = ds["stopped_share"].mean("draw").transpose("region", "sector", "month")
         months = np.asarray(share["month"].values, dtype=str)
         rows = []
         for r, region in enumerate(share["region"].values):
@@ -142,7 +151,7 @@ class RunResult:
 
     def peak_prices(self) -> pd.DataFrame:
         """Per product and market: base price, peak of the draw-mean price and its month."""
-        da = self.dataset["price"]
+        da = self._data["price"]
         price = da.mean("draw")
         peak_at = price.argmax("month")
         base = np.asarray(da.attrs["base_usd_per_kg"]).reshape(price.shape[1:])

@@ -90,13 +90,11 @@ class DaskExecutor(AbstractContextManager["DaskExecutor"]):
         processes: bool = True,
         client: Any = None,
     ) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:  # pragma: no cover - a declared dependency
-            raise UserInputError(
-                "--executor dask needs dask.distributed",
-                hint="pip install 'dask[distributed]'",
-            ) from exc
+        from rareflow.errors import require_extra
+
+        require_extra("dask", "--executor dask")
+        from distributed import Client, LocalCluster
+
         self._cluster = None
         if client is not None:
             self.client = client

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from rareflow.model.compiled import CompiledNetwork
 from rareflow.scenarios.model import Scenario
@@ -35,6 +36,7 @@ QS = (0.05, 0.5, 0.95)
 Q_NAMES = ("p5", "p50", "p95")
 UNITS = {"shortage_share": "fraction", "units_not_built": "units/month", "value_lost": "USD/month"}
 EXACT = "exact: linear interpolation between order statistics of every draw"
+DATASET_STATS = ("mean", "se", "min", "max", "p5", "p50", "p95")
 TIDY_STATS = ("mean", "se", "p5", "p50", "p95", "shortage_prob", "shortage_prob_se")
 
 
@@ -123,6 +125,28 @@ class MonteCarloResult:
             cols["shortage_prob"], cols["shortage_prob_se"] = p, _prob_se(p, agg.n)
         frame = pd.DataFrame({k: v.ravel() for k, v in cols.items()}, index=self._cells())
         return frame.reset_index()
+
+    def to_dataset(self) -> xr.Dataset:
+        """The monthly statistics as xarray: one variable per headline output over (stat,
+        month, region, sector), ``stat`` in mean, se, min, max, p5, p50, p95, and
+        ``shortage_prob`` over (month, region, sector); ``month`` a datetime coordinate.
+        E.g. ``ds["value_lost"].sel(stat=["p5", "p50", "p95"]).sum(["region", "sector"])``."""
+        from rareflow.engine.dims import month_times
+
+        net = self.compiled
+        shape = (len(self.months), len(net.regions), len(net.sectors))
+        dims = ("month", "region", "sector")
+        data: dict[str, xr.DataArray] = {}
+        for metric in HEADLINE:
+            q = self.quantiles(metric)
+            stats = np.stack([q[s].to_numpy().reshape(shape) for s in DATASET_STATS])
+            data[metric] = xr.DataArray(stats, dims=("stat", *dims), attrs={"unit": UNITS[metric]})
+            if metric == "shortage_share":
+                prob = q["shortage_prob"].to_numpy().reshape(shape)
+                data["shortage_prob"] = xr.DataArray(prob, dims=dims, attrs={"unit": "probability"})
+        coords = {"stat": list(DATASET_STATS), "month": month_times(self.months),
+                  "region": list(net.regions), "sector": list(net.sectors)}  # fmt: skip
+        return xr.Dataset(data, coords=coords, attrs={"draws": self.draws})
 
     # -- per region and sector over the horizon ------------------------------------------------
     def horizon(self) -> pd.DataFrame:

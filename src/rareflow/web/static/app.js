@@ -237,14 +237,41 @@ async function runForm() {
   await follow(response.body.run_id);
 }
 
-async function follow(runId) {
+// progress arrives as server-sent events; polling only where EventSource fails to connect
+function follow(runId) {
+  return new Promise((resolve) => {
+    const source = new EventSource(`/api/runs/${runId}/events`);
+    let heard = false;
+    source.onmessage = async (event) => {
+      heard = true;
+      const body = JSON.parse(event.data);
+      if (showProgress(runId, body)) return;
+      source.close();
+      if (body.status === "complete") await loadRuns(runId);
+      resolve();
+    };
+    source.onerror = async () => {
+      if (source.readyState !== EventSource.CLOSED && heard) return; // it reconnects by itself
+      source.close();
+      await poll(runId);
+      resolve();
+    };
+  });
+}
+
+// true while the run goes on
+function showProgress(runId, body) {
+  $("progress").value = body.progress || 0;
+  $("run-status").textContent = `${runId}: ${body.status} (${body.stage || ""})`;
+  if (body.status === "failed") $("run-status").textContent += ` ${body.error || ""}`;
+  return body.status !== "failed" && body.status !== "complete";
+}
+
+async function poll(runId) {
   for (let i = 0; i < POLL_LIMIT; i++) {
     const { ok, body } = await api(`/api/runs/${runId}`);
     if (!ok) { $("run-status").textContent = describe(body); return; }
-    $("progress").value = body.progress || 0;
-    $("run-status").textContent = `${runId}: ${body.status} (${body.stage || ""})`;
-    if (body.status === "failed") { $("run-status").textContent += ` ${body.error || ""}`; return; }
-    if (body.status === "complete") { await loadRuns(runId); return; }
+    if (!showProgress(runId, body)) { if (body.status === "complete") await loadRuns(runId); return; }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
@@ -255,6 +282,9 @@ async function loadScenarioList(selected) {
   const select = $("scenario-select");
   select.replaceChildren(...body.map((s) => new Option(`${s.name} (${s.origin})`, s.name)));
   if (selected) select.value = selected;
+  const keep = $("bom-scenario").value || "reimpose-oct-2025";
+  $("bom-scenario").replaceChildren(...body.map((s) => new Option(s.name, s.name)));
+  $("bom-scenario").value = keep;
 }
 
 async function loadScenario() {
@@ -372,6 +402,33 @@ async function showRun(runId) {
   const sankey = s.nodes.length ? [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }] : [];
   const heading = s.nodes.length ? "Trade over the horizon: exporter → stage → importer (t)" : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
   Plotly.react("chart-sankey", sankey, { title: title(heading), margin: { t: 40 } }, CONFIG);
+  await plotMap(runId, seq);
+}
+
+// shortage by region on a tile map of the world: drawn from the run alone, no map tiles or
+// topojson fetched from anywhere
+async function plotMap(runId, seq) {
+  const { ok, body } = await api(`/api/runs/${runId}/map`);
+  if (!ok || seq !== state.shown) return;
+  const r = body.regions;
+  const rows = Math.max(...r.map((x) => x.y)) + 1;
+  const div = $("chart-map");
+  const size = Math.max(16, Math.min(44, 0.8 * div.clientWidth / 14, 0.8 * (div.clientHeight - 60) / rows)); // no overlap
+  const top = Math.max(0.01, ...r.map((x) => x.peak_shortage_share));
+  const hover = r.map((x) => `${x.name}<br>peak short ${pct(x.peak_shortage_share)}${x.sector ? ` (${x.sector})` : ""}<br>value lost $${(x.value_lost_usd / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`);
+  const trace = {
+    type: "scatter", mode: "markers+text", x: r.map((x) => x.x), y: r.map((x) => x.y),
+    text: r.map((x) => x.region), hovertext: hover, hoverinfo: "text",
+    textfont: { size: 11, color: r.map((x) => (x.peak_shortage_share > 0.55 * top ? "#fff" : "#222")) },
+    marker: { symbol: "square", size, color: r.map((x) => x.peak_shortage_share), cmin: 0,
+      cmax: top, colorscale: "Reds",
+      line: { color: "#999", width: 1 }, colorbar: { title: { text: "peak short" }, tickformat: ".1~%" } },
+  };
+  const axis = { visible: false, fixedrange: true };
+  Plotly.react("chart-map", [trace], {
+    title: title("Where the shortage falls: each region's worst sector (tile map)"),
+    xaxis: { ...axis, range: [-0.7, 12.7] }, yaxis: { ...axis, range: [rows - 0.3, -0.7] }, margin: { t: 40, b: 10 },
+  }, CONFIG);
 }
 
 // the answer first: one row per region and sector that is ever short; headings sort
@@ -430,6 +487,50 @@ async function compareRuns() {
     for (const v of [r.region, r.sector, pct(r.peak_shortage_share_a), pct(r.peak_shortage_share_b), (r.value_lost_usd_change / 1e6).toFixed(1)]) row.insertCell().textContent = v;
   }
 }
+// -- exposure of an uploaded bill of materials ------------------------------------------------
+async function checkExposure() {
+  const file = $("bom-file").files[0];
+  const table = $("bom-table");
+  table.replaceChildren();
+  if (!file) { bomNote("Choose a CSV file first.", true); return; }
+  bomNote(`Checking ${file.name} under ${$("bom-scenario").value} ...`);
+  const response = await postJson("/api/exposure", { csv: await file.text(), filename: file.name,
+    scenario: $("bom-scenario").value, region: $("bom-region").value.trim() });
+  if (!response.ok) {
+    const problems = (response.body && response.body.problems) || [];
+    bomNote(problems.length > 1 ? `${problems.length} problems in ${file.name}:` : describe(response.body), true);
+    if (problems.length > 1) for (const p of problems) table.insertRow().insertCell().textContent = p.message || p.error;
+    return;
+  }
+  drawExposure(response.body);
+}
+
+function bomNote(text, error = false) {
+  $("bom-message").textContent = text;
+  $("bom-message").classList.toggle("error", error);
+}
+
+const alternatives = (list) => list == null ? "unknown (custom part)" : list.length
+  ? list.map((a) => `${a.region} ${Math.round(a.spare_t_per_year).toLocaleString("en")} t/yr (${a.times_need.toFixed(0)}x need)`).join("; ")
+  : "none with spare capacity";
+
+function drawExposure(body) {
+  const parts = body.parts;
+  const caught = parts.filter((p) => p.caught_by.length).length;
+  bomNote(`${body.file} under ${body.scenario}, ${body.months[0]} to ${body.months[1]}: ${caught} of ${parts.length} parts caught.`);
+  const table = $("bom-table");
+  const head = table.insertRow();
+  for (const h of ["product", "part", "supplier", "caught by", "cover (months)", "short from", "at risk", "alternatives"]) head.insertCell().outerHTML = `<th>${h}</th>`;
+  for (const p of parts) {
+    const row = table.insertRow();
+    row.className = p.caught_by.length ? "caught" : "";
+    const measures = p.caught_by.length ? p.caught_by.map((c) => c.split(" (")[0]).join(", ") : "not caught";
+    for (const v of [p.product, p.part, p.supplier, measures, String(p.months_of_cover),
+      p.first_shortage || `none by ${body.months[1]}`, pct(p.share_at_risk), alternatives(p.alternatives)]) row.insertCell().textContent = v;
+    row.cells[3].title = p.caught_by.join("\n");
+  }
+}
+
 const pct = (v) => `${(100 * (v || 0)).toFixed(1)}%`;
 
 // -- start -------------------------------------------------------------------------------------
@@ -446,6 +547,7 @@ async function start() {
   $("price-product").onchange = plotPrices;
   $("compare-b").onchange = () => { $("compare-b").dataset.touched = "1"; };
   $("compare").onclick = compareRuns;
+  $("bom-check").onclick = checkExposure;
   await loadScenarioList("april-2025-licensing");
   await loadScenario();
   await loadRuns();

@@ -1,0 +1,111 @@
+"""A run's progress as server-sent events, and its shortage by region for the map.
+
+``GET /api/runs/{id}/events`` (``text/event-stream``) sends the run's status as a ``data:``
+line of JSON each time it changes (checked every ``TICK_S`` in this server's memory), a
+comment every ``HEARTBEAT_S`` while nothing changes, and ends once the run is complete or has
+failed. The page follows it with ``EventSource`` instead of polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from rareflow.io.export import jsonable
+from rareflow.web.api_runs import ERROR, RunId, _complete, _status
+from rareflow.web.context import Context, context
+
+router = APIRouter(prefix="/api", tags=["runs"])
+Ctx = Annotated[Context, Depends(context)]
+TICK_S = 0.2
+HEARTBEAT_S = 15.0
+MAX_STREAM_S = 3600.0  # a client still listening after an hour reconnects (EventSource does)
+DONE = ("complete", "failed")
+
+# Tiles of the map: (column, row) on a 13 x 5 grid, roughly where each region lies; regions of
+# another dataset go on a row below.
+TILES: dict[str, tuple[int, int]] = {
+    "USA": (1, 1), "MEX": (1, 2), "GBR": (5, 0), "DEU": (6, 0), "XEU": (6, 1),
+    "ROW": (4, 3), "IND": (8, 2), "MMR": (9, 2), "VNM": (10, 2), "THA": (9, 3),
+    "MYS": (10, 3), "CHN": (10, 1), "KOR": (11, 1), "JPN": (12, 1), "AUS": (11, 4),
+}  # fmt: skip
+
+
+def _event(state: dict[str, Any]) -> str:
+    return json.dumps(jsonable(state), separators=(",", ":"), sort_keys=True)
+
+
+async def _follow(ctx: Context, run_id: str, state: dict[str, Any]) -> AsyncIterator[bytes]:
+    last, quiet, started = "", 0.0, time.monotonic()
+    while True:
+        text = _event(state)
+        if text != last:
+            yield f"data: {text}\n\n".encode()
+            last, quiet = text, 0.0
+        elif quiet >= HEARTBEAT_S:
+            yield b": waiting\n\n"
+            quiet = 0.0
+        if state["status"] in DONE or time.monotonic() - started > MAX_STREAM_S:
+            return
+        await asyncio.sleep(TICK_S)
+        quiet += TICK_S
+        try:
+            state = await run_in_threadpool(_status, ctx, run_id)
+        except HTTPException as error:  # deleted while followed
+            failed = {"run_id": run_id, "status": "failed", "error": str(error.detail)}
+            yield f"data: {_event(failed)}\n\n".encode()
+            return
+
+
+@router.get(
+    "/runs/{run_id}/events",
+    summary="A run's progress as server-sent events (text/event-stream)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, 404: ERROR},
+)
+async def events(run_id: RunId, ctx: Ctx) -> StreamingResponse:
+    state = await run_in_threadpool(_status, ctx, run_id)  # an unknown run: 404, not a stream
+    headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
+    return StreamingResponse(
+        _follow(ctx, run_id, state), media_type="text/event-stream", headers=headers
+    )
+
+
+@router.get(
+    "/runs/{run_id}/map",
+    summary="Shortage by region for the map: each region's worst sector",
+    responses={404: ERROR, 409: ERROR},
+)
+def region_map(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
+    _complete(ctx, run_id)
+    summary = ctx.store.call(lambda: ctx.store.db.summary(run_id))
+    names = dict(zip(ctx.network.tables["regions"]["region"],
+                     ctx.network.tables["regions"]["name"], strict=True))  # fmt: skip
+    return {"run_id": run_id, "regions": region_rows(summary, names)}
+
+
+def region_rows(summary: Any, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Per region: peak shortage share of its worst sector, that sector, value lost (USD)."""
+    extra = 0
+    out = []
+    for region, name in names.items():
+        mine = summary[summary["region"] == region]
+        worst = mine.loc[mine["peak_shortage_share"].idxmax()] if len(mine) else None
+        tile = TILES.get(region)
+        if tile is None:
+            tile, extra = (extra, 5), extra + 1
+        out.append({
+            "region": region, "name": name, "x": tile[0], "y": tile[1],
+            "peak_shortage_share": float(worst["peak_shortage_share"]) if worst is not None else 0.0,
+            "sector": str(worst["sector"]) if worst is not None else "",
+            "value_lost_usd": float(mine["value_lost_usd"].sum()),
+        })  # fmt: skip
+    result: list[dict[str, Any]] = jsonable(out)
+    return result
