@@ -9,8 +9,9 @@ approved for ``licence_lead_time_months`` (L), then the approved share rises lin
 
 where decided(k) is the share of the month's applications whose review is done
 (``policies.context.review_decided``): applications arrive each month and each review ends
-within ``licence_review_working_days`` (45, MOFCOM's statutory period; about 2.1 months),
-spread over it by ``licence_review_spread`` (1: evenly, an assumption).
+within ``licence_review_working_days``, spread over it by ``licence_review_spread``. Bundled:
+0 days (the fitted lead time and ramp carry the review; MOFCOM's statutory 45 working days
+fit the 2025 exports worse, ``docs/history.md``).
 
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
