@@ -217,7 +217,9 @@ FROZEN = {
     "restock_months": 1e12,
     "rerouting_months": 1e12,
     "demand_elasticity": 0.0,
+    "demand_elasticity_long": 0.0,
     "substitution_max_share": 0.0,
+    "capacity_entry_per_year": 0.0,
 }
 
 

@@ -127,6 +127,17 @@ def scenarios(draw: Any, net: CompiledNetwork, max_policies: int = 4) -> Scenari
         "demand_elasticity": draw(st.floats(0, 1)),
         "substitution_max_share": draw(st.floats(0, 1)),
         "price_sensitivity": draw(st.floats(0, 5)),
+        "scarcity_exponent": draw(st.floats(0, 3)),
+        "price_choke_share": draw(st.floats(0, 0.95)),
+        "price_thinness_exponent": draw(st.floats(0, 1)),
+        "china_reserve_share": draw(st.floats(0, 3)),
+        "demand_elasticity_long": draw(st.floats(0, 1)),
+        "demand_long_months": draw(st.floats(0.5, 48)),
+        "capacity_signal_months": draw(st.floats(0.5, 12)),
+        "capacity_entry_hurdle": draw(st.floats(0, 1)),
+        "capacity_entry_per_year": draw(st.floats(0, 1)),
+        "entry_lag_magnet_months": draw(st.floats(1, 12)),
+        "entry_lag_separation_months": draw(st.floats(1, 12)),
     }
     doc = {
         "name": "h",

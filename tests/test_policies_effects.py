@@ -388,29 +388,29 @@ def test_blocked_chinese_exports_raise_the_ex_china_price(tiny_network, frozen):
     ban = {"type": "export_ban", "id": "ban", "items": {"products": [MAGNET]}, "start": START}
     ds = sim(tiny_network, frozen, [ban], months=2)
     price = ds["price"].sel(product=MAGNET)
-    # month 1: all orders on China blocked (1.0) and ex-China magnet stocks 25 t below their
-    # 100 t target (USA 62.5 + AUS 37.5 lose a month of imports): tightness 1.25
-    sens = 2.0
-    assert np.isclose(float(price.sel(market="ex_china")[0]), 60.0 * (1 + sens * 1.25))
+    # month 1: ex-China magnet stocks 25 t below their 100 t target (USA 62.5 + AUS 37.5 lose
+    # a month of imports): tightness 0.25; magnets are the tiny network's largest market
+    # (thinness 1), so the scarcity price is 60 x (1 - 0.25)^-0.4 (scarcity_exponent 0.4)
+    assert np.isclose(float(price.sel(market="ex_china")[0]), 60.0 * 0.75**-0.4)
     assert float(price.sel(market="china")[0]) <= 50.0
 
 
 def test_price_cap_holds_the_scarcity_price_down(tiny_network, frozen):
-    """The ban above takes the ex-China magnet price to 60 x (1 + 2 x 1.25) = 210 USD/kg in
-    its first month; a cap at 100 holds it there, a floor above the cap takes precedence,
-    and with demand answering price the capped market keeps more demand (rationed)."""
+    """The ban above takes the ex-China magnet price to 60 x 0.75^-0.4 = 67.3 USD/kg in its
+    first month; a cap at 62 holds it there, a floor above the cap takes precedence, and
+    with demand answering price the capped market keeps more demand (rationed)."""
     frozen.update(price_adjust_months=1.0, demand_elasticity=0.5, demand_response_months=1.0)
     ban = {"type": "export_ban", "id": "ban", "items": {"products": [MAGNET]}, "start": START}
     cap = {"type": "price_cap", "id": "cap", "product": MAGNET, "market": "ex_china",
-           "usd_per_kg": 100.0, "start": START}  # fmt: skip
+           "usd_per_kg": 62.0, "start": START}  # fmt: skip
     floor = {"type": "price_floor", "id": "floor", "product": MAGNET, "market": "ex_china",
-             "usd_per_kg": 150.0, "start": START}  # fmt: skip
+             "usd_per_kg": 65.0, "start": START}  # fmt: skip
     free = sim(tiny_network, frozen, [ban], months=3)
     capped = sim(tiny_network, frozen, [ban, cap], months=3)
     both = sim(tiny_network, frozen, [ban, cap, floor], months=3)
     ex = {"product": MAGNET, "market": "ex_china"}
-    assert float(free["price"].sel(**ex)[0]) > 200.0
-    assert np.allclose(capped["price"].sel(**ex).values, 100.0)
-    assert np.allclose(both["price"].sel(**ex).values, 150.0)
+    assert float(free["price"].sel(**ex)[0]) > 65.0
+    assert np.allclose(capped["price"].sel(**ex).values, 62.0)
+    assert np.allclose(both["price"].sel(**ex).values, 65.0)
     usa = {"region": "USA", "product": MAGNET}
     assert float(capped["demand"].sel(**usa)[2]) > float(free["demand"].sel(**usa)[2])

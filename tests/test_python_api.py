@@ -63,3 +63,19 @@ def test_monte_carlo_statistics_as_xarray_with_datetime_months() -> None:
     assert (band.sel(stat="p5") <= band.sel(stat="p95") + 1e-9).all()
     q = mc.quantiles("value_lost")
     assert float(ds["value_lost"].sel(stat="mean").sum()) == pytest.approx(q["mean"].sum())
+
+
+def test_analytics_take_the_analysts_form_of_a_run() -> None:
+    """A run from ``rareflow.run`` (datetime months) feeds the exposure and stock-out
+    analytics as a run of the engine does."""
+    from rareflow.analytics.bom import EXAMPLE, read_bom
+    from rareflow.analytics.exposure import exposure
+    from rareflow.analytics.stockout import first_short
+
+    network = rareflow.load_baseline()
+    scenario = rareflow.load_scenario("reimpose-oct-2025", network)
+    result = rareflow.run(scenario, months=3)
+    report = exposure(read_bom(EXAMPLE, network), scenario, network, result=result)
+    assert report.months[0] == "2026-11" and len(report.parts) == 6
+    first = first_short(result.dataset["shortage_share"])
+    assert first.dims == ("draw", "region", "sector")

@@ -43,7 +43,9 @@ def test_progress_arrives_as_server_sent_events_until_the_run_ends(client: httpx
     assert client.get("/api/runs/no-such-run/events").status_code == 404
 
 
-def test_the_map_gives_each_region_its_worst_sector(client: httpx.Client) -> None:
+def test_the_map_gives_each_region_its_worst_sector_and_each_country_its_region(
+    client: httpx.Client,
+) -> None:
     started = client.post("/api/runs", json={"scenario": "reimpose-oct-2025", "months": MONTHS})
     run_id = started.json()["run_id"]
     assert wait_for_run(client, run_id)["status"] == "complete"
@@ -55,7 +57,11 @@ def test_the_map_gives_each_region_its_worst_sector(client: httpx.Client) -> Non
     assert by_code["DEU"]["peak_shortage_share"] == pytest.approx(
         max(r["peak_shortage_share"] for r in deu)
     )
-    assert len({(r["x"], r["y"]) for r in regions}) == len(regions)  # one tile each
+    countries = client.get(f"/api/runs/{run_id}/map").json()["countries"]
+    region_of = {c["id"]: c["region"] for c in countries}
+    assert region_of["DEU"] == "DEU" and region_of["FRA"] == "XEU" and region_of["USA"] == "USA"
+    assert len(countries) > 150 and {c["region"] for c in countries} <= set(by_code)
+    assert sum(r == "ROW" for r in region_of.values()) > 80  # every country not listed
 
 
 def test_an_uploaded_bill_of_materials_shows_caught_parts(client: httpx.Client) -> None:

@@ -502,9 +502,11 @@ def exposure(
     region: str = "",
 ) -> Exposure:
     """Exposure of each BOM part and product under ``scenario`` (run here unless ``result``)."""
+    from rareflow.engine.dims import internal
     from rareflow.engine.run import run as simulate_run
 
     result = result if result is not None else simulate_run(scenario, network=network)
+    result = dataclasses.replace(result, dataset=internal(result.dataset))  # 'YYYY-MM' months
     base = compile_network(network)
     months = [str(m) for m in result.dataset["month"].values]
     params = resolve_parameters(base.parameters, scenario.parameters)

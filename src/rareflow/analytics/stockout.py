@@ -25,7 +25,10 @@ QUANTILES = (0.1, 0.5, 0.9)
 
 
 def _dataset(result: RunResult | xr.Dataset) -> xr.Dataset:
-    return result if isinstance(result, xr.Dataset) else result.dataset
+    """rareflow's own form of the run's arrays (``rareflow.run`` hands out datetime months)."""
+    from rareflow.engine.dims import internal
+
+    return internal(result if isinstance(result, xr.Dataset) else result.dataset)
 
 
 def first_short(share: xr.DataArray, tol: float = TOL) -> xr.DataArray:

@@ -76,7 +76,6 @@ def topology(static: Static, actor: int) -> kn.Topology:
         stage_prods_ptr=prods[0],
         stage_prods=prods[1],
         product_arcs_ptr=u64(product_arcs_ptr),
-        china_arcs=u64(arcs.china),
         in_product=i64(in_p),
         in_process=i64(in_k),
         in_value=f64(net.recipe_in[in_k, in_p]),
@@ -95,6 +94,10 @@ def topology(static: Static, actor: int) -> kn.Topology:
         pair_demand=f64(static.pair_demand),
         pair_units=f64(static.pair_units),
         pair_value=f64(static.pair_value),
+        log_thinness=f64(static.log_thinness),
+        entry_weight=f64(static.entry_weight),
+        entry_scale=f64(static.entry_scale),
+        entry_stage=i64(static.entry_stage),
     )
 
 
@@ -232,10 +235,15 @@ def kernel_state(state: State) -> kn.KState:
         share=share,
         price=tiled(state.price),
         demand_mult=tiled(state.demand_mult),
+        demand_short=tiled(state.demand_short),
+        demand_long=tiled(state.demand_long),
         subst=tiled(state.subst),
         origin=tiled(state.origin),
         pull=tiled(state.pull),
         drawn=tiled(state.drawn),
+        signal=tiled(state.signal),
+        pipeline=tiled(state.pipeline),
+        entered=tiled(state.entered),
         touched=np.zeros((-(-n_d // kn.TILE), n_p, kn.TILE), dtype=np.bool_),
         carries=np.ascontiguousarray((share != 0.0).any(axis=-1)),
     )

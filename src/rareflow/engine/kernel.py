@@ -58,9 +58,25 @@ PARAMETERS = (
     "substitution_months",
     "tariff_elasticity",
     "rerouting_months",
+    "price_choke_share",
+    "price_thinness_exponent",
+    "china_reserve_share",
+    "substitution_full_multiple",
+    "demand_elasticity_long",
+    "demand_long_months",
+    "capacity_signal_months",
+    "capacity_entry_hurdle",
+    "capacity_entry_per_year",
+    "entry_lag_mine_months",  # the stage lags in ``static.ENTRY_LAGS`` order, contiguous
+    "entry_lag_separation_months",
+    "entry_lag_metal_months",
+    "entry_lag_magnet_months",
+    "scarcity_exponent",
 )
 (GROWTH, RESTOCK, COVER, CAP_GROWTH, HOME, SENS, PRICE_LAG, PMIN, PMAX, ELAST, DEMAND_LAG,
- SUBST_MAX, SUBST_LAG, TARIFF_EL, REROUTE) = range(len(PARAMETERS))  # fmt: skip
+ SUBST_MAX, SUBST_LAG, TARIFF_EL, REROUTE, CHOKE, THIN, RESERVE, SUBST_FULL, ELAST_LONG,
+ DEMAND_LONG_LAG, SIGNAL_LAG, HURDLE, ENTRY_RATE, ENTRY_LAG0, _, _, _,
+ SCARCITY) = range(len(PARAMETERS))  # fmt: skip
 
 # the first broken check of a draw (``Out.check[d, 0]``; ``fast.check`` words it)
 RESIDUAL, NEGATIVE_SHIPMENTS = 1, 2  # 3.. : a negative node quantity (``NODE_CHECKS``)
@@ -110,7 +126,6 @@ class Topology(NamedTuple):
     stage_prods_ptr: np.ndarray  # (NS + 1,) into stage_prods
     stage_prods: np.ndarray
     product_arcs_ptr: np.ndarray  # (P + 1,) INDEX: arcs of product p: [ptr[p], ptr[p + 1])
-    china_arcs: np.ndarray  # INDEX: arcs whose exporter is China
     in_product: np.ndarray  # recipe_in's nonzeros, by product then process: product,
     in_process: np.ndarray  # process,
     in_value: np.ndarray  # and t input per t activity
@@ -129,6 +144,10 @@ class Topology(NamedTuple):
     pair_demand: np.ndarray  # (R, Q)
     pair_units: np.ndarray  # (R, Q)
     pair_value: np.ndarray  # (R, Q)
+    log_thinness: np.ndarray  # (P,) ln(largest market value / the product's)
+    entry_weight: np.ndarray  # (R, K) share of a process's capacity entry in each region
+    entry_scale: np.ndarray  # (K,) t activity/month committed per unit of pressure and rate
+    entry_stage: np.ndarray  # (K,) int: the stage lag (``ENTRY_LAG0`` + stage) that applies
 
 
 class CellTerms(NamedTuple):
@@ -175,10 +194,15 @@ class KState(NamedTuple):
     share: np.ndarray  # (NT, A, T)
     price: np.ndarray  # (NT, P, M, T)
     demand_mult: np.ndarray  # (NT, R, P, T)
+    demand_short: np.ndarray  # (NT, R, P, T)
+    demand_long: np.ndarray  # (NT, R, P, T)
     subst: np.ndarray  # (NT, R, P, T)
     origin: np.ndarray  # (NT, R, P, T)
     pull: np.ndarray  # (NT, R, P, T)
     drawn: np.ndarray  # (NT, R, P, T)
+    signal: np.ndarray  # (NT, K, T)
+    pipeline: np.ndarray  # (NT, K, PIPELINE_MONTHS, T)
+    entered: np.ndarray  # (NT, K, T)
     touched: np.ndarray  # (NT, P, T) bool: the draw's sourcing moved off baseline
     carries: np.ndarray  # (NT, A) bool: the arc has a sourcing share in some draw of the tile
 
@@ -243,12 +267,9 @@ class Work(NamedTuple):
     m_short: np.ndarray  # (P, M, T) shortage
     m_demand: np.ndarray  # (P, M, T) final demand
     m_aim: np.ndarray  # (P, M, T) demand multiple aimed at
-    blocked: np.ndarray  # (P, T) share of orders on China policy stops
     used_in: np.ndarray  # (P, T) one region's use of each stage input
     used_sub: np.ndarray  # (P, T) and its substitutable part
     made: np.ndarray  # (P, T) one region's output of each stage product
-    total_orders: np.ndarray  # (P, T) orders on China
-    passed: np.ndarray  # (P, T) of which allowed
     g: np.ndarray  # (T,) demand trend
     inv_g: np.ndarray  # (T,) 1 / g
     inv_restock: np.ndarray  # (T,) 1 / restock months
@@ -289,7 +310,7 @@ _WORK_DIMS = {
     **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
     **dict.fromkeys(("wanted", "unmet", "units", "value"), "S"),
     **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
-    **dict.fromkeys(("blocked", "used_in", "used_sub", "made", "total_orders", "passed"), "P"),
+    **dict.fromkeys(("used_in", "used_sub", "made"), "P"),
     **dict.fromkeys(("g", "inv_g", "inv_restock", "inv_lag", "inv_span", "ahead", "expand",
                      "worst", "lowest", "total", "scale", "least", "used", "mixed"), ""),
     "quota": "Q",
@@ -376,6 +397,7 @@ def month(
         _update_prices(topo, fx, state, b, prm[b], w, out)
         _update_demand(topo, fx, state, b, prm[b], w)
         _update_substitution(topo, state, b, prm[b], w)
+        _update_capacity_entry(topo, state, b, prm[b], month_id, w)
         _update_sourcing(topo, fx, state, b, prm[b], w)
 
 
@@ -411,6 +433,7 @@ def _plan(
     drawn = state.drawn[b]
     cap_add = fx.capacity[_at(fx.capacity.shape[0], b)]
     stock0, origin, mult = state.stock[b], state.origin[b], state.demand_mult[b]
+    entered = state.entered[b]
     capacity, desired, activity = w.capacity, w.desired, w.activity
     for r in range(n_r):
         for p in range(n_p):
@@ -443,7 +466,7 @@ def _plan(
         for k in range(n_k):
             for t in range(TILE):
                 cap = topo.capacity0[r, k] * w.expand[t] + fx.added[r, k] + cap_add[r, k, t]
-                capacity[r, k, t] = cap
+                capacity[r, k, t] = cap + entered[k, t] * topo.entry_weight[r, k]
                 activity[r, k, t] = 0.0
     _desired_activity(topo, state.pull[b], capacity, desired, w)
     need_in, need_sub = w.spare, w.kept  # scratch until sourcing
@@ -934,34 +957,11 @@ def _flag_shipments(topo: Topology, b: int, real: int, w: Work, out: Out) -> Non
 
 
 @inline
-def _china_blocked(topo: Topology, state: KState, b: int, w: Work) -> np.ndarray:
-    """``step.china_blocked`` of one tile: (P, T) share of orders on China policy stops."""
-    blocked, total, passed = w.blocked, w.total_orders, w.passed
-    blocked[:, :] = 0.0
-    if topo.china < 0:
-        return blocked
-    total[:, :] = 0.0
-    passed[:, :] = 0.0
-    share, allow = state.share[b], w.allow
-    for a in topo.china_arcs:
-        p, i = topo.arc_product[a], topo.arc_importer[a]
-        for t in range(TILE):
-            wanted = w.orders[i, p, t] * share[a, t]
-            total[p, t] += wanted
-            passed[p, t] += wanted * allow[a, t]
-    for p in range(blocked.shape[0]):
-        for t in range(TILE):
-            blocked[p, t] = _div(total[p, t] - passed[p, t], total[p, t], 0.0)
-    return blocked
-
-
-@inline
 def _update_prices(
     topo: Topology, fx: Effects, state: KState, b: int, prm: np.ndarray, w: Work, out: Out
 ) -> None:
     """``market.update_prices``: tightness per market moves prices towards target."""
     n_r, n_p = topo.use0.shape
-    blocked = _china_blocked(topo, state, b, w)
     target, stock, short, demand = w.m_target, w.m_stock, w.m_short, w.m_demand
     for x in (target, stock, short, demand):
         x[:, :, :] = 0.0
@@ -974,6 +974,12 @@ def _update_prices(
                 short[p, m, t] += _shortage(w, r, p, t)
                 demand[p, m, t] += w.final[r, p, t]
     n_m = target.shape[1]
+    if topo.china >= 0:  # the state reserve takes China's surplus up to its share of target
+        for p in range(n_p):
+            for t in range(TILE):
+                held, aim_stock = stock[p, 0, t], target[p, 0, t]
+                bought = min(max(held - aim_stock, 0.0), prm[RESERVE, t] * aim_stock)
+                stock[p, 0, t] = held - bought
     floor = fx.floor[_at(fx.floor.shape[0], b)]
     cap = fx.cap[_at(fx.cap.shape[0], b)]
     price, per_lag = state.price[b], w.inv_lag
@@ -985,14 +991,24 @@ def _update_prices(
             for t in range(TILE):
                 gap = _div(target[p, m, t] - stock[p, m, t], target[p, m, t], 0.0)
                 tight = min(max(gap, -1.0), 1.0) + _div(short[p, m, t], demand[p, m, t], 0.0)
-                if m == n_m - 1:
-                    tight += blocked[p, t]
-                aim = base * (1.0 + prm[SENS, t] * tight)
+                thin = np.exp(prm[THIN, t] * topo.log_thinness[p] * (1.0 if m == n_m - 1 else 0.0))
+                aim = base * _scarcity_multiple(tight, prm[SENS, t], prm[SCARCITY, t], thin,
+                                                prm[CHOKE, t])  # fmt: skip
                 moved = price[p, m, t] + (aim - price[p, m, t]) * per_lag[t]
                 moved = min(max(moved, base * prm[PMIN, t]), base * prm[PMAX, t])
                 price[p, m, t] = max(min(moved, cap[p, m, t]), floor[p, m, t])
     for t in range(min(TILE, out.residual.size - b * TILE)):
         _record(out.price, b * TILE + t, price, t)
+
+
+@inline
+def _scarcity_multiple(
+    tight: float, sens: float, exponent: float, thin: float, choke: float
+) -> float:
+    """``market.scarcity_multiple`` of one value."""
+    if tight > 0.0:
+        return (1.0 - min(tight, choke)) ** -(exponent * thin)
+    return 1.0 + sens * tight
 
 
 @inline
@@ -1020,26 +1036,32 @@ def _update_demand(
             if tariff[a, t] != 0.0:
                 levied[i, p, t] += tariff[a, t] * share[a, t]
     mult, price, per_lag = state.demand_mult[b], state.price[b], w.inv_lag
+    short, long_, per_long = state.demand_short[b], state.demand_long[b], w.inv_span
     for t in range(TILE):
         per_lag[t] = 1.0 / max(prm[DEMAND_LAG, t], 1.0)
-    aims = w.m_aim  # every region of a market sees the same multiple without tariffs
+        per_long[t] = 1.0 / max(prm[DEMAND_LONG_LAG, t], 1.0)
+    aims, aims_long = w.m_aim, w.m_stock  # the same multiple in a market without tariffs
     for p in range(n_p):
         for m in range(aims.shape[1] if topo.demanded[p] else 0):
             for t in range(TILE):
-                rel = _market_multiple(topo, price[p, m, t], p, m)
-                aims[p, m, t] = max(rel, 1e-9) ** -prm[ELAST, t]
+                rel = max(_market_multiple(topo, price[p, m, t], p, m), 1e-9)
+                aims[p, m, t] = rel ** -prm[ELAST, t]
+                aims_long[p, m, t] = rel ** -prm[ELAST_LONG, t]
     for r in range(n_r):
         m = topo.market_of[r]
         for p in range(n_p):
             if not topo.demanded[p]:
                 continue
             for t in range(TILE):
-                aim = aims[p, m, t]
+                aim, aim_long = aims[p, m, t], aims_long[p, m, t]
                 if fx.taxed and levied[r, p, t] != 0.0:
                     rel = _market_multiple(topo, price[p, m, t], p, m)
-                    rel = rel * (1.0 + topo.import_share[r, p] * levied[r, p, t])
-                    aim = max(rel, 1e-9) ** -prm[ELAST, t]
-                mult[r, p, t] = mult[r, p, t] + (aim - mult[r, p, t]) * per_lag[t]
+                    rel = max(rel * (1.0 + topo.import_share[r, p] * levied[r, p, t]), 1e-9)
+                    aim = rel ** -prm[ELAST, t]
+                    aim_long = rel ** -prm[ELAST_LONG, t]
+                short[r, p, t] = short[r, p, t] + (aim - short[r, p, t]) * per_lag[t]
+                long_[r, p, t] = long_[r, p, t] + (aim_long - long_[r, p, t]) * per_long[t]
+                mult[r, p, t] = short[r, p, t] * long_[r, p, t]
 
 
 @inline
@@ -1050,7 +1072,7 @@ def _update_substitution(topo: Topology, state: KState, b: int, prm: np.ndarray,
     per_lag, per_span = w.inv_lag, w.inv_span
     for t in range(TILE):
         per_lag[t] = 1.0 / max(prm[SUBST_LAG, t], 1.0)
-        span = prm[PMAX, t] - 1.0
+        span = prm[SUBST_FULL, t] - 1.0
         per_span[t] = 1.0 / span if span > TINY else 0.0
     for p in range(n_p):
         for r in range(n_r):
@@ -1062,6 +1084,39 @@ def _update_substitution(topo: Topology, state: KState, b: int, prm: np.ndarray,
                     pressure = min(max((rel - 1.0) * per_span[t], 0.0), 1.0)
                     aim = prm[SUBST_MAX, t] * pressure
                 subst[r, p, t] = subst[r, p, t] + (aim - subst[r, p, t]) * per_lag[t]
+
+
+@inline
+def _update_capacity_entry(
+    topo: Topology, state: KState, b: int, prm: np.ndarray, month_id: int, w: Work
+) -> None:
+    """``market.update_capacity_entry``: sustained ex-China prices commit capacity outside
+    China, which enters after its stage's lag."""
+    n_k = topo.entry_scale.size
+    n_m = topo.price0.shape[1]
+    mean, price = w.weighted, state.price[b]  # weighted: scratch after the plan
+    signal, pipeline, entered = state.signal[b], state.pipeline[b], state.entered[b]
+    mean[:, :] = 0.0
+    for o in range(topo.out_process.size):
+        k, p = topo.out_process[o], topo.out_product[o]
+        for t in range(TILE):
+            mean[k, t] += (
+                _market_multiple(topo, price[p, n_m - 1, t], p, n_m - 1) * topo.out_weight[o]
+            )
+    n_h = pipeline.shape[1]
+    arrive = (month_id + 1) % n_h
+    for k in range(n_k):
+        for t in range(TILE):
+            rel = mean[k, t] if topo.has_outputs[k] else 1.0
+            signal[k, t] = signal[k, t] + (rel - signal[k, t]) / max(prm[SIGNAL_LAG, t], 1.0)
+            pressure = min(max(signal[k, t] - 1.0 - prm[HURDLE, t], 0.0), 1.0)
+            commit = topo.entry_scale[k] * (prm[ENTRY_RATE, t] / 12.0) * pressure
+            lag = np.floor(prm[ENTRY_LAG0 + topo.entry_stage[k], t] + 0.5)
+            lag = min(max(lag, 1.0), n_h - 1.0)
+            slot = (month_id + int(lag)) % n_h
+            pipeline[k, slot, t] += commit
+            entered[k, t] = entered[k, t] + pipeline[k, arrive, t]
+            pipeline[k, arrive, t] = 0.0
 
 
 @inline
@@ -1148,7 +1203,6 @@ TWINS = {
     "step.reserve_release": "_plan",
     "step.desired_activity": "_desired_activity",
     "step.effective_allow": "_allowances",
-    "step.china_blocked": "_china_blocked",
     "step.ship": "_ship",
     "step.apply_quotas": "_apply_quotas",
     "step.run_stage_processes": "_run_stage_processes",
@@ -1159,6 +1213,10 @@ TWINS = {
     "market.landed_multiple": "_update_demand",
     "market.update_demand": "_update_demand",
     "market.update_substitution": "_update_substitution",
+    "market.scarcity_multiple": "_scarcity_multiple",
+    "market.thinness": "_update_prices",
+    "market.entry_lags": "_update_capacity_entry",
+    "market.update_capacity_entry": "_update_capacity_entry",
     "market.spare_supply": "_update_sourcing",
     "market.update_sourcing": "_update_sourcing",
     "balance.residual": "_balance",

@@ -1,16 +1,35 @@
-"""End-of-month updates: prices, demand response, substitution and sourcing shares.
+"""End-of-month updates: prices, demand response, substitution, capacity entry and sourcing.
 
 Each moves a fraction 1/lag of the way to its target every month (first-order lags), so that
-the lag parameters read as months to adjust.
+the lag parameters read as months to adjust; capacity entry is a pure delay.
 
-- Price target = base x (1 + price_sensitivity x tightness), tightness per market being the
-  stock gap below target (share of target; negative when above), plus the share of final use
-  unmet, plus (ex-China) the share of orders on China that policy blocks; bounded by
-  price_min/max_multiple x base, held under any price cap, then lifted to any floor.
-- Demand: final demand x (landed price / base)^-demand_elasticity, landed price = market
-  price x (1 + the tariff the importer pays on its mean imported unit).
+- Tightness per market = stock gap below target (share of target, in [-1, 1]) + share of
+  final use unmet. China's market counts its stock net of what the state reserve buys: the
+  surplus above target up to ``china_reserve_share`` x target leaves the market, so lost
+  export outlets press on the domestic price only beyond that (its own balance: its stocks,
+  quotas through its capacity, its users' shortages).
+- Price target = base x multiple: in surplus 1 + price_sensitivity x tightness; in shortage
+  (1 - min(tightness, price_choke_share))^-(scarcity_exponent x thinness), the price at which
+  buyers of short-run elasticity 1 / (exponent x thinness) give up the missing share:
+  convex, and bounded where demand destruction closes the gap rather than by a fixed cap
+  (``price_max_multiple`` is only a numerical guard). Thinness, outside China = (largest
+  market value / the product's market value)^price_thinness_exponent, market value = world
+  base-year output x base price (``static.log_thinness``): Y oxide (~0.1 bn USD/yr) is about
+  8x as steep as magnets, Dy 2.8x, Tb 3.8x; China's domestic market is deep (1). Prices are held under any cap, lifted to any floor.
+- Demand = final demand x short-run response (landed price / base)^-demand_elasticity over
+  ``demand_response_months``) x long-run response (^-demand_elasticity_long over
+  ``demand_long_months``: recycling, ferrite or induction motors, designs without the
+  product); landed price = market price x (1 + the importer's mean tariff).
 - Substitution: magnets do without up to substitution_max_share of Dy/Tb metal, in
-  proportion to how far the metal's price has risen towards its maximum multiple.
+  proportion to how far the metal's price has risen towards substitution_full_multiple x
+  base, over ``substitution_months``.
+- Capacity entry: the revenue-weighted ex-China price multiple of each process's outputs,
+  smoothed over ``capacity_signal_months``, commits new capacity outside China when it is
+  above 1 + capacity_entry_hurdle (capacity_entry_per_year / 12 of the process's world base
+  capacity per month and unit of excess, at most one); it produces from the month
+  ``entry_lag_<stage>_months`` later (mine, separation, metal, magnet), spread over regions
+  by their ex-China capacity and listed projects (``static.entry_weight``). As it enters,
+  stocks rebuild and the price falls back.
 - Sourcing: orders keep the baseline shares that policy allows; the blocked or taxed part
   (tariff weight (1 + rate)^-tariff_elasticity) moves to allowed suppliers in proportion to
   their spare stock and capacity, over ``rerouting_months``.
@@ -24,8 +43,8 @@ import numpy as np
 
 from rareflow.engine.numeric import safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
-from rareflow.engine.state import Flows, State
-from rareflow.engine.static import Static
+from rareflow.engine.state import PIPELINE_MONTHS, Flows, State
+from rareflow.engine.static import ENTRY_LAGS, Static
 from rareflow.engine.step import node_columns, node_rows, take, to_arcs
 from rareflow.policies.channels import MonthEffects
 
@@ -35,14 +54,48 @@ def _by_market(static: Static, x: np.ndarray) -> np.ndarray:
     return np.einsum("drp,mr->dpm", x, static.market_matrix)
 
 
-def tightness(static: Static, flows: Flows) -> np.ndarray:
-    """(D, P, M) stock gap share + unmet share (+ blocked share of Chinese orders, ex-China)."""
+def tightness(static: Static, flows: Flows, prm: Mapping[str, ParamValue]) -> np.ndarray:
+    """(D, P, M) stock gap share + unmet share, per market.
+
+    China's market counts its stock net of what the state reserve buys: the surplus above
+    target, up to ``china_reserve_share`` x target, leaves the market (lost export outlets
+    then press on the domestic price only beyond what the reserve takes).
+    """
     target = _by_market(static, np.broadcast_to(flows.target, flows.stock_end.shape))
-    gap = np.clip(safe_div(target - _by_market(static, flows.stock_end), target), -1.0, 1.0)
+    stock = _by_market(static, flows.stock_end)
+    if static.net.china >= 0:
+        reserve = per_draw(prm["china_reserve_share"], 2) * target[:, :, 0]
+        stock[:, :, 0] -= np.minimum(np.maximum(stock[:, :, 0] - target[:, :, 0], 0.0), reserve)
+    gap = np.clip(safe_div(target - stock, target), -1.0, 1.0)
     unmet = safe_div(_by_market(static, flows.shortage), _by_market(static, flows.demand))
-    tight = gap + unmet
-    tight[:, :, -1] += flows.china_blocked
-    return tight
+    return gap + unmet
+
+
+def scarcity_multiple(
+    tight: np.ndarray, sens: ParamValue, exponent: ParamValue, thin: np.ndarray, choke: ParamValue
+) -> np.ndarray:
+    """Target price / base price for a tightness.
+
+    In surplus (tight < 0) 1 + sens x tight (``price_sensitivity``). In shortage the price
+    at which buyers whose short-run elasticity is 1 / (exponent x thin) give up the missing
+    share: (1 - min(tight, choke))^-(exponent x thin), convex in the shortage and bounded
+    where demand destruction closes the gap (``price_choke_share``), so that a thin market
+    (thin > 1) rises more than a thick one under the same tightness.
+    """
+    short = np.minimum(np.maximum(tight, 0.0), choke)
+    scarce = (1.0 - short) ** -(exponent * thin)
+    return np.where(tight > 0.0, scarce, 1.0 + sens * np.minimum(tight, 0.0))
+
+
+def thinness(static: Static, prm: Mapping[str, ParamValue]) -> np.ndarray:
+    """(1|D, P, M) steepness of each product's price outside China: (largest market value /
+    its value)^price_thinness_exponent (1 for the largest market). China's domestic market,
+    where the producers, the state groups and the reserve trade most of every product, is
+    deep for all (1); ex-China prices are spot quotes on small volumes."""
+    theta = per_draw(prm["price_thinness_exponent"], 3)
+    outside = np.zeros(len(static.net.markets))
+    outside[-1] = 1.0
+    return np.exp(theta * static.log_thinness[None, :, None] * outside)
 
 
 def update_prices(
@@ -51,7 +104,11 @@ def update_prices(
     base = static.net.price0
     sens = per_draw(prm["price_sensitivity"], 3)
     lag = per_draw(prm["price_adjust_months"], 3)
-    target = base * (1.0 + sens * tightness(static, flows))
+    choke = per_draw(prm["price_choke_share"], 3)
+    exponent = per_draw(prm["scarcity_exponent"], 3)
+    tight = tightness(static, flows, prm)
+    aim = scarcity_multiple(tight, sens, exponent, thinness(static, prm), choke)
+    target = base * aim
     price = state.price + (target - state.price) / np.maximum(lag, 1.0)
     low = base * per_draw(prm["price_min_multiple"], 3)
     high = base * per_draw(prm["price_max_multiple"], 3)
@@ -79,25 +136,79 @@ def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndar
 def update_demand(
     static: Static, state: State, tariff: np.ndarray, prm: Mapping[str, ParamValue]
 ) -> None:
-    power = -per_draw(prm["demand_elasticity"], 3)
+    """Short-run (``demand_elasticity`` over ``demand_response_months``) and long-run
+    (``demand_elasticity_long`` over ``demand_long_months``: recycling, ferrite motors,
+    designs without the product) responses to the landed price; demand_mult is their
+    product."""
+    short, long_ = (
+        -per_draw(prm["demand_elasticity"], 3),
+        -per_draw(prm["demand_elasticity_long"], 3),
+    )
     if np.any(tariff):
-        target = np.maximum(landed_multiple(static, state, tariff), 1e-9) ** power
+        rel = np.maximum(landed_multiple(static, state, tariff), 1e-9)
+        aim_short, aim_long = rel**short, rel**long_
     else:  # every region of a market sees the same multiple: raise M x P values, not R x P
         rel = np.maximum(market_multiple(static, state), 1e-9)
-        target = (rel**power)[:, static.market_of, :]
+        aim_short = (rel**short)[:, static.market_of, :]
+        aim_long = (rel**long_)[:, static.market_of, :]
     lag = np.maximum(per_draw(prm["demand_response_months"], 3), 1.0)
-    state.demand_mult = state.demand_mult + (target - state.demand_mult) / lag
+    lag_long = np.maximum(per_draw(prm["demand_long_months"], 3), 1.0)
+    state.demand_short = state.demand_short + (aim_short - state.demand_short) / lag
+    state.demand_long = state.demand_long + (aim_long - state.demand_long) / lag_long
+    state.demand_mult = state.demand_short * state.demand_long
 
 
 def update_substitution(static: Static, state: State, prm: Mapping[str, ParamValue]) -> None:
+    """Magnets do without up to substitution_max_share of Dy/Tb metal (Dy-free grades,
+    grain-boundary diffusion), in proportion to how far its price has risen towards
+    ``substitution_full_multiple`` x base, over ``substitution_months``."""
     if not static.substitutable.any():
         return
     rel = landed_multiple(static, state, np.zeros(1))
-    top = per_draw(prm["price_max_multiple"], 3)
+    top = per_draw(prm["substitution_full_multiple"], 3)
     pressure = np.clip(safe_div(rel - 1.0, np.broadcast_to(top - 1.0, rel.shape)), 0.0, 1.0)
     target = per_draw(prm["substitution_max_share"], 3) * pressure * static.substitutable
     lag = np.maximum(per_draw(prm["substitution_months"], 3), 1.0)
     state.subst = state.subst + (target - state.subst) / lag
+
+
+def entry_lags(static: Static, prm: Mapping[str, ParamValue], n_d: int) -> np.ndarray:
+    """(D, K) int months from commitment to production of new capacity, by the process's
+    stage (``static.ENTRY_LAGS``), rounded to whole months in [1, PIPELINE_MONTHS - 1]."""
+    lags = np.stack(
+        [np.broadcast_to(np.asarray(prm[name], dtype=float), (n_d,)) for name in ENTRY_LAGS],
+        axis=1,
+    )[:, static.entry_stage]
+    return np.clip(np.floor(lags + 0.5), 1, PIPELINE_MONTHS - 1).astype(np.int64)
+
+
+def update_capacity_entry(
+    static: Static, state: State, month: int, prm: Mapping[str, ParamValue]
+) -> None:
+    """New capacity outside China answers sustained high ex-China prices, after a lag.
+
+    signal: the revenue-weighted ex-China price multiple of a process's outputs, smoothed
+    over ``capacity_signal_months``; above 1 + ``capacity_entry_hurdle`` it commits, each
+    month, ``capacity_entry_per_year`` / 12 of the process's world base capacity per unit of
+    excess (at most one); a commitment produces ``entry_lag_<stage>_months`` later (the
+    month it enters is ``month + lag``), spread over regions by ``static.entry_weight``.
+    """
+    rel = market_multiple(static, state)[:, -1, :]  # (D, P) ex-China
+    mean = rel[:, static.out_product] @ static.out_weight_matrix  # (D, K)
+    mean = np.where(static.has_outputs, mean, 1.0)
+    lag = np.maximum(per_draw(prm["capacity_signal_months"], 2), 1.0)
+    state.signal = state.signal + (mean - state.signal) / lag
+    hurdle = per_draw(prm["capacity_entry_hurdle"], 2)
+    pressure = np.clip(state.signal - 1.0 - hurdle, 0.0, 1.0)
+    rate = per_draw(prm["capacity_entry_per_year"], 2) / 12.0
+    commit = static.entry_scale * rate * pressure  # (D, K)
+    n_d, n_k = commit.shape
+    slot = (month + entry_lags(static, prm, n_d)) % PIPELINE_MONTHS
+    rows, cols = np.indices((n_d, n_k))
+    state.pipeline[rows, cols, slot] += commit
+    arrive = (month + 1) % PIPELINE_MONTHS
+    state.entered = state.entered + state.pipeline[:, :, arrive]
+    state.pipeline[:, :, arrive] = 0.0
 
 
 def spare_supply(static: Static, flows: Flows) -> np.ndarray:

@@ -45,7 +45,8 @@ class Prepared:
 
     def capacity(self, t: int) -> np.ndarray:
         """(1|D, R, K) t activity/month installed in month ``t``: the trend-expanded plants,
-        ramped projects and the scenario's investments (as ``step.month_capacity``)."""
+        ramped projects and the scenario's investments (as ``step.month_capacity``), without
+        the capacity that enters in answer to prices (that depends on the run's path)."""
         month = int(self.month_ids[t])
         added = project_capacity(self.static.net, month)
         return month_capacity(self.static, month, self.params, added, self.effects(t, self.values))

@@ -18,6 +18,7 @@ import numpy as np
 
 from rareflow.engine.balance import check_balance
 from rareflow.engine.market import (
+    update_capacity_entry,
     update_demand,
     update_prices,
     update_sourcing,
@@ -227,6 +228,7 @@ def _run_chunk(
         update_prices(static, state, flows, fx, prm)
         update_demand(static, state, fx.tariff, prm)
         update_substitution(static, state, prm)
+        update_capacity_entry(static, state, int(month), prm)
         touched |= _touched(static, fx, flows)
         moving = np.flatnonzero(touched)
         update_sourcing(static, state, flows, flows.allow, fx.tariff, prm, moving)

@@ -12,6 +12,8 @@ import numpy as np
 
 from rareflow.engine.static import Static
 
+PIPELINE_MONTHS = 121  # capacity entry lags reach 120 months (``data.ranges``)
+
 
 @dataclass
 class State:
@@ -19,11 +21,18 @@ class State:
     share: np.ndarray  # (A, D) share of the importer's orders placed with the exporter, per
     # trade arc (product, exporter, importer) of ``Static.arcs``
     price: np.ndarray  # (D, P, M) USD/kg
-    demand_mult: np.ndarray  # (D, R, P) final demand relative to trend (price response)
+    demand_mult: np.ndarray  # (D, R, P) final demand relative to trend (price response):
+    # demand_short x demand_long
+    demand_short: np.ndarray  # (D, R, P) short-run response (fewer units, delayed orders)
+    demand_long: np.ndarray  # (D, R, P) long-run response (recycling, ferrite motors, designs)
     subst: np.ndarray  # (D, R, P) share of a substitutable input magnets do without
     origin: np.ndarray  # (D, R, P) share of the stock of actor (content-rule) origin
     pull: np.ndarray  # (D, R, P) last month's (needs + foreign orders - imports) off trend
     drawn: np.ndarray  # (D, R, P) t released so far from national stockpiles by their rule
+    signal: np.ndarray  # (D, K) smoothed ex-China price multiple of each process's outputs
+    pipeline: np.ndarray  # (D, K, PIPELINE_MONTHS) t activity/month committed, by the month
+    # (modulo PIPELINE_MONTHS) it enters
+    entered: np.ndarray  # (D, K) t activity/month of capacity entered in answer to prices
 
 
 @dataclass
@@ -48,7 +57,6 @@ class Flows:
     value_lost: np.ndarray  # (D, R, S) USD
     capacity: np.ndarray  # (D|1, R, K) t activity available
     target: np.ndarray  # (D|1, R, P) t target stock
-    china_blocked: np.ndarray  # (D, P) share of orders on China that policy blocks
     allow: np.ndarray  # (A, 1|D) share of orders policy lets ship, on the trade arcs
 
 
@@ -70,17 +78,22 @@ def initial_state(
     g = np.broadcast_to(
         np.asarray(growth(static, first_month, rate)).reshape(-1, 1, 1), (draws, 1, 1)
     )
-    n_r, n_p = len(net.regions), len(net.products)
+    n_r, n_p, n_k = len(net.regions), len(net.products), len(net.processes)
     stock = net.cover_months * np.reshape(cover, (-1, 1, 1)) * static.use0 * g
     return State(
         stock=np.ascontiguousarray(stock),
         share=np.repeat(static.arcs.share0[:, None], draws, axis=1),
         price=np.repeat(net.price0[None], draws, axis=0),
         demand_mult=np.ones((draws, n_r, n_p)),
+        demand_short=np.ones((draws, n_r, n_p)),
+        demand_long=np.ones((draws, n_r, n_p)),
         subst=np.zeros((draws, n_r, n_p)),
         origin=np.repeat(initial_origin(static, actor)[None], draws, axis=0),
         pull=np.zeros((draws, n_r, n_p)),
         drawn=np.zeros((draws, n_r, n_p)),
+        signal=np.ones((draws, n_k)),
+        pipeline=np.zeros((draws, n_k, PIPELINE_MONTHS)),
+        entered=np.zeros((draws, n_k)),
     )
 
 

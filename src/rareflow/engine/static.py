@@ -18,6 +18,13 @@ from rareflow.model.compiled import CompiledNetwork
 
 Index = np.ndarray | slice
 HEAVY_SUBSTITUTED = ("Dy", "Tb")  # elements that Dy-free magnet grades do without
+# the lag parameter of capacity entry at each stage (``data.schema.STAGES`` order)
+ENTRY_LAGS = (
+    "entry_lag_mine_months",
+    "entry_lag_separation_months",
+    "entry_lag_metal_months",
+    "entry_lag_magnet_months",
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,14 @@ class Static:
     stage_recipes: tuple[np.ndarray, ...]
     base_month: int  # absolute month index of the base year's midpoint
     arcs: Arcs  # trade arcs that can carry shipments
+    # market depth (``market.py``): ln(largest product market value / this product's), 0 where
+    # unpriced or not made; thinness = exp(price_thinness_exponent x log_thinness)
+    log_thinness: np.ndarray  # (P,)
+    # capacity entry (``market.update_capacity_entry``): where new ex-China capacity of each
+    # process goes, how much one unit of pressure commits, and which stage lag applies
+    entry_weight: np.ndarray  # (R, K) share of a process's entry going to each region
+    entry_scale: np.ndarray  # (K,) t activity/month: world base-year capacity
+    entry_stage: np.ndarray  # (K,) int index into ``ENTRY_LAGS``
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -240,7 +255,48 @@ def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None
         ),
         base_month=net.base_year * 12 + 6,
         arcs=_arcs(net, stages, trade, share0, extra_exporters),
+        log_thinness=log_thinness(net, production0),
+        **_entry(net),
     )
+
+
+def log_thinness(net: CompiledNetwork, production0: np.ndarray) -> np.ndarray:
+    """(P,) ln(largest market value / the product's market value), market value = world
+    base-year output (t/month) x mean base price; 0 where a product is unpriced or not made.
+
+    A smaller market (Y, Dy, Tb oxides: tens to hundreds of millions of USD a year, against
+    billions for NdPr oxide and magnets) holds fewer traders and stocks, so the same
+    tightness moves its price more (``market.update_prices``).
+    """
+    value = production0.sum(axis=0) * net.price0.mean(axis=1)
+    if not value.size or value.max() <= 0:
+        return np.zeros(value.shape)
+    return np.where(value > 0, np.log(value.max() / np.maximum(value, 1e-300)), 0.0)
+
+
+def _entry(net: CompiledNetwork) -> dict[str, np.ndarray]:
+    """Where capacity entry goes: to regions outside China in proportion to their base-year
+    capacity plus listed projects of the process, or, where no region outside China has
+    any, of the processes of the same stage (e.g. heavy separation next to light)."""
+    n_r, n_k = net.capacity.shape
+    held = net.capacity.copy()
+    np.add.at(held, (net.project_region, net.project_process), net.project_tonnes_per_month)
+    if net.china >= 0:
+        held[net.china] = 0.0
+    stages = _process_stages(net)
+    stage_of = np.array([STAGES.index(s) for s in stages], dtype=np.int64)
+    weight = np.zeros((n_r, n_k))
+    for k in range(n_k):
+        own = held[:, k]
+        if own.sum() <= 0:
+            own = held[:, stage_of == stage_of[k]].sum(axis=1)
+        if own.sum() > 0:
+            weight[:, k] = own / own.sum()
+    return {
+        "entry_weight": weight,
+        "entry_scale": net.capacity.sum(axis=0),
+        "entry_stage": stage_of,
+    }
 
 
 def _arcs(

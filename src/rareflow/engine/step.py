@@ -16,7 +16,8 @@ Order of operations (all vectorised over the draw axis D; the only loop is over 
    quotas cap the result; each region then allocates what it holds to downstream processes
    and final use pro rata (a shortfall appears only when the stock is exhausted);
 5. sector shortages -> units not built -> value lost.
-Prices, demand response, substitution and sourcing shares update after (``market.py``).
+Prices, demand response, substitution, capacity entry (``State.entered``, read by
+``month_capacity``) and sourcing shares update after (``market.py``).
 """
 
 from __future__ import annotations
@@ -65,20 +66,6 @@ def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarra
         factor = rule.factor if np.ndim(rule.factor) == 0 else np.reshape(rule.factor, (1, -1))
         allow = allow * np.where(cells, factor, 1.0)
     return allow
-
-
-def china_blocked(
-    static: Static, state: State, orders: np.ndarray, allow: np.ndarray
-) -> np.ndarray:
-    """(D, P) share of the orders placed with China that policy stops."""
-    arcs = static.arcs
-    if static.net.china < 0:
-        return np.zeros(orders.shape[::2])
-    idx = arcs.china
-    wanted = take(node_columns(orders), arcs.at_importer[idx]) * state.share[idx]  # (Ac, D)
-    total = arcs.china_to_product @ wanted
-    passed = arcs.china_to_product @ (wanted * allow[idx])
-    return safe_div(total - passed, total).T
 
 
 def ship(
@@ -217,12 +204,22 @@ def reserve_release(static: Static, state: State, fx: MonthEffects, g3: ParamVal
 
 
 def month_capacity(
-    static: Static, month: int, prm: Mapping[str, ParamValue], added: np.ndarray, fx: MonthEffects
+    static: Static,
+    month: int,
+    prm: Mapping[str, ParamValue],
+    added: np.ndarray,
+    fx: MonthEffects,
+    entered: np.ndarray | None = None,
 ) -> np.ndarray:
     """(1|D, R, K) t activity/month: installed plants expanded along a trend
-    (``capacity_growth_per_year``), plus projects ramped in (``added``) and investments."""
+    (``capacity_growth_per_year``), plus projects ramped in (``added``), investments and the
+    capacity that entered in answer to prices (``entered``: (D, K), ``State.entered``,
+    spread over regions by ``static.entry_weight``)."""
     expand = growth(static, month, prm["capacity_growth_per_year"])
-    return static.net.capacity * per_draw(expand, 3) + added + fx.capacity
+    capacity = static.net.capacity * per_draw(expand, 3) + added + fx.capacity
+    if entered is None:
+        return capacity
+    return capacity + entered[:, None, :] * static.entry_weight
 
 
 def step(
@@ -257,7 +254,7 @@ def step(
     gap = target * ahead - stock
     trend = g3 * state.demand_mult  # (D, R, P): the same multiple for every sector
     final = static.final0 * trend
-    capacity = month_capacity(static, month, prm, added, fx)
+    capacity = month_capacity(static, month, prm, added, fx, state.entered)
     # trend activity, plus what last month's pull off trend and the stock gap call for
     respond = state.pull + gap / restock
     desired = desired_activity(static, respond, g3, capacity)
@@ -348,7 +345,6 @@ def step(
         value_lost=value,
         capacity=capacity,
         target=target,
-        china_blocked=china_blocked(static, state, orders, allow),
         allow=allow,
     )
 

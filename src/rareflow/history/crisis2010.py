@@ -168,7 +168,9 @@ LIMITS = (
     "exporting magnets, so China's material exports are smaller than 2010's and the literal "
     "quota bites less (hence the relative cut).",
     "Missing: speculative stockpiling and the 2011 spike and collapse (prices follow tightness "
-    "with a lag, capped at price_max_multiple), Japan's substitution drive and the 2010 export "
+    "with a lag up to the choke price; run on past 2011 they fall only from 2015, as new "
+    "capacity enters), the "
+    "shift of magnet making into China, Japan's wider substitution drive and the 2010 export "
     "duties (no export-duty instrument).",
 )
 

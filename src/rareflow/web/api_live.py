@@ -1,4 +1,4 @@
-"""A run's progress as server-sent events, and its shortage by region for the map.
+"""A run's progress as server-sent events, and its shortage by region for the world map.
 
 ``GET /api/runs/{id}/events`` (``text/event-stream``) sends the run's status as a ``data:``
 line of JSON each time it changes (checked every ``TICK_S`` in this server's memory), a
@@ -12,6 +12,8 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -28,14 +30,7 @@ TICK_S = 0.2
 HEARTBEAT_S = 15.0
 MAX_STREAM_S = 3600.0  # a client still listening after an hour reconnects (EventSource does)
 DONE = ("complete", "failed")
-
-# Tiles of the map: (column, row) on a 13 x 5 grid, roughly where each region lies; regions of
-# another dataset go on a row below.
-TILES: dict[str, tuple[int, int]] = {
-    "USA": (1, 1), "MEX": (1, 2), "GBR": (5, 0), "DEU": (6, 0), "XEU": (6, 1),
-    "ROW": (4, 3), "IND": (8, 2), "MMR": (9, 2), "VNM": (10, 2), "THA": (9, 3),
-    "MYS": (10, 3), "CHN": (10, 1), "KOR": (11, 1), "JPN": (12, 1), "AUS": (11, 4),
-}  # fmt: skip
+WORLD = Path(__file__).parent / "static" / "maps" / "world_110m.json"  # see maps/README.md
 
 
 def _event(state: dict[str, Any]) -> str:
@@ -80,29 +75,42 @@ async def events(run_id: RunId, ctx: Ctx) -> StreamingResponse:
 
 @router.get(
     "/runs/{run_id}/map",
-    summary="Shortage by region for the map: each region's worst sector",
+    summary="Shortage by region for the map: each region's worst sector, and the countries in it",
     responses={404: ERROR, 409: ERROR},
 )
 def region_map(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
+    """``regions``: per region its worst sector's peak shortage share, that sector and the
+    value lost; ``countries``: each country of the bundled world map (``id`` as plotly's
+    ``ISO-3`` locations read it) with its name and region."""
     _complete(ctx, run_id)
     summary = ctx.store.call(lambda: ctx.store.db.summary(run_id))
-    names = dict(zip(ctx.network.tables["regions"]["region"],
-                     ctx.network.tables["regions"]["name"], strict=True))  # fmt: skip
-    return {"run_id": run_id, "regions": region_rows(summary, names)}
+    table = ctx.network.tables["regions"]
+    names = dict(zip(table["region"], table["name"], strict=True))
+    regions = region_rows(summary, names)
+    known = {r["region"] for r in regions}
+    groups = ctx.network.tables["country_regions"]
+    region_of = dict(zip(groups["iso3"], groups["region"], strict=True))
+    countries = [{**c, "region": region_of.get(c["id"], "ROW")} for c in world_countries()]
+    return {"run_id": run_id, "regions": regions,
+            "countries": [c for c in countries if c["region"] in known]}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def world_countries() -> tuple[dict[str, str], ...]:
+    """The world map's countries: id (ISO3, or ``~`` and a number for the rest of the
+    world) and name."""
+    shapes = json.loads(WORLD.read_text())["objects"]["countries"]["geometries"]
+    return tuple({"id": str(c["id"]), "name": str(c["properties"]["name"])} for c in shapes)
 
 
 def region_rows(summary: Any, names: dict[str, str]) -> list[dict[str, Any]]:
     """Per region: peak shortage share of its worst sector, that sector, value lost (USD)."""
-    extra = 0
     out = []
     for region, name in names.items():
         mine = summary[summary["region"] == region]
         worst = mine.loc[mine["peak_shortage_share"].idxmax()] if len(mine) else None
-        tile = TILES.get(region)
-        if tile is None:
-            tile, extra = (extra, 5), extra + 1
         out.append({
-            "region": region, "name": name, "x": tile[0], "y": tile[1],
+            "region": region, "name": name,
             "peak_shortage_share": float(worst["peak_shortage_share"]) if worst is not None else 0.0,
             "sector": str(worst["sector"]) if worst is not None else "",
             "value_lost_usd": float(mine["value_lost_usd"].sum()),

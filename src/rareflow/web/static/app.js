@@ -405,30 +405,31 @@ async function showRun(runId) {
   await plotMap(runId, seq);
 }
 
-// shortage by region on a tile map of the world: drawn from the run alone, no map tiles or
-// topojson fetched from anywhere
+// shortage by region on a world map: every country takes its region's value; the outlines come
+// from this service (/static/maps/, plotly's topojsonURL), never from a CDN
+const MAP_CONFIG = { ...CONFIG, topojsonURL: "/static/maps/" };
+
 async function plotMap(runId, seq) {
   const { ok, body } = await api(`/api/runs/${runId}/map`);
   if (!ok || seq !== state.shown) return;
-  const r = body.regions;
-  const rows = Math.max(...r.map((x) => x.y)) + 1;
-  const div = $("chart-map");
-  const size = Math.max(16, Math.min(44, 0.8 * div.clientWidth / 14, 0.8 * (div.clientHeight - 60) / rows)); // no overlap
-  const top = Math.max(0.01, ...r.map((x) => x.peak_shortage_share));
-  const hover = r.map((x) => `${x.name}<br>peak short ${pct(x.peak_shortage_share)}${x.sector ? ` (${x.sector})` : ""}<br>value lost $${(x.value_lost_usd / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`);
+  const byRegion = Object.fromEntries(body.regions.map((x) => [x.region, x]));
+  const top = Math.max(0.01, ...body.regions.map((x) => x.peak_shortage_share));
+  const c = body.countries;
+  const about = (x) => `${x.name}: peak short ${pct(x.peak_shortage_share)}${x.sector ? ` (${x.sector})` : ""}, value lost $${(x.value_lost_usd / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`;
   const trace = {
-    type: "scatter", mode: "markers+text", x: r.map((x) => x.x), y: r.map((x) => x.y),
-    text: r.map((x) => x.region), hovertext: hover, hoverinfo: "text",
-    textfont: { size: 11, color: r.map((x) => (x.peak_shortage_share > 0.55 * top ? "#fff" : "#222")) },
-    marker: { symbol: "square", size, color: r.map((x) => x.peak_shortage_share), cmin: 0,
-      cmax: top, colorscale: "Reds",
-      line: { color: "#999", width: 1 }, colorbar: { title: { text: "peak short" }, tickformat: ".1~%" } },
+    type: "choropleth", locationmode: "ISO-3", locations: c.map((x) => x.id),
+    z: c.map((x) => byRegion[x.region].peak_shortage_share), zmin: 0, zmax: top, colorscale: "Reds",
+    hovertext: c.map((x) => `${x.name}<br>${about(byRegion[x.region])}`), hoverinfo: "text",
+    marker: { line: { color: "#fff", width: 0.4 } },
+    colorbar: { title: { text: "peak short" }, tickformat: ".1~%" },
   };
-  const axis = { visible: false, fixedrange: true };
+  const geo = { projection: { type: "natural earth" }, lataxis: { range: [-57, 84] }, showframe: false,
+    showcoastlines: false, showland: true, landcolor: "#eceff3", showcountries: false, showocean: false,
+    showlakes: false, showrivers: false, bgcolor: "rgba(0,0,0,0)" };
   Plotly.react("chart-map", [trace], {
-    title: title("Where the shortage falls: each region's worst sector (tile map)"),
-    xaxis: { ...axis, range: [-0.7, 12.7] }, yaxis: { ...axis, range: [rows - 0.3, -0.7] }, margin: { t: 40, b: 10 },
-  }, CONFIG);
+    title: title("Where the shortage falls: each region's worst sector (peak share of need not met)"),
+    geo, margin: { t: 40, b: 10, l: 10, r: 10 },
+  }, MAP_CONFIG);
 }
 
 // the answer first: one row per region and sector that is ever short; headings sort
