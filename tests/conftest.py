@@ -226,3 +226,11 @@ FROZEN = {
 @pytest.fixture
 def frozen() -> dict[str, float]:
     return dict(FROZEN)
+
+
+@pytest.fixture(autouse=True)
+def _no_bundled_posterior(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scenarios without an ``uncertainty:`` section draw from the bundled posterior, which
+    changes with every calibration: tests run without it unless they point
+    ``RAREFLOW_POSTERIOR`` at a sample of their own (``tests/test_calibrate_abc.py``)."""
+    monkeypatch.setenv("RAREFLOW_POSTERIOR", "none")

@@ -80,6 +80,8 @@ def model_fields(
             out[name] = draw(st.sampled_from(choices))
         elif is_model(info.annotation):
             out[name] = model_fields(draw, info.annotation, net, ids)
+        elif info.annotation in (str, list[str]):  # free text: names of firms, a basis
+            out[name] = "x" if info.annotation is str else ["x"]
         else:
             out[name] = _number(draw, info, name, attrs or {})
     return out

@@ -124,17 +124,30 @@ def test_report_is_offline_html_with_events(tmp_path: Path) -> None:
     assert "Rolling-origin" in page
 
 
-def test_calibrate_cli_dry_run(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from functools import partial
-
-    from rareflow.history import calibrate as cal
+def test_calibrate_cli_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     from rareflow.history import parameters as hp
+    from rareflow.history.posterior import POSTERIOR_FILE
 
     before = hp.read_rows()
-    monkeypatch.setattr(cal, "calibrate", partial(cal.calibrate, **FAST_FIT))
-    assert cli(["calibrate", "--window", "2024-01:2025-09", "--dry-run", "--format", "json"]) == 0
+    sample = POSTERIOR_FILE.read_bytes() if POSTERIOR_FILE.exists() else None
+    args = ["calibrate", "--window", "2025-03:2025-06", "--particles", "4", "--generations", "1"]
+    assert cli([*args, "--dry-run", "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["window"] == "2024-02:2025-09"  # the first observed month in the window
-    assert {p["parameter"] for p in payload["parameters"]} == set(FAST_FIT["names"])
+    assert payload["provenance"]["window"] == "2025-03:2025-06"
+    assert "licence_approval_share" in {p["parameter"] for p in payload["parameters"]}
     assert hp.read_rows() == before  # --dry-run stores nothing
+    assert (POSTERIOR_FILE.read_bytes() if POSTERIOR_FILE.exists() else None) == sample
     assert cli(["calibrate", "--window", "2025"]) == 2
+
+
+def test_backtest_csv_and_percentages(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["backtest", "--until", "2025-09", "--origins", "none"]
+    assert cli([*args, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "month,destination,modelled_tonnes,observed_tonnes,kind"
+    assert len(lines) > 21 and lines[1].startswith("2024-01,World,")
+    assert cli([*args, "--format", "csv", "--csv-table", "summary"]) == 0
+    assert capsys.readouterr().out.startswith("destination,in_sample_n,in_sample_mape")
+    assert cli(args) == 0
+    table = capsys.readouterr().out
+    assert "%" in table and "0.4" not in table.split("Skill by series")[0].split("World")[1][:40]

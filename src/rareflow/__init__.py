@@ -18,6 +18,7 @@ __all__ = [
     "__version__",
     "compare",
     "exposure",
+    "impact",
     "load_baseline",
     "load_scenario",
     "montecarlo",
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from rareflow.analytics.compare import Comparison
     from rareflow.analytics.exposure import Exposure
     from rareflow.data.network import Network
@@ -155,3 +158,24 @@ def exposure(
     loaded, network = _prepared(scenario, data, None)
     path = EXAMPLE if str(bom) == "example" else Path(bom)
     return _exposure(read_bom(path, network), loaded, network, region=region)
+
+
+def impact(
+    result: RunResult,
+    mrio: str | Path | None = None,
+    *,
+    mapping: str | Path | None = None,
+    step: str = "day",
+) -> xr.Dataset:
+    """Value added and GDP a run's shortages cost through an input-output table (ARIO Psi,
+    vectorised over the run's draws).
+
+    mrio: a table pymrio reads (default: the bundled 15-region table); mapping: CSV from its
+    regions and sectors to rareflow's (default: shipped for the table's kind); step: ``day``
+    or ``month``. Returns an xarray Dataset: ``value_added_lost_usd`` (draw, month, region,
+    sector), ``gdp_usd`` (region), ``units_lost`` and ``units_deferred`` (draw, month, region,
+    rf_sector); ``rareflow.economy.impact.horizon(ds)`` gives the report rows.
+    """
+    from rareflow.economy.impact import impact as _impact
+
+    return _impact(result, mrio, mapping, step)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rareflow.build.economy import write_economy
 from rareflow.build.pipeline import build_tables, write_tables
 
 
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tables = build_tables(args.facts, args.calibration)
     paths = write_tables(tables, args.out)
+    paths += write_economy(args.out / "economy")
     rows = sum(len(t) for t in tables.values())
     print(f"wrote {len(paths)} tables ({rows} rows) to {args.out}")
     return 0

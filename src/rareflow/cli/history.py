@@ -5,9 +5,11 @@ Heavy modules (pandas, scipy, the engine, plotly) are imported inside the comman
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -82,34 +84,188 @@ def events(
 def calibrate(
     window: Annotated[
         str | None,
-        typer.Option(help="Months fitted, START:END (YYYY-MM:YYYY-MM); default: all observed."),
+        typer.Option(
+            help="Months fitted, START:END (YYYY-MM:YYYY-MM); default 2024-01 to the "
+            "last observed month."
+        ),
     ] = None,
-    data: DataOption = None,
+    particles: Annotated[
+        int, typer.Option("--particles", min=4, help="Particles kept per generation.")
+    ] = 200,
+    generations: Annotated[
+        int, typer.Option("--generations", min=1, max=50, help="Most ABC-SMC generations.")
+    ] = 8,
+    alpha: Annotated[
+        float, typer.Option("--alpha", min=0.05, max=0.95, help="Share kept each generation.")
+    ] = 0.5,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="Family weights, e.g. 'exports=1,prices=0.5' (families: "
+            "exports, prices, approvals, stoppages; default 1 each).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result here (json or csv).")
+    ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the fit without storing it.")
+        bool, typer.Option("--dry-run", help="Do not store the posterior in the package.")
     ] = False,
-    fmt: ShownOption = Shown.table,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
 ) -> None:
-    """Fit the behavioural parameters to China's customs magnet exports and store them."""
-    from rareflow.history.calibrate import calibrate as fit
-    from rareflow.history.calibrate import parse_window, store_fit
+    """Fit the behavioural parameters to 2024-2025 exports by destination, price ratios,
+    licence approvals and stoppage timing at once (ABC-SMC), and report their posterior."""
+    from rareflow.history.calibrate import parse_window
+    from rareflow.history.posterior import fit_posterior
 
     start, end = parse_window(window)
-    with working("fitting the parameters to the observed exports (about a minute)"):
-        result = fit(start=start, end=end, data_dir=data)
+    with _generation_bar(generations) as step:
+        post = fit_posterior(start=start or "2024-01", end=end or _last_observed(), keep=particles,
+                             alpha=alpha, max_generations=generations, seed=seed,
+                             family_weights=_family_weights(weights), progress=step)  # fmt: skip
     if not dry_run:
-        store_fit(result)
-    if fmt is Shown.json:
-        print_json(result.as_dict())
+        _store(post)
+    if out is not None:
+        _write_out(post, out, Format.csv if fmt is Format.csv else Format.json)
+    _show_posterior(post, fmt)
+
+
+def _last_observed() -> str:
+    from rareflow.history.observed import read_observed
+
+    return min(str(read_observed()["month"].max()), "2025-09")
+
+
+def _family_weights(text: str | None) -> dict[str, float]:
+    from rareflow.errors import UserInputError
+    from rareflow.history.targets import FAMILIES
+
+    out: dict[str, float] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if name.strip() not in FAMILIES or not number >= 0:
+            raise UserInputError("not a family weight", column="--weights", value=part.strip(),
+                                 expected="FAMILY=WEIGHT (>= 0), FAMILY one of "
+                                 + ", ".join(FAMILIES))  # fmt: skip
+        out[name.strip()] = number
+    return out
+
+
+@contextmanager
+def _generation_bar(total: int) -> Iterator[Callable[[int, Any], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from rareflow.cli.output import console_err
+
+    console = console_err()
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress("[bold]{task.description}", *columns, console=console,
+                  transient=True) as bar:  # fmt: skip
+        task = bar.add_task("ABC-SMC: prior draws", total=total)
+
+        def step(g: int, gen: Any) -> None:
+            text = f"ABC-SMC generation {g}: epsilon {gen.epsilon:.3g}"
+            bar.update(task, advance=1, description=text)
+            if not console.is_terminal:
+                console.print(f"{text}, acceptance {gen.acceptance:.0%}", highlight=False)
+
+        yield step
+
+
+def _store(post: Any) -> None:
+    from rareflow.history.calibrate import store_medians
+    from rareflow.history.posterior import write_posterior
+
+    write_posterior(post)
+    store_medians(post)
+
+
+def _write_out(post: Any, out: Path, fmt: Format) -> None:
+    import json
+
+    from rareflow.io.export import atomic_path
+
+    with atomic_path(out) as tmp:
+        if fmt is Format.csv:
+            post.table().to_csv(tmp, index=False)
+        else:
+            tmp.write_text(json.dumps(post.as_dict(), indent=2, default=str) + "\n",
+                           encoding="utf-8")  # fmt: skip
+
+
+def _show_posterior(post: Any, fmt: Format) -> None:
+    import pandas as pd
+
+    from rareflow.cli.output import console_err, print_table
+
+    if fmt is Format.json:
+        print_json(post.as_dict())
         return
-    print_frame(result.table(), Format.table, title=result.title())
+    table = post.table()
+    if fmt is Format.csv:
+        print_frame(table, Format.csv)
+        return
+    g = f"{post.provenance['generations']} generations, {post.provenance['simulations']:,} runs"
+    shown = pd.DataFrame({
+        "parameter": table["parameter"],
+        "prior": [f"{a:g}..{b:g}" for a, b in zip(table["prior_lower"], table["prior_upper"],
+                                                  strict=True)],
+        "median": table["median"].map(lambda v: f"{v:.3g}"),
+        "90% interval": [f"{a:.3g}..{b:.3g}" for a, b in zip(table["p5"], table["p95"],
+                                                            strict=True)],
+        "flag": ["prior" if p else f"at {b}" if b else ""
+                 for p, b in zip(table["prior_only"], table["at_bound"], strict=True)],
+    })  # fmt: skip
+    print_table(shown, title=f"Posterior, {post.provenance['window']} ({g})")
+    ppc = post.ppc_table()
+    ppc["share_inside"] = ppc["share_inside"].map(
+        lambda v: "-" if v is None or v != v else f"{v:.0%}"
+    )
+    print_table(ppc, title="Posterior predictive: observations inside the 90% band")
+    for text in post.warnings():
+        console_err().print(f"[bold yellow]warning:[/] {text}", markup=True, highlight=False)
+
+
+class CsvTable(StrEnum):
+    rows = "rows"
+    summary = "summary"
+    metrics = "metrics"
+    rolling = "rolling"
+    prices = "prices"
+    stoppages = "stoppages"
+
+
+PERCENT_WORDS = ("mape", "depth", "share", "change")
+
+
+def _percent_formats(frame: Any) -> dict[str, Any]:
+    """Shares and errors (MAPE, depths, changes) as percentages in the table."""
+    from rareflow.cli.output import percent
+
+    return {c: percent for c in frame.columns if any(w in str(c) for w in PERCENT_WORDS)}
 
 
 def backtest(
     until: Annotated[str | None, typer.Option(help="Last month modelled, YYYY-MM.")] = None,
     origins: OriginsOption = "2025-05,2025-06,2025-07",
     data: DataOption = None,
-    fmt: ShownOption = Shown.table,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    csv_table: Annotated[
+        CsvTable,
+        typer.Option(
+            "--csv-table",
+            help="The table --format csv writes: rows (modelled and "
+            "observed per month), summary, metrics, rolling, prices or stoppages.",
+        ),
+    ] = CsvTable.rows,
 ) -> None:
     """Modelled against observed China magnet exports, prices and stoppages, with skill metrics
     beside naive forecasts."""
@@ -119,21 +275,44 @@ def backtest(
 
     with working(BACKTESTING):
         result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
-    if fmt is Shown.json:
+    if fmt is Format.json:
         print_json(result.as_dict())
         return
-    print_frame(result.summary_table(), Format.table, title="Skill by destination vs naive")
-    print_frame(result.metrics_table(), Format.table, title="Skill by series (in sample)")
-    print_frame(result.out_of_sample_table(), Format.table, title="Rolling-origin skill")
+    if fmt is Format.csv:
+        print_frame(_csv_table(result, csv_table), Format.csv)
+        return
+
+    def show(frame: pd.DataFrame, title: str) -> None:
+        print_frame(frame, Format.table, title=title, formats=_percent_formats(frame))
+
+    show(result.summary_table(), "Skill by destination vs naive (MAPE)")
+    show(result.metrics_table(), "Skill by series (in sample)")
+    show(result.out_of_sample_table(), "Rolling-origin skill")
     if result.prices is not None:
         prices = [m for m in result.prices.metrics if "mape" in m]
-        print_frame(pd.DataFrame(prices), Format.table, title="Prices (in sample)")
+        show(pd.DataFrame(prices), "Prices (in sample)")
     if result.stoppages is not None:
         events = result.stoppages.events
         shown = events[["month", "regions", "sector", "company", "matched", "modelled_peak_share"]]
         shown = shown.assign(company=shown["company"].str.slice(0, 32))
         title = f"Reported stoppages matched: {int(events['matched'].sum())} of {len(events)}"
-        print_frame(shown, Format.table, title=title)
+        show(shown, title)
+
+
+def _csv_table(result: Any, which: CsvTable) -> Any:
+    import pandas as pd
+
+    if which is CsvTable.summary:
+        return result.summary_table()
+    if which is CsvTable.metrics:
+        return result.metrics_table()
+    if which is CsvTable.rolling:
+        return result.out_of_sample_table()
+    if which is CsvTable.prices:
+        return result.prices.rows if result.prices is not None else pd.DataFrame()
+    if which is CsvTable.stoppages:
+        return result.stoppages.events if result.stoppages is not None else pd.DataFrame()
+    return result.rows
 
 
 def report_backtest(
@@ -141,15 +320,24 @@ def report_backtest(
     until: Annotated[str | None, typer.Option(help="Last month modelled, YYYY-MM.")] = None,
     origins: OriginsOption = "2025-05,2025-06,2025-07",
     data: DataOption = None,
+    draws: Annotated[
+        int, typer.Option("--draws", min=0, help="Posterior draws for the fan charts (0: none).")
+    ] = 100,
 ) -> None:
-    """Write an offline HTML report: modelled against observed, episodes and their events."""
+    """Write an offline HTML report: modelled against observed with fan charts of the
+    posterior predictive, episodes and their events."""
     from rareflow.history.backtest import backtest as run_backtest
-    from rareflow.history.report import write_backtest_report
+    from rareflow.history.report import posterior_bands, write_backtest_report
 
     with working(BACKTESTING):
         result = run_backtest(until=until, data_dir=data, origins=_origins(origins))
+    bands = None
+    if draws:
+        series = list(dict.fromkeys(result.rows["destination"]))
+        with working(f"posterior predictive: {draws} runs"):
+            bands = posterior_bands(result.until, series, draws)
     with working(f"writing {out}"):
-        path = write_backtest_report(result, out)
+        path = write_backtest_report(result, out, bands)
     typer.echo(f"wrote {path}")
 
 

@@ -42,7 +42,18 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from rareflow.cli import data, demo, exposure, history, risk, run, serve, uncertainty
+    from rareflow.cli import (
+        data,
+        deals,
+        demo,
+        economy,
+        exposure,
+        history,
+        risk,
+        run,
+        serve,
+        uncertainty,
+    )
 
     app.add_typer(data.app, name="data")
     run.register(app)
@@ -52,6 +63,8 @@ def _register() -> None:
     exposure.register(app)
     history.register(app)
     serve.register(app)
+    economy.register(app)
+    deals.register(app)
 
 
 def report_error(error: RareflowError) -> int:

@@ -206,8 +206,24 @@ def headline_payload(result: Any) -> dict[str, Any]:
             "peak_prices": result.peak_prices().to_dict(orient="records"),
             "stoppages": result.stoppages().to_dict(orient="records"),
             "mass_balance_max_residual": result.mass_balance_max_residual,
+            **impact_payload(result),
         }
     )
+
+
+def impact_payload(result: Any) -> dict[str, Any]:
+    """``impact``: per region gdp_loss_usd and gdp_loss_share over the horizon (bundled table,
+    ARIO); null with ``impact_note`` saying why for a dataset the default mapping does not
+    cover (its own regions or sectors: use ``rareflow impact --mapping``)."""
+    from rareflow.economy.impact import by_region_table, impact
+    from rareflow.errors import UserInputError
+
+    try:
+        frame = by_region_table(impact(result))
+    except UserInputError as error:
+        return {"impact": None, "impact_note": f"no impact: {error}"}
+    rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return {"impact": rows}
 
 
 def write_outputs(result: Any, out: Path) -> list[Path]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rareflow.cli.output import print_json
+from rareflow.cli.output import Format, print_frame, print_json
 from rareflow.cli.run import TOP, DataOption, Shown, ShownOption, StoreOption, open_store
 
 if TYPE_CHECKING:
@@ -126,6 +126,8 @@ def _print_montecarlo(result: MonteCarloResult) -> None:
     cfg = result.config
     rows = _headline(result)
     head = f"{result.scenario.name}: {result.draws:,} draws (seed {cfg.seed})"
+    if result.scenario.uncertainty.posterior:
+        head += ", parameters from the calibrated posterior"
     if rows.empty:
         typer.echo(f"{head}: no shortage in any draw.")
         return
@@ -199,6 +201,14 @@ def montecarlo(
     data: DataOption = None,
     store: StoreOption = None,
     fmt: ShownOption = Shown.table,
+    impact: Annotated[
+        bool,
+        typer.Option(
+            "--impact",
+            help="Also the GDP loss per region (bundled input-output "
+            "table, ARIO) with p5/p50/p95 over the draws; re-streams every draw.",
+        ),
+    ] = False,
 ) -> None:
     """Monte Carlo over the scenario's uncertainty: quantiles, shortage probabilities, expected
     value lost, with standard errors; statistics are streamed and stored."""
@@ -217,11 +227,27 @@ def montecarlo(
         )  # fmt: skip
     run_id = open_store(store).save(result)
     _warn(result.warnings)
+    gdp = _impact(result) if impact else None
     if fmt is Shown.json:
-        print_json(payload(result))
+        body = payload(result)
+        if gdp is not None:
+            body["impact"] = [{str(k): v for k, v in r.items()} for r in gdp.to_dict("records")]
+        print_json(body)
         return
     _print_montecarlo(result)
+    if gdp is not None:
+        from rareflow.cli.output import usd
+
+        shown = gdp[["region", "gdp_loss_usd_p5", "gdp_loss_usd_p50", "gdp_loss_usd_p95"]]
+        print_frame(shown, Format.table, title="GDP loss by region (--format json: shares)",
+                    formats=dict.fromkeys(shown.columns[1:], usd))  # fmt: skip
     typer.echo(f"run {run_id} stored ({result.draws:,} draws, executor {result.executor})")
+
+
+def _impact(result: MonteCarloResult) -> Any:
+    from rareflow.economy.montecarlo import impact_table
+
+    return impact_table(result)
 
 
 def payload(result: MonteCarloResult) -> dict[str, Any]:
@@ -238,10 +264,20 @@ def payload(result: MonteCarloResult) -> dict[str, Any]:
         "threshold": result.config.threshold,
         "mass_balance_max_residual": result.mass_balance_max_residual,
         "warnings": result.warnings,
+        "uncertainty": _source(result),
         "quantiles": result.quantile_methods(),
         "horizon": records(result.horizon()),
         "monthly": [r for m in monthly for r in records(m[m["mean"] > 0])],
     }
+
+
+def _source(result: MonteCarloResult) -> str:
+    """Where the draws' uncertainty comes from: the calibrated posterior, the scenario's own
+    section, or nowhere (identical draws)."""
+    spec = result.scenario.uncertainty
+    if spec.posterior:
+        return "posterior" + (" + scenario" if spec.parameters or spec.policies else "")
+    return "none" if spec.is_empty() else "scenario"
 
 
 def sensitivity(
@@ -281,10 +317,13 @@ def sensitivity(
         from rareflow.history.records import records
 
         print_json({"method": result.method, "output": result.output, "runs": result.runs,
-                    "default_ranges": result.assumed, "warnings": _assumed(result),
+                    "default_ranges": result.assumed, "ranges": result.ranges,
+                    "warnings": _assumed(result),
                     "factors": records(result.table)})  # fmt: skip
         return
     _assumed(result)
+    if result.ranges == "posterior":
+        typer.echo("ranges: the calibrated posterior's marginals (`rareflow calibrate`)")
     _print_sensitivity(result)
     if chart is not None:
         typer.echo(f"wrote {chart}")

@@ -218,7 +218,10 @@ def rule_arcs(static: Static, rule: ContentRule) -> np.ndarray:
     (origin shares are at most 1), from an exporter other than the actor, to a target."""
     arcs = static.arcs
     rich = rule.content[arcs.product] >= rule.threshold
-    return np.flatnonzero(rich & (arcs.exporter != rule.actor) & rule.targets[arcs.importer])
+    bound = np.ones(len(rule.targets), dtype=bool) if rule.exporters is None else rule.exporters
+    return np.flatnonzero(
+        rich & (arcs.exporter != rule.actor) & rule.targets[arcs.importer] & bound[arcs.exporter]
+    )
 
 
 def parameter_matrix(params: Mapping[str, ParamValue], n: int) -> np.ndarray:

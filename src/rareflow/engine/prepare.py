@@ -113,8 +113,8 @@ def origin_actor(net: CompiledNetwork, policies: Sequence[ins.Instrument]) -> in
     """Region whose origin share the engine tracks: the first origin-tracking measure's actor
     (-1: none)."""
     for policy in policies:
-        if policy.tracks_origin:
-            return net.regions.index(policy.actor)
+        if policy.origin_tracked():
+            return net.regions.index(policy.origin_region())
     return -1
 
 

@@ -61,6 +61,8 @@ def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarra
     for rule in fx.content_rules:
         covered = rule.content * state.origin >= rule.threshold  # (D, E, P)
         covered[:, rule.actor, :] = False
+        if rule.exporters is not None:
+            covered[:, ~rule.exporters, :] = False
         on_arcs = covered.reshape(covered.shape[0], -1)[:, arcs.at_exporter].T  # (A, D)
         cells = on_arcs & rule.targets[arcs.importer][:, None]  # arcs are cross-border
         factor = rule.factor if np.ndim(rule.factor) == 0 else np.reshape(rule.factor, (1, -1))

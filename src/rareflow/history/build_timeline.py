@@ -94,6 +94,7 @@ def _tariff(
     rate: float,
     start: str,
     end: str | None = None,
+    basis: str = "unspecified",
 ) -> dict[str, Any]:
     policy: dict[str, Any] = {
         "id": id_,
@@ -102,11 +103,45 @@ def _tariff(
         "targets": targets,
         "items": _items(products),
         "rate": rate,
+        "basis": basis,
         "start": start,
     }
     if end:
         policy["end"] = end
     return policy
+
+
+def _entity_ban(
+    id_: str, region: str, share: float, start: str, retransfer: str = "denied"
+) -> dict[str, Any]:
+    """Named end users of the region's defence sector (``EntityBan``), Ann. 18 items."""
+    return {
+        "id": id_,
+        "type": "entity_ban",
+        "actor": "CHN",
+        "items": _items(ANN18),
+        "region": region,
+        "sectors": ["defence"],
+        "demand_share": share,
+        "share_basis": "see the event's assumptions",
+        "retransfer": retransfer,
+        "start": start,
+    }
+
+
+def _general_licence(id_: str, exporter: str) -> dict[str, Any]:
+    """A year-long MOFCOM general licence (December 2025) for one magnet maker."""
+    return {
+        "id": id_,
+        "type": "general_license",
+        "actor": "CHN",
+        "items": _items([p for p in MAGNETS if p in ANN18]),
+        "targets": ["all"],
+        "exporter": exporter,
+        "customer_share": 0.1,
+        "start": "2025-12",
+        "end": "2026-11",
+    }
 
 
 MAPPING: dict[str, dict[str, Any] | str] = {
@@ -187,7 +222,11 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     "technology, not goods; its effect (slower capacity building abroad) is in the capacity "
     "projects' dates",
     "Section 301 four-year review modifications": {
-        "policies": [_tariff("us-301-magnets-2026", "USA", ["CHN"], MAGNETS, 0.25, "2026-01")],
+        "policies": [
+            _tariff(
+                "us-301-magnets-2026", "USA", ["CHN"], MAGNETS, 0.25, "2026-01", basis="section_301"
+            )
+        ],
         "assumptions": [
             "items: magnets only; 'other critical minerals' are not named, so oxides and "
             "metals are left out",
@@ -198,14 +237,39 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     "MOFCOM/GAC Announcement No. 33 (2024)": NOT_RE,
     "BIS chip-control package (140 Chinese entities)": "semiconductor controls: " + NOT_RE,
     "MOFCOM Announcement No. 46 (2024), Art. 2": NOT_RE + " (Ga, Ge, Sb, superhard materials)",
-    "MOFCOM Announcement No. 1 (2025) - export control list": ENTITY,
+    "MOFCOM Announcement No. 1 (2025) - export control list": {
+        "policies": [
+            _entity_ban("cn-us-defence-list-2025-01", "USA", 0.3, "2025-04", retransfer="allowed")
+        ],
+        "assumptions": [
+            "start 2025-04: the listed firms' ban bites on rare earths once Ann. 18 made them "
+            "dual-use items (4 Apr 2025)",
+            "demand_share 0.3 of US defence use: assumption; the list names units of three "
+            "primes (Lockheed Martin, General Dynamics, Raytheon) among many defence buyers",
+            "retransfer allowed: the event text names no third-country clause",
+        ],
+    },
     "IEEPA 'fentanyl' tariff (EO 14195)": {
         "policies": [
             _tariff(
-                "us-ieepa-fentanyl-10", "USA", ["CHN"], ALL_PRODUCTS, 0.10, "2025-02", "2025-02"
+                "us-ieepa-fentanyl-10",
+                "USA",
+                ["CHN"],
+                ALL_PRODUCTS,
+                0.10,
+                "2025-02",
+                "2025-02",
+                "ieepa",
             ),
             _tariff(
-                "us-ieepa-fentanyl-20", "USA", ["CHN"], ALL_PRODUCTS, 0.20, "2025-03", "2025-10"
+                "us-ieepa-fentanyl-20",
+                "USA",
+                ["CHN"],
+                ALL_PRODUCTS,
+                0.20,
+                "2025-03",
+                "2025-10",
+                "ieepa",
             ),
         ],
         "assumptions": [
@@ -217,7 +281,14 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     "EO 14257 'Liberation Day' reciprocal tariffs (IEEPA)": {
         "policies": [
             _tariff(
-                "us-ieepa-reciprocal-base", "USA", ["all"], MAGNETS, 0.10, "2025-04", "2026-02"
+                "us-ieepa-reciprocal-base",
+                "USA",
+                ["all"],
+                MAGNETS,
+                0.10,
+                "2025-04",
+                "2026-02",
+                "ieepa",
             ),
         ],
         "assumptions": [
@@ -254,7 +325,14 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     "EO 14259 (8-Apr) & EO 14266 (9-Apr)": {
         "policies": [
             _tariff(
-                "us-ieepa-reciprocal-china", "USA", ["CHN"], MAGNETS, 1.15, "2025-04", "2025-04"
+                "us-ieepa-reciprocal-china",
+                "USA",
+                ["CHN"],
+                MAGNETS,
+                1.15,
+                "2025-04",
+                "2025-04",
+                "ieepa",
             ),
         ],
         "assumptions": [
@@ -262,11 +340,27 @@ MAPPING: dict[str, dict[str, Any] | str] = {
             "ends 2025-04: the Geneva deal cut it from 14 May (under half of May)",
         ],
     },
-    "MOFCOM export control list additions": ENTITY,
+    "MOFCOM export control list additions": {
+        "policies": [
+            _entity_ban("cn-us-drone-list-2025-04", "USA", 0.1, "2025-04", retransfer="allowed")
+        ],
+        "assumptions": [
+            "demand_share 0.1 of US defence use: assumption; twelve drone and defence firms "
+            "(Insitu, Kratos UAS, Teledyne Brown), smaller buyers than the primes",
+            "retransfer allowed: the event text names no third-country clause",
+        ],
+    },
     "Tariff Commission Announcements No. 5 & 6 (2025)": {
         "policies": [
             _tariff(
-                "cn-retaliation-us-125", "CHN", ["USA"], ALL_PRODUCTS, 1.25, "2025-04", "2025-04"
+                "cn-retaliation-us-125",
+                "CHN",
+                ["USA"],
+                ALL_PRODUCTS,
+                1.25,
+                "2025-04",
+                "2025-04",
+                "retaliation",
             ),
         ],
         "assumptions": ["ends 2025-04: the Geneva deal cut it to 10% from 14 May"],
@@ -274,7 +368,16 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     "EO: Section 232 investigation on processed critical minerals": ANNOUNCE,
     "Joint Statement on U.S.-China Economic and Trade Meeting in ": {
         "policies": [
-            _tariff("cn-retaliation-us-10", "CHN", ["USA"], ALL_PRODUCTS, 0.10, "2025-05"),
+            _tariff(
+                "cn-retaliation-us-10",
+                "CHN",
+                ["USA"],
+                ALL_PRODUCTS,
+                0.10,
+                "2025-05",
+                None,
+                "retaliation",
+            ),
         ],
         "ends": ["us-ieepa-reciprocal-china", "cn-retaliation-us-125"],
         "assumptions": [
@@ -283,7 +386,22 @@ MAPPING: dict[str, dict[str, Any] | str] = {
             "Ann. 18 licensing is not lifted by the deal (as the event says)",
         ],
     },
-    "MOFCOM suspension of April 4/9 list measures": ENTITY,
+    "MOFCOM suspension of April 4/9 list measures": {
+        "policies": [
+            {
+                "id": "cn-us-list-suspension-2025",
+                "type": "suspension",
+                "actor": "CHN",
+                "policies": ["cn-us-drone-list-2025-04"],
+                "start": "2025-05",
+                "end": "2025-07",
+            }
+        ],
+        "assumptions": [
+            "90 days from 14 May 2025 (to 12 Aug): months 2025-05..2025-07 by the half-month "
+            "rule; the April list returns after it (no later event is in the corpus)",
+        ],
+    },
     "V.O.S. Selections v. United States (CIT Slip Op. 25-66)": COURT,
     "Trump-Xi phone call": RAMP,
     "London framework (talks 9-10 June 2025, Lancaster House)": RAMP,
@@ -370,7 +488,14 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     "Two EOs implementing Busan deal": {
         "policies": [
             _tariff(
-                "us-ieepa-fentanyl-10b", "USA", ["CHN"], ALL_PRODUCTS, 0.10, "2025-11", "2026-02"
+                "us-ieepa-fentanyl-10b",
+                "USA",
+                ["CHN"],
+                ALL_PRODUCTS,
+                0.10,
+                "2025-11",
+                "2026-02",
+                "ieepa",
             ),
         ],
         "ends": ["us-ieepa-fentanyl-20"],
@@ -399,27 +524,28 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     + NOT_RE,
     "Reuters yttrium shortage report": OBSERVATION,
     "MOFCOM 2026-27 export qualification lists": NOT_RE + " (silver)",
-    "First 'general licences' (year-long, customer-specific)": "customer-specific licences for "
-    "a few large exporters; by then the Ann. 18 approvals have ramped to their long-run share "
-    "in the model, and firms are not in the network",
-    "RESourceEU Action Plan": "a stockpile plan with no tonnage or start for rare earths",
-    "MOFCOM Announcement No. 1 (2026)": {
+    "First 'general licences' (year-long, customer-specific)": {
         "policies": [
-            {
-                "id": "cn-japan-military-2026",
-                "type": "export_license",
-                "actor": "CHN",
-                "items": _items(ANN18),
-                "targets": ["JPN"],
-                "approval_share": 1.0,
-                "lead_time_months": 0,
-                "denied_sectors": ["defence"],
-                "start": "2026-01",
-            }
+            _general_licence("cn-gl-jlmag-2025", "JL Mag"),
+            _general_licence("cn-gl-yunsheng-2025", "Ningbo Yunsheng"),
+            _general_licence("cn-gl-zksh-2025", "Zhong Ke San Huan"),
         ],
         "assumptions": [
-            "a licence approving all civilian uses and denying defence: the ban covers "
-            "military end users only; items: the controlled rare-earth products (Ann. 18)",
+            "customer_share 0.1 per exporter: assumption; three of China's largest magnet "
+            "makers, their named customers' share of each destination's magnet demand is "
+            "not in any source here",
+            "items: the Ann. 18 magnets; months 2025-12..2026-11 (a one-year term; the "
+            "expiry '2026-12' is approximate)",
+        ],
+    },
+    "RESourceEU Action Plan": "a stockpile plan with no tonnage or start for rare earths",
+    "MOFCOM Announcement No. 1 (2026)": {
+        "policies": [_entity_ban("cn-japan-military-2026", "JPN", 1.0, "2026-01")],
+        "assumptions": [
+            "demand_share 1.0 of Japan's defence use: the ban covers all military end users "
+            "and uses (sourced, the event text); civilian users unaffected (MOFCOM, 8 Jan); "
+            "items: the controlled rare-earth products (Ann. 18)",
+            "retransfer denied: 'third-country transfers also liable' (the event text)",
         ],
     },
     "Licence-review halt (WSJ report, not officially confirmed)": UNCONFIRMED,
@@ -435,7 +561,16 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     },
     "Section 122 (Trade Act 1974) proclamation": {
         "policies": [
-            _tariff("us-s122-surcharge", "USA", ["all"], MAGNETS, 0.10, "2026-03", "2026-07"),
+            _tariff(
+                "us-s122-surcharge",
+                "USA",
+                ["all"],
+                MAGNETS,
+                0.10,
+                "2026-03",
+                "2026-07",
+                "section_122",
+            ),
         ],
         "assumptions": [
             "rate 10% (sources give 10% or 15%); items: magnets, assumed outside the "
@@ -449,7 +584,15 @@ MAPPING: dict[str, dict[str, Any] | str] = {
     "Trump-Xi Beijing summit (mid-May 2026); White House fact she": "no formal change to "
     "China's controls reported",
     "Chinese statement on tariff restoration": ANNOUNCE + " (low-quality source)",
-    "MOFCOM export control list additions (22-Jun-2026)": ENTITY,
+    "MOFCOM export control list additions (22-Jun-2026)": {
+        "policies": [_entity_ban("cn-us-entities-2026-06", "USA", 0.1, "2026-06")],
+        "assumptions": [
+            "demand_share 0.1 of US defence use: assumption; described as 'largely symbolic' "
+            "(the firms say they already cut Chinese inputs), so a small share",
+            "retransfer denied: assumption, as in MOFCOM Ann. 1 (2026), whose text makes "
+            "third-country transfers liable; this list's own text is not in the corpus",
+        ],
+    },
 }
 
 

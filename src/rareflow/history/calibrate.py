@@ -46,17 +46,41 @@ class Spec:
     description: str
 
 
-SPECS = (
-    Spec("licence_lead_time_months", 0.0, 3.0, None, "months", "months before approvals flow"),
-    Spec("licence_ramp_months", 0.5, 12.0, None, "months", "months for approvals to ramp up"),
-    Spec("licence_approval_share", 0.05, 1.0, None, "fraction", "long-run share approved"),
-    Spec("restock_months", 1.0, 12.0, None, "months", "months to rebuild stocks to cover"),
-    Spec("cover_scale", 0.25, 3.0, 1.0, "multiple", "scale on target inventory cover"),
-    Spec("rerouting_months", 1.0, 24.0, None, "months", "months for sourcing to shift"),
-    Spec("home_priority", 0.0, 1.0, None, "fraction", "priority of home use over exports"),
-    Spec("price_sensitivity", 0.1, 5.0, None, "", "price response to tightness"),
-    Spec("demand_growth_per_year", 0.0, 0.15, None, "1/year", "trend demand growth"),
-)
+PRIORS_FILE = Path(__file__).parent / "priors.csv"
+
+
+def read_specs(path: Path = PRIORS_FILE) -> tuple[Spec, ...]:
+    """The declared calibration parameters (``history/priors.csv``): name, uniform prior
+    bounds (within the physical ranges of ``data.ranges``), unit, description. A parameter the
+    engine does not know is left out where the specs are used (``HistorySimulator.knows``)."""
+    import csv
+
+    from rareflow.data.ranges import parameter_range
+
+    out = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            lo, hi = parameter_range(row["name"])
+            lower, upper = max(float(row["lower"]), lo), min(float(row["upper"]), hi)
+            if not lower < upper:
+                raise UserInputError(
+                    "an empty prior range", file=str(path), field=row["name"],
+                    value=f"[{row['lower']}, {row['upper']}]",
+                    expected=f"lower < upper within [{lo:g}, {hi:g}]",
+                )  # fmt: skip
+            prior = 1.0 if row["name"] in ("cover_scale", "cover_multiple") else None
+            out.append(Spec(row["name"], lower, upper, prior, row["unit"], row["description"]))
+    return tuple(out)
+
+
+SPECS = read_specs()
+# The point fit (``calibrate``, used by the backtest's rolling origins) fits the exports only:
+# parameters that act on prices or stoppages alone are left to the ABC posterior (``abc_fit``).
+POINT_FIT = (
+    "licence_lead_time_months", "licence_ramp_months", "licence_approval_share",
+    "restock_months", "cover_scale", "rerouting_months", "home_priority",
+    "price_sensitivity", "demand_growth_per_year",
+)  # fmt: skip
 
 
 @dataclass
@@ -215,7 +239,8 @@ def calibrate(
     sim = simulator or HistorySimulator(end, network=load_network(data_dir, calibrated=False))
     obs = obs[obs["month"] >= sim.months[0]]
     start = max(start or "", str(obs["month"].min()))
-    specs = [s for s in SPECS if sim.knows(s.name) and (names is None or s.name in names)]
+    chosen = POINT_FIT if names is None else names
+    specs = [s for s in SPECS if sim.knows(s.name) and s.name in chosen]
     priors = np.array([s.prior if s.prior is not None else sim.base[s.name] for s in specs])
     priors = np.clip(priors, [s.lower for s in specs], [s.upper for s in specs])
     objective = Objective(sim, obs, specs, priors, prior_weight)
@@ -268,5 +293,25 @@ def store_fit(fit: Fit, path: Path | None = None) -> Path:
             "note": fit.note(),
         }
         for s in fit.specs
+    ]
+    return write_rows(rows) if path is None else write_rows(rows, path)
+
+
+def store_medians(post: Any, path: Path | None = None) -> Path:
+    """The posterior medians as the stored point values (provenance 'calibrated'), so that
+    single runs (``history``, the backtest in sample) use them; the sample itself is bundled
+    beside them (``posterior.write_posterior``). A parameter whose posterior is still its prior
+    keeps its curated value: the middle of a prior range is no finding."""
+    prov = post.provenance
+    informed = set(post.table().query("not prior_only")["parameter"])
+    note = (
+        f"calibrated: posterior median, window {prov['window']}, method {prov['method']}, "
+        f"{prov['simulations']} runs, date {prov['date'][:10]}, model commit {prov['git_commit']}"
+    )
+    units = {s.name: s.unit for s in post.specs}
+    rows = [
+        {"name": k, "value": f"{v:.6g}", "unit": units[k], "provenance": "calibrated", "note": note}
+        for k, v in post.medians().items()
+        if k in informed
     ]
     return write_rows(rows) if path is None else write_rows(rows, path)

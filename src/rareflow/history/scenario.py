@@ -21,7 +21,7 @@ No per-month shock and no observed figure enter the scenario.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -70,9 +70,17 @@ def _segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]
     return out
 
 
-def history_policies(end: str, start: str = HISTORY_START) -> tuple[list[Policy], dict[str, int]]:
-    """The window's instruments with calibrated licences split; segment id -> month k."""
-    window = [*policies(start, end), *national_stockpiles(start)]
+def history_policies(
+    end: str,
+    start: str = HISTORY_START,
+    without: Collection[str] = (),
+    extra: Sequence[Policy] = (),
+) -> tuple[list[Policy], dict[str, int]]:
+    """The window's instruments with calibrated licences split; segment id -> month k.
+    ``without``: ids left out, ``extra``: instruments added, before the split (a deal's
+    terms, ``rareflow.deals``: a suspension then delays a licence's ramp as Ann. 70 does)."""
+    standing = [*policies(start, end), *national_stockpiles(start)]
+    window = [p for p in standing if p.id not in without] + list(extra)
     calibrated = calibrated_licences()
     suspensions = [p for p in window if isinstance(p, ins.Suspension)]
     out: list[Policy] = []
@@ -113,6 +121,8 @@ def history_scenario(
     end: str,
     parameters: Mapping[str, float] | None = None,
     start: str = HISTORY_START,
+    without: Collection[str] = (),
+    extra: Sequence[Policy] = (),
 ) -> Scenario:
     """The history scenario with scalar parameters (stored fit, else priors) baked in.
 
@@ -122,7 +132,7 @@ def history_scenario(
     given = dict(parameters or {})
     licence = {**licence_parameters(), **{k: v for k, v in given.items() if k in LICENCE_NAMES}}
     engine = {**engine_overrides(), **{k: v for k, v in given.items() if k not in LICENCE_NAMES}}
-    pols, months = history_policies(end, start)
+    pols, months = history_policies(end, start, without, extra)
     shares = licence_values(months, licence)
     pols = [
         p.model_copy(update={"approval_share": float(shares[f"{p.id}.approval_share"][0])})

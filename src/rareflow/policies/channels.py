@@ -82,6 +82,7 @@ class ContentRule:
     actor: int
     targets: np.ndarray  # (I,) bool
     factor: float | np.ndarray  # share approved this month: 0 in the lead time
+    exporters: np.ndarray | None = None  # (E,) bool: exporters bound (None: all but the actor)
 
     def switched(self, on: np.ndarray) -> None:
         """Everything approved in the draws where the measure is off."""

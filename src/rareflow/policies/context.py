@@ -173,6 +173,8 @@ class Context:
     cells: np.ndarray
     cache: dict[Hashable, Any] = field(default_factory=dict)
     on: np.ndarray | None = None  # (D,) bool: draws in which the measure applying is active
+    # general licences in force this month: ((C,) cells, share released: float or (D,))
+    released: list[tuple[np.ndarray, Any]] = field(default_factory=list)
 
     def value(self, policy: Instrument, name: str) -> float | np.ndarray:
         return value(policy, name, self.values)
@@ -189,6 +191,23 @@ class Context:
         off = ~np.eye(len(self.net.regions), dtype=bool)
         grid = item_mask(items, self.net)[:, None, None] & exporters[None, :, None] & importers
         return (grid & off).reshape(-1)[self.cells]
+
+    def release_groups(self, mask: np.ndarray) -> list[tuple[np.ndarray, Any]]:
+        """``mask``'s cells grouped by the general licences covering them, each group with
+        the share of its flow they release from review (0 where none covers it)."""
+        if not self.released:
+            return [(mask, 0.0)]
+        key = np.zeros(mask.shape, dtype=np.int64)
+        for n, (cells, _) in enumerate(self.released):
+            key |= cells.astype(np.int64) << n
+        groups = []
+        for k in np.unique(key[mask]):
+            kept: Any = 1.0
+            for n, (_, share) in enumerate(self.released):
+                if (int(k) >> n) & 1:
+                    kept = kept * (1.0 - np.asarray(share, dtype=float))
+            groups.append((mask & (key == k), 1.0 - kept))
+        return groups
 
     def denied_share(self, sectors: Sequence[str]) -> np.ndarray:
         """(C,) share of the cell importer's final use of its product in the given sectors."""

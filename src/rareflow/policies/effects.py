@@ -102,9 +102,11 @@ def month_effects(
         cells = np.arange(len(net.products) * len(net.regions) ** 2)
     fx = MonthEffects(net, cells.size)
     ctx = Context(net, int(plan.months[t]), values or {}, cells, cache)
-    for n, policy in enumerate(plan.policies):
+    # measures that others read (general licences, ``Instrument.first``) apply first
+    order = sorted(range(len(plan.policies)), key=lambda n: not plan.policies[n].first)
+    for n in order:
         if plan.in_force[n, t]:
-            apply(policy, fx, ctx, int(plan.age[n, t]))
+            apply(plan.policies[n], fx, ctx, int(plan.age[n, t]))
     return fx
 
 

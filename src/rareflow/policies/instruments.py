@@ -32,6 +32,7 @@ from rareflow.policies.context import (
     Values,
     approval_path,
     index,
+    item_mask,
     one_hot,
     per_draw_column,
     ramp_share,
@@ -88,6 +89,10 @@ ReviewDays = Annotated[float, Field(ge=0.0, le=260.0)] | Literal["calibrated"]  
 Spread = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
 Capacity = Annotated[float, Field(ge=0.0, le=100.0)] | None  # months of applications a month
 
+
+TariffBasis = Literal[
+    "unspecified", "ieepa", "section_122", "section_232", "section_301", "retaliation"
+]
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # the timeline starts in 2010; the baseline is 2024
 
@@ -169,6 +174,7 @@ class Instrument(PolicyBase):
     type: str
     writes: ClassVar[tuple[str, ...]] = ()  # the channels ``effect`` writes
     tracks_origin: ClassVar[bool] = False  # the engine tracks the actor's origin share
+    first: ClassVar[bool] = False  # applied before the others each month (others read it)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -190,6 +196,14 @@ class Instrument(PolicyBase):
     def suspends(self) -> list[str]:
         """Ids of the measures this one switches off while in force."""
         return []
+
+    def origin_tracked(self) -> bool:
+        """Whether the engine must track the actor's origin share for this measure."""
+        return self.tracks_origin
+
+    def origin_region(self) -> str:
+        """The region whose origin share the measure reads (the engine tracks one a run)."""
+        return self.actor
 
 
 class Targeted(Instrument):
@@ -261,11 +275,26 @@ def approved_share(p: Licensed, age: int, values: Values) -> float | np.ndarray:
     return float(share) if np.ndim(share) == 0 else share
 
 
+class Conditions(BaseModel):
+    """Conditions a licence carries (India's 2025 licences carried both). They bind the
+    licensee's own use (``defence_use: denied``: the importer's defence share of its use of
+    the items is never licensed) and its re-exports (exports by the licensees, of products
+    holding the items' elements from actor-origin material, to ``no_reexport_to`` are
+    denied)."""
+
+    model_config = ConfigDict(extra="forbid")
+    defence_use: Literal["allowed", "denied"] = "allowed"
+    no_reexport_to: list[Region] = Field(default_factory=list)
+
+
 class ExportLicense(Targeted, Licensed):
-    """Exports of the items need a licence: a share is approved, after a lead time."""
+    """Exports of the items need a licence: a share is approved, after a lead time.
+
+    General licences in force (``general_license``) release their customers' share of a flow
+    from review: on it the licence's factor is ``g + (1 - g) * approved``."""
 
     type: Literal["export_license"] = "export_license"
-    writes = ("allowed",)
+    writes = ("allowed", "content_rules")
     denied_sectors: list[Sector] = Field(
         default_factory=list,
         description="End uses licensed at ``end_use_approval_share`` only (e.g. defence).",
@@ -277,12 +306,74 @@ class ExportLicense(Targeted, Licensed):
         description="Share of the denied_sectors' requests approved (0: denied outright), "
         "relative to the civil uses' approval.",
     )
+    conditions: Conditions = Field(default_factory=Conditions)
+
+    def origin_tracked(self) -> bool:
+        return bool(self.conditions.no_reexport_to)
+
+    def sectors_denied(self) -> list[str]:
+        extra = ["defence"] if self.conditions.defence_use == "denied" else []
+        return list(dict.fromkeys([*self.denied_sectors, *extra]))
 
     def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
         mask = ctx.mask(self, Targeted.export_mask)
-        denied = ctx.denied_share(self.denied_sectors)[mask]  # share of imports for denied uses
-        civil = 1.0 - denied * (1.0 - self.end_use_approval_share)
-        fx.allowed.apply(mask, approved_share(self, age, ctx.values), civil, ctx.on)
+        sectors = [s for s in self.sectors_denied() if s in ctx.net.sectors]
+        # share of imports for other uses, plus the denied uses' own approved share
+        kept = 1.0 - ctx.denied_share(sectors) * (1.0 - self.end_use_approval_share)
+        approved = approved_share(self, age, ctx.values)
+        for cells, released in ctx.release_groups(mask):
+            fx.allowed.apply(cells, released + (1.0 - released) * approved, kept[cells], ctx.on)
+        if self.conditions.no_reexport_to:
+            fx.put("content_rules", self.reexport_rule(ctx))
+
+    def reexport_rule(self, ctx: Context) -> RuleEffect:
+        """The licensees (the targets) may not re-export actor-origin material of the items."""
+        net = ctx.net
+        held = net.content[item_mask(self.items, net)].sum(axis=0) > 0  # (E,) elements held
+        return RuleEffect(
+            content=net.content[:, held].sum(axis=1),
+            threshold=REEXPORT_THRESHOLD,
+            actor=index(net, "region", self.actor),
+            targets=region_mask(self.conditions.no_reexport_to, net, self.actor),
+            factor=0.0,
+            exporters=region_mask(self.targets, net, self.actor),
+        )
+
+
+# Origin content (t element per t product) from which a re-export counts as actor-origin
+# material: 0.1%, as in MOFCOM Ann. 61 (2025)'s de minimis (assumption: by mass, not value).
+REEXPORT_THRESHOLD = 0.001
+
+
+class GeneralLicense(Targeted):
+    """A general licence (MOFCOM, December 2025): one year, one exporter of the actor (a
+    named firm), named foreign customers. The customers hold ``customer_share`` of the
+    targets' demand for the items; that share of the flow is released from the actor's
+    export licences (no approval share, no lead time). Bans (``export_ban``,
+    ``entity_ban``) still apply: they multiply the allowance after every licence, so a ban
+    takes precedence over a general licence on the same flow and month."""
+
+    type: Literal["general_license"] = "general_license"
+    first = True
+    exporter: str = Field("unnamed", min_length=1, description="The licensed exporting firm.")
+    customers: list[str] = Field(default_factory=list, description="Named foreign customers.")
+    customer_share: Annotated[float, PerDraw()] = Field(
+        ge=0.0, le=1.0, description="Share of the targets' demand the customers hold."
+    )
+
+    @model_validator(mode="after")
+    def _one_year(self) -> GeneralLicense:
+        if self.start and self.end and month_index(self.end) - month_index(self.start) >= 12:
+            raise ValueError(f"a general licence runs one year at most: {self.start}..{self.end}")
+        return self
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        if age >= 12:  # one year from entry
+            return
+        share = ctx.value(self, "customer_share")
+        if ctx.on is not None:
+            share = np.where(ctx.on, share, 0.0)
+        ctx.released.append((ctx.mask(self, Targeted.export_mask), share))
 
 
 class ExportBan(Targeted):
@@ -325,6 +416,9 @@ class Tariff(Targeted):
     rate: Annotated[float, PerDraw()] = Field(
         ge=0.0, le=10.0, description="Ad valorem rate, 0.25 = 25%."
     )
+    basis: TariffBasis = Field(
+        "unspecified", description="Legal basis; duties under several bases stack (add)."
+    )
 
     def import_mask(self, ctx: Context) -> np.ndarray:
         """(C,) the actor's imports of the items from the targets."""
@@ -358,6 +452,153 @@ class ContentRule(Licensed):
             factor=approved_share(self, age, ctx.values),
         )
         fx.put("content_rules", rule)
+
+
+class EntityBan(Instrument):
+    """Named end users in ``region`` (e.g. MOFCOM's 10 US entities, June 2026) may not receive
+    the items from the actor. They hold ``demand_share`` of the region's demand in
+    ``sectors`` (sourced, or an assumption with its rationale in ``share_basis``). Direct
+    exports to them are denied; with ``retransfer: denied`` (a worldwide clause) so are
+    third-country exports of products holding the items' elements from actor-origin material
+    to them. Applied after licences: a ban takes precedence over any licence."""
+
+    type: Literal["entity_ban"] = "entity_ban"
+    writes = ("allowed", "content_rules")
+    tracks_origin = True
+    items: Items
+    region: Region
+    sectors: list[Sector] = Field(min_length=1, description="The entities' end uses.")
+    entities: list[str] = Field(default_factory=list, description="Named end users.")
+    demand_share: float = Field(
+        ge=0.0, le=1.0, description="Share of the (region, sectors) demand the entities hold."
+    )
+    share_basis: str = Field("", description="Source, or 'assumption: <rationale>'.")
+    retransfer: Literal["denied", "allowed"] = "denied"
+
+    def origin_tracked(self) -> bool:
+        return self.retransfer == "denied"
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        mask = ctx.mask(self, EntityBan.direct_mask)
+        held = self.demand_share * ctx.denied_share(self.sectors)
+        fx.allowed.apply(mask, 1.0, 1.0 - held[mask], ctx.on)
+        if self.retransfer == "denied":
+            fx.put("content_rules", self.retransfer_rule(ctx))
+
+    def direct_mask(self, ctx: Context) -> np.ndarray:
+        exporters = region_mask([self.actor], ctx.net, self.actor)
+        importers = region_mask([self.region], ctx.net, self.actor)
+        return ctx.flow_mask(self.items, exporters, importers)
+
+    def retransfer_rule(self, ctx: Context) -> RuleEffect:
+        """Third countries' actor-origin exports to the region lose the entities' share of
+        its use of the items (by tonnes over the items, at baseline)."""
+        net = ctx.net
+        items = item_mask(self.items, net)
+        r = index(net, "region", self.region)
+        use = net.demand0[r][:, items]  # (S, P)
+        sectors = [index(net, "sector", s) for s in self.sectors]
+        share = float(use[sectors].sum() / use.sum()) if use.sum() > 0 else 0.0
+        held = net.content[items].sum(axis=0) > 0
+        return RuleEffect(
+            content=net.content[:, held].sum(axis=1),
+            threshold=REEXPORT_THRESHOLD,
+            actor=index(net, "region", self.actor),
+            targets=region_mask([self.region], net, self.actor),
+            factor=1.0 - self.demand_share * share,
+        )
+
+
+class OriginRule(Instrument):
+    """A buyer-side origin rule: the actor's ``sectors`` may not use material of ``origin``
+    at the stages from ``from_stage`` to magnets (e.g. the US defence rule against
+    Chinese-origin magnet material 'from mine to magnet' from 2027-01-01). Imports of those
+    products from the origin lose the sectors' share of the actor's use; imports from third
+    countries whose stock holds at least ``threshold`` of origin material (origin tracked
+    through every stage) lose the sectors' share of the actor's use of those products.
+    The engine tracks one origin a run: that of the first origin-tracking measure."""
+
+    type: Literal["origin_rule"] = "origin_rule"
+    writes = ("allowed", "content_rules")
+    tracks_origin = True
+    actor: Region = Field("USA", description="Region whose buyers the rule binds.")
+    origin: Region = Field("CHN", description="Origin the sectors may not use.")
+    sectors: list[Sector] = Field(min_length=1)
+    from_stage: Literal["mining", "separation", "metal", "magnet"] = "mining"
+    threshold: float = Field(0.001, gt=0.0, le=1.0, description="Origin share that counts.")
+
+    def origin_region(self) -> str:
+        return self.origin
+
+    def products(self, net: CompiledNetwork) -> np.ndarray:
+        stages = ("mining", "separation", "metal", "magnet")
+        bound = stages[stages.index(self.from_stage) :]
+        return np.array([s in bound for s in net.product_stage])
+
+    def direct_mask(self, ctx: Context) -> np.ndarray:
+        items = Items(products=[p for p, on in zip(ctx.net.products, self.products(ctx.net),
+                                                   strict=True) if on], min_content=0.0)  # fmt: skip
+        exporters = region_mask([self.origin], ctx.net, self.actor)
+        return ctx.flow_mask(items, exporters, region_mask([self.actor], ctx.net, self.actor))
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        held = ctx.denied_share(self.sectors)
+        mask = ctx.mask(self, OriginRule.direct_mask)
+        fx.allowed.apply(mask, 1.0, 1.0 - held[mask], ctx.on)
+        net = ctx.net
+        covered = self.products(net)
+        use = net.demand0[index(net, "region", self.actor)][:, covered]  # (S, P)
+        sectors = [index(net, "sector", s) for s in self.sectors]
+        share = float(use[sectors].sum() / use.sum()) if use.sum() > 0 else 0.0
+        rule = RuleEffect(
+            content=covered.astype(float),
+            threshold=self.threshold,
+            actor=index(net, "region", self.origin),
+            targets=region_mask([self.actor], net, self.origin),
+            factor=1.0 - share,
+        )
+        fx.put("content_rules", rule)
+
+
+class ImportPriceFloor(Instrument):
+    """A coalition's minimum import price (as proposed for a plurilateral critical-minerals
+    agreement, 2026): the members (and the actor) levy a variable duty on imports of the
+    product from outside the coalition that brings the exporter's baseline price (China's
+    domestic price for Chinese exports, the ex-China price for others) up to ``usd_per_kg``;
+    the rate is ``max(0, floor / price - 1)``, written to the tariff channel, so it stacks
+    with tariffs. A floor under the coalition producers' own price is ``price_floor``."""
+
+    type: Literal["import_price_floor"] = "import_price_floor"
+    writes = ("taxed",)
+    members: list[Region] = Field(default_factory=list, description="The coalition's members.")
+    product: Product
+    usd_per_kg: Annotated[float, PerDraw(typical=300.0)] = Field(gt=0.0)
+
+    def coalition(self, net: CompiledNetwork) -> np.ndarray:
+        return region_mask([self.actor, *self.members], net, self.actor)
+
+    def from_china(self, ctx: Context) -> np.ndarray:
+        outside = ~self.coalition(ctx.net) & (np.array(ctx.net.regions) == "CHN")
+        return ctx.flow_mask(
+            Items(products=[self.product], min_content=0.0), outside, self.coalition(ctx.net)
+        )
+
+    def from_others(self, ctx: Context) -> np.ndarray:
+        outside = ~self.coalition(ctx.net) & (np.array(ctx.net.regions) != "CHN")
+        return ctx.flow_mask(
+            Items(products=[self.product], min_content=0.0), outside, self.coalition(ctx.net)
+        )
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        p = index(ctx.net, "product", self.product)
+        floor = ctx.value(self, "usd_per_kg")
+        for build, market in (
+            (ImportPriceFloor.from_china, "china"),
+            (ImportPriceFloor.from_others, "ex_china"),
+        ):
+            price = float(ctx.net.price0[p, index(ctx.net, "market", market)])
+            rate = np.maximum(0.0, floor / price - 1.0) if price > 0 else 0.0
+            fx.taxed.apply(ctx.mask(self, build), rate, on=ctx.on)
 
 
 class Suspension(Instrument):

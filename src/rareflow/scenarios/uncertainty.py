@@ -11,6 +11,12 @@
           start_shift_months: {dist: choice, values: [0, 2], weights: [0.7, 0.3]}
           duration_months: {dist: uniform, low: 6, high: 18}
 
+``posterior: true`` draws the behavioural parameters jointly from the calibrated posterior
+sample bundled with the package (``rareflow calibrate``, ``history/posterior.py``); a
+distribution under ``parameters`` still wins for its parameter. A scenario without an
+``uncertainty:`` section gets ``posterior: true`` in Monte Carlo when a posterior is bundled
+(``uncertainty.run.load``).
+
 Any engine parameter may be uncertain, e.g. elasticities (``demand_elasticity``,
 ``tariff_elasticity``) and inventory cover (``cover_multiple`` scales every target cover).
 
@@ -123,9 +129,10 @@ class Uncertainty(BaseModel):
     model_config = ConfigDict(extra="forbid")
     parameters: dict[str, Distribution] = Field(default_factory=dict)
     policies: dict[str, PolicyUncertainty] = Field(default_factory=dict)
+    posterior: bool = False  # parameters drawn jointly from the bundled posterior sample
 
     def is_empty(self) -> bool:
-        return not self.parameters and not self.policies
+        return not self.parameters and not self.policies and not self.posterior
 
 
 # -- checks against the scenario ---------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Default ranges of the main behavioural parameters, for a scenario without ``uncertainty:``.
 
 ``rareflow sensitivity`` needs uncertain inputs to rank; no bundled scenario declares any, so
-these ranges stand in (and are printed as such). Each row is an ``assumption``: a range around
+the calibrated posterior's marginals stand in (``history/posterior.py``), and these ranges only
+where no posterior is bundled (and are printed as such). Each row is an ``assumption``: a range around
 the baseline value (``data/baseline/parameters.csv``) and its calibrated value
 (``data/calibrated_parameters.csv``), with the reason for its width. They are uniform or
 triangular, wide rather than narrow: a sensitivity ranking asks which inputs matter, not how

@@ -84,13 +84,20 @@ class MonteCarloResult:
     @property
     def warnings(self) -> list[str]:
         """What a reader of the numbers must know (printed on stderr, a field in JSON)."""
+        if self.scenario.uncertainty.posterior:
+            return _posterior_warnings(self.parameters_known)
         if not self.scenario.uncertainty.is_empty():
             return []
         return [
-            f"scenario {self.scenario.name!r} has no uncertainty section: all "
-            f"{self.draws:,} draws are identical, so se is 0 and p5 = p50 = p95 = the single "
-            "run's value; add an 'uncertainty:' section (README, Monte Carlo) for ranges"
+            f"scenario {self.scenario.name!r} has no uncertainty section and no calibrated "
+            f"posterior is bundled: all {self.draws:,} draws are identical, so se is 0 and "
+            "p5 = p50 = p95 = the single run's value; add an 'uncertainty:' section (README, "
+            "Monte Carlo) or run `rareflow calibrate` for ranges"
         ]
+
+    @property
+    def parameters_known(self) -> tuple[str, ...]:
+        return tuple(sorted(self.compiled.parameters))
 
     def quantile_methods(self) -> dict[str, str]:
         """How each output's quantiles were computed: exact, or fixed bins and their error."""
@@ -252,3 +259,18 @@ class MonteCarloResult:
 
 def _prob_se(p: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(p * (1.0 - p) / max(n, 1))
+
+
+def _posterior_warnings(known: tuple[str, ...]) -> list[str]:
+    """Names in the bundled posterior that this model does not know (skipped when drawing)."""
+    from rareflow.engine.parameters import bundled_parameters
+    from rareflow.history.posterior import load_bundled
+
+    sample = load_bundled(tuple(sorted({*known, *bundled_parameters()})))
+    if sample is None or not sample.skipped:
+        return []
+    return [
+        "the bundled posterior has parameters this model does not know, skipped: "
+        + ", ".join(sample.skipped)
+        + " (run `rareflow calibrate` again on this model)"
+    ]

@@ -32,12 +32,24 @@ def load(scenario: Scenario | str | Path, network: Network | None = None) -> Sce
         file = str(scenario) if scenario in GENERATED else str(resolve(scenario))
         scen = load_scenario(scenario, network=net)
     names = resolve_parameters(compile_network(net).parameters)
+    scen = with_posterior(scen)
     try:
         check_uncertainty(scen, names)
     except ScenarioError as exc:
         raise ScenarioError(exc.message, file=file, field=exc.field, value=exc.value,
                             expected=exc.expected, hint=exc.hint) from None  # fmt: skip
     return scen
+
+
+def with_posterior(scenario: Scenario) -> Scenario:
+    """A scenario without its own ``uncertainty:`` draws its parameters from the bundled
+    posterior (when there is one); an explicit section wins."""
+    from rareflow.history.posterior import has_posterior
+
+    if not scenario.uncertainty.is_empty() or not has_posterior():
+        return scenario
+    spec = scenario.uncertainty.model_copy(update={"posterior": True})
+    return scenario.model_copy(update={"uncertainty": spec})
 
 
 def make_job(scenario: Scenario, network: Network, config: Config) -> Job:

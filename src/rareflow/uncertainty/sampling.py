@@ -21,6 +21,7 @@ from rareflow.scenarios.model import Scenario
 from rareflow.scenarios.uncertainty import ATTRIBUTES, TIMING, Distribution
 
 STREAM = 256  # draws per random stream
+POSTERIOR = "posterior draw"  # the factor that picks a posterior particle (one uniform)
 # draws per engine call and per statistics fold; fixed so that results never depend on
 # chunking. Two streams: the month's policy effects and statistics calls cost the same for
 # any number of draws, so a larger block spreads them thinner (5% of a run at 512).
@@ -33,7 +34,7 @@ class Factor:
     """One uncertain input: a parameter, a policy attribute, a timing, or a probability."""
 
     name: str  # 'demand_elasticity' or '<policy id>.<attribute>'
-    kind: str  # 'parameter' | 'attribute' | 'timing' | 'probability'
+    kind: str  # 'parameter' | 'attribute' | 'timing' | 'probability' | 'posterior'
     dist: Distribution | None  # None for 'probability' (Bernoulli)
     probability: float = 1.0
     policy: str = ""
@@ -43,7 +44,8 @@ class Factor:
 def factors(scenario: Scenario) -> list[Factor]:
     """The scenario's uncertain inputs, in the section's order (one uniform column each)."""
     spec = scenario.uncertainty
-    out = [Factor(n, "parameter", d) for n, d in spec.parameters.items()]
+    out = [Factor(POSTERIOR, "posterior", None)] if spec.posterior else []
+    out += [Factor(n, "parameter", d) for n, d in spec.parameters.items()]
     for pid, pu in spec.policies.items():
         if pu.probability < 1.0:
             out.append(Factor(f"{pid}.probability", "probability", None, pu.probability, pid))
@@ -122,14 +124,32 @@ def draw_inputs(
     """Engine inputs for draws whose uniforms are ``u`` (D, len(factors)); ``base``: the
     resolved parameters (for licence attributes written ``calibrated``)."""
     fs = factors(scenario)
-    sampled = {f.name: _sample(f, u[:, i]) for i, f in enumerate(fs)}
-    params = {f.name: sampled[f.name] for f in fs if f.kind == "parameter"}
+    sampled = {f.name: _sample(f, u[:, i]) for i, f in enumerate(fs) if f.kind != "posterior"}
+    params = {
+        name: value
+        for i, f in enumerate(fs)
+        if f.kind == "posterior"
+        for name, value in posterior_draws(u[:, i], base).items()
+        if name not in scenario.parameters  # a scenario's own fixed value wins
+    }
+    params.update({f.name: sampled[f.name] for f in fs if f.kind == "parameter"})
     values = {f.name: sampled[f.name] for f in fs if f.kind == "attribute"}
     if not needs_timing(scenario):
         return DrawInputs(scenario, params, values)
     horizon = months or scenario.months
     calibration = {**(base or {}), **params}
     return _timed(scenario, sampled, values, params, len(u), horizon, calibration)
+
+
+def posterior_draws(
+    u: np.ndarray, base: Mapping[str, ParamValue] | None = None
+) -> dict[str, np.ndarray]:
+    """Parameter sets (D,) of the bundled posterior's particles at uniforms ``u``, jointly
+    (by weight); only names in ``base`` (the model's parameters) where given."""
+    from rareflow.history.posterior import load_bundled
+
+    sample = load_bundled(None if base is None else tuple(sorted(base)))
+    return {} if sample is None else sample.draw(u)
 
 
 def _sample(f: Factor, u: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ class Sensitivity:
     table: pd.DataFrame  # one row per factor, most influential first; 'importance' orders it
     runs: int
     assumed: bool = False  # the factors are the default ranges (the scenario declared none)
+    ranges: str = "scenario"  # 'scenario', 'posterior' (bundled marginals) or 'defaults'
 
 
 def design(method: str, fs: list[Factor], size: int, seed: int) -> np.ndarray:
@@ -117,10 +118,13 @@ def sensitivity(
         raise UserInputError("unknown output", value=output, expected=", ".join(OUTPUTS))
     net = network if network is not None else load_network()
     scen = load(scenario, net)
+    ranges = "scenario"
+    if scen.uncertainty.posterior:
+        scen, ranges = _marginals(scen, net), "posterior"
     fs = factors(scen)
     assumed = not fs
     if assumed:
-        scen = _defaults(scen, net)
+        scen, ranges = _defaults(scen, net), "defaults"
         fs = factors(scen)
     x = design(method, fs, size, seed)
     config = Config(len(x), seed, months, keep_draw_totals=True)
@@ -128,7 +132,27 @@ def sensitivity(
     job = type(job)(job.compiled, job.scenario, job.parameters, config, design=x)
     agg = montecarlo(job, (executor or LocalExecutor()).map, 4 * BLOCK, progress)
     y = np.concatenate(agg.totals[output])
-    return Sensitivity(method, output, analyse(method, fs, x, y), len(x), assumed)
+    return Sensitivity(method, output, analyse(method, fs, x, y), len(x), assumed, ranges)
+
+
+def _marginals(scenario: Scenario, network: Network) -> Scenario:
+    """The posterior's joint draw replaced by each parameter's weighted marginal (a ranking
+    needs one factor per input); the scenario's own distributions win."""
+    from rareflow.engine.parameters import resolve_parameters
+    from rareflow.history.posterior import load_bundled
+    from rareflow.model.compiled import compile_network
+    from rareflow.scenarios.uncertainty import Distribution
+
+    names = tuple(sorted(resolve_parameters(compile_network(network).parameters)))
+    sample = load_bundled(names)
+    spec = scenario.uncertainty
+    params = dict(spec.parameters)
+    if sample is not None:
+        for j, name in enumerate(sample.names):
+            if name not in params and np.ptp(sample.values[:, j]) > 0:
+                params[name] = Distribution.model_validate(sample.marginal(name))
+    new = spec.model_copy(update={"posterior": False, "parameters": params})
+    return scenario.model_copy(update={"uncertainty": new})
 
 
 def _defaults(scenario: Scenario, network: Network) -> Scenario:

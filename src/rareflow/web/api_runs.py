@@ -253,6 +253,32 @@ def charts(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get(
+    "/runs/{run_id}/impact",
+    summary="GDP loss by region: the run's shortages through the bundled input-output table",
+    responses={404: ERROR, 409: ERROR},
+)
+def impact(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
+    """Per region ``gdp_loss_usd`` and ``gdp_loss_share`` over the run's months (mean over
+    its draws; a Monte Carlo run: over its p5, p50 and p95 shortage paths), and per region
+    and sector the rows of ``rareflow impact``."""
+    from rareflow.economy.impact import by_region_table, horizon
+    from rareflow.economy.stored import stored_impact
+
+    _complete(ctx, run_id)
+    store = ctx.store.db
+    with ctx.heavy_slot():
+        ds = ctx.store.call(lambda: stored_impact(store, run_id, None, None, "day"))
+    note = "No shortage in this run: zero loss." if ds.attrs.get("no_shortage") else ""
+    return {
+        "run_id": run_id,
+        "table": ds.attrs["table"],
+        "note": note,
+        "regions": rows(by_region_table(ds)),
+        "rows": rows(horizon(ds)),
+    }
+
+
+@router.get(
     "/compare",
     summary="What changes from run A to run B",
     responses={404: ERROR, 409: ERROR},

@@ -381,6 +381,7 @@ async function showRun(runId) {
   state.charts = body;
   state.headline = body.headline;
   drawHeadline();
+  showImpact(runId, seq);
   $("download").href = `/api/runs/${runId}/results?format=csv`;
   $("brief").href = `/api/runs/${runId}/brief`;
   plotShortage("chart-shortage", body, "Shortage by region and sector");
@@ -430,6 +431,30 @@ async function plotMap(runId, seq) {
     title: title("Where the shortage falls: each region's worst sector (peak share of need not met)"),
     geo, margin: { t: 40, b: 10, l: 10, r: 10 },
   }, MAP_CONFIG);
+}
+
+// GDP loss by region (GET /api/runs/{id}/impact), largest first
+async function showImpact(runId, seq) {
+  const table = $("impact");
+  table.replaceChildren();
+  $("impact-note").textContent = "computing...";
+  const { ok, body } = await api(`/api/runs/${runId}/impact`);
+  if (seq !== state.shown) return;
+  $("impact-note").textContent = ok ? (body.note || "") : describe(body);
+  if (!ok) return;
+  const rows = [...body.regions].sort((a, b) => b.gdp_loss_usd - a.gdp_loss_usd);
+  const head = table.insertRow();
+  for (const label of ["region", "GDP loss ($m)", "share of GDP"]) {
+    const th = document.createElement("th");
+    th.textContent = label;
+    head.appendChild(th);
+  }
+  for (const r of rows) {
+    const row = table.insertRow();
+    row.insertCell().textContent = r.region;
+    row.insertCell().textContent = (r.gdp_loss_usd / 1e6).toLocaleString("en", { maximumFractionDigits: 1 });
+    row.insertCell().textContent = (100 * r.gdp_loss_share).toFixed(3) + "%";
+  }
 }
 
 // the answer first: one row per region and sector that is ever short; headings sort

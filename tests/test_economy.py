@@ -1,0 +1,258 @@
+"""The economy layer: ARIO accounting by hand on 2 regions x 2 sectors, tables, mappings,
+the impact of a run, the CLI and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rareflow.economy import ario, coupling
+from rareflow.economy.impact import by_region_table, horizon, impact_of_shock
+from rareflow.economy.mapping import MAPPINGS, read_mapping
+from rareflow.economy.table import DEFAULT_DIR, load_table
+from rareflow.errors import UserInputError
+
+# industries A1 A2 B1 B2 (region A/B, sector 1/2); every output is 100 a year
+Z = np.array(
+    [[0, 10, 0, 10],  # A1 sells to A2 and B2
+     [10, 0, 0, 0],  # A2 to A1
+     [0, 10, 0, 0],  # B1 to A2
+     [0, 0, 10, 0]],  # B2 to B1
+    dtype=float,
+)  # fmt: skip
+FINAL = np.array([80.0, 90.0, 90.0, 90.0])
+PARAMS = ario.Params(units_per_year=1, inventory=4.0, restoration_tau=2.0, alpha_tau=10.0)
+
+
+def _tiny(sparse: bool = False) -> ario.Static:
+    st = ario.static(Z, FINAL, 2, 2, PARAMS)
+    if sparse:  # the same table through scipy.sparse blocks
+        return ario.Static(**{**st.__dict__, "z": _sparse_coupling()})
+    return st
+
+
+def _sparse_coupling() -> coupling.Coupling:
+    import scipy.sparse as sp
+
+    old = coupling.SPARSE_BELOW
+    coupling.SPARSE_BELOW = 1.1
+    try:
+        return coupling.coupling(sp.csr_matrix(Z), 2, 2)
+    finally:
+        coupling.SPARSE_BELOW = old
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_ario_accounting_by_hand(sparse: bool) -> None:
+    st = _tiny(sparse)
+    assert st.z.sparse is sparse
+    np.testing.assert_allclose(st.tech, [[0, 0.2, 0, 0.1], [0.1, 0, 0.1, 0]])
+    np.testing.assert_allclose(st.va_ratio, [0.9, 0.8, 0.9, 0.9])
+    s0 = ario.initial(st, 1, PARAMS)
+    np.testing.assert_allclose(s0.stock[:, 0], [[0, 80, 0, 40], [40, 0, 40, 0]])  # x tech 4
+    np.testing.assert_allclose(s0.orders[0], [20, 10, 10, 10])  # Z's row sums
+    # step 0: A1 loses half its capacity; inventories cover everyone else
+    s1 = ario.step(st, s0, np.array([[0.5, 0, 0, 0]]), PARAMS)
+    np.testing.assert_allclose(s1.production[0], [50, 100, 100, 100])
+    # stock - used + delivered: A2 gets 10 x 0.5 from A1 and 10 from B1 and uses 20
+    np.testing.assert_allclose(s1.stock[:, 0], [[0, 75, 0, 35], [45, 0, 40, 0]])
+    # orders: used + half the gap to 4x target; A1 weighs 0.5 as a supplier (its capacity)
+    # A2 orders 22.5 of input 1: 7.5 from A1 (5 of 15 weight) and 15 from B1; B2 12.5 from A1
+    np.testing.assert_allclose(s1.orders[0], [20, 5, 15, 10])
+    s2 = ario.step(st, s1, np.zeros((1, 4)), PARAMS)
+    np.testing.assert_allclose(s2.production[0], [100, 95, 100, 100])  # A2: demand 5 + 90
+    s3 = ario.step(st, s2, np.zeros((1, 4)), PARAMS)
+    # alpha moves 0.1 x 0.25 x scarcity towards 1.25 where the step before fell short
+    demand = s2.orders[0] + FINAL
+    scarcity = (demand - s2.production[0]) / demand
+    assert scarcity.max() > 0
+    np.testing.assert_allclose(s3.overprod[0], np.maximum(1 + 0.025 * scarcity, 1.0))  # floor 1
+
+
+def test_an_input_under_psi_times_target_cuts_production() -> None:
+    st = _tiny()
+    s0 = ario.initial(st, 2, PARAMS)
+    s0.stock[0, 1, 1] = 32.0  # draw 1: A2 holds 32 of input 1; it needs 100 x .2 x .8 x 4 = 64
+    s1 = ario.step(st, s0, np.zeros((2, 4)), PARAMS)
+    assert s1.production[0, 1] == pytest.approx(100)
+    assert s1.production[1, 1] == pytest.approx(50)  # 32 / 64 of optimal
+
+
+def _regions_sectors() -> tuple[list[str], list[str]]:
+    from rareflow.data.network import load_network
+
+    net = load_network()
+    return list(net.tables["regions"]["region"]), list(net.tables["sectors"]["sector"])
+
+
+def test_default_table_matches_gdp_and_balances() -> None:
+    table = load_table()
+    gdp = pd.read_csv(DEFAULT_DIR / "provenance.csv").query("kind == 'gdp'")
+    va = table.value_added.reshape(len(table.regions), -1).sum(axis=1)
+    np.testing.assert_allclose(va, gdp["value"].to_numpy() * 1e3, rtol=1e-9)
+    assert (table.final >= 0).all()
+    prov = pd.read_csv(DEFAULT_DIR / "provenance.csv")
+    assert prov["provenance"].str.startswith("assumption: ").all()
+
+
+def test_build_writes_the_committed_table(tmp_path: Path) -> None:
+    from rareflow.build.economy import write_economy
+
+    write_economy(tmp_path)
+    for name in ("table/Z.csv", "table/Y.csv", "provenance.csv"):
+        assert (tmp_path / name).read_bytes() == (DEFAULT_DIR / name).read_bytes(), name
+
+
+def test_no_shortage_gives_zero_loss_and_says_so() -> None:
+    regions, sectors = _regions_sectors()
+    shock = np.zeros((1, 3, len(regions), len(sectors)))
+    ds = impact_of_shock(shock, ["2026-01", "2026-02", "2026-03"], regions, sectors)
+    assert float(ds["value_added_lost_usd"].sum()) == 0.0
+    assert ds.attrs["no_shortage"] == 1
+
+
+def test_a_stop_loses_value_added_upstream_and_downstream() -> None:
+    regions, sectors = _regions_sectors()
+    shock = np.zeros((2, 6, len(regions), len(sectors)))
+    shock[1, :3, regions.index("DEU"), sectors.index("electronics")] = 0.5
+    ds = impact_of_shock(shock, [f"2026-0{m}" for m in range(1, 7)], regions, sectors,
+                         step="month")  # fmt: skip
+    per_draw = ds["value_added_lost_usd"].sum(("month", "region", "sector")).values
+    assert per_draw[1] > 1e6 and abs(per_draw[0]) < 1e-9 * per_draw[1]  # draw 0: no shock
+    rows = horizon(ds)
+    deu = rows[(rows["region"] == "DEU") & (rows["sector"] == "total")].iloc[0]
+    assert 0 < deu["indirect_share"] < 1  # services and others lose too
+    assert rows["indirect_share"].between(0, 1).all()
+    direct = rows[(rows["region"] == "DEU") & (rows["sector"] == "electronics")].iloc[0]
+    # at least the direct cut: 50% of 3 months of DEU electronics' value added (mean of 2 draws)
+    va = float(ds["value_added_usd"].sel(region="DEU", sector="electronics"))
+    assert direct["value_added_lost_usd"] > 0.5 * 0.5 * va * 3 / 12 * 0.9
+    table = by_region_table(ds, (0.5,))
+    assert {"gdp_loss_usd", "gdp_loss_share", "gdp_loss_usd_p50"} <= set(table.columns)
+
+
+def _mapping_file(tmp_path: Path, drop: str) -> Path:
+    frame = pd.read_csv(MAPPINGS / "default.csv")
+    path = tmp_path / "mapping.csv"
+    frame[frame["rareflow"] != drop].to_csv(path, index=False)
+    return path
+
+
+def test_a_mapping_that_leaves_a_region_unmapped_is_refused(tmp_path: Path) -> None:
+    regions, sectors = _regions_sectors()
+    table = load_table()
+    with pytest.raises(UserInputError) as caught:
+        read_mapping(_mapping_file(tmp_path, "MMR"), table.regions, table.sectors, regions,
+                     sectors)  # fmt: skip
+    assert "unmapped" in str(caught.value) and "MMR" in str(caught.value)
+    assert "mapping.csv" in str(caught.value)
+
+
+def test_a_mapping_row_naming_no_table_sector_is_refused(tmp_path: Path) -> None:
+    regions, sectors = _regions_sectors()
+    table = load_table()
+    path = tmp_path / "m.csv"
+    text = (MAPPINGS / "default.csv").read_text() + "sector,Motor vehicles,ev_traction,0.2,\n"
+    path.write_text(text)
+    with pytest.raises(UserInputError) as caught:
+        read_mapping(path, table.regions, table.sectors, regions, sectors)
+    assert caught.value.row == 25 and caught.value.value == "Motor vehicles"
+
+
+def _save(tmp_path: Path, z: pd.DataFrame, y: pd.DataFrame, x: pd.DataFrame | None) -> Path:
+    import pymrio
+
+    io = pymrio.IOSystem(Z=z, Y=y, x=x, unit=pd.DataFrame({"unit": "Mill USD"}, index=z.index))
+    io.save(tmp_path / "t", table_format="csv")
+    return tmp_path / "t"
+
+
+def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    index = pd.MultiIndex.from_product([["A", "B"], ["s1", "s2"]], names=["region", "sector"])
+    z = pd.DataFrame(Z, index=index, columns=index)
+    cols = pd.MultiIndex.from_product([["A", "B"], ["hh"]], names=["region", "category"])
+    y = pd.DataFrame(np.c_[FINAL / 2, FINAL / 2], index=index, columns=cols)
+    return z, y
+
+
+def test_negative_final_demand_is_refused_naming_the_row(tmp_path: Path) -> None:
+    z, y = _frames()
+    y.iloc[2, 1] = -5.0
+    with pytest.raises(UserInputError) as caught:
+        load_table(_save(tmp_path, z, y, None))
+    assert caught.value.row == 3 and caught.value.value == -5.0
+    assert "negative final demand" in str(caught.value) and "'B', 's1'" in str(caught.value)
+
+
+def test_a_table_that_does_not_balance_is_refused(tmp_path: Path) -> None:
+    z, y = _frames()
+    x = pd.DataFrame({"indout": [100.0, 100.0, 130.0, 100.0]}, index=z.index)
+    with pytest.raises(UserInputError) as caught:
+        load_table(_save(tmp_path, z, y, x))
+    assert "does not balance" in str(caught.value) and caught.value.value == 130.0
+
+
+def test_cli_impact_of_a_stored_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rareflow.cli.main import cli
+
+    store = str(tmp_path / "store.duckdb")
+    assert cli(["run", "reimpose-oct-2025", "--months", "6", "--store", store]) == 0
+    capsys.readouterr()
+    run_id = json.loads(_out(cli, capsys, ["runs", "--store", store, "--format", "json"]))[0]
+    rows = json.loads(_out(cli, capsys, ["impact", run_id["run_id"], "--store", store,
+                                         "--step", "month", "--format", "json"]))  # fmt: skip
+    assert set(rows[0]) == {"region", "sector", "value_added_lost_usd", "gdp_loss_share",
+                            "indirect_share", "units_lost", "units_deferred"}  # fmt: skip
+    world = next(r for r in rows if r["region"] == "all")
+    assert world["value_added_lost_usd"] > 0
+    bad = _mapping_file(tmp_path, "defence")
+    code = cli(["impact", run_id["run_id"], "--store", store, "--mapping", str(bad)])
+    assert code == 2
+    assert "defence" in capsys.readouterr().err
+
+
+def _out(cli: object, capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert cli(argv) == 0  # type: ignore[operator]
+    return capsys.readouterr().out
+
+
+def test_run_json_carries_impact_per_region(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from rareflow.cli.main import cli
+
+    store = str(tmp_path / "store.duckdb")
+    argv = ["run", "april-2025-licensing", "--months", "3", "--store", store, "--format", "json"]
+    body = json.loads(_out(cli, capsys, argv))
+    impact = {r["region"]: r for r in body["impact"]}
+    assert len(impact) == 15
+    assert all(set(r) == {"region", "gdp_loss_usd", "gdp_loss_share"} for r in impact.values())
+    assert sum(r["gdp_loss_usd"] for r in impact.values()) > 0
+
+
+def test_python_api_returns_a_dataset() -> None:
+    import rareflow
+
+    result = rareflow.run("april-2025-licensing", months=2)
+    ds = rareflow.impact(result, step="month")
+    assert ds["value_added_lost_usd"].dims == ("draw", "month", "region", "sector")
+    assert ds.sizes["region"] == 15 and ds.attrs["units_source"] == "units_not_built"
+
+
+def test_montecarlo_impact_gives_quantiles_over_redrawn_draws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rareflow.cli.main import cli
+
+    argv = ["montecarlo", "april-2025-licensing", "--draws", "4", "--months", "3",
+            "--kernel", "numpy", "--impact", "--store", str(tmp_path / "s.duckdb"),
+            "--format", "json"]  # fmt: skip
+    body = json.loads(_out(cli, capsys, argv))
+    rows = {r["region"]: r for r in body["impact"]}
+    assert len(rows) == 15
+    for r in rows.values():
+        assert r["gdp_loss_usd_p5"] <= r["gdp_loss_usd_p50"] <= r["gdp_loss_usd_p95"]
+    assert sum(r["gdp_loss_usd"] for r in rows.values()) > 0
