@@ -74,9 +74,12 @@ def test_calibration_recovers_engine_generated_parameters(sim: HistorySimulator)
 
 
 def test_history_scenario_uses_only_the_timeline() -> None:
+    """The timeline's measures and the standing national stockpiles, nothing else."""
+    from rareflow.history.stockpiles import national_stockpiles
+
     scenario = history_scenario("2025-09")
     assert (scenario.start, scenario.months) == ("2024-01", 21)
-    timeline_ids = {p.id for p in all_policies()}
+    timeline_ids = {p.id for p in [*all_policies(), *national_stockpiles("2024-01")]}
     calibrated = calibrated_licences()
     for policy in scenario.policies:
         base = policy.id.split("~")[0]

@@ -186,7 +186,12 @@ def _path(policy: ins.Licensed) -> str:
     lead = float(value(policy, "lead_time_months", {}))
     ramp = float(value(policy, "ramp_months", {}))
     text = f", after a {lead:.1f}-month lead time" if lead >= 0.05 else ""
-    return text + (f", ramping up over {ramp:.1f} months" if ramp >= 0.05 else "")
+    text += f", ramping up over {ramp:.1f} months" if ramp >= 0.05 else ""
+    days = value(policy, "review_working_days", {})
+    text += f", reviews of {float(days):.0f} working days" if float(days) > 0 else ""
+    if policy.review_capacity is not None:
+        text += f", {policy.review_capacity:.0%} of a month's applications reviewed a month"
+    return text
 
 
 def _quota_share(net: CompiledNetwork, quota: ins.ExportQuota) -> float:

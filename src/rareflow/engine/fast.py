@@ -249,6 +249,7 @@ def kernel_state(state: State) -> kn.KState:
         subst=tiled(state.subst),
         origin=tiled(state.origin),
         pull=tiled(state.pull),
+        drawn=tiled(state.drawn),
         signal=tiled(state.signal),
         pipeline=tiled(state.pipeline),
         entered=tiled(state.entered),

@@ -178,6 +178,9 @@ class Effects(NamedTuple):
     taxed: bool  # any tariff at all (else the tariff passes are skipped)
     release: np.ndarray  # (1|NT, R, P, T)
     purchase: np.ndarray  # (1|NT, R, P, T) wanted
+    reserve: np.ndarray  # (1|NT, R, P, T) t national stockpiles released by rule
+    reserve_cover: np.ndarray  # (1|NT, R, P, T) months of use below which they release
+    reserve_rate: np.ndarray  # (1|NT, R, P, T) t/month most they release
     capacity: np.ndarray  # (1|NT, R, K, T) added by investments
     floor: np.ndarray  # (1|NT, P, M, T)
     cap: np.ndarray  # (1|NT, P, M, T)
@@ -204,6 +207,7 @@ class KState(NamedTuple):
     subst: np.ndarray  # (NT, R, P, T)
     origin: np.ndarray  # (NT, R, P, T)
     pull: np.ndarray  # (NT, R, P, T)
+    drawn: np.ndarray  # (NT, R, P, T)
     signal: np.ndarray  # (NT, K, T)
     pipeline: np.ndarray  # (NT, K, PIPELINE_MONTHS, T)
     entered: np.ndarray  # (NT, K, T)
@@ -242,6 +246,7 @@ class Work(NamedTuple):
     stock: np.ndarray  # (R, P, T) t running stock (the start is ``KState.stock`` until
     # ``_finish``)
     purchase: np.ndarray  # (R, P, T) t stockpile purchases
+    release: np.ndarray  # (R, P, T) t stockpile releases: fixed and by rule
     target: np.ndarray  # (R, P, T) t target stock
     final: np.ndarray  # (R, P, T) t final use wanted
     orders: np.ndarray  # (R, P, T) t import orders
@@ -320,7 +325,7 @@ def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -
 
 # the leading dims of each float field of ``Work`` (before the tile axis T)
 _WORK_DIMS = {
-    **dict.fromkeys(("stock", "purchase", "target", "final",
+    **dict.fromkeys(("stock", "purchase", "release", "target", "final",
                      "orders", "home_need", "fill", "production", "use", "foreign",
                      "imports", "exports", "origin_in", "served", "carried", "spare", "kept",
                      "alt"), "R, P"),
@@ -413,9 +418,8 @@ def month(
         for s in range(topo.stage_prods_ptr.size - 1):
             _run_stage_processes(topo, s, state, b, w)
             _ship(topo, fx, state, s, b, prm[b, HOME], w, quota)
-        release = fx.release[_at(fx.release.shape[0], b)]
-        _check_balance(topo, b, w, state.stock[b], release, out)  # before _finish overwrites stock
-        _finish(topo, state, b, w, release, out)
+        _check_balance(topo, b, w, state.stock[b], w.release, out)  # before _finish: stock
+        _finish(topo, state, b, w, w.release, out)
         _sector_losses(topo, state, b, prm[b], w, out)
         _update_prices(topo, fx, state, b, prm[b], w, out)
         _update_demand(topo, fx, state, b, prm[b], w)
@@ -450,6 +454,10 @@ def _plan(
     g, per_restock = w.g, w.inv_restock
     release = fx.release[_at(fx.release.shape[0], b)]
     wanted = fx.purchase[_at(fx.purchase.shape[0], b)]
+    reserve = fx.reserve[_at(fx.reserve.shape[0], b)]
+    trigger = fx.reserve_cover[_at(fx.reserve_cover.shape[0], b)]
+    rate = fx.reserve_rate[_at(fx.reserve_rate.shape[0], b)]
+    drawn = state.drawn[b]
     cap_add = fx.capacity[_at(fx.capacity.shape[0], b)]
     stock0, origin, mult = state.stock[b], state.origin[b], state.demand_mult[b]
     entered = state.entered[b]
@@ -458,9 +466,16 @@ def _plan(
         for p in range(n_p):
             for t in range(TILE):
                 s0 = stock0[r, p, t]
-                bought = min(max(s0 + release[r, p, t], 0.0), wanted[r, p, t])
+                fixed = s0 + release[r, p, t]  # ``step.reserve_release``
+                want = trigger[r, p, t] * topo.use0[r, p] * g[t] - fixed
+                rule = min(min(rate[r, p, t], reserve[r, p, t] - drawn[r, p, t]), want)
+                rule = max(rule, 0.0)
+                drawn[r, p, t] += rule
+                released = release[r, p, t] + rule
+                w.release[r, p, t] = released
+                bought = min(max(s0 + released, 0.0), wanted[r, p, t])
                 w.purchase[r, p, t] = bought
-                stock = s0 + release[r, p, t] - bought
+                stock = s0 + released - bought
                 w.stock[r, p, t] = stock
                 target = topo.cover_months[r, p] * prm[COVER, t] * topo.use0[r, p] * g[t]
                 w.target[r, p, t] = target
@@ -1273,6 +1288,7 @@ def _update_sourcing(
 TWINS = {
     "step.step": "month",
     "step.month_capacity": "_plan",
+    "step.reserve_release": "_plan",
     "step.desired_activity": "_desired_activity",
     "step.effective_allow": "_allowances",
     "step.ship": "_ship",

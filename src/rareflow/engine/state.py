@@ -28,6 +28,7 @@ class State:
     subst: np.ndarray  # (D, R, P) share of a substitutable input magnets do without
     origin: np.ndarray  # (D, R, P) share of the stock of actor (content-rule) origin
     pull: np.ndarray  # (D, R, P) last month's (needs + foreign orders - imports) off trend
+    drawn: np.ndarray  # (D, R, P) t released so far from national stockpiles by their rule
     signal: np.ndarray  # (D, K) smoothed ex-China price multiple of each process's outputs
     pipeline: np.ndarray  # (D, K, PIPELINE_MONTHS) t activity/month committed, by the month
     # (modulo PIPELINE_MONTHS) it enters
@@ -99,6 +100,7 @@ def initial_state(
         subst=np.zeros((draws, n_r, n_p)),
         origin=np.repeat(initial_origin(static, actor)[None], draws, axis=0),
         pull=np.zeros((draws, n_r, n_p)),
+        drawn=np.zeros((draws, n_r, n_p)),
         signal=np.ones((draws, n_k)),
         pipeline=np.zeros((draws, n_k, PIPELINE_MONTHS)),
         entered=np.zeros((draws, n_k)),

@@ -1,7 +1,8 @@
 """The monthly step: stockpiles, plans, then stage by stage produce -> ship -> allocate.
 
 Order of operations (all vectorised over the draw axis D; the only loop is over the stages):
-1. stockpile releases join the market, purchases leave it (explicit balance terms);
+1. stockpile releases join the market (fixed ones, and national stockpiles' releases by their
+   cover rule), purchases leave it (explicit balance terms);
 2. trend demand x price response; target stocks = cover x trend use; each output's call =
    trend output + last month's net pull off trend (needs + foreign orders - imports) + the
    stock gap closed over ``restock_months``; a process runs at trend activity x the
@@ -269,6 +270,17 @@ def desired_activity(
     return np.clip(wanted, 0.0, capacity)
 
 
+def reserve_release(static: Static, state: State, fx: MonthEffects, g3: ParamValue) -> np.ndarray:
+    """(D, R, P) t national stockpiles release this month by their rule: what tops the
+    region's stock up to ``reserve_cover`` months of trend use, at most ``reserve_rate`` and
+    what is left of ``reserve``; adds it to ``state.drawn``."""
+    start = state.stock + fx.release  # the stock with the month's fixed releases
+    want = fx.reserve_cover * static.use0 * g3 - start
+    rule = np.maximum(np.minimum(np.minimum(fx.reserve_rate, fx.reserve - state.drawn), want), 0.0)
+    state.drawn = state.drawn + rule
+    return rule
+
+
 def month_capacity(
     static: Static,
     month: int,
@@ -310,7 +322,7 @@ def step(
     g = growth(static, month, prm["demand_growth_per_year"])
     g3, restock = per_draw(g, 3), per_draw(prm["restock_months"], 3)
     start = state.stock
-    release = np.broadcast_to(fx.release, start.shape)
+    release = np.broadcast_to(fx.release, start.shape) + reserve_release(static, state, fx, g3)
     purchase = np.clip(start + release, 0.0, fx.purchase)  # never more than is held
     stock = start + release - purchase
 

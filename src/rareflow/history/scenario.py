@@ -5,7 +5,13 @@ Its policies are the timeline's instruments in force in the window. Licences the
 approved for ``licence_lead_time_months`` (L), then the approved share rises linearly over
 ``licence_ramp_months`` (R) to ``licence_approval_share`` (a):
 
-    share(k) = a * clip((k + 1 - L) / R, 0, 1),   k = months since the licence came into force
+    share(k) = a * clip((k + 1 - L) / R, 0, 1) * decided(k),   k = months since entry
+
+where decided(k) is the share of the month's applications whose review is done
+(``policies.context.review_decided``): applications arrive each month and each review ends
+within ``licence_review_working_days``, spread over it by ``licence_review_spread``. Bundled:
+0 days (the fitted lead time and ramp carry the review; MOFCOM's statutory 45 working days
+fit the 2025 exports worse, ``docs/history.md``).
 
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
@@ -20,10 +26,11 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from rareflow.history.parameters import LICENCE_NAMES, engine_overrides, licence_parameters
+from rareflow.history.stockpiles import national_stockpiles
 from rareflow.history.timeline import calibrated_licences, policies
 from rareflow.model.compiled import month_index, month_label
 from rareflow.policies import instruments as ins
-from rareflow.policies.context import approval_path
+from rareflow.policies.context import approval_path, review_decided
 from rareflow.policies.instruments import Policy
 from rareflow.scenarios.model import Scenario
 
@@ -72,7 +79,8 @@ def history_policies(
     """The window's instruments with calibrated licences split; segment id -> month k.
     ``without``: ids left out, ``extra``: instruments added, before the split (a deal's
     terms, ``rareflow.deals``: a suspension then delays a licence's ramp as Ann. 70 does)."""
-    window = [p for p in policies(start, end) if p.id not in without] + list(extra)
+    standing = [*policies(start, end), *national_stockpiles(start)]
+    window = [p for p in standing if p.id not in without] + list(extra)
     calibrated = calibrated_licences()
     suspensions = [p for p in window if isinstance(p, ins.Suspension)]
     out: list[Policy] = []
@@ -100,8 +108,11 @@ def licence_values(
     lead = np.atleast_1d(np.asarray(licence["licence_lead_time_months"], dtype=float))
     ramp = np.atleast_1d(np.asarray(licence["licence_ramp_months"], dtype=float))
     share = np.atleast_1d(np.asarray(licence["licence_approval_share"], dtype=float))
+    days = np.atleast_1d(np.asarray(licence.get("licence_review_working_days", 0.0), dtype=float))
+    spread = np.atleast_1d(np.asarray(licence.get("licence_review_spread", 0.0), dtype=float))
     return {
         f"{seg}.approval_share": approval_path(float(k), lead, ramp, share)
+        * review_decided(k, days, np.inf, spread)
         for seg, k in months.items()
     }
 

@@ -89,6 +89,72 @@ def approval_path(
     return np.asarray(share * rise)
 
 
+# Weekdays in an average month (5 x 365.25 / 7 / 12 = 21.74): calendar arithmetic, public
+# holidays ignored; turns a statutory review in working days into months.
+WORKING_DAYS_PER_MONTH = 5.0 * 365.25 / 7.0 / 12.0
+
+
+SPREAD_STEPS = 8  # a spread of review times in eight equal steps
+
+
+def review_decided(
+    ages: int | np.ndarray,
+    review_days: float | np.ndarray,
+    capacity: float | np.ndarray,
+    spread: float | np.ndarray = 0.0,
+) -> np.ndarray:
+    """Share of a month's would-be exports whose licence is decided in month ``ages``
+    (months since entry; scalar, or (D,) / (D, T) per draw), by a review process:
+
+    - applications arrive each month from entry: the month's would-be exports (1);
+    - the regime starts at most ``capacity`` months of applications' reviews a month (inf:
+      every application at once), first come first served: the rest wait in a backlog;
+    - a review takes ``review_days`` working days (``WORKING_DAYS_PER_MONTH``); with a
+      ``spread`` s, review times are spread evenly from (1 - s) x review_days to
+      review_days (s = 1: anywhere within the limit), in ``SPREAD_STEPS`` equal steps; a
+      fraction of a month spreads the decisions over two months (as ``approval_path``).
+
+    Decisions beyond a month's applications (a backlog worked down) are capped at 1: the
+    share of the month's orders that may ship. review_days, capacity, spread: scalars or (D,).
+    """
+    age = np.asarray(ages)
+    tau = np.atleast_1d(np.asarray(review_days, dtype=float)) / WORKING_DAYS_PER_MONTH
+    cap = np.atleast_1d(np.asarray(capacity, dtype=float))
+    wide = np.atleast_1d(np.asarray(spread, dtype=float))
+    n_d = max(tau.size, cap.size, wide.size)
+    tau, cap = np.broadcast_to(tau, (n_d,)), np.broadcast_to(cap, (n_d,))
+    wide = np.broadcast_to(wide, (n_d,))
+    top = int(age.max()) if age.size else 0
+    started = np.empty((n_d, top + 1))
+    backlog = np.zeros(n_d)
+    for k in range(top + 1):  # reviews started in month k: capacity, or the queue
+        started[:, k] = np.minimum(cap, backlog + 1.0)
+        backlog += 1.0 - started[:, k]
+    months = np.arange(top + 1)[None, :]
+
+    def begun(lag: np.ndarray) -> np.ndarray:
+        at = months - lag[:, None]
+        got = np.take_along_axis(started, np.clip(at, 0, top), axis=1)
+        return np.where(at >= 0, got, 0.0)
+
+    def decided(lag: np.ndarray) -> np.ndarray:
+        whole = np.floor(lag).astype(int)
+        part = (lag - whole)[:, None]
+        return (1.0 - part) * begun(whole) + part * begun(whole + 1)
+
+    if not wide.any():
+        path = decided(tau)
+    else:
+        steps = (np.arange(SPREAD_STEPS) + 0.5) / SPREAD_STEPS
+        lags = [decided(tau * (1.0 - wide * (1.0 - q))) for q in steps]
+        path = np.mean(lags, axis=0)
+    path = np.minimum(path, 1.0)
+    if age.ndim == 0:
+        return path[:, int(age)] if n_d > 1 else np.asarray(path[0, int(age)])
+    rows = np.arange(n_d)[:, None] if age.ndim == 2 else np.arange(n_d)
+    return path[rows, age] if n_d > 1 else path[0, age]
+
+
 def ramp_share(months_since_start: int | np.ndarray, ramp_months: int | np.ndarray) -> np.ndarray:
     """Linear ramp: 1/ramp in the first month, full after ``ramp_months`` (0: full at once)."""
     since = np.asarray(months_since_start, dtype=float)

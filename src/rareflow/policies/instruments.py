@@ -37,6 +37,7 @@ from rareflow.policies.context import (
     per_draw_column,
     ramp_share,
     region_mask,
+    review_decided,
     value,
 )
 
@@ -51,6 +52,8 @@ CALIBRATED_PARAMETERS = {
     "approval_share": "licence_approval_share",
     "lead_time_months": "licence_lead_time_months",
     "ramp_months": "licence_ramp_months",
+    "review_working_days": "licence_review_working_days",
+    "review_spread": "licence_review_spread",
 }
 
 
@@ -82,6 +85,9 @@ Market = Annotated[Literal["china", "ex_china"], Code("market")]
 Share = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
 LeadMonths = Annotated[float, Field(ge=0.0, le=24.0)] | Literal["calibrated"]
 RampMonths = Annotated[float, Field(ge=0.0, le=36.0)] | Literal["calibrated"]
+ReviewDays = Annotated[float, Field(ge=0.0, le=260.0)] | Literal["calibrated"]  # <= a year
+Spread = Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"]
+Capacity = Annotated[float, Field(ge=0.0, le=100.0)] | None  # months of applications a month
 
 
 TariffBasis = Literal[
@@ -214,8 +220,11 @@ class Targeted(Instrument):
 
 
 class Licensed(Instrument):
-    """A licence regime: a share of requests approved, after a lead time and a ramp; the
-    history and Monte Carlo timing act on these three fields."""
+    """A licence regime as a process: applications (the would-be exports) arrive each month;
+    the regime starts reviewing up to ``review_capacity`` months of applications a month
+    (the rest wait in a backlog, first come first served); each review takes
+    ``review_working_days``; a share of the decisions is approved, after a lead time and a
+    ramp (the stance easing). The history and Monte Carlo timing act on these fields."""
 
     approval_share: Annotated[Share, PerDraw()] = Field(
         description="Share of requests approved once approvals flow (0-1, or 'calibrated')."
@@ -226,16 +235,43 @@ class Licensed(Instrument):
     ramp_months: Annotated[RampMonths, PerDraw()] = Field(
         0.0, description="Months over which approvals rise to their share (or 'calibrated')."
     )
+    review_working_days: Annotated[ReviewDays, PerDraw(typical=60.0)] = Field(
+        0.0,
+        description="Working days a review takes (MOFCOM: 45); 0: decided on application.",
+    )
+    review_spread: Annotated[Spread, PerDraw()] = Field(
+        0.0,
+        description="Spread of review times below review_working_days (0: every review takes "
+        "them all; 1: evenly anywhere within them).",
+    )
+    review_capacity: Annotated[Capacity, PerDraw(typical=2.0)] = Field(
+        None,
+        description="Reviews the regime can start a month, in months of applications "
+        "(1 keeps pace; below 1 a backlog grows); none: unlimited.",
+    )
+
+
+def review_share(p: Licensed, age: int | np.ndarray, values: Values) -> float | np.ndarray:
+    """Share of the month's would-be exports decided at ``age`` (``review_decided``); 1 when
+    reviews take no time and capacity is unlimited."""
+    days = value(p, "review_working_days", values)
+    key = f"{p.id}.review_capacity"
+    capacity = values.get(key, p.review_capacity)
+    if capacity is None and np.all(np.asarray(days) == 0.0):
+        return 1.0
+    spread = value(p, "review_spread", values)
+    return review_decided(age, days, np.inf if capacity is None else capacity, spread)
 
 
 def approved_share(p: Licensed, age: int, values: Values) -> float | np.ndarray:
-    """The measure's ``approval_path`` at ``age`` months after entry."""
+    """The measure's ``approval_path`` at ``age`` months after entry, times the share its
+    review process has decided (``review_share``)."""
     share = approval_path(
         age,
         value(p, "lead_time_months", values),
         value(p, "ramp_months", values),
         value(p, "approval_share", values),
-    )
+    ) * review_share(p, age, values)
     return float(share) if np.ndim(share) == 0 else share
 
 
@@ -260,7 +296,15 @@ class ExportLicense(Targeted, Licensed):
     type: Literal["export_license"] = "export_license"
     writes = ("allowed", "content_rules")
     denied_sectors: list[Sector] = Field(
-        default_factory=list, description="End uses never licensed (e.g. defence)."
+        default_factory=list,
+        description="End uses licensed at ``end_use_approval_share`` only (e.g. defence).",
+    )
+    end_use_approval_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of the denied_sectors' requests approved (0: denied outright), "
+        "relative to the civil uses' approval.",
     )
     conditions: Conditions = Field(default_factory=Conditions)
 
@@ -274,7 +318,8 @@ class ExportLicense(Targeted, Licensed):
     def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
         mask = ctx.mask(self, Targeted.export_mask)
         sectors = [s for s in self.sectors_denied() if s in ctx.net.sectors]
-        kept = 1.0 - ctx.denied_share(sectors)  # share of imports for other uses
+        # share of imports for other uses, plus the denied uses' own approved share
+        kept = 1.0 - ctx.denied_share(sectors) * (1.0 - self.end_use_approval_share)
         approved = approved_share(self, age, ctx.values)
         for cells, released in ctx.release_groups(mask):
             fx.allowed.apply(cells, released + (1.0 - released) * approved, kept[cells], ctx.on)
@@ -583,6 +628,35 @@ class Stockpile(Instrument):
     def opens(self, net: CompiledNetwork) -> np.ndarray | None:
         if self.action != "release":
             return None
+        return one_hot(net, region=self.actor, product=self.product)[0] > 0
+
+
+class StockpileRelease(Instrument):
+    """A national stockpile of a product held by the actor and released by a rule: when the
+    region's stock falls below ``trigger_cover_months`` of its use (trend), the stockpile
+    tops it up, at most ``max_tonnes_per_month`` a month, until ``tonnes`` are released.
+    The engine tracks what is left (``State.drawn``)."""
+
+    type: Literal["stockpile_release"] = "stockpile_release"
+    writes = ("reserve", "reserve_cover", "reserve_rate")
+    product: Product
+    tonnes: Annotated[float, PerDraw(typical=500.0)] = Field(
+        gt=0.0, description="Size of the stockpile, t."
+    )
+    trigger_cover_months: Annotated[float, PerDraw()] = Field(
+        1.0, ge=0.0, le=24.0, description="Months of the region's use below which it releases."
+    )
+    max_tonnes_per_month: Annotated[float, PerDraw(typical=100.0)] = Field(
+        gt=0.0, description="Most released in a month, t."
+    )
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        cell = one_hot(ctx.net, region=self.actor, product=self.product)
+        for channel, name in zip(self.writes, ("tonnes", "trigger_cover_months",
+                                               "max_tonnes_per_month"), strict=True):  # fmt: skip
+            fx.put(channel, cell * per_draw_column(ctx.value(self, name), 3))
+
+    def opens(self, net: CompiledNetwork) -> np.ndarray | None:
         return one_hot(net, region=self.actor, product=self.product)[0] > 0
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from rareflow.engine.parameters import ParamValue
 from rareflow.model.compiled import month_index
 from rareflow.policies import instruments as ins
+from rareflow.policies.context import review_decided
 from rareflow.scenarios.model import Scenario
 from rareflow.scenarios.uncertainty import ATTRIBUTES, TIMING, Distribution
 
@@ -188,9 +189,17 @@ def _timed(
         update: dict[str, object] = {"start": min(p.start, scenario.start), "end": None}
         if isinstance(p, ins.Licensed):
             out[f"{p.id}.approval_share"] = _approved(p, age[:, j], out, calibration, n)
-            update.update(approval_share=0.0, lead_time_months=0.0, ramp_months=0.0)
-            out.pop(f"{p.id}.lead_time_months", None)
-            out.pop(f"{p.id}.ramp_months", None)
+            update.update(
+                approval_share=0.0,
+                lead_time_months=0.0,
+                ramp_months=0.0,
+                review_working_days=0.0,
+                review_spread=0.0,
+                review_capacity=None,
+            )
+            for name in ("lead_time_months", "ramp_months", "review_working_days", "review_spread"):
+                out.pop(f"{p.id}.{name}", None)
+            out.pop(f"{p.id}.review_capacity", None)
         if isinstance(p, ins.CapacityInvestment):
             out[f"{p.id}.tonnes_per_year"] = _ramped(p, sampled, out, n, first, horizon, update)
         kept.append(p.model_copy(update=update))
@@ -217,7 +226,16 @@ def _approved(
 
     lead, ramp = attr("lead_time_months"), np.maximum(attr("ramp_months"), 1e-9)
     rise = np.clip((age + 1.0 - lead[:, None]) / ramp[:, None], 0.0, 1.0)
-    return attr("approval_share")[:, None] * rise
+    given = values.get(f"{p.id}.review_capacity")
+    fixed = np.inf if p.review_capacity is None else p.review_capacity
+    capacity = np.asarray(fixed if given is None else given, dtype=float)
+    days = attr("review_working_days")
+    if np.all(days == 0.0) and np.all(np.isinf(capacity)):
+        return attr("approval_share")[:, None] * rise
+    ages = np.clip(np.asarray(age), 0, None).astype(int)
+    spread = attr("review_spread")
+    decided = review_decided(ages, days, np.broadcast_to(capacity, (n,)), spread)
+    return attr("approval_share")[:, None] * rise * decided
 
 
 def _ramped(
