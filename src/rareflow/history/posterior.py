@@ -263,7 +263,7 @@ def meta_path(path: Path) -> Path:
 def write_posterior(post: Posterior, path: Path = POSTERIOR_FILE) -> Path:
     """The particles (weight, then one column per parameter) and, beside them, the provenance
     and the table (``.json``); both written atomically."""
-    from rareflow.io.export import atomic_path
+    from rareflow.data.files import atomic_path
 
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
