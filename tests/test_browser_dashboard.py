@@ -88,7 +88,10 @@ def until(page: Any, expression: str, arg: Any = None) -> None:
     page, which the dashboard's Content-Security-Policy (no 'unsafe-eval') rightly blocks."""
     deadline = time.monotonic() + WAIT_MS / 1000
     while not page.evaluate(expression, arg):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        status = page.evaluate(
+            "[(document.getElementById('run-status') || {}).textContent, ...[...document.querySelectorAll('.msg')].map(m => (m.dataset.for || '') + ': ' + m.textContent).filter(t => t.length > 4)].join(' / ')"
+        )
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}; status: {status}"
         page.wait_for_timeout(100)
 
 

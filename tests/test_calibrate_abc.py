@@ -140,7 +140,9 @@ def sample_file(tmp_path: Path, extra: str | None = None) -> Path:
 def calibrated_scenario(uncertainty: dict | None = None):  # type: ignore[no-untyped-def]
     policy = {**LICENCE, "approval_share": "calibrated", "lead_time_months": "calibrated",
               "ramp_months": "calibrated"}  # fmt: skip
-    doc = {"name": "mc", "start": "2026-11", "months": 6, "policies": [policy]}
+    # no catch-up window, so that six months show value lost rather than units still pending
+    doc = {"name": "mc", "start": "2026-11", "months": 6, "policies": [policy],
+           "parameters": {"catchup_months": 0}}  # fmt: skip
     return parse_scenario({**doc, "uncertainty": uncertainty} if uncertainty else doc)
 
 

@@ -302,7 +302,8 @@ class Exposure:
             data: dict[str, object] = {
                 str(k): v for k, v in row.items() if not str(k).startswith("_")
             }
-            data["first_shortage"] = row["_first_month"]
+            first = row["_first_month"]  # a month, or a missing value (None/NaN) when none
+            data["first_shortage"] = first if isinstance(first, str) else None
             data["alternatives"] = row["_alternatives"]
             data["caught_by"] = row["_caught"]
             if "controlled_content" in data:

@@ -34,6 +34,12 @@ function fieldsOf(type) {
       out.push({ path: "items.products", kind: "list", required: true });
       out.push({ path: "items.elements", kind: "list" });
       out.push({ path: "items.min_content", kind: "number" });
+    } else if (prop.$ref) {
+      // a nested model (e.g. a licence's `conditions`): one input per field, "conditions.defence_use"
+      const nested = (schema.$defs || {})[prop.$ref.split("/").pop()] || { properties: {} };
+      for (const [sub, subProp] of Object.entries(nested.properties)) {
+        out.push({ path: `${name}.${sub}`, kind: fieldKind(subProp), prop: subProp });
+      }
     } else {
       out.push({ path: name, kind: fieldKind(prop), prop, required: (schema.required || []).includes(name) });
     }
