@@ -67,8 +67,6 @@ class Arcs:
     stage_exporter: tuple[np.ndarray, ...]
     stage_importer: tuple[np.ndarray, ...]
     staged: bool  # every arc belongs to a stage (so the stages write every shipment)
-    china: np.ndarray  # arcs whose exporter is China (empty without China)
-    china_to_product: sp.csr_matrix  # (P, len(china)) sums them by product
     has_imports: np.ndarray  # (R x P,) bool: importer node had baseline imports
     _cache: dict[bytes, tuple[np.ndarray, sp.csr_matrix]] = field(default_factory=dict)
 
@@ -351,10 +349,6 @@ def _arcs(
         s_imp.append(sp.csr_matrix((ones, (node_i, cols_s)), shape=shape))
         s_e.append(node_e)
         s_i.append(node_i)
-    china = np.flatnonzero(e == net.china) if net.china >= 0 else np.zeros(0, dtype=int)
-    china_to_product = sp.csr_matrix(
-        (np.ones(china.size), (p[china], np.arange(china.size))), shape=(n_p, china.size)
-    )
     return Arcs(
         product=p,
         exporter=e,
@@ -371,8 +365,6 @@ def _arcs(
         stage_exporter=tuple(s_e),
         stage_importer=tuple(s_i),
         staged=sum(np.arange(n_a)[a].size for a in stage_arcs) == n_a,
-        china=china,
-        china_to_product=china_to_product,
         has_imports=has_imports.T.reshape(-1),
     )
 
