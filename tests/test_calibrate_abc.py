@@ -20,7 +20,8 @@ from rareflow.history.posterior import (
     write_posterior,
 )
 from rareflow.history.simulator import HistorySimulator
-from rareflow.history.targets import FAMILIES, Targets
+from rareflow.history.targets import FAMILIES, Targets, inside_band
+from rareflow.policies.context import approval_path
 from rareflow.scenarios.load import parse_scenario
 from rareflow.uncertainty.run import run_montecarlo
 from rareflow.uncertainty.sensitivity import sensitivity
@@ -94,6 +95,61 @@ def test_the_posterior_covers_engine_generated_parameters(sim: HistorySimulator)
                           max_generations=4, seed=2, simulator=sim, targets=tg,
                           family_weights={"stoppages": 0.0})  # fmt: skip
     assert np.array_equal(post.particles, again.particles)  # seeded: the same posterior
+
+
+def test_approval_reports_bound_the_path_to_their_date_from_below(sim: HistorySimulator) -> None:
+    """A count share of applications approved so far is held as a lower bound on the mean
+    volume share of the path from the licence's entry to the report, not on the long-run
+    share: a path above every report costs nothing, one below costs its shortfall."""
+    tg = Targets(sim, "2025-01", "2025-08")
+    fam = tg.families["approvals"]
+    assert fam.lower_bound and len(fam.observed) >= 3
+    # CLEPA, 4 June: April and May have elapsed; late June (month only): April to June
+    early = next(j for j, label in enumerate(fam.labels) if label.endswith("2025-06-04"))
+    assert len(tg._approval_keys[early]) == 2
+    assert max(len(k) for k in tg._approval_keys) == 3
+    fast = {"licence_approval_share": np.array([1.0, 0.3]),
+            "licence_lead_time_months": np.array([0.0, 0.0]),
+            "licence_ramp_months": np.array([0.5, 0.5]),
+            "licence_entry_leakage_share": np.array([0.9, 0.9])}  # fmt: skip
+    modelled = tg._model_approvals(fast, 2)
+    assert modelled[0] == pytest.approx(np.ones(len(fam.observed)))  # leakage is no approval
+    k = np.arange(2)
+    assert sim.base["licence_review_working_days"] == 0.0  # curated: reviews take no time
+    assert modelled[1, early] == pytest.approx(approval_path(k, 0.0, 0.5, 0.3).mean())
+    others = {f: np.ones((2, len(tg.families[f].observed))) for f in FAMILIES}
+    d = tg.discrepancy({**others, "approvals": modelled})
+    assert d[0, FAMILIES.index("approvals")] == 0.0
+    shortfall = np.clip(fam.observed - modelled[1], 0, None).mean()
+    assert d[1, FAMILIES.index("approvals")] == pytest.approx(shortfall) and shortfall > 0
+    # the predictive check: a bound is met by any band reaching it
+    assert inside_band(fam, fam.observed + 0.1, fam.observed + 0.2).all()
+    assert not inside_band(fam, fam.observed - 0.2, fam.observed - 0.1).any()
+
+
+def test_families_weigh_by_their_information(sim: HistorySimulator) -> None:
+    """sqrt of each family's effective observations (Kish) over their mean: the 61 export
+    points outweigh the four approval reports, but not 15-fold."""
+    tg = Targets(sim, "2024-01", "2025-08")
+    w = tg.family_weights()
+    info = {f: tg.families[f].information for f in FAMILIES}
+    assert np.mean(list(w.values())) == pytest.approx(1.0)
+    assert w["exports"] / w["approvals"] == pytest.approx(
+        np.sqrt(info["exports"] / info["approvals"])
+    )
+    assert w["exports"] > w["prices"] > w["approvals"]
+    n_half = sum(tg.families["exports"].weights < 1)
+    assert info["exports"] < len(tg.families["exports"].observed) or n_half == 0
+    # a family's own normalisation of its weights does not change its information
+    prices = tg.families["prices"]
+    assert prices.weights.sum() == pytest.approx(1.0) and prices.information > 10
+
+
+def test_scales_fall_back_to_the_mean_where_most_prior_draws_meet_a_bound() -> None:
+    from rareflow.history.abc import _scales
+
+    disc = np.array([[1.0, 0.0, 0.0], [3.0, 0.0, 0.0], [2.0, 0.0, 0.9]])
+    assert _scales(disc).tolist() == pytest.approx([2.0, 1.0, 0.3])
 
 
 def test_a_window_without_observations_is_refused(sim: HistorySimulator) -> None:

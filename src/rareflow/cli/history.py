@@ -104,7 +104,8 @@ def calibrate(
         typer.Option(
             "--weights",
             help="Family weights, e.g. 'exports=1,prices=0.5' (families: "
-            "exports, prices, approvals, stoppages; default 1 each).",
+            "exports, prices, approvals, stoppages; default: each by the square root of its "
+            "effective observations, over their mean).",
         ),
     ] = None,
     out: Annotated[

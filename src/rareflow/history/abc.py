@@ -70,6 +70,13 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: Sequence[float]) -> np.nd
     return np.interp(q, cdf, xs)
 
 
+def _scales(disc: np.ndarray) -> np.ndarray:
+    """Per family, the prior draws' median discrepancy; where it is 0 (a one-sided target most
+    prior draws meet) their mean, and 1 where that is 0 too."""
+    median, mean = np.median(disc, axis=0), disc.mean(axis=0)
+    return np.where(median > 0, median, np.where(mean > 0, mean, 1.0))
+
+
 def _distances(disc: np.ndarray, scales: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.asarray((disc / scales * weights).sum(axis=1))
 
@@ -141,8 +148,7 @@ def abc_smc(
     theta = rng.uniform(lo, hi, size=(n, len(lo)))
     disc = np.asarray(simulate(theta), float)
     fw = np.ones(disc.shape[1]) if family_weights is None else np.asarray(family_weights, float)
-    scales = np.median(disc, axis=0)
-    scales = np.where(scales > 0, scales, 1.0)
+    scales = _scales(disc)
     dist = _distances(disc, scales, fw)
     order = np.argsort(dist, kind="stable")[:keep]
     x, d, f, w = theta[order], dist[order], disc[order], np.ones(keep)  # importance weights

@@ -42,7 +42,7 @@ import pandas as pd
 from rareflow.errors import UserInputError
 from rareflow.history.abc import ABCResult, Generation, abc_smc, weighted_quantile
 from rareflow.history.calibrate import SPECS, Spec
-from rareflow.history.targets import FAMILIES, FAMILY_WEIGHTS, MIN_OBSERVATIONS, inside_band
+from rareflow.history.targets import FAMILIES, MIN_OBSERVATIONS, inside_band
 
 if TYPE_CHECKING:
     from rareflow.history.simulator import HistorySimulator
@@ -176,7 +176,7 @@ def fit_posterior(
     specs = specs_for(sim, names)
     if not specs:
         raise UserInputError("no parameter to fit", column="--parameters", value=names)
-    fw = {**FAMILY_WEIGHTS, **(family_weights or {})}
+    fw = {**tg.family_weights(), **(family_weights or {})}
 
     def simulate(theta: np.ndarray) -> np.ndarray:
         return tg.discrepancy(tg.predict(batch_of(specs, theta)))

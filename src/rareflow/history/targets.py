@@ -10,10 +10,17 @@ Each family is a list of observations in the window with the model's value for e
   each China-domestic price relative to its first observation in the window (the direction of
   China's own prices), from ``prices_2025_monthly.csv``. Discrepancy: root mean squared log
   error of the ratios.
-- ``approvals``: reported licence approval shares (``licence_approvals_2025.csv``) against the
-  model's approval share of the calibrated licence in force that month (one path for all
-  destinations; the reports are shares of applications so far). Discrepancy: mean absolute
-  difference of the shares.
+- ``approvals``: reported licence approval shares (``licence_approvals_2025.csv``). Each is
+  a share of a group's applications (a count) approved since the controls began, from small
+  and mid-size applicants (CLEPA's auto suppliers, one US magnet distributor, EU Chamber
+  members). SMM (24 May 2025, same file) reports the large magnet makers approved first, and
+  China's magnet tonnage was back at its pre-April level by July 2025 while these shares were
+  25-60%: a count share is not a volume share. So each report is held as a **lower bound** on
+  the model's volume share approved, and against the model's **path** to that date, not its
+  long-run share: the mean approved share of the calibrated licence's magnet segments over
+  the months from its entry to the report (the report's month counts when it is dated on or
+  after the 15th, or by month only: ``REPORT_MID_DAY``). Discrepancy: the mean shortfall of
+  the modelled share below the reports (0 for a path at or above every report).
 - ``stoppages``: each reported stoppage (``shortage_events_2025.csv``) against the nearest month
   in which the model stops at least ``stoppages.THRESHOLD`` of the event's (region, sector)
   buyers; the offset beyond the one-month tolerance, capped at ``CAP`` months, over ``CAP``.
@@ -23,7 +30,12 @@ Each family is a list of observations in the window with the model's value for e
   ``QUIET_WEIGHT`` x that share.
 
 The calibration divides each family's discrepancy by its median over the prior draws and sums
-them with ``FAMILY_WEIGHTS`` (``abc.abc_smc``).
+them with ``family_weights``: each family weighs by the square root of its effective number of
+observations (Kish's, from its observations' weights), relative to the families' mean. Each
+discrepancy is a mean over its observations, and the precision of a mean of n errors grows as
+sqrt(n); a weight growing as n would treat 61 monthly export points that move together (World
+and its destinations, month after month) as 61 independent facts. Four approval reports then
+weigh about a quarter of the 61 export points, not as much.
 """
 
 from __future__ import annotations
@@ -42,7 +54,7 @@ if TYPE_CHECKING:
     from rareflow.history.simulator import HistorySimulator
 
 FAMILIES = ("exports", "prices", "approvals", "stoppages")
-FAMILY_WEIGHTS = {"exports": 1.0, "prices": 1.0, "approvals": 1.0, "stoppages": 1.0}
+REPORT_MID_DAY = 15  # a report dated from this day on counts its own month as elapsed
 IMPLIED_WEIGHT = 0.5
 CAP = 6.0  # months: a stoppage this far from the event (or none) is a full miss
 QUIET_WEIGHT = 0.5  # stoppages where none was reported, beside the events' misses
@@ -62,6 +74,14 @@ class Family:
     unit: str
     weights: np.ndarray  # (n,)
     tolerance: np.ndarray | None = None  # (n,) slack of the predictive check (None: 0)
+    lower_bound: bool = False  # the observations bound the model's values from below
+
+    @property
+    def information(self) -> float:
+        """Effective number of observations (Kish): (sum w)^2 / sum w^2, so that half-weight
+        observations count less and a family's own normalisation of its weights does not."""
+        total = float(self.weights.sum())
+        return total**2 / float((self.weights**2).sum()) if total > 0 else 0.0
 
 
 class Targets:
@@ -131,23 +151,36 @@ class Targets:
 
         obs = approval_shares()
         obs = obs[obs["month"].isin(list(self.months))]
-        found = [self._licence_in_force(str(m)) for m in obs["month"]]
-        keep = np.array([k is not None for k in found], dtype=bool)
-        self._approval_keys = [k for k in found if k is not None]
+        found = [self._path_to(str(m), str(d)) for m, d in zip(obs["month"], obs["date"],
+                                                              strict=True)]  # fmt: skip
+        keep = np.array([bool(k) for k in found], dtype=bool)
+        self._approval_keys: list[list[str]] = [k for k in found if k]
         obs = obs[keep]
-        labels = [f"{r} {m}" for r, m in zip(obs["region"], obs["month"], strict=True)]
+        labels = [f"{r} {d}" for r, d in zip(obs["region"], obs["date"], strict=True)]
         values = obs["approval_share"].to_numpy(float)
-        return Family("approvals", labels, values, "share", np.ones(len(values)))
+        return Family("approvals", labels, values, "share (lower bound)", np.ones(len(values)),
+                      lower_bound=True)  # fmt: skip
 
-    def _licence_in_force(self, month: str) -> str | None:
-        """The calibrated licence segment in force in ``month`` (None if none)."""
+    def _path_to(self, month: str, date: str) -> list[str]:
+        """The approval-share keys of the calibrated licence's magnet segments from its entry
+        to a report dated ``date`` in ``month`` (empty if none is in force then)."""
+        from rareflow.history.scenario import is_materials
+
         k = month_index(month)
-        for policy in self.sim.scenario.policies:
-            if policy.id in self.sim.segments:
-                end = month_index(policy.end) if policy.end else 10**9
-                if month_index(policy.start) <= k <= end:
-                    return f"{policy.id}.approval_share"
-        return None
+        day = int(date[8:10]) if len(date) >= 10 else REPORT_MID_DAY
+        last = k if day >= REPORT_MID_DAY else k - 1
+        starts = {p.id: month_index(p.start) for p in self.sim.scenario.policies
+                  if p.id in self.sim.segments and not is_materials(p.id)}  # fmt: skip
+        for pid, start in starts.items():
+            policy = next(p for p in self.sim.scenario.policies if p.id == pid)
+            end = month_index(policy.end) if policy.end else 10**9
+            if start <= k <= end:  # the licence in force: its segments up to the report
+                base = pid.rpartition("~")[0]
+                mine = {i: t for i, t in starts.items() if i.rpartition("~")[0] == base}
+                first = min(mine.values())
+                upto = max(last, first)
+                return [f"{i}.approval_share" for i, t in mine.items() if t <= upto]
+        return []
 
     def _stoppages(self) -> Family:
         c = self.sim.compiled
@@ -218,18 +251,28 @@ class Targets:
         return out
 
     def _model_approvals(self, batch: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """(D, reports) the mean approved share of the licence's path up to each report."""
         from rareflow.history.parameters import LICENCE_NAMES, licence_parameters
-        from rareflow.history.scenario import licence_values
+        from rareflow.history.scenario import ENTRY_LEAKAGE, licence_values
 
         licence: dict[str, np.ndarray | float] = {
             **licence_parameters(self.sim.base),
             **{k: batch[k] for k in LICENCE_NAMES if k in batch},
+            ENTRY_LEAKAGE: 0.0,  # exports leaving unlicensed are no approvals
         }
         values = licence_values(self.sim.segments, licence)
         out = np.empty((n, len(self._approval_keys)))
-        for j, key in enumerate(self._approval_keys):
-            out[:, j] = np.broadcast_to(values[key], (n,))
+        for j, keys in enumerate(self._approval_keys):
+            path = np.stack([np.broadcast_to(values[key], (n,)) for key in keys])
+            out[:, j] = path.mean(axis=0)
         return out
+
+    def family_weights(self) -> dict[str, float]:
+        """Per family: sqrt(effective observations) over the families' mean of it (a family
+        with none weighs 0)."""
+        root = {name: np.sqrt(f.information) for name, f in self.families.items()}
+        mean = float(np.mean([v for v in root.values() if v > 0] or [1.0]))
+        return {name: float(v / mean) for name, v in root.items()}
 
     def _model_stoppages(self, raw: object) -> np.ndarray:
         """(D, events) signed months from each event to the nearest modelled stoppage in its
@@ -271,8 +314,8 @@ class Targets:
             elif name == "prices":
                 ratio = np.maximum(m, 1e-12) / fam.observed
                 d = np.sqrt((np.log(ratio) ** 2 * fam.weights).sum(axis=1) / fam.weights.sum())
-            elif name == "approvals":
-                d = np.abs(m - fam.observed).mean(axis=1)
+            elif name == "approvals":  # lower bounds: only a shortfall counts
+                d = np.clip(fam.observed - m, 0.0, None).mean(axis=1)
             else:
                 n = len(self._events)
                 miss = np.clip(np.abs(m[:, :n]) - st.TOLERANCE_MONTHS, 0.0, None) / CAP
@@ -283,6 +326,10 @@ class Targets:
 
 def inside_band(family: Family, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Whether each observation lies in its predictive band [low, high], widened by the
-    family's tolerance (stoppage offsets: the one month of the matching rule)."""
+    family's tolerance (stoppage offsets: the one month of the matching rule); a lower bound
+    is met when the band reaches it (the model may lie above)."""
     tol = np.zeros(len(family.observed)) if family.tolerance is None else family.tolerance
-    return np.asarray((low - tol <= family.observed) & (family.observed <= high + tol))
+    above = family.observed <= high + tol
+    if family.lower_bound:
+        return np.asarray(above)
+    return np.asarray((low - tol <= family.observed) & above)
