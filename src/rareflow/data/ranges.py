@@ -46,7 +46,6 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "licence_approval_share": (0.0, 1.0),
     "licence_entry_leakage_share": (0.0, 1.0),
     "licence_lead_time_months": (0.0, 24.0),
-    "licence_materials_factor": (0.0, 1.0),
     "licence_ramp_months": (0.0, 36.0),
     "licence_review_spread": (0.0, 1.0),
     "licence_review_working_days": (0.0, 260.0),

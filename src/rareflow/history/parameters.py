@@ -21,14 +21,9 @@ FIELDS = ("name", "value", "unit", "provenance", "note")
 
 # The licence approval path (``rareflow.policies.effects.approval_path``); their priors are rows
 # of the parameters table, with their sources.
-# Two more act on the history run's calibrated licences only (``scenario.licence_values``):
-# ``licence_materials_factor`` (oxides and metals approved at this share of the magnets' rate)
-# and ``licence_entry_leakage_share`` (share of the first month's exports that leaves unlicensed).
-LICENCE_NAMES = (
-    *CALIBRATED_PARAMETERS.values(),
-    "licence_materials_factor",
-    "licence_entry_leakage_share",
-)
+# One more acts on the history run's calibrated licences only (``scenario.licence_values``):
+# ``licence_entry_leakage_share``, the share of the first month's exports that leaves unlicensed.
+LICENCE_NAMES = (*CALIBRATED_PARAMETERS.values(), "licence_entry_leakage_share")
 
 
 def read_rows(path: Path = CALIBRATED_FILE) -> list[dict[str, str]]:

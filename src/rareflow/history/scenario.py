@@ -13,11 +13,10 @@ within ``licence_review_working_days``, spread over it by ``licence_review_sprea
 0 days (the fitted lead time and ramp carry the review; MOFCOM's statutory 45 working days
 fit the 2025 exports worse, ``docs/history.md``).
 
-The licence's oxides and metals are approved at ``licence_materials_factor`` (m) of that share
-(a magnet-first regime: magnet tonnage was back by July 2025 while Europe's Dy, Tb and Y oxide
-prices stayed 3-20 times China's), and in its first month ``licence_entry_leakage_share`` (e)
-of the month's exports leaves unlicensed besides (``e + (1 - e) share(0)``: April 2025 exports
-were half of March's seven weeks before the first approval). m = 1 and e = 0 leave the one path.
+In the licence's first month ``licence_entry_leakage_share`` (e) of the month's would-be
+exports leaves unlicensed besides, ``e + (1 - e) share(0)`` (declared before the controls, or
+not yet caught by them): China's magnet exports in April 2025 were still half of March's,
+seven weeks before the first approval (SMM, 24 May 2025). e = 0 leaves the path as it was.
 
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
@@ -31,7 +30,6 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from rareflow.history.observed import MAGNET_PRODUCTS
 from rareflow.history.parameters import LICENCE_NAMES, engine_overrides, licence_parameters
 from rareflow.history.stockpiles import national_stockpiles
 from rareflow.history.timeline import calibrated_licences, policies
@@ -43,8 +41,6 @@ from rareflow.scenarios.model import Scenario
 
 HISTORY_START = "2024-01"
 SEGMENTS = 24  # months of explicit ramp segments; the last one runs to the licence's end
-MATERIALS_TAG = "m"  # segment ids <id>~m<k>: the licence's oxides and metals
-MATERIALS_FACTOR = "licence_materials_factor"
 ENTRY_LEAKAGE = "licence_entry_leakage_share"
 
 
@@ -59,42 +55,25 @@ def _ramp_start(licence: ins.ExportLicense, suspensions: Sequence[ins.Suspension
 
 
 def _segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]:
-    """Monthly segments ``<id>~<k>`` of the licence's magnets and ``<id>~m<k>`` of its
-    materials (oxides, metals: ``is_materials``), each part present only if it has items."""
     end = month_index(licence.end) if licence.end else None
-    parts = [(tag, licence.items.model_copy(update={"products": products}))
-             for tag, products in zip(("", MATERIALS_TAG), _split_items(licence), strict=True)
-             if products]  # fmt: skip
-    if licence.items.elements or not parts:
-        parts = [("", licence.items)]  # by element content: not split
     out = []
-    for tag, items in parts:
-        for k in range(SEGMENTS):
-            month = start + k
-            if end is not None and month > end:
-                break
-            last = k == SEGMENTS - 1
-            seg_end = licence.end if last else month_label(month)
-            update = {"id": f"{licence.id}~{tag}{k}", "start": month_label(month),
-                      "end": seg_end, "lead_time_months": 0, "items": items}  # fmt: skip
-            out.append(licence.model_copy(update=update))
+    for k in range(SEGMENTS):
+        month = start + k
+        if end is not None and month > end:
+            break
+        last = k == SEGMENTS - 1
+        seg_end = licence.end if last else month_label(month)
+        out.append(
+            licence.model_copy(
+                update={
+                    "id": f"{licence.id}~{k}",
+                    "start": month_label(month),
+                    "end": seg_end,
+                    "lead_time_months": 0,
+                }
+            )
+        )
     return out
-
-
-def _split_items(licence: ins.ExportLicense) -> tuple[list[str], list[str]]:
-    """(magnets, materials) among the licence's listed products."""
-    magnets = [p for p in licence.items.products if p in MAGNET_PRODUCTS]
-    return magnets, [p for p in licence.items.products if p not in magnets]
-
-
-def is_materials(segment: str) -> bool:
-    """Whether a calibrated licence segment id (``<id>~m<k>``) covers materials."""
-    return segment.rpartition("~")[2].startswith(MATERIALS_TAG)
-
-
-def segment_month(segment: str) -> int:
-    """Months since the licence's ramp began, from a segment id (``<id>~<k>``, ``<id>~m<k>``)."""
-    return int(segment.rpartition("~")[2].removeprefix(MATERIALS_TAG))
 
 
 def history_policies(
@@ -117,7 +96,7 @@ def history_policies(
         if isinstance(policy, ins.ExportLicense) and policy.id in calibrated:
             segments = _segments(policy, _ramp_start(policy, suspensions))
             renamed[policy.id] = [s.id for s in segments]
-            months.update({s.id: segment_month(s.id) for s in segments})
+            months.update({s.id: k for k, s in enumerate(segments)})
             out.extend(segments)
         else:
             out.append(policy)
@@ -132,23 +111,20 @@ def licence_values(
     months: Mapping[str, int], licence: Mapping[str, np.ndarray | float]
 ) -> dict[str, np.ndarray]:
     """Per-draw shares of every segment's would-be exports that leave,
-    ``{"<segment>.approval_share": (D,)}``: the approval path; materials segments
-    (``is_materials``) at ``licence_materials_factor`` of it; and in the licence's first month
-    ``licence_entry_leakage_share`` of the month's exports leaves unlicensed besides (declared
-    before the controls, or not yet caught by them). Both default to no effect."""
+    ``{"<segment>.approval_share": (D,)}``: the approval path, and in the licence's first
+    month ``licence_entry_leakage_share`` of the month's exports unlicensed besides (declared
+    before the controls, or not yet caught by them; default 0)."""
     lead = np.atleast_1d(np.asarray(licence["licence_lead_time_months"], dtype=float))
     ramp = np.atleast_1d(np.asarray(licence["licence_ramp_months"], dtype=float))
     share = np.atleast_1d(np.asarray(licence["licence_approval_share"], dtype=float))
     days = np.atleast_1d(np.asarray(licence.get("licence_review_working_days", 0.0), dtype=float))
     spread = np.atleast_1d(np.asarray(licence.get("licence_review_spread", 0.0), dtype=float))
-    factor = np.atleast_1d(np.asarray(licence.get(MATERIALS_FACTOR, 1.0), dtype=float))
     leak = np.atleast_1d(np.asarray(licence.get(ENTRY_LEAKAGE, 0.0), dtype=float))
     out = {}
     for seg, k in months.items():
         approved = approval_path(float(k), lead, ramp, share) * review_decided(
             k, days, np.inf, spread
         )
-        approved = approved * (factor if is_materials(seg) else 1.0)
         out[f"{seg}.approval_share"] = leak + (1.0 - leak) * approved if k == 0 else approved
     return out
 

@@ -162,15 +162,13 @@ class Targets:
                       lower_bound=True)  # fmt: skip
 
     def _path_to(self, month: str, date: str) -> list[str]:
-        """The approval-share keys of the calibrated licence's magnet segments from its entry
+        """The approval-share keys of the calibrated licence's segments from its entry
         to a report dated ``date`` in ``month`` (empty if none is in force then)."""
-        from rareflow.history.scenario import is_materials
-
         k = month_index(month)
         day = int(date[8:10]) if len(date) >= 10 else REPORT_MID_DAY
         last = k if day >= REPORT_MID_DAY else k - 1
         starts = {p.id: month_index(p.start) for p in self.sim.scenario.policies
-                  if p.id in self.sim.segments and not is_materials(p.id)}  # fmt: skip
+                  if p.id in self.sim.segments}  # fmt: skip
         for pid, start in starts.items():
             policy = next(p for p in self.sim.scenario.policies if p.id == pid)
             end = month_index(policy.end) if policy.end else 10**9
