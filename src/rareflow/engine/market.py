@@ -32,7 +32,8 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   stocks rebuild and the price falls back.
 - Sourcing: orders keep the baseline shares that policy allows; the blocked or taxed part
   (tariff weight (1 + rate)^-tariff_elasticity) moves to allowed suppliers in proportion to
-  their spare stock and capacity, over ``rerouting_months``.
+  their spare supply (stock above target plus the output idle capacity can make from
+  surplus inputs: ``spare_supply``), over ``rerouting_months``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from rareflow.engine.numeric import safe_div
+from rareflow.engine.numeric import AT_TARGET_SHARE, safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import PIPELINE_MONTHS, Flows, State
 from rareflow.engine.static import ENTRY_LAGS, Static
@@ -211,12 +212,32 @@ def update_capacity_entry(
     state.pipeline[:, :, arrive] = 0.0
 
 
+def surplus_stock(flows: Flows) -> np.ndarray:
+    """(D, R, P) t stock above target (beyond ``AT_TARGET_SHARE`` of it)."""
+    return np.maximum(flows.stock_end - flows.target * (1.0 + AT_TARGET_SHARE), 0.0)
+
+
+def feedable_activity(static: Static, flows: Flows) -> np.ndarray:
+    """(D, R, K) t activity/month each process could add from its region's input stock
+    above target: min over its inputs of surplus / t input per t activity (unbounded for a
+    process with no inputs, e.g. a mine). Stock held for the region's own plants and users
+    is not feed for extra output."""
+    recipe = static.net.recipe_in  # (K, P)
+    uses = recipe > 0
+    surplus = surplus_stock(flows)[:, :, None, :]  # (D, R, 1, P)
+    per_input = np.where(uses, surplus / np.where(uses, recipe, 1.0), np.inf)
+    return per_input.min(axis=-1)
+
+
 def spare_supply(static: Static, flows: Flows) -> np.ndarray:
-    """(D, R, P) stock above target plus unused capacity's output, per exporter."""
-    net = static.net
-    surplus = np.maximum(flows.stock_end - flows.target, 0.0)
-    idle = np.maximum(flows.capacity - flows.activity, 0.0) @ net.recipe_out
-    return surplus + idle
+    """(D, R, P) what an exporter could offer this month: stock above target plus the
+    output of unused capacity that its input surplus can feed (``feedable_activity``).
+    Idle nameplate capacity with no feed offers nothing: counting it steered a blocked
+    importer's orders to plants that could not ship (issue 18: Japan's May 2025 stoppage)."""
+    surplus = surplus_stock(flows)
+    idle = np.maximum(flows.capacity - flows.activity, 0.0)
+    producible = np.minimum(idle, feedable_activity(static, flows))
+    return surplus + producible @ static.net.recipe_out
 
 
 def update_sourcing(
