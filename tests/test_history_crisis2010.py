@@ -53,3 +53,13 @@ def test_findings_are_read_off_the_run(table) -> None:
     assert text[0].startswith("A 40% cut") and "x at peak" in text[0]
     assert "Oct-Nov 2010 by 9" in text[1]  # over 90%
     assert text[-len(cr.LIMITS) :] == list(cr.LIMITS)
+
+
+def test_the_dy_spike_unwinds_as_buyers_give_up() -> None:
+    # Same mechanisms as 2025, no special case: the buyers a scarcity price prices out give
+    # up, so the gap closes and the price falls back (it stood at its peak to 2013 before)
+    unwind = cr.run_unwind().set_index("product")
+    dy = unwind.loc["dy_oxide"]
+    assert dy["peak_multiple"] > 2.0
+    assert "2010-09" <= dy["peak_month"] <= "2011-12"
+    assert dy["share_of_peak"] < 0.85

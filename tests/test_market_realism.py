@@ -143,9 +143,10 @@ def test_a_long_restriction_loses_less_in_year_ten_than_in_year_one(tiny_network
     adapting, frozen = yearly_loss({}), yearly_loss(NO_ADAPTATION)
     assert adapting[0] > 0.0
     assert adapting[-1] < 0.5 * adapting[0]
-    # the decay comes from entry and the long-run response (the last two years: by year ten
-    # the frozen run's shortfalls too are down to crumbs that catch-up makes good)
-    assert frozen[-2:].sum() > adapting[-2:].sum()
+    # the decay comes from entry and the long-run response (after the first two years: with
+    # the short-run demand destruction at scarcity prices both runs' losses are gone by year
+    # six, so the two differ in how fast they get there)
+    assert frozen[2:].sum() > adapting[2:].sum()
 
 
 def test_long_run_demand_answers_price_more_slowly_and_further(tiny_network: Any) -> None:

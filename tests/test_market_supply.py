@@ -21,17 +21,21 @@ def static() -> Static:
     return build_static(compile_network(load_network()))
 
 
-def month_flows(static: Static, metal_surplus_t: float) -> Any:
+METALS = ("ndpr_metal", "dy_metal", "tb_metal")
+OXIDES = ("ndpr_oxide", "dy_oxide", "tb_oxide")
+
+
+def month_flows(
+    static: Static, surplus_t: float, region: str = "DEU", products: tuple = METALS
+) -> Any:
     """One draw's end-of-month flows: every stock at target, every plant idle at half its
-    capacity, and Germany holding ``metal_surplus_t`` of NdPr, Dy and Tb metal above
-    target."""
+    capacity, and ``region`` holding ``surplus_t`` of each of ``products`` above target."""
     net = static.net
     n_r, n_p = len(net.regions), len(net.products)
     target = np.full((1, n_r, n_p), 100.0)
     stock = target.copy()
-    deu = net.regions.index("DEU")
-    for name in ("ndpr_metal", "dy_metal", "tb_metal"):
-        stock[0, deu, net.products.index(name)] += metal_surplus_t
+    for name in products:
+        stock[0, net.regions.index(region), net.products.index(name)] += surplus_t
     capacity = net.capacity[None].copy()
     return SimpleNamespace(stock_end=stock, target=target, capacity=capacity,
                            activity=0.5 * capacity)  # fmt: skip
@@ -70,3 +74,16 @@ def test_mines_need_no_feed(static: Static) -> None:
     p = net.products.index("concentrate_light")
     made = (flows.capacity - flows.activity)[0, :, k] * net.recipe_out[k, p]
     assert np.all(spare[0, :, p] >= made * (1.0 - 1e-12))
+
+
+def test_idle_plants_down_the_chain_feed_each_other(static: Static) -> None:
+    # Vietnam's idle metal plants turn its spare oxide into metal for its idle magnet plants;
+    # with no spare oxide, neither offers anything
+    net = static.net
+    assert magnets_offered(static, month_flows(static, 0.0, "VNM", OXIDES), "VNM") == 0.0
+    fed = month_flows(static, 1000.0, "VNM", OXIDES)
+    spare = market.spare_supply(static, fed)
+    vnm = net.regions.index("VNM")
+    metal = spare[0, vnm, net.products.index("ndpr_metal")]
+    assert metal > 0.0
+    assert magnets_offered(static, fed, "VNM") > 0.0

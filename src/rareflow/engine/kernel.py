@@ -1130,11 +1130,18 @@ def _update_demand(
         per_lag[t] = 1.0 / max(prm[DEMAND_LAG, t], 1.0)
         per_long[t] = 1.0 / max(prm[DEMAND_LONG_LAG, t], 1.0)
     aims, aims_long = w.m_aim, w.m_stock  # the same multiple in a market without tariffs
+    n_m = aims.shape[1]
     for p in range(n_p):
-        for m in range(aims.shape[1] if topo.demanded[p] else 0):
+        for m in range(n_m if topo.demanded[p] else 0):
             for t in range(TILE):
                 rel = max(_market_multiple(topo, price[p, m, t], p, m), 1e-9)
-                aims[p, m, t] = rel ** -prm[ELAST, t]
+                el = prm[ELAST, t]
+                if rel > 1.0:  # ``market.scarcity_elasticity``: buyers the price prices out
+                    outside = 1.0 if m == n_m - 1 else 0.0
+                    steep = prm[SCARCITY, t] * np.exp(prm[THIN, t] * topo.log_thinness[p] * outside)
+                    if steep > TINY:
+                        el = max(el, 1.0 / steep)
+                aims[p, m, t] = rel**-el
                 aims_long[p, m, t] = rel ** -prm[ELAST_LONG, t]
     for r in range(n_r):
         m = topo.market_of[r]
@@ -1143,11 +1150,10 @@ def _update_demand(
                 continue
             for t in range(TILE):
                 aim, aim_long = aims[p, m, t], aims_long[p, m, t]
-                if fx.taxed and levied[r, p, t] != 0.0:
-                    rel = _market_multiple(topo, price[p, m, t], p, m)
-                    rel = max(rel * (1.0 + topo.import_share[r, p] * levied[r, p, t]), 1e-9)
-                    aim = rel ** -prm[ELAST, t]
-                    aim_long = rel ** -prm[ELAST_LONG, t]
+                if fx.taxed and levied[r, p, t] != 0.0:  # ``market.duty_multiple``
+                    duty = 1.0 + topo.import_share[r, p] * levied[r, p, t]
+                    aim = aim * duty ** -prm[ELAST, t]
+                    aim_long = aim_long * duty ** -prm[ELAST_LONG, t]
                 short[r, p, t] = short[r, p, t] + (aim - short[r, p, t]) * per_lag[t]
                 long_[r, p, t] = long_[r, p, t] + (aim_long - long_[r, p, t]) * per_long[t]
                 mult[r, p, t] = short[r, p, t] * long_[r, p, t]
@@ -1229,20 +1235,20 @@ def _update_sourcing(
     capacity, activity = w.capacity, w.activity
     n_r, n_p = topo.use0.shape
     spare, kept, alt = w.spare, w.kept, w.alt
-    for r in range(n_r):  # stock above target plus what idle capacity can make of it
-        for p in range(n_p):
+    for r in range(n_r):  # ``market.spare_supply``: stock above target, then stage by stage
+        for p in range(n_p):  # what idle capacity can make of the spare inputs
             for t in range(TILE):
                 spare[r, p, t] = max(w.stock[r, p, t] - w.target[r, p, t] * AT_TARGET, 0.0)
-        for o in range(topo.out_process.size):
-            k, p = topo.out_process[o], topo.out_product[o]
-            lo, hi = topo.proc_in_ptr[k], topo.proc_in_ptr[k + 1]
-            for t in range(TILE):
-                idle = max(capacity[r, k, t] - activity[r, k, t], 0.0)
-                for n in range(lo, hi):  # ``market.feedable_activity``: input surplus
-                    i = topo.proc_in_product[n]
-                    held = max(w.stock[r, i, t] - w.target[r, i, t] * AT_TARGET, 0.0)
-                    idle = min(idle, held / topo.proc_in_value[n])
-                spare[r, p, t] += idle * topo.out_yield[o]
+        for s in range(topo.stage_procs_ptr.size - 1):
+            for j in range(topo.stage_procs_ptr[s], topo.stage_procs_ptr[s + 1]):
+                k = topo.stage_procs[j]
+                lo, hi = topo.proc_in_ptr[k], topo.proc_in_ptr[k + 1]
+                for t in range(TILE):
+                    run = max(capacity[r, k, t] - activity[r, k, t], 0.0)
+                    for n in range(lo, hi):
+                        run = min(run, spare[r, topo.proc_in_product[n], t] / topo.proc_in_value[n])
+                    for n in range(topo.proc_out_ptr[k], topo.proc_out_ptr[k + 1]):
+                        spare[r, topo.proc_out_product[n], t] += run * topo.proc_out_value[n]
     share, lag = state.share[b], w.scale
     wt = weight if fx.taxed else allow  # without tariffs the weight is the allowance
     for t in range(TILE):
@@ -1306,13 +1312,14 @@ TWINS = {
     "market.update_prices": "_update_prices",
     "market.market_multiple": "_market_multiple",
     "market.landed_multiple": "_update_demand",
+    "market.duty_multiple": "_update_demand",
+    "market.scarcity_elasticity": "_update_demand",
     "market.update_demand": "_update_demand",
     "market.update_substitution": "_update_substitution",
     "market.scarcity_multiple": "_scarcity_multiple",
     "market.thinness": "_update_prices",
     "market.entry_lags": "_update_capacity_entry",
     "market.update_capacity_entry": "_update_capacity_entry",
-    "market.feedable_activity": "_update_sourcing",
     "market.surplus_stock": "_update_sourcing",
     "market.spare_supply": "_update_sourcing",
     "market.update_sourcing": "_update_sourcing",

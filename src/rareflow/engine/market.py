@@ -17,7 +17,9 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   base-year output x base price (``static.log_thinness``): Y oxide (~0.1 bn USD/yr) is about
   8x as steep as magnets, Dy 2.8x, Tb 3.8x; China's domestic market is deep (1). Prices are held under any cap, lifted to any floor.
 - Demand = final demand x short-run response (landed price / base)^-demand_elasticity over
-  ``demand_response_months``) x long-run response (^-demand_elasticity_long over
+  ``demand_response_months``; above base at least the elasticity the scarcity price assumes,
+  1 / (scarcity_exponent x thinness), so that the buyers it prices out do give up and the
+  price falls back as the gap closes) x long-run response (^-demand_elasticity_long over
   ``demand_long_months``: recycling, ferrite or induction motors, designs without the
   product); landed price = market price x (1 + the importer's mean tariff).
 - Substitution: magnets do without up to substitution_max_share of Dy/Tb metal, in
@@ -32,8 +34,8 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   stocks rebuild and the price falls back.
 - Sourcing: orders keep the baseline shares that policy allows; the blocked or taxed part
   (tariff weight (1 + rate)^-tariff_elasticity) moves to allowed suppliers in proportion to
-  their spare supply (stock above target plus the output idle capacity can make from
-  surplus inputs: ``spare_supply``), over ``rerouting_months``.
+  their spare supply (stock above target plus what idle capacity can make of spare inputs,
+  down the chain: ``spare_supply``), over ``rerouting_months``.
 """
 
 from __future__ import annotations
@@ -124,34 +126,54 @@ def market_multiple(static: Static, state: State) -> np.ndarray:
     return np.where(base > 0, rel, 1.0)
 
 
+def duty_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
+    """(D, R, P) landed price / market price: 1 + the importer's mean tariff on its orders x
+    its import share (tariff: (1|D, A) on the trade arcs)."""
+    levied = static.arcs.to_importer @ (to_arcs(tariff) * state.share)  # (R x P, D)
+    return 1.0 + static.import_share * node_rows(levied, len(static.net.regions))
+
+
 def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
     """(D, R, P) landed price / base price of each region's market, tariffs included
     (tariff: (1|D, A) on the trade arcs)."""
     rel = market_multiple(static, state)[:, static.market_of, :]
     if np.any(tariff):
-        levied = static.arcs.to_importer @ (to_arcs(tariff) * state.share)  # (R x P, D)
-        rel = rel * (1.0 + static.import_share * node_rows(levied, rel.shape[1]))
+        rel = rel * duty_multiple(static, state, tariff)
     return rel
+
+
+def scarcity_elasticity(static: Static, prm: Mapping[str, ParamValue]) -> np.ndarray:
+    """(1|D, M, P) short-run demand elasticity of the buyers a scarcity price prices out:
+    1 / (scarcity_exponent x thinness), the elasticity ``scarcity_multiple`` assumes (0
+    where the exponent is 0, or below ``TINY``: no scarcity price)."""
+    steep = per_draw(prm["scarcity_exponent"], 3) * thinness(static, prm)  # (1|D, P, M)
+    return safe_div(1.0, steep).transpose(0, 2, 1)
 
 
 def update_demand(
     static: Static, state: State, tariff: np.ndarray, prm: Mapping[str, ParamValue]
 ) -> None:
-    """Short-run (``demand_elasticity`` over ``demand_response_months``) and long-run
-    (``demand_elasticity_long`` over ``demand_long_months``: recycling, ferrite motors,
-    designs without the product) responses to the landed price; demand_mult is their
-    product."""
-    short, long_ = (
-        -per_draw(prm["demand_elasticity"], 3),
-        -per_draw(prm["demand_elasticity_long"], 3),
-    )
+    """Short-run (over ``demand_response_months``) and long-run (``demand_elasticity_long``
+    over ``demand_long_months``: recycling, ferrite motors, designs without the product)
+    responses to the landed price; demand_mult is their product.
+
+    Short run: ``demand_elasticity``, but above the base price at least the elasticity the
+    scarcity price assumes (``scarcity_elasticity``): the price at which buyers give up the
+    missing share is one at which they do, so demand destruction closes the gap and the
+    price falls back (with a lower elasticity the shortfall, and the price, stood for years:
+    issue 18, 2010-11). A tariff's part of the landed price meets ``demand_elasticity``.
+    """
+    e_short = per_draw(prm["demand_elasticity"], 3)
+    e_long = per_draw(prm["demand_elasticity_long"], 3)
+    rel = np.maximum(market_multiple(static, state), 1e-9)  # (D, M, P)
+    scarce = np.maximum(e_short, scarcity_elasticity(static, prm))
+    el = np.where(rel > 1.0, scarce, e_short)
+    aim_short = (rel**-el)[:, static.market_of, :]
+    aim_long = (rel**-e_long)[:, static.market_of, :]
     if np.any(tariff):
-        rel = np.maximum(landed_multiple(static, state, tariff), 1e-9)
-        aim_short, aim_long = rel**short, rel**long_
-    else:  # every region of a market sees the same multiple: raise M x P values, not R x P
-        rel = np.maximum(market_multiple(static, state), 1e-9)
-        aim_short = (rel**short)[:, static.market_of, :]
-        aim_long = (rel**long_)[:, static.market_of, :]
+        duty = duty_multiple(static, state, tariff)
+        aim_short = aim_short * duty**-e_short
+        aim_long = aim_long * duty**-e_long
     lag = np.maximum(per_draw(prm["demand_response_months"], 3), 1.0)
     lag_long = np.maximum(per_draw(prm["demand_long_months"], 3), 1.0)
     state.demand_short = state.demand_short + (aim_short - state.demand_short) / lag
@@ -217,27 +239,27 @@ def surplus_stock(flows: Flows) -> np.ndarray:
     return np.maximum(flows.stock_end - flows.target * (1.0 + AT_TARGET_SHARE), 0.0)
 
 
-def feedable_activity(static: Static, flows: Flows) -> np.ndarray:
-    """(D, R, K) t activity/month each process could add from its region's input stock
-    above target: min over its inputs of surplus / t input per t activity (unbounded for a
-    process with no inputs, e.g. a mine). Stock held for the region's own plants and users
-    is not feed for extra output."""
-    recipe = static.net.recipe_in  # (K, P)
-    uses = recipe > 0
-    surplus = surplus_stock(flows)[:, :, None, :]  # (D, R, 1, P)
-    per_input = np.where(uses, surplus / np.where(uses, recipe, 1.0), np.inf)
-    return per_input.min(axis=-1)
-
-
 def spare_supply(static: Static, flows: Flows) -> np.ndarray:
-    """(D, R, P) what an exporter could offer this month: stock above target plus the
-    output of unused capacity that its input surplus can feed (``feedable_activity``).
+    """(D, R, P) t an exporter could offer this month: stock above target plus what its idle
+    capacity can make of the spare inputs, stage by stage down the chain (a mine's idle
+    capacity needs no feed; a magnet plant's runs on spare metal, made of spare oxide ...).
+
     Idle nameplate capacity with no feed offers nothing: counting it steered a blocked
-    importer's orders to plants that could not ship (issue 18: Japan's May 2025 stoppage)."""
-    surplus = surplus_stock(flows)
+    importer's orders to plants that could not ship (issue 18: Japan's May 2025 stoppage).
+    """
+    recipe_in, recipe_out = static.net.recipe_in, static.net.recipe_out
+    spare = surplus_stock(flows)
     idle = np.maximum(flows.capacity - flows.activity, 0.0)
-    producible = np.minimum(idle, feedable_activity(static, flows))
-    return surplus + producible @ static.net.recipe_out
+    for stage in static.stages:  # in chain order: a stage's inputs are complete before it
+        ks = stage.processes
+        if not ks.size:
+            continue
+        uses = recipe_in[ks] > 0  # (Ks, P)
+        per_input = spare[:, :, None, :] / np.where(uses, recipe_in[ks], 1.0)
+        feed = np.where(uses, per_input, np.inf).min(axis=-1)  # (D, R, Ks) t activity
+        made = np.minimum(idle[:, :, ks], feed) @ recipe_out[ks][:, stage.products]
+        spare[:, :, stage.products] += made
+    return spare
 
 
 def update_sourcing(
