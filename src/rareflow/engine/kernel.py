@@ -1130,18 +1130,11 @@ def _update_demand(
         per_lag[t] = 1.0 / max(prm[DEMAND_LAG, t], 1.0)
         per_long[t] = 1.0 / max(prm[DEMAND_LONG_LAG, t], 1.0)
     aims, aims_long = w.m_aim, w.m_stock  # the same multiple in a market without tariffs
-    n_m = aims.shape[1]
     for p in range(n_p):
-        for m in range(n_m if topo.demanded[p] else 0):
+        for m in range(aims.shape[1] if topo.demanded[p] else 0):
             for t in range(TILE):
                 rel = max(_market_multiple(topo, price[p, m, t], p, m), 1e-9)
-                el = prm[ELAST, t]
-                if rel > 1.0:  # ``market.scarcity_elasticity``: buyers the price prices out
-                    outside = 1.0 if m == n_m - 1 else 0.0
-                    steep = prm[SCARCITY, t] * np.exp(prm[THIN, t] * topo.log_thinness[p] * outside)
-                    if steep > TINY:
-                        el = max(el, 1.0 / steep)
-                aims[p, m, t] = rel**-el
+                aims[p, m, t] = rel ** -prm[ELAST, t]
                 aims_long[p, m, t] = rel ** -prm[ELAST_LONG, t]
     for r in range(n_r):
         m = topo.market_of[r]
@@ -1150,10 +1143,11 @@ def _update_demand(
                 continue
             for t in range(TILE):
                 aim, aim_long = aims[p, m, t], aims_long[p, m, t]
-                if fx.taxed and levied[r, p, t] != 0.0:  # ``market.duty_multiple``
-                    duty = 1.0 + topo.import_share[r, p] * levied[r, p, t]
-                    aim = aim * duty ** -prm[ELAST, t]
-                    aim_long = aim_long * duty ** -prm[ELAST_LONG, t]
+                if fx.taxed and levied[r, p, t] != 0.0:
+                    rel = _market_multiple(topo, price[p, m, t], p, m)
+                    rel = max(rel * (1.0 + topo.import_share[r, p] * levied[r, p, t]), 1e-9)
+                    aim = rel ** -prm[ELAST, t]
+                    aim_long = rel ** -prm[ELAST_LONG, t]
                 short[r, p, t] = short[r, p, t] + (aim - short[r, p, t]) * per_lag[t]
                 long_[r, p, t] = long_[r, p, t] + (aim_long - long_[r, p, t]) * per_long[t]
                 mult[r, p, t] = short[r, p, t] * long_[r, p, t]
@@ -1312,8 +1306,6 @@ TWINS = {
     "market.update_prices": "_update_prices",
     "market.market_multiple": "_market_multiple",
     "market.landed_multiple": "_update_demand",
-    "market.duty_multiple": "_update_demand",
-    "market.scarcity_elasticity": "_update_demand",
     "market.update_demand": "_update_demand",
     "market.update_substitution": "_update_substitution",
     "market.scarcity_multiple": "_scarcity_multiple",

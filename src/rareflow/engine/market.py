@@ -17,9 +17,7 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   base-year output x base price (``static.log_thinness``): Y oxide (~0.1 bn USD/yr) is about
   8x as steep as magnets, Dy 2.8x, Tb 3.8x; China's domestic market is deep (1). Prices are held under any cap, lifted to any floor.
 - Demand = final demand x short-run response (landed price / base)^-demand_elasticity over
-  ``demand_response_months``; above base at least the elasticity the scarcity price assumes,
-  1 / (scarcity_exponent x thinness), so that the buyers it prices out do give up and the
-  price falls back as the gap closes) x long-run response (^-demand_elasticity_long over
+  ``demand_response_months``) x long-run response (^-demand_elasticity_long over
   ``demand_long_months``: recycling, ferrite or induction motors, designs without the
   product); landed price = market price x (1 + the importer's mean tariff).
 - Substitution: magnets do without up to substitution_max_share of Dy/Tb metal, in
@@ -126,54 +124,34 @@ def market_multiple(static: Static, state: State) -> np.ndarray:
     return np.where(base > 0, rel, 1.0)
 
 
-def duty_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
-    """(D, R, P) landed price / market price: 1 + the importer's mean tariff on its orders x
-    its import share (tariff: (1|D, A) on the trade arcs)."""
-    levied = static.arcs.to_importer @ (to_arcs(tariff) * state.share)  # (R x P, D)
-    return 1.0 + static.import_share * node_rows(levied, len(static.net.regions))
-
-
 def landed_multiple(static: Static, state: State, tariff: np.ndarray) -> np.ndarray:
     """(D, R, P) landed price / base price of each region's market, tariffs included
     (tariff: (1|D, A) on the trade arcs)."""
     rel = market_multiple(static, state)[:, static.market_of, :]
     if np.any(tariff):
-        rel = rel * duty_multiple(static, state, tariff)
+        levied = static.arcs.to_importer @ (to_arcs(tariff) * state.share)  # (R x P, D)
+        rel = rel * (1.0 + static.import_share * node_rows(levied, rel.shape[1]))
     return rel
-
-
-def scarcity_elasticity(static: Static, prm: Mapping[str, ParamValue]) -> np.ndarray:
-    """(1|D, M, P) short-run demand elasticity of the buyers a scarcity price prices out:
-    1 / (scarcity_exponent x thinness), the elasticity ``scarcity_multiple`` assumes (0
-    where the exponent is 0, or below ``TINY``: no scarcity price)."""
-    steep = per_draw(prm["scarcity_exponent"], 3) * thinness(static, prm)  # (1|D, P, M)
-    return safe_div(1.0, steep).transpose(0, 2, 1)
 
 
 def update_demand(
     static: Static, state: State, tariff: np.ndarray, prm: Mapping[str, ParamValue]
 ) -> None:
-    """Short-run (over ``demand_response_months``) and long-run (``demand_elasticity_long``
-    over ``demand_long_months``: recycling, ferrite motors, designs without the product)
-    responses to the landed price; demand_mult is their product.
-
-    Short run: ``demand_elasticity``, but above the base price at least the elasticity the
-    scarcity price assumes (``scarcity_elasticity``): the price at which buyers give up the
-    missing share is one at which they do, so demand destruction closes the gap and the
-    price falls back (with a lower elasticity the shortfall, and the price, stood for years:
-    issue 18, 2010-11). A tariff's part of the landed price meets ``demand_elasticity``.
-    """
-    e_short = per_draw(prm["demand_elasticity"], 3)
-    e_long = per_draw(prm["demand_elasticity_long"], 3)
-    rel = np.maximum(market_multiple(static, state), 1e-9)  # (D, M, P)
-    scarce = np.maximum(e_short, scarcity_elasticity(static, prm))
-    el = np.where(rel > 1.0, scarce, e_short)
-    aim_short = (rel**-el)[:, static.market_of, :]
-    aim_long = (rel**-e_long)[:, static.market_of, :]
+    """Short-run (``demand_elasticity`` over ``demand_response_months``) and long-run
+    (``demand_elasticity_long`` over ``demand_long_months``: recycling, ferrite motors,
+    designs without the product) responses to the landed price; demand_mult is their
+    product."""
+    short, long_ = (
+        -per_draw(prm["demand_elasticity"], 3),
+        -per_draw(prm["demand_elasticity_long"], 3),
+    )
     if np.any(tariff):
-        duty = duty_multiple(static, state, tariff)
-        aim_short = aim_short * duty**-e_short
-        aim_long = aim_long * duty**-e_long
+        rel = np.maximum(landed_multiple(static, state, tariff), 1e-9)
+        aim_short, aim_long = rel**short, rel**long_
+    else:  # every region of a market sees the same multiple: raise M x P values, not R x P
+        rel = np.maximum(market_multiple(static, state), 1e-9)
+        aim_short = (rel**short)[:, static.market_of, :]
+        aim_long = (rel**long_)[:, static.market_of, :]
     lag = np.maximum(per_draw(prm["demand_response_months"], 3), 1.0)
     lag_long = np.maximum(per_draw(prm["demand_long_months"], 3), 1.0)
     state.demand_short = state.demand_short + (aim_short - state.demand_short) / lag

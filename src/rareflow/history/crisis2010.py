@@ -210,10 +210,12 @@ LIMITS = (
     "the magnets from Chinese oxides and metals, while the scaled 2024 network has China "
     "exporting magnets, so China's material exports are smaller than 2010's and the literal "
     "quota bites less (hence the relative cut).",
-    "Missing: speculative stockpiling and the 2011 collapse (run on to 2013, prices fall back "
-    "from late 2011 as the buyers the scarcity price prices out give up, then rise again as "
-    "2024's trend demand growth, 8.7%/yr, runs on through the episode: ``run_unwind``), the "
-    "shift of magnet making into China, Japan's wider substitution drive and the 2010 export "
+    "Missing: speculative stockpiling and the 2011 spike and collapse (prices follow tightness "
+    "with a lag up to the choke price and stand there to 2013, ``run_unwind``: the quota cut "
+    "outlasts the episode, entry takes 42 months for separation, and demand answers with 0.1 "
+    "where the scarcity price assumes buyers of elasticity 1 / (scarcity_exponent x "
+    "thinness) give up), the shift of magnet making into China, Japan's wider substitution "
+    "drive and the 2010 export "
     "duties (no export-duty instrument).",
 )
 
