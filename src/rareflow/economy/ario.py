@@ -324,13 +324,14 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     r, n = st.regions, st.sectors
     zs, zc = st.z.dense, st.z.dense_sum
     assert zs is not None and zc is not None
-    excess = np.empty((3, n, len(demand)))
+    far = np.empty((3, n, len(demand)), dtype=np.int64)
     fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served, r, n), st.tech, st.inv,
-                  production, optimal, stock_out, excess)  # fmt: skip
-    still = excess[0].max(axis=0) <= 0  # BoARIO: no update when delivered and used agree
+                  production, optimal, stock_out, far)  # fmt: skip
+    counts = far.sum(axis=1)  # (3, D)
+    still = counts[0] == 0  # BoARIO: no update when delivered and used agree
     if still.any():
         stock_out[:, still] = s.stock[:, still]
-    at_goal = np.where(still, excess[2].max(axis=0), excess[1].max(axis=0)) <= 0
+    at_goal = np.where(still, counts[2], counts[1]) == 0
     if params.order_type == "alt":
         ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
     else:

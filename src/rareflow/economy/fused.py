@@ -130,19 +130,20 @@ def _supply_row(zs: np.ndarray, zc: np.ndarray, c: np.ndarray, s: int, d: int,
 @nb.njit(parallel=True, fastmath=FAST, cache=True)
 def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, served: np.ndarray,
             tech: np.ndarray, inv: np.ndarray, production: np.ndarray, optimal: np.ndarray,
-            out: np.ndarray, excess: np.ndarray) -> None:  # fmt: skip
+            out: np.ndarray, far: np.ndarray) -> None:  # fmt: skip
     """``out = stock + delivered - used`` with ``delivered = (served @ Zs) w`` per sector.
-    ``excess[k, s, d]``, k = 0: how far |delivered - used| exceeds ``np.allclose``'s bound
-    (the draw's stock stays put where every sector is <= 0); k = 1, 2: how far the new (1) and
-    old (2) stock are from their goal beyond that bound. (S, D, N) arrays; served (S, D, R)."""
+    ``far[k, s, d]`` counts the industries where, k = 0, delivered and used differ beyond
+    ``np.allclose``'s bounds (the draw's stock stays put where no sector has any); k = 1, 2,
+    the new (1) and old (2) stock differ so from their goal. (S, D, N) arrays; served
+    (S, D, R)."""
     s_n, d_n, n_n = stock.shape
     for s in nb.prange(s_n):
         row = np.empty(n_n)
         for d in range(d_n):
             _supply_row(zs, zc, served, s, d, row)
-            e_net = -np.inf
-            e_new = -np.inf
-            e_old = -np.inf
+            far_net = 0  # counts, not flags: integer sums vectorise
+            far_new = 0
+            far_old = 0
             for j in range(n_n):
                 used = production[d, j] * tech[s, j]
                 net = row[j] * w[s, d, j] - used
@@ -152,12 +153,12 @@ def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, se
                 goal = optimal[d, j] * tech[s, j]
                 goal *= inv[s]
                 bound = 1e-8 + 1e-5 * abs(goal)
-                e_net = max(e_net, abs(net) - (1e-8 + 1e-5 * abs(used)))
-                e_new = max(e_new, abs(goal - new) - bound)
-                e_old = max(e_old, abs(goal - old) - bound)
-            excess[0, s, d] = e_net
-            excess[1, s, d] = e_new
-            excess[2, s, d] = e_old
+                far_net += not abs(net) <= 1e-8 + 1e-5 * abs(used)
+                far_new += not abs(goal - new) <= bound
+                far_old += not abs(goal - old) <= bound
+            far[0, s, d] = far_net
+            far[1, s, d] = far_new
+            far[2, s, d] = far_old
 
 
 @nb.njit(parallel=True, fastmath=FAST, cache=True)
