@@ -62,8 +62,13 @@ def test_edit_a_term_and_see_the_payoffs_change(page: Any) -> None:
     assert "Not simulated" in page.text_content("#deal-notes")
     page.fill(SHARE, "1")  # licences cover all of US demand for the controlled items
     after = _evaluate(page)
-    assert before.startswith("$") and after != before
-    assert float(after.strip("$m").replace(",", "")) > float(before.strip("$m").replace(",", ""))
+    assert before.endswith("m") and after != before
+    assert _usd_m(after) > _usd_m(before)
+
+
+def _usd_m(text: str) -> float:
+    """'$9,161.4m' or '−$123.9m' (the page's minus sign) as millions of USD."""
+    return float(text.replace("−", "-").replace("$", "").replace(",", "").rstrip("m"))
 
 
 def test_a_bad_term_is_named_in_the_page(page: Any) -> None:

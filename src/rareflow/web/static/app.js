@@ -433,7 +433,7 @@ async function plotMap(map, seq) {
     colorbar: { title: { text: "peak short" }, tickformat: ".1~%" },
   };
   Plotly.react("chart-map", [trace], {
-    title: title("Where the shortage falls: each region's worst sector (peak share of need not met)"),
+    title: title("Where the shortage falls: each region's worst sector (peak share unmet)"),
     geo: GEO, margin: { t: 40, b: 10, l: 10, r: 10 },
   }, MAP_CONFIG);
 }
@@ -441,7 +441,7 @@ async function plotMap(map, seq) {
 const GEO = { projection: { type: "natural earth" }, lataxis: { range: [-57, 84] }, showframe: false,
   showcoastlines: false, showland: true, landcolor: "#eceff3", showcountries: false, showocean: false,
   showlakes: false, showrivers: false, bgcolor: "rgba(0,0,0,0)" };
-const usd = (v) => `$${(v / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`;
+const usd = (v) => `${v < 0 ? "−" : ""}$${(Math.abs(v) / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`;
 
 // GDP loss by region beside the shortage map: every country takes its region's loss; a region
 // the impact does not list (or with no loss) is drawn as zero, not left blank
@@ -456,12 +456,12 @@ function plotGdpMap() {
   const about = (c) => { const r = byRegion[c.region] || {}; return `${c.name} (${c.region})<br>GDP loss ${usd(r.gdp_loss_usd || 0)}, ${(100 * (r.gdp_loss_share || 0)).toFixed(3)}% of GDP`; };
   const trace = {
     type: "choropleth", locationmode: "ISO-3", locations: countries.map((c) => c.id), z,
-    zmin: 0, zmax: Math.max(share ? 1e-6 : 1, ...z), colorscale: "Purples",
+    zmin: 0, zmax: Math.max(share ? 1e-6 : 1, ...z), colorscale: [[0, "#eef3fa"], [1, "#08306b"]],
     hovertext: countries.map(about), hoverinfo: "text", marker: { line: { color: "#fff", width: 0.4 } },
     colorbar: { title: { text: share ? "share of GDP" : "USD" }, tickformat: share ? ".2~%" : "~s" },
   };
   Plotly.react("chart-gdp-map", [trace], {
-    title: title(`GDP loss by region over the run (${share ? "share of GDP" : "USD"}; input-output table)`),
+    title: title(`GDP loss by region over the run (${share ? "share of GDP" : "USD"})`),
     geo: GEO, margin: { t: 40, b: 10, l: 10, r: 10 },
   }, MAP_CONFIG);
 }
