@@ -99,36 +99,22 @@ def test_segments_follow_the_licence_and_its_suspension() -> None:
     assert all(i.startswith(("cn-ann57-licence~", "cn-ann61")) for i in suspension.policies)
 
 
-def test_ann18_splits_into_magnets_and_materials_with_their_own_share() -> None:
-    """The calibrated licence's oxides and metals (``~m<k>``) follow the magnets' path times
-    licence_materials_factor; the first month lets licence_entry_leakage_share through."""
-    from rareflow.history.scenario import SEGMENTS, is_materials, licence_values
+def test_the_first_month_lets_the_entry_leakage_through_and_no_later_one() -> None:
+    """licence_entry_leakage_share of the licence's first month leaves unlicensed besides the
+    approvals; later months follow the approval path alone; without it, the path of before."""
+    from rareflow.history.scenario import licence_values
 
     pols, months = history_policies("2025-09")
-    magnets = [p for p in pols if p.id.startswith("cn-ann18-licence~") and not is_materials(p.id)]
-    materials = [p for p in pols if p.id.startswith("cn-ann18-licence~m")]
-    assert len(magnets) == len(materials) == SEGMENTS
-    assert set(magnets[0].items.products) == {"ndfeb_sintered", "smco"}
-    assert "dy_oxide" in materials[0].items.products
-    assert not set(magnets[0].items.products) & set(materials[0].items.products)
-    assert months[materials[2].id] == months[magnets[2].id] == 2
-    licence = {"licence_lead_time_months": 1.0, "licence_ramp_months": 2.0,
-               "licence_approval_share": 0.8, "licence_materials_factor": 0.25,
-               "licence_entry_leakage_share": 0.4}  # fmt: skip
+    ann18 = [p.id for p in pols if p.id.startswith("cn-ann18-licence~")]
+    licence = {"licence_lead_time_months": 0.5, "licence_ramp_months": 2.0,
+               "licence_approval_share": 0.8, "licence_entry_leakage_share": 0.4}  # fmt: skip
     values = licence_values(months, licence)
-    path = approval_path(np.arange(6), 1.0, 2.0, 0.8)
-    for k in range(6):
-        magnet = float(values[f"{magnets[k].id}.approval_share"][0])
-        material = float(values[f"{materials[k].id}.approval_share"][0])
-        if k == 0:  # nothing approved yet: only the leakage leaves
-            assert magnet == material == pytest.approx(0.4)
-        else:
-            assert magnet == pytest.approx(path[k])
-            assert material == pytest.approx(0.25 * path[k])
-    # without the two parameters: the one path of before, for every item
-    plain = licence_values(months, {k: v for k, v in licence.items() if "materials" not in k
-                                    and "leakage" not in k})  # fmt: skip
-    assert float(plain[f"{materials[3].id}.approval_share"][0]) == pytest.approx(path[3])
+    path = approval_path(np.arange(6), 0.5, 2.0, 0.8)
+    share = [float(values[f"{i}.approval_share"][0]) for i in ann18[:6]]
+    assert share[0] == pytest.approx(0.4 + 0.6 * path[0])
+    assert share[1:] == pytest.approx(path[1:].tolist())
+    plain = licence_values(months, {k: v for k, v in licence.items() if "leakage" not in k})
+    assert float(plain[f"{ann18[0]}.approval_share"][0]) == pytest.approx(path[0])
 
 
 def test_store_and_read_back(tmp_path) -> None:
