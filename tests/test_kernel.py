@@ -172,7 +172,9 @@ def test_a_broken_balance_names_the_node() -> None:
     state.stock[1, usa, magnet] = -1e6
     none = MonthEffects(BUNDLED, static.arcs.size)
     fx = fast.effects(static, none, np.zeros(BUNDLED.capacity.shape))
-    months = fast.run_months(static, state, params, np.array([2026 * 12]), lambda t: fx, NO_ORIGINS, 40)
+    months = fast.run_months(
+        static, state, params, np.array([2026 * 12]), lambda t: fx, NO_ORIGINS, 40
+    )
     with pytest.raises(MassBalanceError, match=r"USA, product ndfeb_sintered \(draw 41\)"):
         next(months)
 

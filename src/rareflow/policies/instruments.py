@@ -526,10 +526,11 @@ class OriginRule(Instrument):
     """A buyer-side origin rule: the actor's ``sectors`` may not use material of the
     ``origin`` regions (one or several) at the stages from ``from_stage`` to magnets (e.g.
     the US defence rule against Chinese-origin magnet material 'from mine to magnet' from
-    2027-01-01). Imports of those products from an origin lose the sectors' share of the
-    actor's use; imports from third countries whose stock holds at least ``threshold`` of
-    material of the origins (together) lose the sectors' share of the actor's use of those
-    products. Origin is tracked on every tonne through every stage (``State.origin``), for
+    2027-01-01). Imports of those products from an origin lose the share the sectors would
+    use (``direct_held``: of the actor's use of a product, or for an intermediate of its use
+    of the bound products); imports from third countries whose stock holds at least
+    ``threshold`` of material of the origins (together) lose the sectors' share of the
+    actor's use of those products (``sector_share``). Origin is tracked on every tonne through every stage (``State.origin``), for
     every origin some measure of the scenario reads, so several rules bind at once."""
 
     type: Literal["origin_rule"] = "origin_rule"
@@ -565,21 +566,31 @@ class OriginRule(Instrument):
         exporters = region_mask(self.origin, ctx.net, self.actor)
         return ctx.flow_mask(items, exporters, region_mask([self.actor], ctx.net, self.actor))
 
-    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
-        held = ctx.denied_share(self.sectors)
-        mask = ctx.mask(self, OriginRule.direct_mask)
-        fx.allowed.apply(mask, 1.0, 1.0 - held[mask], ctx.on)
-        net = ctx.net
-        covered = self.products(net)
-        use = net.demand0[index(net, "region", self.actor)][:, covered]  # (S, P)
+    def sector_share(self, net: CompiledNetwork) -> float:
+        """The sectors' share of the actor's final use of the bound products, t at baseline:
+        the share of an intermediate (concentrate, oxide, metal) they could use."""
+        use = net.demand0[index(net, "region", self.actor)][:, self.products(net)]  # (S, P)
         sectors = [index(net, "sector", s) for s in self.sectors]
-        share = float(use[sectors].sum() / use.sum()) if use.sum() > 0 else 0.0
+        return float(use[sectors].sum() / use.sum()) if use.sum() > 0 else 0.0
+
+    def direct_held(self, ctx: Context) -> np.ndarray:
+        """(C,) share of a flow to the actor the sectors would use: of a product the actor
+        uses itself, the sectors' share of that use; of an intermediate, ``sector_share``."""
+        net = ctx.net
+        used = net.demand0[index(net, "region", self.actor)].sum(axis=0) > 0  # (P,)
+        product = ctx.cells // (len(net.regions) ** 2)
+        return np.where(used[product], ctx.denied_share(self.sectors), self.sector_share(net))
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        mask = ctx.mask(self, OriginRule.direct_mask)
+        fx.allowed.apply(mask, 1.0, 1.0 - self.direct_held(ctx)[mask], ctx.on)
+        net = ctx.net
         rule = RuleEffect(
-            content=covered.astype(float),
+            content=self.products(net).astype(float),
             threshold=self.threshold,
             origins=region_mask(self.origin, net, self.actor),
             targets=region_mask([self.actor], net, self.actor),
-            factor=1.0 - share,
+            factor=1.0 - self.sector_share(net),
         )
         fx.put("content_rules", rule)
 
