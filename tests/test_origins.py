@@ -188,6 +188,29 @@ def test_the_kernel_tracks_two_rules_as_the_reference_does() -> None:
     assert_same(*both(BUNDLED, scenario, params, 3))
 
 
+def test_the_documented_example_holds_two_rules_and_runs() -> None:
+    """``docs/examples/origin-rules-2027.yaml`` (``docs/origin-rules.md``): three rules, the
+    origins CHN and MMR tracked, China's magnet exports to the rules' buyers cut."""
+    from pathlib import Path
+
+    from rareflow.scenarios.load import load_scenario
+
+    path = Path(__file__).parents[1] / "docs" / "examples" / "origin-rules-2027.yaml"
+    scenario = load_scenario(str(path))
+    assert [p.type for p in scenario.policies] == ["origin_rule"] * 3
+    tracked = tracked_origins(BUNDLED, scenario.policies)
+    assert [BUNDLED.regions[r] for r in tracked] == ["CHN", "MMR"]
+    months = {"months": 6}
+    params = resolve_parameters(BUNDLED.parameters, scenario.parameters)
+    ruled = simulate(BUNDLED, scenario, params, **months).arrays["shipments"]
+    base = Scenario.model_validate({"name": "b", "start": scenario.start, "policies": []})
+    free = simulate(BUNDLED, base, params, **months).arrays["shipments"]
+    at = BUNDLED.products.index(MAGNET), BUNDLED.regions.index("CHN")
+    for buyer in ("USA", "DEU", "XEU"):
+        i = BUNDLED.regions.index(buyer)
+        assert ruled[0, 2:, at[0], at[1], i].sum() < free[0, 2:, at[0], at[1], i].sum(), buyer
+
+
 def test_demand_share_of_an_entity_ban_varies_per_draw(
     tiny_network: Any, frozen: dict[str, float]
 ) -> None:
