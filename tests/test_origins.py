@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policy_strategies import per_draw_values
 from policy_strategies import scenarios as policy_scenarios
 from rareflow.engine.market import (
     update_capacity_entry,
@@ -143,6 +144,16 @@ def test_shares_are_non_negative_and_sum_to_one(scenario: Scenario) -> None:
         assert np.all(origin >= 0.0)
         assert np.all(rest >= -1e-9)
         np.testing.assert_allclose(origin.sum(axis=-1) + rest, 1.0)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(with_origin_rules(), st.data())
+def test_random_origin_rules_match_the_reference(scenario: Scenario, data: st.DataObject) -> None:
+    """The kernel's origin bookkeeping against the numpy step: one to three origin rules of
+    one or two origins each, among random measures with per-draw values."""
+    params = resolve_parameters(COMPILED.parameters, scenario.parameters)
+    values = per_draw_values(data.draw, scenario, 3)
+    assert_same(*both(COMPILED, scenario, params, 3, values=values))
 
 
 def test_two_rules_bind_at_once(tiny_network: Any, frozen: dict[str, float]) -> None:

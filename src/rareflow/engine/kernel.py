@@ -344,8 +344,8 @@ _WORK_DIMS = {
                      "residual", "lowest", "total", "scale", "least", "used",
                      "short", "short_usd", "spare_units", "older", "caught", "caught_usd",
                      "gone", "gone_usd"), ""),
-    "quota": "Q",
     "mixed": "O",
+    "quota": "Q",
 }  # fmt: skip
 
 
