@@ -75,10 +75,49 @@ def test_the_shortage_map_draws_offline(page: Any, server: str) -> None:
     trace = page.evaluate("document.getElementById('chart-map').data[0]")
     assert trace["type"] == "choropleth" and {"DEU", "FRA", "CHN", "USA"} <= set(trace["locations"])
     assert max(trace["z"]) > 0  # some region runs short
-    maps = [r.url for r in seen if "/maps/" in r.url]
-    assert maps == [f"{server}/static/maps/world_110m.json"]  # the outlines, from this service
+    until(page, "document.querySelectorAll('#chart-gdp-map path.choroplethlocation').length > 150")
+    maps = {r.url for r in seen if "/maps/" in r.url}  # each map may ask for the outlines
+    assert maps == {f"{server}/static/maps/world_110m.json"}  # the outlines, from this service
     outside = [r.url for r in seen if not r.url.startswith((server, "data:", "blob:"))]
     assert not outside, outside  # nothing leaves the machine: no topojson or tiles from a CDN
+
+
+def test_the_gdp_loss_map_draws_every_region_with_a_value(page: Any, server: str) -> None:
+    until(page, "document.querySelectorAll('#chart-gdp-map path.choroplethlocation').length > 150")
+    trace = page.evaluate("document.getElementById('chart-gdp-map').data[0]")
+    shortage = page.evaluate("document.getElementById('chart-map').data[0]")
+    assert trace["type"] == "choropleth" and trace["locations"] == shortage["locations"]
+    shares = trace["z"]
+    assert all(isinstance(z, int | float) for z in shares)  # no region left blank
+    assert max(shares) < 0.05 and min(shares) > 0  # a share of GDP, in every region
+    assert len(set(shares)) > 3  # each country takes its own region's share
+    impact = {r.strip() for r in page.locator("#impact tr td:first-child").all_text_contents()}
+    assert {"USA", "DEU", "JPN"} <= impact  # the table beside it, per region
+    page.select_option("#gdp-measure", "gdp_loss_usd")
+    until(
+        page,
+        "(document.getElementById('chart-gdp-map').data[0].colorbar.title || {}).text === 'USD'",
+    )
+    usd = page.evaluate("document.getElementById('chart-gdp-map').data[0].z")
+    assert max(usd) > 1e6 and [u > 0 for u in usd] == [z > 0 for z in shares]
+    _no_loss_is_drawn_as_zero(page, server)
+
+
+def _no_loss_is_drawn_as_zero(page: Any, server: str) -> None:
+    """A run with no shortage: every country is drawn, at zero (not blank)."""
+    with httpx.Client(base_url=server, timeout=60) as client:
+        run_id = client.post("/api/runs", json={"scenario": "baseline", "months": 2}).json()[
+            "run_id"
+        ]
+        assert wait_for_run(client, run_id)["status"] == "complete"
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.select_option("#run-select", run_id)
+    until(page, "document.getElementById('impact-note').textContent.includes('zero loss')")
+    until(page, "Math.max(...document.getElementById('chart-gdp-map').data[0].z) === 0")
+    trace = page.evaluate("document.getElementById('chart-gdp-map').data[0]")
+    assert len(trace["z"]) == len(trace["locations"]) > 150 and set(trace["z"]) == {0}
+    assert page.locator("#chart-gdp-map path.choroplethlocation").count() > 150
 
 
 def test_progress_arrives_by_server_sent_events(page: Any, server: str) -> None:

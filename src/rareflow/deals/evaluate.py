@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rareflow.deals.arms import Arms, build_arms
-from rareflow.deals.model import load_deal
+from rareflow.deals.model import Deal, load_deal
 from rareflow.deals.runs import (
     CHINA,
     Batch,
@@ -32,8 +32,12 @@ ARMS = ("no_deal", "deal")
 
 def evaluate(name_or_path: str, against: str | None = None) -> dict[str, Any]:
     deal, file = load_deal(name_or_path)
-    arms = build_arms(deal, file, against)
-    return report(run_batch(arms))
+    return evaluate_deal(deal, file, against)
+
+
+def evaluate_deal(deal: Deal, file: str, against: str | None = None) -> dict[str, Any]:
+    """The report of a deal already read (a file's, or one edited in the dashboard)."""
+    return report(run_batch(build_arms(deal, file, against)))
 
 
 def payoffs(b: Batch, reference: int = 0) -> np.ndarray:

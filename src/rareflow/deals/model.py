@@ -85,17 +85,22 @@ def resolve(name_or_path: str) -> Path:
 def load_deal(name_or_path: str) -> tuple[Deal, str]:
     """The deal and its file name; every problem is a UserInputError naming the field."""
     path = resolve(name_or_path)
-    data = read_file(path, kind="yaml")
+    return parse_deal(read_file(path, kind="yaml"), str(path)), str(path)
+
+
+def parse_deal(data: Any, file: str) -> Deal:
+    """A deal from its mapping (a file's, or a request body's), validated and checked; every
+    problem is a UserInputError naming ``file``, the field and the value."""
     try:
         deal = Deal.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(x) for x in error["loc"])
         raise UserInputError(
-            error["msg"], file=str(path), field=where, value=error.get("input")
+            error["msg"], file=file, field=where, value=error.get("input")
         ) from None
-    check(deal, str(path))
-    return deal, str(path)
+    check(deal, file)
+    return deal
 
 
 def check(deal: Deal, file: str) -> None:

@@ -131,7 +131,7 @@ function readInput(input) {
 function collectPolicy(row) {
   const out = {};
   for (const key of HIDDEN) if (row.policy[key] != null) out[key] = row.policy[key];
-  out.type = row.querySelector(".policy-type").value;
+  out.type = row.querySelector(".policy-type")?.value || row.policy.type; // a deal's term: fixed
   for (const input of row.querySelectorAll("[data-field]")) {
     const value = readInput(input);
     if (value !== undefined) setPath(out, input.dataset.field, value);
@@ -167,17 +167,18 @@ function note(text, error = false) {
   $("form-message").classList.toggle("error", error);
 }
 
-function clearMessages() {
-  note("");
-  for (const el of document.querySelectorAll(".msg")) el.textContent = "";
-  for (const el of document.querySelectorAll(".invalid")) el.classList.remove("invalid");
+function clearMessages(form = $("scenario-form")) {
+  if (form === $("scenario-form")) note("");
+  for (const el of form.querySelectorAll(".msg")) el.textContent = "";
+  for (const el of form.querySelectorAll(".invalid")) el.classList.remove("invalid");
 }
 
 function placeFor(field) {
   const match = /^policies\[(\d+)\]\.?(.*)$/.exec(field || "");
   if (!match) {
     const top = (field || "").split(/[.[]/)[0];
-    return { input: document.querySelector(`[data-path="${top}"]`), msg: document.querySelector(`.msg[data-for="${top}"]`) };
+    const form = $("scenario-form");
+    return { input: form.querySelector(`[data-path="${top}"]`), msg: form.querySelector(`.msg[data-for="${top}"]`) };
   }
   const row = document.querySelectorAll(".policy")[Number(match[1])];
   if (!row) return {};
@@ -387,7 +388,8 @@ async function showRun(runId) {
   state.charts = body;
   state.headline = body.headline;
   drawHeadline();
-  showImpact(runId, seq);
+  const map = api(`/api/runs/${runId}/map`); // the countries, for both maps
+  showImpact(runId, seq, map);
   $("download").href = `/api/runs/${runId}/results?format=csv`;
   $("brief").href = `/api/runs/${runId}/brief`;
   plotShortage("chart-shortage", body, "Shortage by region and sector");
@@ -409,15 +411,15 @@ async function showRun(runId) {
   const sankey = s.nodes.length ? [{ type: "sankey", node: { label: s.nodes, pad: 12 }, link: { source: s.source, target: s.target, value: s.value } }] : [];
   const heading = s.nodes.length ? "Trade over the horizon: exporter → stage → importer (t)" : "No shipments stored for this run (a Monte Carlo run keeps statistics)";
   Plotly.react("chart-sankey", sankey, { title: title(heading), margin: { t: 40 } }, CONFIG);
-  await plotMap(runId, seq);
+  await plotMap(map, seq);
 }
 
 // shortage by region on a world map: every country takes its region's value; the outlines come
 // from this service (/static/maps/, plotly's topojsonURL), never from a CDN
 const MAP_CONFIG = { ...CONFIG, topojsonURL: "/static/maps/" };
 
-async function plotMap(runId, seq) {
-  const { ok, body } = await api(`/api/runs/${runId}/map`);
+async function plotMap(map, seq) {
+  const { ok, body } = await map;
   if (!ok || seq !== state.shown) return;
   const byRegion = Object.fromEntries(body.regions.map((x) => [x.region, x]));
   const top = Math.max(0.01, ...body.regions.map((x) => x.peak_shortage_share));
@@ -430,24 +432,51 @@ async function plotMap(runId, seq) {
     marker: { line: { color: "#fff", width: 0.4 } },
     colorbar: { title: { text: "peak short" }, tickformat: ".1~%" },
   };
-  const geo = { projection: { type: "natural earth" }, lataxis: { range: [-57, 84] }, showframe: false,
-    showcoastlines: false, showland: true, landcolor: "#eceff3", showcountries: false, showocean: false,
-    showlakes: false, showrivers: false, bgcolor: "rgba(0,0,0,0)" };
   Plotly.react("chart-map", [trace], {
-    title: title("Where the shortage falls: each region's worst sector (peak share of need not met)"),
-    geo, margin: { t: 40, b: 10, l: 10, r: 10 },
+    title: title("Where the shortage falls: each region's worst sector (peak share unmet)"),
+    geo: GEO, margin: { t: 40, b: 10, l: 10, r: 10 },
+  }, MAP_CONFIG);
+}
+
+const GEO = { projection: { type: "natural earth" }, lataxis: { range: [-57, 84] }, showframe: false,
+  showcoastlines: false, showland: true, landcolor: "#eceff3", showcountries: false, showocean: false,
+  showlakes: false, showrivers: false, bgcolor: "rgba(0,0,0,0)" };
+const usd = (v) => `${v < 0 ? "−" : ""}$${(Math.abs(v) / 1e6).toLocaleString("en", { maximumFractionDigits: 1 })}m`;
+
+// GDP loss by region beside the shortage map: every country takes its region's loss; a region
+// the impact does not list (or with no loss) is drawn as zero, not left blank
+function plotGdpMap() {
+  const { countries, impact } = state.gdp || {};
+  if (!countries || !impact) return;
+  const measure = $("gdp-measure").value;
+  const byRegion = Object.fromEntries(impact.map((x) => [x.region, x]));
+  const value = (region) => (byRegion[region] && byRegion[region][measure]) || 0;
+  const share = measure === "gdp_loss_share";
+  const z = countries.map((c) => value(c.region));
+  const about = (c) => { const r = byRegion[c.region] || {}; return `${c.name} (${c.region})<br>GDP loss ${usd(r.gdp_loss_usd || 0)}, ${(100 * (r.gdp_loss_share || 0)).toFixed(3)}% of GDP`; };
+  const trace = {
+    type: "choropleth", locationmode: "ISO-3", locations: countries.map((c) => c.id), z,
+    zmin: 0, zmax: Math.max(share ? 1e-6 : 1, ...z), colorscale: [[0, "#eef3fa"], [1, "#08306b"]],
+    hovertext: countries.map(about), hoverinfo: "text", marker: { line: { color: "#fff", width: 0.4 } },
+    colorbar: { title: { text: share ? "share of GDP" : "USD" }, tickformat: share ? ".2~%" : "~s" },
+  };
+  Plotly.react("chart-gdp-map", [trace], {
+    title: title(`GDP loss by region over the run (${share ? "share of GDP" : "USD"})`),
+    geo: GEO, margin: { t: 40, b: 10, l: 10, r: 10 },
   }, MAP_CONFIG);
 }
 
 // GDP loss by region (GET /api/runs/{id}/impact), largest first
-async function showImpact(runId, seq) {
+async function showImpact(runId, seq, map) {
   const table = $("impact");
   table.replaceChildren();
   $("impact-note").textContent = "computing...";
-  const { ok, body } = await api(`/api/runs/${runId}/impact`);
+  const [{ ok, body }, countries] = await Promise.all([api(`/api/runs/${runId}/impact`), map]);
   if (seq !== state.shown) return;
   $("impact-note").textContent = ok ? (body.note || "") : describe(body);
   if (!ok) return;
+  state.gdp = { impact: body.regions, countries: countries.ok ? countries.body.countries : null };
+  plotGdpMap();
   const rows = [...body.regions].sort((a, b) => b.gdp_loss_usd - a.gdp_loss_usd);
   const head = table.insertRow();
   for (const label of ["region", "GDP loss ($m)", "share of GDP"]) {
@@ -519,6 +548,178 @@ async function compareRuns() {
     for (const v of [r.region, r.sector, pct(r.peak_shortage_share_a), pct(r.peak_shortage_share_b), (r.value_lost_usd_change / 1e6).toFixed(1)]) row.insertCell().textContent = v;
   }
 }
+// -- deals: pick a bundled deal, change a term, evaluate (POST /api/deals/evaluate) ------------
+async function loadDeals() {
+  const { ok, body } = await api("/api/deals");
+  if (!ok) { dealNote(describe(body), true); return; }
+  $("deal-select").replaceChildren(...body.map((d) => new Option(`${d.name} (${d.start}, ${d.months} months)`, d.name)));
+  if (body.some((d) => d.name === "truce-2025")) $("deal-select").value = "truce-2025";
+  await loadDeal();
+}
+
+async function loadDeal() {
+  const { ok, body } = await api(`/api/deals/${encodeURIComponent($("deal-select").value)}`);
+  if (!ok) { dealNote(describe(body), true); return; }
+  state.deal = body;
+  $("deal-start").value = body.start;
+  $("deal-months").value = body.months;
+  $("deal-against").textContent = `changes the scenario ${body.against}`;
+  $("deal-description").textContent = body.description;
+  const boxes = Object.entries(body.parties).map(([code, party]) => {
+    const box = document.createElement("fieldset");
+    box.className = "party";
+    box.dataset.party = code;
+    const legend = document.createElement("legend");
+    legend.textContent = `${code}${party.name ? ` (${party.name})` : ""} gives`;
+    box.append(legend);
+    return box;
+  });
+  body.terms.forEach((term, n) => boxes.find((b) => b.dataset.party === term.party).append(termRow(term, n)));
+  for (const box of boxes) if (box.children.length === 1) box.append("nothing (no term of its own)");
+  $("deal-terms").replaceChildren(...boxes);
+  for (const id of ["deal-payoffs", "deal-china", "deal-notes"]) $(id).replaceChildren();
+  Plotly.purge("chart-deal-flows");
+  clearMessages($("deals-panel"));
+  dealNote("");
+}
+
+// a term: a policy's fields (as the scenario form shows them), or a term outside the network
+// with the value the user gives it, marked as not simulated
+function termRow(term, n) {
+  const row = document.createElement("div");
+  row.className = "term";
+  row.dataset.index = n;
+  const what = document.createElement("div");
+  what.className = "term-what";
+  what.textContent = term.description || (term.policy ? `${term.policy.type} ${term.policy.id}` : term.external.what);
+  what.title = term.source || "";
+  row.append(what);
+  if (term.policy) {
+    row.policy = term.policy;
+    what.prepend(`${term.policy.type}: `);
+    row.append(...fieldsOf(term.policy.type).map((f) => fieldInput(f, getPath(term.policy, f.path))));
+  } else {
+    row.classList.add("external");
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "not simulated: the value is yours";
+    what.append(badge);
+    const value = fieldInput({ path: "value_usd", kind: "number", prop: { description: `Your value of "${term.external.what}" to ${term.external.to}, USD over the deal's months` } }, term.external.value_usd);
+    value.firstChild.textContent = `value to ${term.external.to} (USD)`;
+    row.append(value);
+  }
+  const msg = document.createElement("span");
+  msg.className = "msg row-msg";
+  row.append(msg);
+  return row;
+}
+
+function collectDeal() {
+  const deal = JSON.parse(JSON.stringify(state.deal));
+  deal.start = $("deal-start").value.trim();
+  deal.months = Number($("deal-months").value);
+  for (const row of document.querySelectorAll("#deal-terms .term")) {
+    const term = deal.terms[Number(row.dataset.index)];
+    if (term.policy) term.policy = collectPolicy(row);
+    else term.external.value_usd = readInput(row.querySelector("[data-field='value_usd']")) ?? 0;
+  }
+  return deal;
+}
+
+function dealNote(text, error = false) {
+  $("deal-message").textContent = text;
+  $("deal-message").classList.toggle("error", error);
+}
+
+// "terms[0].policy.customer_share", "terms[1].policy (targets)", "terms[2].external.value_usd"
+function dealPlace(field) {
+  const match = /^terms\[(\d+)\]\.(?:policy|external)(?:\.(\S+)| \((.+)\))?/.exec(field || "");
+  if (!match) return { input: $(`deal-${field}`), msg: document.querySelector(`.msg[data-deal="${field}"]`) };
+  const row = document.querySelector(`#deal-terms .term[data-index="${match[1]}"]`);
+  if (!row) return {};
+  const path = (match[2] || match[3] || "").replace(/\[\d+\]/g, "");
+  const input = path && (row.querySelector(`[data-field="${path}"]`) || row.querySelector(`[data-field^="${path}."]`));
+  return { input, msg: input ? input.parentElement.querySelector(".msg") : row.querySelector(".row-msg") };
+}
+
+function showDealProblems(body) {
+  const problems = (body && body.problems) || [];
+  for (const p of problems) {
+    const where = dealPlace(p.field);
+    if (where.input) where.input.classList.add("invalid");
+    if (where.msg) where.msg.textContent = p.error + (p.value != null ? ` (got ${p.value})` : "") + (p.expected ? `; expected ${p.expected}` : "");
+  }
+  const p = problems[0];
+  dealNote(p ? `${p.field || "deal"}: ${p.error}${p.value != null ? ` (got ${p.value})` : ""}${p.expected ? `; expected ${p.expected}` : ""}` : describe(body), true);
+}
+
+async function evaluateDeal() {
+  clearMessages($("deals-panel"));
+  const deal = collectDeal();
+  dealNote(`Evaluating ${deal.name}: the no-deal and deal arms, ${deal.months} months ...`);
+  $("deal-busy").hidden = false;
+  $("deal-evaluate").disabled = true;
+  try {
+    const response = await postJson("/api/deals/evaluate", deal);
+    if (!response.ok) { showDealProblems(response.body); return; }
+    drawDeal(response.body);
+  } finally {
+    $("deal-busy").hidden = true;
+    $("deal-evaluate").disabled = false;
+  }
+}
+
+function tableOf(id, headings, rows) {
+  const table = $(id);
+  table.replaceChildren();
+  const head = table.insertRow();
+  for (const h of headings) head.insertCell().outerHTML = `<th>${h}</th>`;
+  for (const r of rows) {
+    const row = table.insertRow();
+    for (const v of r) row.insertCell().textContent = v;
+  }
+  return table;
+}
+
+function drawDeal(report) {
+  dealNote(`${report.deal} against its no-deal arm (${report.against}), ${report.months[0]} to ${report.months[1]}; evaluated in ${report.seconds.toFixed(1)} s.`);
+  const avoided = (p) => Object.entries(p.value_lost_avoided_usd).map(([r, v]) => `${r} ${usd(v)}`).join("; ");
+  const table = tableOf("deal-payoffs",
+    ["party", "payoff", "shortage value lost avoided, by importer", "China's export revenue gained", "value received (yours, not simulated)", "gives"],
+    report.parties.map((p) => [`${p.party}${p.name ? ` (${p.name})` : ""}`, usd(p.payoff_usd), avoided(p), usd(p.export_revenue_gained_usd), usd(p.external_value_received_usd), p.gives.join("; ") || "nothing"]));
+  [...table.rows].slice(1).forEach((row, k) => { row.dataset.party = report.parties[k].party; });
+  const arms = [["no_deal", "no deal"], ["deal", "deal"]];
+  tableOf("deal-china", ["arm", "China's exports (t)", "China's export revenue", "leverage: share of ex-China demand met from China"],
+    arms.map(([key, label]) => [label, Math.round(report.china[key].export_tonnes).toLocaleString("en"), usd(report.china[key].export_revenue_usd), pct(report.leverage[key])]));
+  const notes = [
+    ...report.external_terms.map((t) => `Not simulated: ${t.what} (${t.party} to ${t.to}), valued at ${usd(t.value_usd)} as you gave it.`),
+    ...report.precedence.map((p) => `Precedence: ${p}.`),
+  ];
+  $("deal-notes").replaceChildren(...notes.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  plotFlows(report);
+}
+
+// China's shipments to each destination over its pre-April-2025 (2024) level: the deal (solid)
+// and no deal (dotted); the parties' own regions shown, the rest one click away in the legend
+function plotFlows(report) {
+  const mine = new Set(Object.values(state.deal.parties).flatMap((p) => p.regions));
+  const byDest = {};
+  for (const r of report.flows_restored) (byDest[r.destination] = byDest[r.destination] || []).push(r);
+  const traces = Object.entries(byDest).flatMap(([dest, rows]) => {
+    const visible = mine.has(dest) ? true : "legendonly";
+    const x = rows.map((r) => r.month);
+    return [
+      { x, y: rows.map((r) => r.deal), name: `${dest}: deal`, legendgroup: dest, visible, type: "scatter", mode: "lines" },
+      { x, y: rows.map((r) => r.no_deal), name: `${dest}: no deal`, legendgroup: dest, visible, type: "scatter", mode: "lines", line: { dash: "dot" } },
+    ];
+  });
+  Plotly.react("chart-deal-flows", traces, {
+    title: title("Flows restored: China's shipments by destination over the pre-April-2025 level"),
+    yaxis: { tickformat: ".0%", rangemode: "tozero" }, margin: { t: 40 },
+    shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 1, y1: 1, line: { dash: "dash", width: 1, color: "#888" } }],
+  }, CONFIG);
+}
+
 // -- exposure of an uploaded bill of materials ------------------------------------------------
 async function checkExposure() {
   const file = $("bom-file").files[0];
@@ -580,6 +781,10 @@ async function start() {
   $("compare-b").onchange = () => { $("compare-b").dataset.touched = "1"; };
   $("compare").onclick = compareRuns;
   $("bom-check").onclick = checkExposure;
+  $("gdp-measure").onchange = plotGdpMap;
+  $("deal-load").onclick = loadDeal;
+  $("deal-evaluate").onclick = evaluateDeal;
+  await loadDeals();
   await loadScenarioList("april-2025-licensing");
   await loadScenario();
   await loadRuns();
