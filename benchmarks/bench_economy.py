@@ -1,14 +1,17 @@
 """The economy layer's ARIO step against BoARIO 0.7.2, side by side in one run.
 
-    PYTHONPATH=src python benchmarks/bench_economy.py [--quick]
+    PYTHONPATH=src python benchmarks/bench_economy.py [--quick] [--exiobase]
 
 1. per step at ~2,500 industries (25 regions x 100 sectors, a random dense balanced table):
    BoARIO's ``Simulation.next_step`` against ``ario.step`` (one draw);
 2. peak memory and per step at EXIOBASE size (49 x 163 = 7,987 industries, a random sparse
-   table with 10% of Z nonzero), each in a fresh process; BoARIO there needs about 7.3 GB
-   (issue 14), more than a shared 2-core machine can lend, so it runs at 2,500 (``--boario-n``);
-3. 1,000 draws at 2,500 industries in one pass (chunks of ``ario.draws_per_chunk``) against one
-   draw.
+   table with 10% of Z nonzero), each in a fresh process; BoARIO steps the same table (held
+   dense) only with ``--exiobase``: it needs about 8 GB and a few minutes;
+3. 1,000 draws at 2,500 industries in one pass (``ario.simulate``, chunks of
+   ``ario.draws_per_chunk``) against one draw.
+
+Each side gets ``--threads`` threads (BLAS and numba; default 1): on a shared machine more
+threads wait on each other and the timings say more about the neighbours than the code.
 
 Every table is balanced (x = Z 1 + Y 1) with a capacity loss on 5% of industries, so both
 models ration, restock and reorder. Times are medians of the steps after a warm-up step.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -67,13 +71,13 @@ def ours_steps(regions: int, sectors: int, density: float, draws: int, steps: in
     chunk = ario.draws_per_chunk(st)
     for lo in range(0, draws, chunk):
         d = min(chunk, draws - lo)
-        s = ario.initial(st, d)
         shock = delta(st.industries, d)
-        for k in range(steps):
-            t = time.perf_counter()
-            s = ario.step(st, s, shock)
+        t = time.perf_counter()
+        for k, _ in enumerate(ario.simulate(st, (shock for _ in range(steps)), d)):
+            now = time.perf_counter()  # the step just yielded ran since t
             if k > 0 or steps == 1:
-                times.append((lo, time.perf_counter() - t))
+                times.append((lo, now - t))
+            t = time.perf_counter()
     per_chunk: dict[int, list[float]] = {}
     for lo, t in times:
         per_chunk.setdefault(lo, []).append(t)
@@ -82,7 +86,7 @@ def ours_steps(regions: int, sectors: int, density: float, draws: int, steps: in
             "chunk": chunk}  # fmt: skip
 
 
-def boario_steps(regions: int, sectors: int, steps: int) -> dict:
+def boario_steps(regions: int, sectors: int, density: float, steps: int) -> dict:
     import logging
 
     import pandas as pd
@@ -93,7 +97,8 @@ def boario_steps(regions: int, sectors: int, steps: int) -> dict:
 
     logging.getLogger("boario").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
-    z, final = table(regions, sectors, 1.0)
+    z, final = table(regions, sectors, density)  # the same table rareflow steps
+    z = z.toarray() if sp.issparse(z) else z  # BoARIO holds Z dense
     n = regions * sectors
     idx = pd.MultiIndex.from_product(
         [[f"r{r:03d}" for r in range(regions)], [f"s{s:03d}" for s in range(sectors)]],
@@ -123,11 +128,20 @@ def boario_steps(regions: int, sectors: int, steps: int) -> dict:
     return {"setup_s": setup, "step_s": float(np.median(times)), "n": n}
 
 
+THREADS = 1  # threads each side may use (BLAS, numba); --threads
+
+
 def child(kind: str, regions: int, sectors: int, density: float, draws: int, steps: int) -> dict:
-    """Run one measurement in a fresh process and read its peak memory."""
+    """Run one measurement in a fresh process, with ``THREADS`` threads for BLAS and numba
+    alike, and read its peak memory."""
     args = json.dumps([kind, regions, sectors, density, draws, steps])
     code = "import sys; sys.path.insert(0, 'benchmarks'); import bench_economy as b; b.measure()"
-    out = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True)
+    env = dict(os.environ)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):  # fmt: skip
+        env[name] = str(THREADS)
+    out = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True,
+                         env=env)  # fmt: skip
     if out.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{out.stderr[-2000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -138,7 +152,7 @@ def measure() -> None:
     if kind == "ours_steps":
         result = ours_steps(regions, sectors, density, draws, steps)
     else:
-        result = boario_steps(regions, sectors, steps)
+        result = boario_steps(regions, sectors, density, steps)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -146,24 +160,36 @@ def measure() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer steps")
-    parser.add_argument("--boario-n", type=int, default=2500, help="BoARIO size for memory")
+    parser.add_argument("--exiobase", action="store_true",
+                        help="also step BoARIO at EXIOBASE size (needs ~8 GB and minutes)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for BLAS and numba on both sides (a shared machine: 1)")  # fmt: skip
     args = parser.parse_args(argv)
+    global THREADS
+    THREADS = args.threads
     steps = 4 if args.quick else 8
-    print(f"machine: {resource.getpagesize()} B pages; python {sys.version.split()[0]}")
+    print(f"python {sys.version.split()[0]}; {THREADS} thread(s) a side; load average "
+          f"{os.getloadavg()[0]:.1f} at the start")  # fmt: skip
     b25 = child("boario_steps", 25, 100, 1.0, 1, steps)
     o25 = child("ours_steps", 25, 100, 1.0, 1, steps)
     print(f"1. per step at {b25['n']:,} industries (dense): BoARIO {b25['step_s'] * 1e3:.1f} ms,"
           f" rareflow {o25['step_s'] * 1e3:.2f} ms: {b25['step_s'] / o25['step_s']:.1f}x;"
           f" peak memory BoARIO {b25['peak_mb']:,.0f} MB, rareflow {o25['peak_mb']:,.0f} MB")  # fmt: skip
     ox = child("ours_steps", 49, 163, 0.1, 1, steps)
-    print(f"2. EXIOBASE size {ox['n']:,} industries (10% dense, sparse={ox['sparse']}): "
-          f"rareflow {ox['step_s'] * 1e3:.1f} ms a step, peak {ox['peak_mb']:,.0f} MB "
-          f"(setup {ox['setup_s']:.1f} s); BoARIO not run at this size (about 7.3 GB, 2.24 s a "
-          f"step in issue 14): vs that {2.24 / ox['step_s']:.0f}x; BoARIO measured here at "
-          f"{b25['n']:,}: {b25['peak_mb']:,.0f} MB")  # fmt: skip
-    o1000 = child("ours_steps", 25, 100, 1.0, 1000, 3)
-    print(f"3. 1,000 draws at {o25['n']:,} industries, one step: {o1000['step_s']:.2f} s vs one "
-          f"draw {o25['step_s'] * 1e3:.2f} ms: {o1000['step_s'] / o25['step_s']:.0f}x the time "
+    head = (f"2. EXIOBASE size {ox['n']:,} industries (10% of Z nonzero, sparse={ox['sparse']}): "
+            f"rareflow {ox['step_s'] * 1e3:.1f} ms a step, peak {ox['peak_mb']:,.0f} MB "
+            f"(setup {ox['setup_s']:.1f} s)")  # fmt: skip
+    if args.exiobase:
+        bx = child("boario_steps", 49, 163, 0.1, 1, 4)  # the same table, held dense by BoARIO
+        print(f"{head}; BoARIO {bx['step_s']:.2f} s a step, peak {bx['peak_mb']:,.0f} MB "
+              f"(setup {bx['setup_s']:.1f} s): {bx['step_s'] / ox['step_s']:.0f}x")  # fmt: skip
+    else:
+        print(f"{head}; BoARIO not run at this size (--exiobase: about 7.3 GB, 2.24 s a step "
+              f"in issue 14): vs that {2.24 / ox['step_s']:.0f}x")  # fmt: skip
+    o1000 = child("ours_steps", 25, 100, 1.0, 1000, steps)
+    print(f"3. 1,000 draws at {o25['n']:,} industries, one step: {o1000['step_s']:.2f} s "
+          f"({o1000['step_s']:.2f} ms a draw) vs one draw {o25['step_s'] * 1e3:.2f} ms: "
+          f"{o1000['step_s'] / o25['step_s']:.0f}x the time "
           f"(aim < 100x), peak {o1000['peak_mb']:,.0f} MB (chunks of {o1000['chunk']})")  # fmt: skip
     return 0
 

@@ -256,3 +256,36 @@ def test_montecarlo_impact_gives_quantiles_over_redrawn_draws(
     for r in rows.values():
         assert r["gdp_loss_usd_p5"] <= r["gdp_loss_usd_p50"] <= r["gdp_loss_usd_p95"]
     assert sum(r["gdp_loss_usd"] for r in rows.values()) > 0
+
+
+def _random_dense(regions: int = 4, sectors: int = 5) -> ario.Static:
+    rng = np.random.default_rng(7)
+    n = regions * sectors
+    z = rng.uniform(0, 10, (n, n))
+    final = z.sum(axis=0) * 0.8 + rng.uniform(10, 50, n)  # every industry has value added
+    return ario.static(z, final, regions, sectors, PARAMS)
+
+
+def test_in_place_dense_step_matches_the_numpy_step_whatever_the_supplier_weights() -> None:
+    """Supply rows are summed from the deviations of weights from 1 (weights >= 0.01) or
+    plainly (a supplier destroyed, delta = 1): both against the numpy reference step, and
+    ``simulate``'s reused buffers against fresh ones."""
+    st = _random_dense()
+    assert not st.z.sparse
+    delta = np.zeros((3, st.industries))
+    delta[0, [1, 7]] = 1.0  # capacity gone: weight 0, the plain sum
+    delta[1, [2, 11]] = [0.995, 0.3]  # a weight under 0.01
+    delta[2, 3] = 1e-9  # a weight a hair under 1: the deviation form
+    shocks = [delta if k < 8 else np.zeros_like(delta) for k in range(20)]
+    fused = reference = ario.initial(st, 3, PARAMS)
+    kept = []
+    for shock in shocks:
+        fused = ario.step(st, fused, shock, PARAMS, fused=True)
+        reference = ario.step(st, reference, shock, PARAMS, fused=False)
+        for name in ("production", "orders", "stock", "w"):
+            np.testing.assert_allclose(getattr(fused, name), getattr(reference, name),
+                                       rtol=1e-12, atol=1e-12, err_msg=name)  # fmt: skip
+        kept.append(fused.stock.copy())
+    assert np.abs(fused.production / st.x0 - 1).max() > 0.01  # a real disruption
+    for k, (state, _) in enumerate(ario.simulate(st, iter(shocks), 3, PARAMS)):
+        np.testing.assert_allclose(state.stock, kept[k], rtol=1e-12, err_msg=f"step {k}")

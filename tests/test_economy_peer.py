@@ -68,7 +68,7 @@ def _ours(table: pymrio.IOSystem, order_type: str, deltas: np.ndarray) -> dict[s
         out["production"].append(state.production[0])
         out["overprod"].append(state.overprod[0])
         out["orders"].append(state.orders[0])
-        out["stock"].append(state.stock[:, 0, :])
+        out["stock"].append(state.stock[:, 0, :].copy())  # the next step reuses the buffer
     return {k: np.array(v) for k, v in out.items()}
 
 

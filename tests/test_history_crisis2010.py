@@ -53,3 +53,11 @@ def test_findings_are_read_off_the_run(table) -> None:
     assert text[0].startswith("A 40% cut") and "x at peak" in text[0]
     assert "Oct-Nov 2010 by 9" in text[1]  # over 90%
     assert text[-len(cr.LIMITS) :] == list(cr.LIMITS)
+
+
+def test_the_unwind_is_reported_to_the_end_of_2013() -> None:
+    unwind = cr.run_unwind().set_index("product")
+    assert list(unwind.index) == list(cr.UNWIND_PRODUCTS)
+    dy = unwind.loc["dy_oxide"]
+    assert dy["peak_multiple"] > 2.0 and "2010-09" <= dy["peak_month"] <= cr.UNWIND_END
+    assert 0.0 < dy["share_of_peak"] <= 1.0

@@ -27,7 +27,14 @@ Shapes (N industries, region-major; S input sectors; R regions; D draws):
 | ``State.orders``, ``overprod``, ``production`` | (D, N) | |
 
 ``delta`` (D, N), the share of each industry's capacity lost, is the event's input; it is
-static per step (the caller builds the path). Memory: five (S, D, N) arrays and Z once.
+static per step (the caller builds the path).
+
+On a dense table with finite inventories (``_step_dense``) the Z products behind deliveries
+and order weights are computed row by row inside two compiled passes (``fused.deliver``,
+``fused.reorder_dense``), never written out as (S, D, N) arrays; a supplier row whose weight
+is 1 (unconstrained, at baseline capacity) costs nothing, the draw-independent column sums of
+Z standing in for it. Only what suppliers are ordered, ``Zs w``, is a BLAS product. Memory:
+three (S, D, N) arrays (two stocks taking turns in ``simulate``, the order weights) and Z.
 """
 
 from __future__ import annotations
@@ -134,8 +141,8 @@ def _by_sector(z: np.ndarray | sp.csr_matrix, regions: int, sectors: int) -> np.
 
 def draws_per_chunk(st: Static) -> int:
     """Draws stepped together: as many as keep each (S, D, N) array near ``CHUNK_CELLS``
-    (measured with the fused passes at 2,500 industries and 100 sectors: 20 ms for one draw,
-    a draw 11 ms in chunks of 8, 7.7 ms in chunks of 16, 53 ms in chunks of 32)."""
+    (measured at 2,500 industries and 100 sectors, one thread, on the shared machine: a draw
+    6.3 ms in chunks of 8, 4.6 ms in chunks of 16, 5.8 ms in chunks of 67)."""
     return max(1, CHUNK_CELLS // (st.sectors * st.industries))
 
 
@@ -225,6 +232,8 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params(),
     inventory is finite) or this numpy reference."""
     if fused is None:
         fused = bool(np.isfinite(st.inv).all())
+    if fused and not st.z.sparse:
+        return _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
     if fused:
         return _step_fused(st, s, delta, params)
     demand = s.orders + st.final
@@ -297,6 +306,42 @@ def _step_fused(st: Static, s: State, delta: np.ndarray, params: Params) -> Stat
     return State(stock, w, ratio, orders, overprod, production, s.step + 1)
 
 
+def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_out: np.ndarray,
+                w_out: np.ndarray) -> State:  # fmt: skip
+    """``step`` for a dense table with finite inventories, writing the new stock into
+    ``stock_out`` and the order weights into ``w_out`` (which may be ``s.w``: it is read
+    before it is written). The Z products happen inside the two compiled passes."""
+    from rareflow.economy import fused
+
+    demand = s.orders + st.final
+    overprod = s.overprod
+    if s.step > 1:
+        overprod = overproduction(overprod, demand, s.production, params)
+    cap = st.x0 * (1 - delta) * overprod
+    optimal = np.fmin(demand, cap)
+    production = fused.produce(s.stock, st.tech, st.inputs, st.inv, optimal, params.psi)
+    served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
+    r, n = st.regions, st.sectors
+    zs, zc = st.z.dense, st.z.dense_sum
+    assert zs is not None and zc is not None
+    far = np.empty((3, n, len(demand)), dtype=np.int64)
+    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served, r, n), st.tech, st.inv,
+                  production, optimal, stock_out, far)  # fmt: skip
+    counts = far.sum(axis=1)  # (3, D)
+    still = counts[0] == 0  # BoARIO: no update when delivered and used agree
+    if still.any():
+        stock_out[:, still] = s.stock[:, still]
+    at_goal = np.where(still, counts[2], counts[1]) == 0
+    if params.order_type == "alt":
+        ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
+    else:
+        ratio = np.ones_like(cap)
+    fused.reorder_dense(stock_out, zs, zc, to_sdr(ratio, r, n), st.tech, st.inv, st.restore,
+                        optimal, production, at_goal, w_out)  # fmt: skip
+    orders = ratio * from_sdr(st.z.rowdot(w_out))
+    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1)
+
+
 @dataclass(frozen=True)
 class Record:
     """What a step leaves for the reports: (D, N) each."""
@@ -308,11 +353,21 @@ class Record:
 
 def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
              params: Params = Params()) -> Iterator[tuple[State, Record]]:  # fmt: skip
-    """Step through ``deltas`` (T, D, N), yielding each step's state and record."""
+    """Step through ``deltas`` (T, D, N), yielding each step's state and record. On a dense
+    table with finite inventories the (S, D, N) state is updated in place (two stock buffers
+    taking turns, the order weights overwritten): a yielded state's ``stock`` and ``w`` hold
+    only until the next step, so copy what you keep."""
     s = initial(st, draws, params)
+    in_place = not st.z.sparse and bool(np.isfinite(st.inv).all())
+    spare = np.empty_like(s.stock) if in_place else s.stock
     for delta in deltas:
         demand = s.orders + st.final
-        s = step(st, s, np.asarray(delta), params)
+        if in_place:
+            old = s.stock
+            s = _step_dense(st, s, np.asarray(delta), params, spare, s.w)
+            spare = old
+        else:
+            s = step(st, s, np.asarray(delta), params)
         unmet = st.final * (1 - np.divide(s.production, demand, out=np.zeros_like(demand),
                                           where=demand != 0))  # fmt: skip
         yield s, Record(s.production, np.asarray(delta), unmet)

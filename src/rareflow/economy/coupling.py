@@ -31,6 +31,7 @@ class Coupling:
     sectors: int
     dense: np.ndarray | None  # (S, R, N)
     dense_t: np.ndarray | None  # (S, N, R), contiguous, for rowdot
+    dense_sum: np.ndarray | None  # (S, N): sum over regions of dense, what v = 1 aggregates to
     blocks: sp.csr_matrix | None  # block-diagonal (S R, S N) of the sectors' rows, when sparse
     blocks_t: sp.csr_matrix | None  # its transpose (S N, S R)
 
@@ -70,7 +71,7 @@ def coupling(z: np.ndarray | sp.spmatrix, regions: int, sectors: int) -> Couplin
             return coupling(csr.toarray(), regions, sectors)
         rows = np.arange(n).reshape(regions, sectors)
         blocks = sp.block_diag([csr[rows[:, s]] for s in range(sectors)], format="csr")
-        return Coupling(regions, sectors, None, None, blocks, sp.csr_matrix(blocks.T))
+        return Coupling(regions, sectors, None, None, None, blocks, sp.csr_matrix(blocks.T))
     dense = np.asarray(z, dtype=np.float64)
     if np.count_nonzero(dense) / max(n * n, 1) < SPARSE_BELOW:
         return coupling(sp.csr_matrix(dense), regions, sectors)
@@ -80,6 +81,7 @@ def coupling(z: np.ndarray | sp.spmatrix, regions: int, sectors: int) -> Couplin
         sectors,
         per_sector,
         np.ascontiguousarray(per_sector.transpose(0, 2, 1)),
+        per_sector.sum(axis=1),
         None,
         None,
     )

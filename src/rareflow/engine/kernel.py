@@ -34,8 +34,9 @@ from numba.core import config as numba_config
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_lock import global_compiler_lock
 
-from rareflow.engine.numeric import SCALE_FLOOR, TINY, TOLERANCE
+from rareflow.engine.numeric import AT_TARGET_SHARE, SCALE_FLOOR, TINY, TOLERANCE
 
+AT_TARGET = 1.0 + AT_TARGET_SHARE  # stock above target x this is surplus (``surplus_stock``)
 TILE = 16  # draws side by side in the innermost loops (four AVX2 vectors of float64)
 # Arc indices are unsigned: numba wraps a signed index that may be negative (a compare and
 # an add per access), and an arc loop's index work weighs as much as its lanes' arithmetic.
@@ -1270,15 +1271,20 @@ def _update_sourcing(
     capacity, activity = w.capacity, w.activity
     n_r, n_p = topo.use0.shape
     spare, kept, alt = w.spare, w.kept, w.alt
-    for r in range(n_r):  # stock above target plus unused capacity's output
-        for p in range(n_p):
+    for r in range(n_r):  # ``market.spare_supply``: stock above target, then stage by stage
+        for p in range(n_p):  # what idle capacity can make of the spare inputs
             for t in range(TILE):
-                spare[r, p, t] = max(w.stock[r, p, t] - w.target[r, p, t], 0.0)
-        for o in range(topo.out_process.size):
-            k, p = topo.out_process[o], topo.out_product[o]
-            for t in range(TILE):
-                idle = max(capacity[r, k, t] - activity[r, k, t], 0.0)
-                spare[r, p, t] += idle * topo.out_yield[o]
+                spare[r, p, t] = max(w.stock[r, p, t] - w.target[r, p, t] * AT_TARGET, 0.0)
+        for s in range(topo.stage_procs_ptr.size - 1):
+            for j in range(topo.stage_procs_ptr[s], topo.stage_procs_ptr[s + 1]):
+                k = topo.stage_procs[j]
+                lo, hi = topo.proc_in_ptr[k], topo.proc_in_ptr[k + 1]
+                for t in range(TILE):
+                    run = max(capacity[r, k, t] - activity[r, k, t], 0.0)
+                    for n in range(lo, hi):
+                        run = min(run, spare[r, topo.proc_in_product[n], t] / topo.proc_in_value[n])
+                    for n in range(topo.proc_out_ptr[k], topo.proc_out_ptr[k + 1]):
+                        spare[r, topo.proc_out_product[n], t] += run * topo.proc_out_value[n]
     share, lag = state.share[b], w.scale
     wt = weight if fx.taxed else allow  # without tariffs the weight is the allowance
     for t in range(TILE):
@@ -1349,6 +1355,7 @@ TWINS = {
     "market.thinness": "_update_prices",
     "market.entry_lags": "_update_capacity_entry",
     "market.update_capacity_entry": "_update_capacity_entry",
+    "market.surplus_stock": "_update_sourcing",
     "market.spare_supply": "_update_sourcing",
     "market.update_sourcing": "_update_sourcing",
     "balance.residual": "_balance",

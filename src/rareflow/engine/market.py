@@ -32,7 +32,8 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   stocks rebuild and the price falls back.
 - Sourcing: orders keep the baseline shares that policy allows; the blocked or taxed part
   (tariff weight (1 + rate)^-tariff_elasticity) moves to allowed suppliers in proportion to
-  their spare stock and capacity, over ``rerouting_months``.
+  their spare supply (stock above target plus what idle capacity can make of spare inputs,
+  down the chain: ``spare_supply``), over ``rerouting_months``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from rareflow.engine.numeric import safe_div
+from rareflow.engine.numeric import AT_TARGET_SHARE, safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import PIPELINE_MONTHS, Flows, State
 from rareflow.engine.static import ENTRY_LAGS, Static
@@ -211,12 +212,32 @@ def update_capacity_entry(
     state.pipeline[:, :, arrive] = 0.0
 
 
+def surplus_stock(flows: Flows) -> np.ndarray:
+    """(D, R, P) t stock above target (beyond ``AT_TARGET_SHARE`` of it)."""
+    return np.maximum(flows.stock_end - flows.target * (1.0 + AT_TARGET_SHARE), 0.0)
+
+
 def spare_supply(static: Static, flows: Flows) -> np.ndarray:
-    """(D, R, P) stock above target plus unused capacity's output, per exporter."""
-    net = static.net
-    surplus = np.maximum(flows.stock_end - flows.target, 0.0)
-    idle = np.maximum(flows.capacity - flows.activity, 0.0) @ net.recipe_out
-    return surplus + idle
+    """(D, R, P) t an exporter could offer this month: stock above target plus what its idle
+    capacity can make of the spare inputs, stage by stage down the chain (a mine's idle
+    capacity needs no feed; a magnet plant's runs on spare metal, made of spare oxide ...).
+
+    Idle nameplate capacity with no feed offers nothing: counting it steered a blocked
+    importer's orders to plants that could not ship (issue 18: Japan's May 2025 stoppage).
+    """
+    recipe_in, recipe_out = static.net.recipe_in, static.net.recipe_out
+    spare = surplus_stock(flows)
+    idle = np.maximum(flows.capacity - flows.activity, 0.0)
+    for stage in static.stages:  # in chain order: a stage's inputs are complete before it
+        ks = stage.processes
+        if not ks.size:
+            continue
+        uses = recipe_in[ks] > 0  # (Ks, P)
+        per_input = spare[:, :, None, :] / np.where(uses, recipe_in[ks], 1.0)
+        feed = np.where(uses, per_input, np.inf).min(axis=-1)  # (D, R, Ks) t activity
+        made = np.minimum(idle[:, :, ks], feed) @ recipe_out[ks][:, stage.products]
+        spare[:, :, stage.products] += made
+    return spare
 
 
 def update_sourcing(

@@ -11,6 +11,10 @@ TINY = 1e-200
 # (t) below which the tolerance is absolute (1e-9 t). The numpy check and the kernel share them.
 TOLERANCE = 1e-9
 SCALE_FLOOR = 1.0
+# Stock within this share of its target is at target (``market.surplus_stock``): restocking
+# converges on the target, and a round-off surplus must not draw a blocked importer's whole
+# moved share (the numpy step and the kernel round it differently).
+AT_TARGET_SHARE = 1e-6
 
 
 def safe_div(a: np.ndarray | float, b: np.ndarray | float, fill: float = 0.0) -> np.ndarray:
