@@ -2,13 +2,17 @@
 
     .venv/bin/python benchmarks/bench_montecarlo.py [--draws 10000] [--months 120]
         [--sample 4] [--dask-draws 100000] [--dask-months 120] [--skip-dask]
+        [--origin-rules 0|1|2]
 
 Runs ``reimpose-oct-2025`` on the bundled baseline with an uncertainty section (parameters,
 approval shares, the probability that the licences happen at all). Each measured run starts in
 a fresh process so that its peak RSS (``resource.getrusage``) is its own. The roofline is the
 bytes the monthly step must touch per draw (``bytes_per_draw_month``: the state it carries,
 on the trade arcs, and the outputs the statistics read) times draws x months, divided by the
-copy bandwidth measured here (one thread). Prints one table.
+copy bandwidth measured here (one thread). ``--origin-rules`` adds buyer-side origin rules
+(the US defence rule against Chinese origin; an EU one against Chinese and Burmese origin),
+so that the cost of tracking origin on every tonne can be read against the same run without
+them (the scenario's content rule alone tracks Chinese origin). Prints one table.
 """
 
 from __future__ import annotations
@@ -39,11 +43,24 @@ UNCERTAINTY = {
 }
 
 
-def scenario(months: int) -> Any:
+ORIGIN_RULES = [
+    {"type": "origin_rule", "id": "us-defence-origin", "actor": "USA", "origin": "CHN",
+     "sectors": ["defence"], "from_stage": "mining", "start": "2027-01"},
+    {"type": "origin_rule", "id": "eu-origin", "actor": "DEU", "origin": ["CHN", "MMR"],
+     "sectors": ["defence", "wind"], "from_stage": "separation", "start": "2027-01"},
+]  # fmt: skip
+
+
+def scenario(months: int, origin_rules: int = 0) -> Any:
     from rareflow.scenarios.load import load_scenario
+    from rareflow.scenarios.model import Scenario
     from rareflow.scenarios.uncertainty import Uncertainty
 
     scen = load_scenario("reimpose-oct-2025")
+    if origin_rules:
+        doc = scen.model_dump(exclude_none=True)
+        doc["policies"] = [*doc["policies"], *ORIGIN_RULES[:origin_rules]]
+        scen = Scenario.model_validate(doc)
     spec = Uncertainty.model_validate(UNCERTAINTY)
     return scen.model_copy(update={"uncertainty": spec, "months": months})
 
@@ -89,11 +106,13 @@ def network_shape() -> dict[str, int]:
 
 
 # -- measured runs (each in a fresh process) ---------------------------------------------------
-def _montecarlo(draws: int, months: int, executor: str, workers: int, out: Any) -> None:
+def _montecarlo(
+    draws: int, months: int, executor: str, workers: int, out: Any, origin_rules: int = 0
+) -> None:
     from rareflow.uncertainty.executors import DaskExecutor, LocalExecutor
     from rareflow.uncertainty.run import run_montecarlo
 
-    scen = scenario(months)
+    scen = scenario(months, origin_rules)
     runner: Any = LocalExecutor() if executor == "local" else DaskExecutor(n_workers=workers)
     with runner:
         start = time.perf_counter()
@@ -102,17 +121,20 @@ def _montecarlo(draws: int, months: int, executor: str, workers: int, out: Any) 
     out.put((wall, peak_rss_mb(), float(result.horizon()["value_lost_mean"].sum())))
 
 
-def measured(draws: int, months: int, executor: str = "local", workers: int = 1) -> tuple:
+def measured(
+    draws: int, months: int, executor: str = "local", workers: int = 1, origin_rules: int = 0
+) -> tuple:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_montecarlo, args=(draws, months, executor, workers, queue))
+    args = (draws, months, executor, workers, queue, origin_rules)
+    proc = ctx.Process(target=_montecarlo, args=args)
     proc.start()
     result = queue.get()
     proc.join()
     return result
 
 
-def one_at_a_time(months: int, sample: int) -> float:
+def one_at_a_time(months: int, sample: int, origin_rules: int = 0) -> float:
     """Seconds per draw when each draw is its own ``simulate`` call (mean of ``sample``)."""
     from rareflow.data.network import load_network
     from rareflow.engine.simulate import simulate
@@ -120,7 +142,7 @@ def one_at_a_time(months: int, sample: int) -> float:
     from rareflow.uncertainty.run import make_job
     from rareflow.uncertainty.sampling import draw_inputs, factors, uniforms
 
-    scen = scenario(months)
+    scen = scenario(months, origin_rules)
     job = make_job(scen, load_network(), Config(sample, 0, months))
     u = uniforms(0, 0, sample + 1, len(factors(scen)))
 
@@ -146,6 +168,8 @@ def main() -> None:
     parser.add_argument("--dask-months", type=int, default=120)
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--only-dask", action="store_true", help="just the Dask scaling rows")
+    parser.add_argument("--origin-rules", type=int, choices=(0, 1, 2), default=0,
+                        help="buyer-side origin rules added to the scenario")  # fmt: skip
     args = parser.parse_args()
 
     shape = network_shape()
@@ -177,9 +201,9 @@ def local_rows(args: argparse.Namespace, shape: dict[str, int]) -> list[tuple[st
     bandwidth = copy_bandwidth()
     per_draw_month = bytes_per_draw_month(shape)
     roofline = args.draws * args.months * per_draw_month / bandwidth
-    single = one_at_a_time(args.months, args.sample)
+    single = one_at_a_time(args.months, args.sample, args.origin_rules)
     print(f"one at a time: {single:.3f} s/draw", file=sys.stderr, flush=True)
-    wall, rss, value = measured(args.draws, args.months)
+    wall, rss, value = measured(args.draws, args.months, origin_rules=args.origin_rules)
     print(f"Monte Carlo: {wall:.1f} s, {rss:.0f} MB", file=sys.stderr, flush=True)
     return [
         ("network (regions x products x sectors, arcs)",

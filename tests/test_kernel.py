@@ -161,18 +161,20 @@ def test_a_broken_balance_names_the_node() -> None:
     """A negative opening stock cannot balance into a non-negative month: the kernel flags
     it and ``fast.check`` raises the numpy path's error, naming region, product and draw."""
     from rareflow.engine.prepare import scenario_static
-    from rareflow.engine.state import initial_state
+    from rareflow.engine.state import NO_ORIGINS, initial_state
     from rareflow.policies.channels import MonthEffects
 
     scenario = load_scenario("baseline")
     static = scenario_static(BUNDLED, scenario)
     params = resolve_parameters(BUNDLED.parameters, {})
-    state = initial_state(static, 2, 2026 * 12, params["demand_growth_per_year"], -1)
+    state = initial_state(static, 2, 2026 * 12, params["demand_growth_per_year"], NO_ORIGINS)
     usa, magnet = BUNDLED.regions.index("USA"), BUNDLED.products.index("ndfeb_sintered")
     state.stock[1, usa, magnet] = -1e6
     none = MonthEffects(BUNDLED, static.arcs.size)
     fx = fast.effects(static, none, np.zeros(BUNDLED.capacity.shape))
-    months = fast.run_months(static, state, params, np.array([2026 * 12]), lambda t: fx, -1, 40)
+    months = fast.run_months(
+        static, state, params, np.array([2026 * 12]), lambda t: fx, NO_ORIGINS, 40
+    )
     with pytest.raises(MassBalanceError, match=r"USA, product ndfeb_sintered \(draw 41\)"):
         next(months)
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from conftest import tiny_tables
 from rareflow.data.network import Network
 from rareflow.data.validate import validate_network
-from rareflow.engine.state import initial_state
+from rareflow.engine.state import NO_ORIGINS, initial_state
 from rareflow.engine.static import build_static
 from rareflow.engine.step import sector_losses
 from rareflow.errors import UserInputError
@@ -66,7 +66,7 @@ def month(static, state, fills: dict[int, float], rate: float = 0.1, window: flo
 
 
 def test_the_scarcest_input_decides_and_catch_up_settles_by_hand(static):
-    state = initial_state(static, 1, 2026 * 12, 0.0, -1, 1.0, window=2.0)
+    state = initial_state(static, 1, 2026 * 12, 0.0, NO_ORIGINS, 1.0, window=2.0)
     cars = 200.0 / 12 * 1000 / 2.0  # US EV units a month: 8,333 (sintered, 2 kg a car)
     # month 1: sintered 90% there, Dy metal 60%: 40% of the cars are not built, not 10% + 40%
     first = month(static, state, {SINTERED: 0.9, DY_METAL: 0.6, NDPR_METAL: 0.5})
@@ -92,7 +92,7 @@ def test_the_scarcest_input_decides_and_catch_up_settles_by_hand(static):
 
 
 def test_a_window_of_zero_loses_at_once(static):
-    state = initial_state(static, 1, 2026 * 12, 0.0, -1, 1.0, window=0.0)
+    state = initial_state(static, 1, 2026 * 12, 0.0, NO_ORIGINS, 1.0, window=0.0)
     out = month(static, state, {SINTERED: 0.5}, window=0.0)
     assert out.units_lost[0, USA, EV] == pytest.approx(out.units_short[0, USA, EV])
     assert out.units_short[0, USA, EV] > 0
@@ -108,7 +108,7 @@ def test_a_window_of_zero_loses_at_once(static):
 )  # fmt: skip
 def test_units_are_settled_once_within_capacity(fills, rate, window):
     net_static = _STATIC
-    state = initial_state(net_static, 1, 2026 * 12, 0.0, -1, 1.0, window=window)
+    state = initial_state(net_static, 1, 2026 * 12, 0.0, NO_ORIGINS, 1.0, window=window)
     short = settled = 0.0
     wanted = 200.0 / 12 * 1000 / 2.0
     for sintered, dy, ndpr in fills:

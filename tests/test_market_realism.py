@@ -14,7 +14,7 @@ from rareflow.data.network import load_network
 from rareflow.engine import market
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import simulate
-from rareflow.engine.state import initial_state
+from rareflow.engine.state import NO_ORIGINS, initial_state
 from rareflow.engine.static import build_static
 from rareflow.model.compiled import compile_network, month_index
 from rareflow.scenarios.model import Scenario
@@ -110,7 +110,7 @@ def test_capacity_entry_respects_its_stage_lag(tiny_network: Any) -> None:
          "entry_lag_separation_months": 9.0},
     )  # fmt: skip
     first = month_index("2026-11")
-    state = initial_state(static, 1, first, 0.0, -1)
+    state = initial_state(static, 1, first, 0.0, NO_ORIGINS)
     state.price[:, :, 1] = 3.0 * compiled.price0[:, 1]  # sustained high ex-China prices
     magnet, separate = (compiled.processes.index(k) for k in ("make_sintered", "separate_light"))
     entered = []

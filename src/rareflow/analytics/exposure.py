@@ -93,7 +93,8 @@ def baseline_origin(net: CompiledNetwork, actor: str) -> np.ndarray:
     from rareflow.engine.state import initial_origin
     from rareflow.engine.static import build_static
 
-    return initial_origin(build_static(net), net.regions.index(actor))
+    tracked = np.array([net.regions.index(actor)], dtype=np.int64)
+    return initial_origin(build_static(net), tracked)[:, :, 0]
 
 
 def estimate_origin(

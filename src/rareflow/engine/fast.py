@@ -20,7 +20,8 @@ from rareflow.model.compiled import month_label
 from rareflow.policies.channels import CellField, ContentRule, MonthEffects
 
 
-def topology(static: Static, actor: int) -> kn.Topology:
+def topology(static: Static, origins: np.ndarray) -> kn.Topology:
+    """``Static`` for the kernel; origins: (O,) regions whose origin shares are tracked."""
     net = static.net
     n_p = len(net.products)
 
@@ -43,7 +44,8 @@ def topology(static: Static, actor: int) -> kn.Topology:
     u64 = lambda x: np.ascontiguousarray(x, dtype=kn.INDEX)  # noqa: E731
     return kn.Topology(
         base_month=int(static.base_month),
-        actor=int(actor),
+        tracked=i64(origins),
+        origin_of=i64(own_origin_index(len(net.regions), origins)),
         china=int(net.china),
         n_sectors=len(net.sectors),
         cover_months=f64(net.cover_months),
@@ -105,6 +107,14 @@ def topology(static: Static, actor: int) -> kn.Topology:
         entry_scale=f64(static.entry_scale),
         entry_stage=i64(static.entry_stage),
     )
+
+
+def own_origin_index(n_regions: int, origins: np.ndarray) -> np.ndarray:
+    """(R,) the tracked origin of each region's own output: its index in ``origins``, -1
+    where the region is not tracked."""
+    index = np.full(n_regions, -1, dtype=np.int64)
+    index[origins] = np.arange(len(origins))
+    return index
 
 
 def reciprocal(x: np.ndarray) -> np.ndarray:
@@ -212,6 +222,9 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
             len(rules), len(static.net.products)
         ),
         rule_threshold=np.array([r.threshold for r in rules], dtype=float),
+        rule_origins=np.array([r.origins for r in rules], dtype=np.bool_).reshape(
+            len(rules), len(static.net.regions)
+        ),
         rule_ptr=np.cumsum([0, *(x.size for x in covered)], dtype=np.int64),
         rule_arcs=np.ascontiguousarray(np.concatenate([np.zeros(0), *covered]), dtype=kn.INDEX),
         rule_factor=tiled(columns([per_draw(r.factor) for r in rules])),
@@ -221,12 +234,13 @@ def effects(static: Static, fx: MonthEffects, added: np.ndarray) -> kn.Effects:
 
 def rule_arcs(static: Static, rule: ContentRule) -> np.ndarray:
     """Arcs a content rule may cover: of a product whose content can reach the threshold
-    (origin shares are at most 1), from an exporter other than the actor, to a target."""
+    (origin shares are at most 1), from an exporter other than the rule's origins, to a
+    target."""
     arcs = static.arcs
     rich = rule.content[arcs.product] >= rule.threshold
     bound = np.ones(len(rule.targets), dtype=bool) if rule.exporters is None else rule.exporters
     return np.flatnonzero(
-        rich & (arcs.exporter != rule.actor) & rule.targets[arcs.importer] & bound[arcs.exporter]
+        rich & ~rule.origins[arcs.exporter] & rule.targets[arcs.importer] & bound[arcs.exporter]
     )
 
 
@@ -291,20 +305,20 @@ def run_months(
     params: Mapping[str, ParamValue],
     month_ids: np.ndarray,
     effects_of: Callable[[int], kn.Effects],
-    actor: int,
+    origins: np.ndarray,
     draw0: int,
     keep: Collection[str] = tuple(OUTPUTS),
 ) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
     """Yield (t, recorded arrays, max residual) month by month, as ``simulate._run_chunk``
     does: the outputs named in ``keep`` (shipments (A, D)), valid until the next month is
     asked for."""
-    topo = topology(static, actor)  # a few ms: once per chunk
+    topo = topology(static, origins)  # a few ms: once per chunk
     n = state.stock.shape[0]
     kstate = kernel_state(state)
     prm = parameter_matrix(params, n)
     out = outputs(static, n, keep)
     n_r, n_p, n_k, n_s = static.shape
-    w = kn.work(n_r, n_p, n_k, static.arcs.size, n_s, len(static.net.markets), 1)
+    w = kn.work(n_r, n_p, n_k, static.arcs.size, n_s, len(static.net.markets), 1, len(origins))
     for t, month in enumerate(month_ids):
         fx = effects_of(t)
         if fx.quota_mask.shape[0] > w.quota.shape[0]:  # a quota starts

@@ -90,7 +90,8 @@ class Topology(NamedTuple):
     """``Static`` flattened for the kernel (ragged per-stage lists as CSR pointers)."""
 
     base_month: int
-    actor: int  # region whose origin the content rules track (-1: none)
+    tracked: np.ndarray  # (O,) int: regions whose origin shares are tracked (O = 0: none)
+    origin_of: np.ndarray  # (R,) int: the tracked origin of a region's own output (-1: none)
     china: int  # China's region index (-1: none)
     n_sectors: int
     cover_months: np.ndarray  # (R, P)
@@ -190,6 +191,7 @@ class Effects(NamedTuple):
     quota_cap: np.ndarray  # (1|NT, NQ, T) t/month
     rule_content: np.ndarray  # (NC, P)
     rule_threshold: np.ndarray  # (NC,)
+    rule_origins: np.ndarray  # (NC, R) bool: the origins each rule reads
     rule_ptr: np.ndarray  # (NC + 1,) rule j may cover arcs rule_arcs[ptr[j]:ptr[j + 1]]:
     rule_arcs: np.ndarray  # INDEX: from another exporter to a target, of a product rich enough
     rule_lead: np.ndarray  # (A,) bool: arcs rule 0 may cover and no term does (not listed)
@@ -206,7 +208,7 @@ class KState(NamedTuple):
     demand_short: np.ndarray  # (NT, R, P, T)
     demand_long: np.ndarray  # (NT, R, P, T)
     subst: np.ndarray  # (NT, R, P, T)
-    origin: np.ndarray  # (NT, R, P, T)
+    origin: np.ndarray  # (NT, R, P, O, T)
     pull: np.ndarray  # (NT, R, P, T)
     drawn: np.ndarray  # (NT, R, P, T)
     signal: np.ndarray  # (NT, K, T)
@@ -258,9 +260,9 @@ class Work(NamedTuple):
     foreign: np.ndarray  # (R, P, T) t foreign orders allowed
     imports: np.ndarray  # (R, P, T) t
     exports: np.ndarray  # (R, P, T) t
-    origin_in: np.ndarray  # (R, P, T) t of actor origin held
+    origin_in: np.ndarray  # (R, P, O, T) t of each tracked origin held
     served: np.ndarray  # (R, P, T) share of foreign orders served; then scratch
-    carried: np.ndarray  # (R, P, T) t of actor origin carried in by imports
+    carried: np.ndarray  # (R, P, O, T) t of each tracked origin carried in by imports
     spare: np.ndarray  # (R, P, T) t spare supply; scratch before sourcing
     kept: np.ndarray  # (R, P, T) sourcing sums; scratch before sourcing
     alt: np.ndarray  # (R, P, T) sourcing sums
@@ -300,7 +302,7 @@ class Work(NamedTuple):
     scale: np.ndarray  # (T,) a quota's scale; the rerouting lag
     least: np.ndarray  # (T,) a process's least input fill
     used: np.ndarray  # (T,) one region's stage inputs used, in all
-    mixed: np.ndarray  # (T,) and of actor origin
+    mixed: np.ndarray  # (O, T) and of each tracked origin
     short: np.ndarray  # (T,) one sector's units short this month
     short_usd: np.ndarray  # (T,) and their gross output
     spare_units: np.ndarray  # (T,) units it can catch up this month
@@ -313,12 +315,15 @@ class Work(NamedTuple):
     active: np.ndarray  # (A + 1,) INDEX: the month's arcs that carry orders; [A]: how many
 
 
-def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -> Work:
+def work(
+    n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int, n_o: int = 0
+) -> Work:
     """Scratch for a chunk, every field its own allocation (``Work`` says the shapes); n_q:
-    the most quotas a month has. ``month`` allocates nothing: it is compiled without
-    reference counts (``compiled``)."""
+    the most quotas a month has; n_o: the origins tracked. ``month`` allocates nothing: it
+    is compiled without reference counts (``compiled``)."""
     per = {"R, P": (n_r, n_p), "R, K": (n_r, n_k), "K": (n_k,), "A": (n_a,), "S": (n_s,),
-           "P, M": (n_p, n_m), "P": (n_p,), "Q": (max(1, n_q),), "": ()}  # fmt: skip
+           "P, M": (n_p, n_m), "P": (n_p,), "Q": (max(1, n_q),), "": (),
+           "R, P, O": (n_r, n_p, n_o), "O": (n_o,)}  # fmt: skip
     shapes = [per[_WORK_DIMS[name]] for name in Work._fields[:-1]]
     return Work._make([*(np.empty((*shape, TILE)) for shape in shapes),
                        np.empty(n_a + 1, dtype=INDEX)])  # fmt: skip
@@ -328,8 +333,8 @@ def work(n_r: int, n_p: int, n_k: int, n_a: int, n_s: int, n_m: int, n_q: int) -
 _WORK_DIMS = {
     **dict.fromkeys(("stock", "purchase", "release", "target", "final",
                      "orders", "home_need", "fill", "production", "use", "foreign",
-                     "imports", "exports", "origin_in", "served", "carried", "spare", "kept",
-                     "alt"), "R, P"),
+                     "imports", "exports", "served", "spare", "kept", "alt"), "R, P"),
+    **dict.fromkeys(("origin_in", "carried"), "R, P, O"),
     **dict.fromkeys(("capacity", "desired", "activity"), "R, K"),
     **dict.fromkeys(("weighted", "primary"), "K"),
     **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
@@ -337,9 +342,10 @@ _WORK_DIMS = {
     **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
     **dict.fromkeys(("used_in", "used_sub", "made"), "P"),
     **dict.fromkeys(("g", "inv_g", "inv_restock", "inv_lag", "inv_span", "ahead", "expand",
-                     "residual", "lowest", "total", "scale", "least", "used", "mixed",
+                     "residual", "lowest", "total", "scale", "least", "used",
                      "short", "short_usd", "spare_units", "older", "caught", "caught_usd",
                      "gone", "gone_usd"), ""),
+    "mixed": "O",
     "quota": "Q",
 }  # fmt: skip
 
@@ -484,13 +490,15 @@ def _plan(
                 w.final[r, p, t] = topo.final0[r, p] * (g[t] * mult[r, p, t])
                 order = topo.imports0[r, p] * g[t] + topo.import_share[r, p] * gap * per_restock[t]
                 w.orders[r, p, t] = max(order, 0.0)
-                w.origin_in[r, p, t] = origin[r, p, t] * stock
                 w.fill[r, p, t] = 1.0
                 w.production[r, p, t] = 0.0
                 w.use[r, p, t] = 0.0
                 w.foreign[r, p, t] = 0.0
                 w.imports[r, p, t] = 0.0
                 w.exports[r, p, t] = 0.0
+            for o in range(origin.shape[2]):  # no origins tracked: no bookkeeping
+                for t in range(TILE):
+                    w.origin_in[r, p, o, t] = origin[r, p, o, t] * w.stock[r, p, t]
         for k in range(n_k):
             for t in range(TILE):
                 cap = topo.capacity0[r, k] * w.expand[t] + fx.added[r, k] + cap_add[r, k, t]
@@ -617,7 +625,7 @@ def _allowances(
     every other rule, then multiplies its listed arcs."""
     factors = fx.rule_factor[_at(fx.rule_factor.shape[0], b)]
     if fx.rule_content.shape[0]:
-        _node_factors(fx, 0, origin, factors, node_factor)
+        _node_factors(topo, fx, 0, origin, factors, node_factor)
         lead, base = fx.rule_lead, fx.allow.base
         for a in range(allow.shape[0]):
             p, e = topo.arc_product[a], topo.arc_exporter[a]
@@ -628,7 +636,7 @@ def _allowances(
         _lanes(fx.allow, b, True, allow)
     for j in range(fx.rule_content.shape[0]):
         if j:
-            _node_factors(fx, j, origin, factors, node_factor)
+            _node_factors(topo, fx, j, origin, factors, node_factor)
         for n in range(fx.rule_ptr[j], fx.rule_ptr[j + 1]):
             a = fx.rule_arcs[n]
             p, e = topo.arc_product[a], topo.arc_exporter[a]
@@ -638,14 +646,27 @@ def _allowances(
 
 @inline
 def _node_factors(
-    fx: Effects, j: int, origin: np.ndarray, factors: np.ndarray, node_factor: np.ndarray
+    topo: Topology,
+    fx: Effects,
+    j: int,
+    origin: np.ndarray,
+    factors: np.ndarray,
+    node_factor: np.ndarray,
 ) -> None:
-    """Rule j's factor on each exporter's product (R, P, T): 1 where it covers nothing."""
-    content, threshold = fx.rule_content[j], fx.rule_threshold[j]
+    """Rule j's factor on each exporter's product (R, P, T): 1 where it covers nothing. The
+    rule reads the exporter's share of its origins together (``step.origin_share``: their
+    exclusive shares added in the tracked order), summed in ``node_factor`` first."""
+    content, threshold, reads = fx.rule_content[j], fx.rule_threshold[j], fx.rule_origins[j]
     for e in range(origin.shape[0]):
         for p in range(origin.shape[1]):
             for t in range(TILE):
-                covered = content[p] * origin[e, p, t] >= threshold
+                node_factor[e, p, t] = 0.0
+            for o in range(origin.shape[2]):
+                if reads[topo.tracked[o]]:
+                    for t in range(TILE):
+                        node_factor[e, p, t] += origin[e, p, o, t]
+            for t in range(TILE):
+                covered = content[p] * node_factor[e, p, t] >= threshold
                 node_factor[e, p, t] = factors[j, t] if covered else 1.0
 
 
@@ -661,7 +682,7 @@ def _run_stage_processes(topo: Topology, s: int, state: KState, b: int, w: Work)
     desired, activity = w.desired, w.activity
     subst, origin = state.subst[b], state.origin[b]
     used_in, used_sub, made = w.used_in, w.used_sub, w.made  # (P, T), by product
-    least, total, mixed = w.least, w.used, w.mixed
+    least, total = w.least, w.used
     for r in range(desired.shape[0]):
         for p in ins:
             used_in[p, :] = 0.0
@@ -688,20 +709,40 @@ def _run_stage_processes(topo: Topology, s: int, state: KState, b: int, w: Work)
                 for t in range(TILE):
                     made[p, t] += activity[r, k, t] * rout
         total[:] = 0.0
-        mixed[:] = 0.0
         for p in ins:
             for t in range(TILE):
                 used = used_in[p, t] - used_sub[p, t] * subst[r, p, t]
+                used_in[p, t] = used  # kept for the origins below
                 w.use[r, p, t] += used
                 w.stock[r, p, t] -= used
                 total[t] += used
-                mixed[t] += used * origin[r, p, t]
         for p in prods:
             for t in range(TILE):
-                carried = 1.0 if r == topo.actor else _div(mixed[t], total[t], 0.0)
                 w.production[r, p, t] += made[p, t]
                 w.stock[r, p, t] += made[p, t]
-                w.origin_in[r, p, t] += made[p, t] * carried
+        _production_origin(topo, r, ins, prods, origin, w)
+
+
+@inline
+def _production_origin(
+    topo: Topology, r: int, ins: np.ndarray, prods: np.ndarray, origin: np.ndarray, w: Work
+) -> None:
+    """``step._production_origin``: region r's output of the stage takes its own origin where
+    r is tracked, else its inputs' origins by mass (``w.used_in``: the inputs used)."""
+    own, mixed, total = topo.origin_of[r], w.mixed, w.used
+    for o in range(origin.shape[2]):
+        for t in range(TILE):
+            mixed[o, t] = 0.0
+        for p in ins:
+            for t in range(TILE):
+                mixed[o, t] += w.used_in[p, t] * origin[r, p, o, t]
+        for t in range(TILE):
+            mixed[o, t] = _div(mixed[o, t], total[t], 0.0)
+            if own >= 0:
+                mixed[o, t] = 1.0 if o == own else 0.0
+        for p in prods:
+            for t in range(TILE):
+                w.origin_in[r, p, o, t] += w.made[p, t] * mixed[o, t]
 
 
 @inline
@@ -750,7 +791,7 @@ def _ship(
     carried = w.carried
     for r in range(n_r):
         for p in prods:
-            carried[r, p, :] = 0.0
+            carried[r, p, :, :] = 0.0
     quotas = fx.quota_mask.shape[0]
     for j in range(first_active, n):  # served, and booked at once unless quotas scale it
         a = active[j]
@@ -765,10 +806,11 @@ def _ship(
         _book(topo, active[j], xs, origin, w)
     for r in range(n_r):
         for p in prods:
+            for o in range(origin.shape[2]):
+                for t in range(TILE):
+                    w.origin_in[r, p, o, t] += carried[r, p, o, t]
             for t in range(TILE):
                 stock = w.stock[r, p, t] + (w.imports[r, p, t] - w.exports[r, p, t])
-                if topo.actor >= 0:
-                    w.origin_in[r, p, t] += carried[r, p, t]
                 fill = min(max(_div(stock, w.home_need[r, p, t], 1.0), 0.0), 1.0)
                 w.fill[r, p, t] = fill
                 w.stock[r, p, t] = stock - w.final[r, p, t] * fill
@@ -776,14 +818,16 @@ def _ship(
 
 @inline
 def _book(topo: Topology, a: int, xs: np.ndarray, origin: np.ndarray, w: Work) -> None:
-    """Arc a's shipments into its importer's imports and exporter's exports, the actor
-    origin they carry (``w.carried``) and the least shipment (``w.lowest``, checked)."""
+    """Arc a's shipments into its importer's imports and exporter's exports, the tracked
+    origins they carry (``w.carried``) and the least shipment (``w.lowest``, checked)."""
     p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
     for t in range(TILE):
         w.imports[i, p, t] += xs[a, t]
         w.exports[e, p, t] += xs[a, t]
-        w.carried[i, p, t] += xs[a, t] * origin[e, p, t]
         w.lowest[t] = min(w.lowest[t], xs[a, t])
+    for o in range(origin.shape[2]):
+        for t in range(TILE):
+            w.carried[i, p, o, t] += xs[a, t] * origin[e, p, o, t]
 
 
 @inline
@@ -824,14 +868,12 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, release: np.ndarray,
             for t in range(TILE):
                 net = w.home_need[r, p, t] + w.foreign[r, p, t] - w.imports[r, p, t]
                 pull[r, p, t] = net - topo.net_pull0[r, p] * g[t]
-            for t in range(TILE if topo.actor >= 0 else 0):
-                if r == topo.actor:
-                    origin[r, p, t] = 1.0
-                    continue
-                inflow = stock[r, p, t] + release[r, p, t]  # stock: still the start's
-                inflow = inflow + w.production[r, p, t] + w.imports[r, p, t]
-                share = _div(w.origin_in[r, p, t], inflow - w.purchase[r, p, t], 0.0)
-                origin[r, p, t] = min(max(share, 0.0), 1.0)
+            for o in range(origin.shape[2]):
+                for t in range(TILE):
+                    inflow = stock[r, p, t] + release[r, p, t]  # stock: still the start's
+                    inflow = inflow + w.production[r, p, t] + w.imports[r, p, t]
+                    share = _div(w.origin_in[r, p, o, t], inflow - w.purchase[r, p, t], 0.0)
+                    origin[r, p, o, t] = min(max(share, 0.0), 1.0)
             for t in range(TILE):
                 stock[r, p, t] = w.stock[r, p, t]
     for t in range(min(TILE, n_d - b * TILE)):
@@ -1297,6 +1339,7 @@ TWINS = {
     "step.reserve_release": "_plan",
     "step.desired_activity": "_desired_activity",
     "step.effective_allow": "_allowances",
+    "step.origin_share": "_node_factors",
     "step.ship": "_ship",
     "step.apply_quotas": "_apply_quotas",
     "step.run_stage_processes": "_run_stage_processes",

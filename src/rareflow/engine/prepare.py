@@ -32,7 +32,7 @@ class Prepared:
     params: dict[str, ParamValue]  # float or (D,) per draw
     values: dict[str, np.ndarray]  # per-draw policy attributes, (D,) or (D, T)
     plan: PolicyPlan
-    actor: int  # region whose origin content rules track (-1: none)
+    origins: np.ndarray  # (O,) int: regions whose origin the engine tracks (O = 0: none)
     shared: list[MonthEffects] | None  # every month's effects when no value varies by draw
 
     def effects(self, t: int, values: Mapping[str, np.ndarray]) -> MonthEffects:
@@ -73,8 +73,8 @@ def prepare(
     params = _params(compiled, parameters, draws)
     vals = dict(values or {})
     plan = compile_policies(_calibrated(scenario.policies, params, vals), month_ids)
-    actor = origin_actor(compiled, scenario.policies)
-    prepared = Prepared(static, month_ids, params, vals, plan, actor, None)
+    origins = tracked_origins(compiled, scenario.policies)
+    prepared = Prepared(static, month_ids, params, vals, plan, origins, None)
     if not vals:
         prepared.shared = [prepared.effects(t, {}) for t in range(len(month_ids))]
     return prepared
@@ -109,13 +109,12 @@ def scenario_static(compiled: CompiledNetwork, scenario: Scenario) -> Static:
     return build_static(compiled, extra)
 
 
-def origin_actor(net: CompiledNetwork, policies: Sequence[ins.Instrument]) -> int:
-    """Region whose origin share the engine tracks: the first origin-tracking measure's actor
-    (-1: none)."""
-    for policy in policies:
-        if policy.origin_tracked():
-            return net.regions.index(policy.origin_region())
-    return -1
+def tracked_origins(net: CompiledNetwork, policies: Sequence[ins.Instrument]) -> np.ndarray:
+    """(O,) regions whose origin shares the engine tracks: every origin an origin-tracking
+    measure reads, in the order they first appear (none: O = 0, and the engine skips the
+    bookkeeping)."""
+    regions = [r for p in policies if p.origin_tracked() for r in p.origin_regions()]
+    return np.array([net.regions.index(r) for r in dict.fromkeys(regions)], dtype=np.int64)
 
 
 def _calibrated(

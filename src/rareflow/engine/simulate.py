@@ -212,11 +212,11 @@ def _run_chunk(
     """Yield (t, recorded arrays, max residual) month by month for draws [lo, hi): the
     outputs named in ``keep``; shipments are (A, D) on the trade arcs, in one buffer reused
     every month (recorded arrays are valid until the next month is asked for)."""
-    static, net, actor = run.static, run.static.net, run.actor
+    static, net, origins = run.static, run.static.net, run.origins
     prm = chunk_values(run.params, lo, hi)
     vals = {k: v[lo:hi] for k, v in run.values.items()}
     state = initial_state(
-        static, hi - lo, int(run.month_ids[0]), prm["demand_growth_per_year"], actor,
+        static, hi - lo, int(run.month_ids[0]), prm["demand_growth_per_year"], origins,
         prm["cover_multiple"], prm["catchup_months"],
     )  # fmt: skip
     if kernel == "numba":
@@ -227,7 +227,7 @@ def _run_chunk(
     for t, month in enumerate(run.month_ids):
         fx = run.effects(t, vals)
         added = project_capacity(net, int(month))
-        flows = step(static, state, fx, prm, int(month), added, actor, buffer)
+        flows = step(static, state, fx, prm, int(month), added, origins, buffer)
         resid = check_balance(flows, net, int(month), lo, static.arcs)
         update_prices(static, state, flows, fx, prm)
         update_demand(static, state, fx.tariff, prm)
@@ -256,5 +256,5 @@ def _run_kernel(
         added = project_capacity(static.net, int(run.month_ids[t]))
         return fast.effects(static, run.effects(t, values), added)
 
-    yield from fast.run_months(static, state, prm, run.month_ids, effects_of, run.actor, lo,
+    yield from fast.run_months(static, state, prm, run.month_ids, effects_of, run.origins, lo,
                                keep)  # fmt: skip

@@ -12,6 +12,7 @@ import numpy as np
 
 from rareflow.engine.static import Static
 
+NO_ORIGINS = np.zeros(0, dtype=np.int64)  # a run that tracks no origin
 PIPELINE_MONTHS = 121  # capacity entry lags reach 120 months (``data.ranges``)
 
 
@@ -26,7 +27,8 @@ class State:
     demand_short: np.ndarray  # (D, R, P) short-run response (fewer units, delayed orders)
     demand_long: np.ndarray  # (D, R, P) long-run response (recycling, ferrite motors, designs)
     subst: np.ndarray  # (D, R, P) share of a substitutable input magnets do without
-    origin: np.ndarray  # (D, R, P) share of the stock of actor (content-rule) origin
+    origin: np.ndarray  # (D, R, P, O) share of the stock of each tracked origin
+    # (``Prepared.origins``); exclusive: what the shares leave (1 - sum) is of no tracked origin
     pull: np.ndarray  # (D, R, P) last month's (needs + foreign orders - imports) off trend
     drawn: np.ndarray  # (D, R, P) t released so far from national stockpiles by their rule
     signal: np.ndarray  # (D, K) smoothed ex-China price multiple of each process's outputs
@@ -78,7 +80,7 @@ def initial_state(
     draws: int,
     first_month: int,
     rate: float | np.ndarray,
-    actor: int,
+    origins: np.ndarray,
     cover: float | np.ndarray = 1.0,
     window: float | np.ndarray = 0.0,
 ) -> State:
@@ -98,7 +100,7 @@ def initial_state(
         demand_short=np.ones((draws, n_r, n_p)),
         demand_long=np.ones((draws, n_r, n_p)),
         subst=np.zeros((draws, n_r, n_p)),
-        origin=np.repeat(initial_origin(static, actor)[None], draws, axis=0),
+        origin=np.repeat(initial_origin(static, origins)[None], draws, axis=0),
         pull=np.zeros((draws, n_r, n_p)),
         drawn=np.zeros((draws, n_r, n_p)),
         signal=np.ones((draws, n_k)),
@@ -114,28 +116,38 @@ def backlog_ages(window: float | np.ndarray) -> int:
     return max(1, int(np.ceil(np.max(window))))
 
 
-def initial_origin(static: Static, actor: int) -> np.ndarray:
-    """(R, P) share of actor-origin material in baseline stocks, by mixing baseline flows.
-
-    The actor's own output counts as actor origin; elsewhere production inherits the mean
-    origin of the stage's inputs and stocks mix production and imports by mass.
-    """
+def initial_origin(static: Static, origins: np.ndarray) -> np.ndarray:
+    """(R, P, O) share of each tracked origin's material in baseline stocks, by mixing
+    baseline flows: a stage run in a tracked region makes output of that origin, a stage run
+    elsewhere passes its inputs' origins through by mass, and stocks mix production and
+    imports by mass (``step.step`` does the same each month)."""
     net = static.net
-    origin = np.zeros((len(net.regions), len(net.products)))
-    if actor < 0:
+    origin = np.zeros((len(net.regions), len(net.products), len(origins)))
+    if not len(origins):
         return origin
+    own = own_origin(len(net.regions), origins)  # (R, O)
+    tracked = own.any(axis=1)
     for _ in range(len(static.stages) + 1):
         for stage in static.stages:
             ps = stage.products
             made = net.activity0[:, stage.processes] @ net.recipe_out[stage.processes][:, ps]
             used = net.activity0[:, stage.processes] @ net.recipe_in[stage.processes]
-            total = used.sum(axis=1)
+            total = used.sum(axis=1)[:, None]
             o_in = np.divide(
-                (used * origin).sum(axis=1), total, out=np.zeros_like(total), where=total > 0
-            )
-            imports = np.einsum("pei,ep->ip", net.trade0[ps] * static.offdiag, origin[:, ps])
-            volume = made + static.imports0[:, ps]
-            mixed = made * o_in[:, None] + imports
-            origin[:, ps] = np.divide(mixed, volume, out=np.zeros_like(volume), where=volume > 0)
-            origin[actor, ps] = 1.0
+                np.einsum("rp,rpo->ro", used, origin), total,
+                out=np.zeros((len(total), len(origins))), where=total > 0,
+            )  # fmt: skip
+            o_in[tracked] = own[tracked]
+            imports = np.einsum("pei,epo->ipo", net.trade0[ps] * static.offdiag, origin[:, ps])
+            volume = (made + static.imports0[:, ps])[:, :, None]
+            mixed = made[:, :, None] * o_in[:, None, :] + imports
+            origin[:, ps] = np.divide(mixed, volume, out=np.zeros_like(mixed), where=volume > 0)
     return origin
+
+
+def own_origin(n_regions: int, origins: np.ndarray) -> np.ndarray:
+    """(R, O) one-hot: the tracked origin of each region's own output (a row of zeros where
+    the region is not tracked)."""
+    own = np.zeros((n_regions, len(origins)))
+    own[origins, np.arange(len(origins))] = 1.0
+    return own

@@ -31,7 +31,7 @@ import numpy as np
 
 from rareflow.engine.numeric import safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
-from rareflow.engine.state import Flows, State, growth
+from rareflow.engine.state import NO_ORIGINS, Flows, State, growth, own_origin
 from rareflow.engine.static import Index, Stage, Static
 from rareflow.policies.channels import MonthEffects, Quota
 
@@ -57,13 +57,17 @@ def node_rows(y: np.ndarray, n_r: int) -> np.ndarray:
     return y.reshape(n_r, -1, y.shape[-1]).transpose(2, 0, 1)
 
 
-def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarray:
-    """(A, 1|D) allowances on the arcs, with content rules applied to exporters' origin shares."""
+def effective_allow(
+    static: Static, state: State, fx: MonthEffects, origins: np.ndarray = NO_ORIGINS
+) -> np.ndarray:
+    """(A, 1|D) allowances on the arcs, with content rules applied to exporters' shares of
+    the rules' origins (``origins``: the tracked regions, ``State.origin``'s last axis)."""
     arcs = static.arcs
     allow = to_arcs(fx.allow)
     for rule in fx.content_rules:
-        covered = rule.content * state.origin >= rule.threshold  # (D, E, P)
-        covered[:, rule.actor, :] = False
+        share = origin_share(state.origin, rule.origins[origins])  # (D, E, P)
+        covered = rule.content * share >= rule.threshold
+        covered[:, rule.origins, :] = False  # an origin's own exports: direct measures
         if rule.exporters is not None:
             covered[:, ~rule.exporters, :] = False
         on_arcs = covered.reshape(covered.shape[0], -1)[:, arcs.at_exporter].T  # (A, D)
@@ -71,6 +75,15 @@ def effective_allow(static: Static, state: State, fx: MonthEffects) -> np.ndarra
         factor = rule.factor if np.ndim(rule.factor) == 0 else np.reshape(rule.factor, (1, -1))
         allow = allow * np.where(cells, factor, 1.0)
     return allow
+
+
+def origin_share(origin: np.ndarray, read: np.ndarray) -> np.ndarray:
+    """(D, R, P) share of the stocks of the tracked origins ``read`` ((O,) bool) together:
+    the sum of their exclusive shares, added in the tracked order (as the kernel does)."""
+    share = np.zeros(origin.shape[:-1])
+    for o in np.flatnonzero(read):
+        share = share + origin[..., o]
+    return share
 
 
 def ship(
@@ -307,14 +320,16 @@ def step(
     prm: Mapping[str, ParamValue],
     month: int,
     added: np.ndarray,
-    actor: int = -1,
+    origins: np.ndarray = NO_ORIGINS,
     shipments: np.ndarray | None = None,
 ) -> Flows:
     """Advance ``state`` by one month in place and return the month's flows.
 
     fx: ``month_effects`` on the trade arcs (``cells=static.arcs.cell``).
     added: (R, K) capacity of projects ramped in since the base year.
-    actor: region whose origin the content rules track (-1: no tracking).
+    origins: (O,) regions whose origin shares ``state.origin`` tracks (none: no tracking).
+        A stage run in a tracked region makes output of its origin; a stage run elsewhere
+        passes its inputs' origins through by mass; stocks mix what enters them by mass.
     shipments: (A, D) buffer the month's shipments on the arcs are written to (every cell
         overwritten); None: a new array.
     """
@@ -338,7 +353,7 @@ def step(
     desired = desired_activity(static, respond, g3, capacity)
     need = desired @ net.recipe_in - (desired @ static.recipe_sub) * state.subst
     orders = np.maximum(static.imports0 * g3 + static.import_share * gap / restock, 0.0)
-    allow = effective_allow(static, state, fx)  # (A, 1|D)
+    allow = effective_allow(static, state, fx, origins)  # (A, 1|D)
     restricted = np.zeros(len(net.products), dtype=bool)
     restricted[static.arcs.product[(allow != 1.0).any(axis=1)]] = True
 
@@ -350,7 +365,9 @@ def step(
         shipments = np.empty((static.arcs.size, n_d))
     if not static.arcs.staged:
         shipments.fill(0.0)  # arcs of products in no stage
-    origin_in = state.origin * stock if actor >= 0 else None
+    # t of each tracked origin held (D, R, P, O); no origins tracked: no bookkeeping
+    origin_in = state.origin * stock[..., None] if len(origins) else None
+    own = own_origin(n_r, origins)
     left = [np.broadcast_to(q.cap, (n_d,)).astype(float) for q in fx.quotas]
     home_need = need + final
     foreign, imports, exports = np.zeros_like(fill), np.zeros_like(fill), np.zeros_like(fill)
@@ -367,8 +384,8 @@ def step(
             stock[:, :, ins] -= used
             stock[:, :, ps] += made
             if origin_in is not None:
-                o_in = _production_origin(state.origin[:, :, ins], used, actor)
-                origin_in[:, :, ps] += made * o_in
+                o_in = _production_origin(state.origin[:, :, ins], used, own)
+                origin_in[:, :, ps] += made[..., None] * o_in
         limits = allow[arcs] if restricted[ps].any() else None
         out = shipments[arcs] if isinstance(arcs, slice) else None  # a view: written in place
         xs, pulled = ship(
@@ -390,17 +407,16 @@ def step(
         imports[:, :, ps] = node_rows(to_i @ xs, n_r)
         exports[:, :, ps] = node_rows(to_e @ xs, n_r)
         stock[:, :, ps] += imports[:, :, ps] - exports[:, :, ps]
-        if origin_in is not None:
-            o = take(node_columns(state.origin[:, :, ps]), static.arcs.stage_exporter[k])
-            origin_in[:, :, ps] += node_rows(to_i @ (xs * o), n_r)
+        for o in range(len(origins) if origin_in is not None else 0):
+            carried = take(node_columns(state.origin[:, :, ps, o]), static.arcs.stage_exporter[k])
+            origin_in[:, :, ps, o] += node_rows(to_i @ (xs * carried), n_r)  # type: ignore[index]
         fill[:, :, ps] = np.clip(safe_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
         stock[:, :, ps] -= final[:, :, ps] * fill[:, :, ps]
 
     delivered = final * fill
     if origin_in is not None:
         inflow = start + release + production + imports
-        state.origin = np.clip(safe_div(origin_in, inflow - purchase), 0.0, 1.0)
-        state.origin[:, actor, :] = 1.0
+        state.origin = np.clip(safe_div(origin_in, (inflow - purchase)[..., None]), 0.0, 1.0)
     state.stock = stock
     state.pull = home_need + foreign - imports - static.net_pull0 * g3
     losses = sector_losses(static, trend, fill, state, prm)
@@ -431,9 +447,11 @@ def step(
     )
 
 
-def _production_origin(origin: np.ndarray, used: np.ndarray, actor: int) -> np.ndarray:
-    """(D, R, 1) origin share of a stage's output: its inputs' mean origin; 1 in the actor."""
-    total = used.sum(axis=2, keepdims=True)
-    o = safe_div((used * origin).sum(axis=2, keepdims=True), total)
-    o[:, actor] = 1.0
-    return o
+def _production_origin(origin: np.ndarray, used: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """(D, R, 1, O) origin shares of a stage's output: its inputs' shares by mass, and the
+    region's own origin (``own``, (R, O) one-hot) where the region is tracked."""
+    total = used.sum(axis=2)[..., None]
+    o = safe_div(np.einsum("drp,drpo->dro", used, origin), total)
+    tracked = own.any(axis=1)
+    o[:, tracked] = own[tracked]
+    return o[:, :, None, :]

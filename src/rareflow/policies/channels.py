@@ -77,12 +77,16 @@ class Quota:
 
 @dataclass
 class ContentRule:
+    """A rule on exports from third countries that carry material of given origins: an arc
+    is covered where ``content`` x the exporter's stock share of those origins (summed: the
+    engine tracks them as exclusive shares, ``State.origin``) reaches ``threshold``."""
+
     content: np.ndarray  # (P,) t of the listed elements per t of product
     threshold: float
-    actor: int
+    origins: np.ndarray  # (R,) bool: the origins the rule reads (their own exports: not bound)
     targets: np.ndarray  # (I,) bool
     factor: float | np.ndarray  # share approved this month: 0 in the lead time
-    exporters: np.ndarray | None = None  # (E,) bool: exporters bound (None: all but the actor)
+    exporters: np.ndarray | None = None  # (E,) bool: exporters bound (None: all but origins)
 
     def switched(self, on: np.ndarray) -> None:
         """Everything approved in the draws where the measure is off."""

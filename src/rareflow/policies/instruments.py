@@ -173,7 +173,7 @@ class Instrument(PolicyBase):
 
     type: str
     writes: ClassVar[tuple[str, ...]] = ()  # the channels ``effect`` writes
-    tracks_origin: ClassVar[bool] = False  # the engine tracks the actor's origin share
+    tracks_origin: ClassVar[bool] = False  # the engine tracks ``origin_regions``' shares
     first: ClassVar[bool] = False  # applied before the others each month (others read it)
 
     @classmethod
@@ -198,12 +198,13 @@ class Instrument(PolicyBase):
         return []
 
     def origin_tracked(self) -> bool:
-        """Whether the engine must track the actor's origin share for this measure."""
+        """Whether the engine must track origin shares (``origin_regions``) for this measure."""
         return self.tracks_origin
 
-    def origin_region(self) -> str:
-        """The region whose origin share the measure reads (the engine tracks one a run)."""
-        return self.actor
+    def origin_regions(self) -> list[str]:
+        """The regions whose origin shares the measure reads (the engine tracks every origin
+        that some measure of the scenario reads, ``engine.prepare.tracked_origins``)."""
+        return [self.actor]
 
 
 class Targeted(Instrument):
@@ -333,7 +334,7 @@ class ExportLicense(Targeted, Licensed):
         return RuleEffect(
             content=net.content[:, held].sum(axis=1),
             threshold=REEXPORT_THRESHOLD,
-            actor=index(net, "region", self.actor),
+            origins=region_mask([self.actor], net, self.actor),
             targets=region_mask(self.conditions.no_reexport_to, net, self.actor),
             factor=0.0,
             exporters=region_mask(self.targets, net, self.actor),
@@ -447,7 +448,7 @@ class ContentRule(Licensed):
         rule = RuleEffect(
             content=net.content[:, elements].sum(axis=1),
             threshold=self.threshold,
-            actor=index(net, "region", self.actor),
+            origins=region_mask([self.actor], net, self.actor),
             targets=region_mask(self.targets, net, self.actor),
             factor=approved_share(self, age, ctx.values),
         )
@@ -469,8 +470,11 @@ class EntityBan(Instrument):
     region: Region
     sectors: list[Sector] = Field(min_length=1, description="The entities' end uses.")
     entities: list[str] = Field(default_factory=list, description="Named end users.")
-    demand_share: float = Field(
-        ge=0.0, le=1.0, description="Share of the (region, sectors) demand the entities hold."
+    demand_share: Annotated[float, PerDraw()] = Field(
+        ge=0.0,
+        le=1.0,
+        description="Share of the (region, sectors) demand the entities hold; may vary per "
+        "Monte Carlo draw (an uncertainty range, as any per-draw attribute).",
     )
     share_basis: str = Field("", description="Source, or 'assumption: <rationale>'.")
     retransfer: Literal["denied", "allowed"] = "denied"
@@ -480,17 +484,26 @@ class EntityBan(Instrument):
 
     def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
         mask = ctx.mask(self, EntityBan.direct_mask)
-        held = self.demand_share * ctx.denied_share(self.sectors)
-        fx.allowed.apply(mask, 1.0, 1.0 - held[mask], ctx.on)
+        share = ctx.value(self, "demand_share")  # scalar, or (D,) per draw
+        sectors = ctx.denied_share(self.sectors)[mask]
+        if np.ndim(share) == 0:
+            fx.allowed.apply(mask, 1.0, 1.0 - share * sectors, ctx.on)
+        else:  # 1 - share x sectors is no product of a per-draw and a per-cell part:
+            # one term per distinct sector share (a few), its factor per draw
+            cells = np.flatnonzero(mask)
+            for held in np.unique(sectors):
+                only = np.zeros_like(mask)
+                only[cells[sectors == held]] = True
+                fx.allowed.apply(only, 1.0 - share * held, 1.0, ctx.on)
         if self.retransfer == "denied":
-            fx.put("content_rules", self.retransfer_rule(ctx))
+            fx.put("content_rules", self.retransfer_rule(ctx, share))
 
     def direct_mask(self, ctx: Context) -> np.ndarray:
         exporters = region_mask([self.actor], ctx.net, self.actor)
         importers = region_mask([self.region], ctx.net, self.actor)
         return ctx.flow_mask(self.items, exporters, importers)
 
-    def retransfer_rule(self, ctx: Context) -> RuleEffect:
+    def retransfer_rule(self, ctx: Context, demand_share: float | np.ndarray) -> RuleEffect:
         """Third countries' actor-origin exports to the region lose the entities' share of
         its use of the items (by tonnes over the items, at baseline)."""
         net = ctx.net
@@ -503,32 +516,44 @@ class EntityBan(Instrument):
         return RuleEffect(
             content=net.content[:, held].sum(axis=1),
             threshold=REEXPORT_THRESHOLD,
-            actor=index(net, "region", self.actor),
+            origins=region_mask([self.actor], net, self.actor),
             targets=region_mask([self.region], net, self.actor),
-            factor=1.0 - self.demand_share * share,
+            factor=1.0 - demand_share * share,
         )
 
 
 class OriginRule(Instrument):
-    """A buyer-side origin rule: the actor's ``sectors`` may not use material of ``origin``
-    at the stages from ``from_stage`` to magnets (e.g. the US defence rule against
-    Chinese-origin magnet material 'from mine to magnet' from 2027-01-01). Imports of those
-    products from the origin lose the sectors' share of the actor's use; imports from third
-    countries whose stock holds at least ``threshold`` of origin material (origin tracked
-    through every stage) lose the sectors' share of the actor's use of those products.
-    The engine tracks one origin a run: that of the first origin-tracking measure."""
+    """A buyer-side origin rule: the actor's ``sectors`` may not use material of the
+    ``origin`` regions (one or several) at the stages from ``from_stage`` to magnets (e.g.
+    the US defence rule against Chinese-origin magnet material 'from mine to magnet' from
+    2027-01-01). Imports of those products from an origin lose the share the sectors would
+    use (``direct_held``: of the actor's use of a product, or for an intermediate of its use
+    of the bound products); imports from third countries whose stock holds at least
+    ``threshold`` of material of the origins (together) lose the sectors' share of the
+    actor's use of those products (``sector_share``). Origin is tracked on every tonne through every stage (``State.origin``), for
+    every origin some measure of the scenario reads, so several rules bind at once."""
 
     type: Literal["origin_rule"] = "origin_rule"
     writes = ("allowed", "content_rules")
     tracks_origin = True
     actor: Region = Field("USA", description="Region whose buyers the rule binds.")
-    origin: Region = Field("CHN", description="Origin the sectors may not use.")
+    origin: list[Region] = Field(
+        default_factory=lambda: ["CHN"],
+        min_length=1,
+        description="Origins the sectors may not use: a region, or a list of regions.",
+    )
     sectors: list[Sector] = Field(min_length=1)
     from_stage: Literal["mining", "separation", "metal", "magnet"] = "mining"
     threshold: float = Field(0.001, gt=0.0, le=1.0, description="Origin share that counts.")
 
-    def origin_region(self) -> str:
-        return self.origin
+    @field_validator("origin", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: object) -> object:
+        """``origin: CHN`` and ``origin: [CHN, MMR]`` both read as a list."""
+        return [value] if isinstance(value, str) else value
+
+    def origin_regions(self) -> list[str]:
+        return list(dict.fromkeys(self.origin))
 
     def products(self, net: CompiledNetwork) -> np.ndarray:
         stages = ("mining", "separation", "metal", "magnet")
@@ -538,24 +563,34 @@ class OriginRule(Instrument):
     def direct_mask(self, ctx: Context) -> np.ndarray:
         items = Items(products=[p for p, on in zip(ctx.net.products, self.products(ctx.net),
                                                    strict=True) if on], min_content=0.0)  # fmt: skip
-        exporters = region_mask([self.origin], ctx.net, self.actor)
+        exporters = region_mask(self.origin, ctx.net, self.actor)
         return ctx.flow_mask(items, exporters, region_mask([self.actor], ctx.net, self.actor))
 
-    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
-        held = ctx.denied_share(self.sectors)
-        mask = ctx.mask(self, OriginRule.direct_mask)
-        fx.allowed.apply(mask, 1.0, 1.0 - held[mask], ctx.on)
-        net = ctx.net
-        covered = self.products(net)
-        use = net.demand0[index(net, "region", self.actor)][:, covered]  # (S, P)
+    def sector_share(self, net: CompiledNetwork) -> float:
+        """The sectors' share of the actor's final use of the bound products, t at baseline:
+        the share of an intermediate (concentrate, oxide, metal) they could use."""
+        use = net.demand0[index(net, "region", self.actor)][:, self.products(net)]  # (S, P)
         sectors = [index(net, "sector", s) for s in self.sectors]
-        share = float(use[sectors].sum() / use.sum()) if use.sum() > 0 else 0.0
+        return float(use[sectors].sum() / use.sum()) if use.sum() > 0 else 0.0
+
+    def direct_held(self, ctx: Context) -> np.ndarray:
+        """(C,) share of a flow to the actor the sectors would use: of a product the actor
+        uses itself, the sectors' share of that use; of an intermediate, ``sector_share``."""
+        net = ctx.net
+        used = net.demand0[index(net, "region", self.actor)].sum(axis=0) > 0  # (P,)
+        product = ctx.cells // (len(net.regions) ** 2)
+        return np.where(used[product], ctx.denied_share(self.sectors), self.sector_share(net))
+
+    def effect(self, fx: MonthEffects, ctx: Context, age: int) -> None:
+        mask = ctx.mask(self, OriginRule.direct_mask)
+        fx.allowed.apply(mask, 1.0, 1.0 - self.direct_held(ctx)[mask], ctx.on)
+        net = ctx.net
         rule = RuleEffect(
-            content=covered.astype(float),
+            content=self.products(net).astype(float),
             threshold=self.threshold,
-            actor=index(net, "region", self.origin),
-            targets=region_mask([self.actor], net, self.origin),
-            factor=1.0 - share,
+            origins=region_mask(self.origin, net, self.actor),
+            targets=region_mask([self.actor], net, self.actor),
+            factor=1.0 - self.sector_share(net),
         )
         fx.put("content_rules", rule)
 
