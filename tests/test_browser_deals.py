@@ -15,7 +15,7 @@ from test_web_support import live_server
 
 pytestmark = pytest.mark.skipif(MISSING is not None and not IN_CI, reason=MISSING or "")
 __all__ = ["_browser_present"]  # the autouse fixture: a missing browser fails each test in CI
-PAYOFF_USA = "#deal-payoffs tr[data-party='USA'] td:nth-child(2)"
+PAYOFF_CHN = "#deal-payoffs tr[data-party='CHN'] td:nth-child(2)"
 SHARE = "#deal-terms .term[data-index='0'] [data-field='customer_share']"
 
 
@@ -41,7 +41,7 @@ def _open(page: Any, deal: str) -> None:
 def _evaluate(page: Any) -> str:
     page.click("#deal-evaluate")
     until(page, "document.getElementById('deal-message').textContent.includes('evaluated in')")
-    return str(page.text_content(PAYOFF_USA))
+    return str(page.text_content(PAYOFF_CHN))
 
 
 def test_edit_a_term_and_see_the_payoffs_change(page: Any) -> None:
@@ -60,7 +60,9 @@ def test_edit_a_term_and_see_the_payoffs_change(page: Any) -> None:
     assert any(t["name"] == "USA: deal" and t["visible"] is True for t in flows)
     assert page.locator("#chart-deal-flows svg.main-svg").count() > 0
     assert "Not simulated" in page.text_content("#deal-notes")
-    page.fill(SHARE, "1")  # licences cover all of US demand for the controlled items
+    # licences cover all of US demand for the controlled items: China ships and earns more
+    # (the calibrated 2025 leaves the US no output lost for good after June to avoid)
+    page.fill(SHARE, "1")
     after = _evaluate(page)
     assert before.endswith("m") and after != before
     assert _usd_m(after) > _usd_m(before)

@@ -86,9 +86,11 @@ def test_evaluate_reports_per_party_against_the_no_deal_arm(tmp_path: Path) -> N
         {"party": "USA", "external": {"what": "ethane", "value_usd": 5e6, "to": "CHN"}},
     ]  # fmt: skip
     ban = [{"id": "ban", "type": "export_ban", "items": items}]  # to all: no rerouting
-    scenario = {"name": "s", "start": "2026-01", "months": 9, "policies": ban}
+    # a year: US stocks last months and a stopped month can be made up for catchup_months,
+    # so the ban's output is only lost (not deferred) in the second half
+    scenario = {"name": "s", "start": "2026-01", "months": 12, "policies": ban}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
-    result = evaluate(write(tmp_path, terms=terms, against=str(tmp_path / "s.yaml"), months=9))
+    result = evaluate(write(tmp_path, terms=terms, against=str(tmp_path / "s.yaml"), months=12))
     parties = {p["party"]: p for p in result["parties"]}
     assert parties["USA"]["value_lost_avoided_usd"]["USA"] > 0  # the ban cost the US output
     assert parties["CHN"]["export_revenue_gained_usd"] > 0
@@ -97,7 +99,7 @@ def test_evaluate_reports_per_party_against_the_no_deal_arm(tmp_path: Path) -> N
     china = result["china"]
     assert china["deal"]["export_tonnes"] > china["no_deal"]["export_tonnes"]
     usa = [r for r in result["flows_restored"] if r["destination"] == "USA"]
-    assert len(usa) == 9 and all(r["deal"] > r["no_deal"] for r in usa)
+    assert len(usa) == 12 and all(r["deal"] > r["no_deal"] for r in usa)
     assert result["leverage"]["deal"] > result["leverage"]["no_deal"]
 
 
