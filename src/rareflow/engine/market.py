@@ -84,7 +84,8 @@ def scarcity_multiple(
     (thin > 1) rises more than a thick one under the same tightness.
     """
     short = np.minimum(np.maximum(tight, 0.0), choke)
-    scarce = (1.0 - short) ** -(exponent * thin)
+    with np.errstate(over="ignore"):  # inf in a very thin market: price_max_multiple caps it
+        scarce = (1.0 - short) ** -(exponent * thin)
     return np.where(tight > 0.0, scarce, 1.0 + sens * np.minimum(tight, 0.0))
 
 
