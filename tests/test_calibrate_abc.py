@@ -313,14 +313,16 @@ def test_bundled_scenario_montecarlo_shows_posterior_ranges(
 
 
 def test_stored_point_values_leave_prior_only_parameters_alone(tmp_path: Path) -> None:
-    from rareflow.history.calibrate import store_medians
+    from rareflow.history.calibrate import store_point
+    from rareflow.history.point import candidates
     from rareflow.history.parameters import calibrated_parameters
 
     rng = np.random.default_rng(0)
     post = made(np.column_stack([rng.uniform(0, 1, 400), rng.normal(5, 0.5, 400)]), {})
     post.provenance = {"window": "2024-01:2025-09", "method": "m", "simulations": 1,
                        "date": "2026-01-01", "git_commit": "abc"}  # fmt: skip
-    stored = calibrated_parameters(store_medians(post, tmp_path / "fit.csv"))
+    path = store_point(post, candidates(post)["median"], "median", tmp_path / "fit.csv")
+    stored = calibrated_parameters(path)
     assert list(stored) == ["b"] and stored["b"] == pytest.approx(5.0, abs=0.15)
 
 

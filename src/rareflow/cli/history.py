@@ -81,6 +81,13 @@ def events(
     print_frame(shown, Format.table, title=f"{len(frame)} policy events")
 
 
+class PointRule(StrEnum):
+    median = "median"
+    mean = "mean"
+    medoid = "medoid"
+    map = "map"
+
+
 def calibrate(
     window: Annotated[
         str | None,
@@ -115,19 +122,35 @@ def calibrate(
         bool, typer.Option("--dry-run", help="Do not store the posterior in the package.")
     ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    point: Annotated[
+        PointRule,
+        typer.Option("--point", help="The point single runs use: median (each parameter's "
+                     "weighted marginal median), mean, medoid (the particle at the sample's "
+                     "centre) or map (the particle with the smallest combined discrepancy); "
+                     "see docs/history.md."),
+    ] = PointRule.median,  # fmt: skip
+    from_stored: Annotated[
+        bool,
+        typer.Option("--from-stored", help="Fit nothing: compare every point rule's combined "
+                     "discrepancy on the bundled posterior and store the --point one (unless "
+                     "--dry-run)."),
+    ] = False,  # fmt: skip
 ) -> None:
     """Fit the behavioural parameters to 2024-2025 exports by destination, price ratios,
     licence approvals and stoppage timing at once (ABC-SMC), and report their posterior."""
     from rareflow.history.calibrate import parse_window
     from rareflow.history.posterior import fit_posterior
 
+    if from_stored:
+        _point_from_stored(point.value, dry_run, fmt)
+        return
     start, end = parse_window(window)
     with _generation_bar(generations) as step:
         post = fit_posterior(start=start or "2024-01", end=end or _last_observed(), keep=particles,
                              alpha=alpha, max_generations=generations, seed=seed,
                              family_weights=_family_weights(weights), progress=step)  # fmt: skip
     if not dry_run:
-        _store(post)
+        _store(post, point.value)
     if out is not None:
         _write_out(post, out, Format.csv if fmt is Format.csv else Format.json)
     _show_posterior(post, fmt)
@@ -181,12 +204,59 @@ def _generation_bar(total: int) -> Iterator[Callable[[int, Any], None]]:
         yield step
 
 
-def _store(post: Any) -> None:
-    from rareflow.history.calibrate import store_medians
+def _store(post: Any, rule: str) -> None:
+    from rareflow.history.calibrate import store_point
     from rareflow.history.posterior import write_posterior
 
     write_posterior(post)
-    store_medians(post)
+    store_point(post, _point_of(post, rule)[0][rule], rule)
+
+
+def _point_of(post: Any, rule: str) -> tuple[dict[str, dict[str, float]], Any]:
+    """Every rule's point of ``post`` and the calibration's scoring (None unless ``rule`` or
+    a comparison needs runs: ``map`` does)."""
+    from rareflow.data.network import load_network
+    from rareflow.history import point as pt
+    from rareflow.history.simulator import HistorySimulator
+    from rareflow.history.targets import Targets
+
+    if rule != "map":
+        return pt.candidates(post), None
+    start, end = post.provenance["window"].split(":")
+    sim = HistorySimulator(end, network=load_network(calibrated=False))
+    score = pt.scoring(post, Targets(sim, start, end))
+    return pt.candidates(post, score), score
+
+
+def _point_from_stored(rule: str, dry_run: bool, fmt: Format) -> None:
+    """Each rule's combined discrepancy on the bundled posterior, then store ``rule``'s."""
+    import pandas as pd
+
+    from rareflow.cli.output import print_table
+    from rareflow.history import point as pt
+    from rareflow.history.calibrate import store_point
+    from rareflow.history.posterior import read_stored
+    from rareflow.history.targets import FAMILIES
+
+    post = read_stored()
+    with working("scoring each point rule on the bundled posterior (about 15 s)"):
+        points, score = _point_of(post, "map")
+        scored = pt.evaluate(score, points)
+    rows = [{"rule": r, "stored": r == rule, **dict(zip([*FAMILIES, "combined"],
+                                                         map(float, v), strict=True))}
+            for r, v in scored.items()]  # fmt: skip
+    if not dry_run:
+        store_point(post, points[rule], rule)
+    if fmt is Format.json:
+        print_json({"rules": rows, "points": points, "stored": None if dry_run else rule})
+        return
+    table = pd.DataFrame(rows)
+    if fmt is Format.csv:
+        print_frame(table, Format.csv)
+        return
+    table["stored"] = table["stored"].map(lambda v: "yes" if v and not dry_run else "")
+    print_table(table, float_format="{:.4f}", title="Combined discrepancy of each point of the bundled posterior "
+                "(the calibration's distance; lower fits better)")  # fmt: skip
 
 
 def _write_out(post: Any, out: Path, fmt: Format) -> None:

@@ -164,13 +164,14 @@ def check_balance(network: Network, directory: Path) -> None:
         )
 
 
-def with_calibration(parameters: pd.DataFrame, path: Path = CALIBRATED_FILE) -> pd.DataFrame:
+def with_calibration(parameters: pd.DataFrame, path: Path | None = None) -> pd.DataFrame:
     """The parameters table with calibrated values in place of the curated ones.
 
     A calibrated row keeps its provenance in the table: ``derived``, with the calibration's
     window, objective and date as its note. A user's own dataset is used as it is (its export,
     ``rareflow data export``, already carries the calibrated values).
     """
+    path = path or CALIBRATED_FILE  # looked up per call: a comparison of points may swap it
     if not path.exists():
         return parameters
     fitted = pd.read_csv(path, dtype=str, keep_default_na=False)

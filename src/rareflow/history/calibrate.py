@@ -297,21 +297,28 @@ def store_fit(fit: Fit, path: Path | None = None) -> Path:
     return write_rows(rows) if path is None else write_rows(rows, path)
 
 
-def store_medians(post: Any, path: Path | None = None) -> Path:
-    """The posterior medians as the stored point values (provenance 'calibrated'), so that
-    single runs (``history``, the backtest in sample) use them; the sample itself is bundled
-    beside them (``posterior.write_posterior``). A parameter whose posterior is still its prior
-    keeps its curated value: the middle of a prior range is no finding."""
+def store_point(
+    post: Any, values: dict[str, float], rule: str, path: Path | None = None
+) -> Path:
+    """A point of the posterior (``history.point``: ``values`` of its informed parameters, by
+    ``rule``) as the stored values (provenance 'calibrated'), so that single runs (``history``,
+    the backtest in sample, the scenarios' calibrated licences) use them; the sample itself is
+    bundled beside them (``posterior.write_posterior``). A parameter whose posterior is still
+    its prior is left out, and keeps its curated value: the middle of a prior range is no
+    finding."""
+    from rareflow.history.point import RULE_TEXT
+
     prov = post.provenance
     informed = set(post.table().query("not prior_only")["parameter"])
     note = (
-        f"calibrated: posterior median, window {prov['window']}, method {prov['method']}, "
-        f"{prov['simulations']} runs, date {prov['date'][:10]}, model commit {prov['git_commit']}"
+        f"calibrated: posterior point ({rule}: {RULE_TEXT[rule]}), window {prov['window']}, "
+        f"method {prov['method']}, {prov['simulations']} runs, date {prov['date'][:10]}, "
+        f"model commit {prov['git_commit']}"
     )
     units = {s.name: s.unit for s in post.specs}
     rows = [
         {"name": k, "value": f"{v:.6g}", "unit": units[k], "provenance": "calibrated", "note": note}
-        for k, v in post.medians().items()
+        for k, v in values.items()
         if k in informed
     ]
-    return write_rows(rows) if path is None else write_rows(rows, path)
+    return write_rows(rows, path)

@@ -13,7 +13,7 @@ import csv
 from collections.abc import Mapping
 from pathlib import Path
 
-from rareflow.data.network import CALIBRATED_FILE
+import rareflow.data.network as _network
 from rareflow.engine.parameters import bundled_parameters
 from rareflow.policies.instruments import CALIBRATED_PARAMETERS
 
@@ -26,20 +26,21 @@ FIELDS = ("name", "value", "unit", "provenance", "note")
 LICENCE_NAMES = (*CALIBRATED_PARAMETERS.values(), "licence_entry_leakage_share")
 
 
-def read_rows(path: Path = CALIBRATED_FILE) -> list[dict[str, str]]:
+def read_rows(path: Path | None = None) -> list[dict[str, str]]:
+    path = path or _network.CALIBRATED_FILE  # looked up per call: a comparison may swap it
     if not path.exists():
         return []
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
-def calibrated_parameters(path: Path = CALIBRATED_FILE) -> dict[str, float]:
+def calibrated_parameters(path: Path | None = None) -> dict[str, float]:
     """Every stored fitted value by name (empty before the first calibration)."""
     return {row["name"]: float(row["value"]) for row in read_rows(path)}
 
 
 def licence_parameters(
-    dataset: Mapping[str, object] | None = None, path: Path = CALIBRATED_FILE
+    dataset: Mapping[str, object] | None = None, path: Path | None = None
 ) -> dict[str, float]:
     """Licence path parameters: the stored fit, else the dataset's value, else the bundled
     table's prior."""
@@ -48,12 +49,13 @@ def licence_parameters(
     return {name: float(fitted.get(name, data[name])) for name in LICENCE_NAMES}  # type: ignore[arg-type]
 
 
-def engine_overrides(path: Path = CALIBRATED_FILE) -> dict[str, float]:
+def engine_overrides(path: Path | None = None) -> dict[str, float]:
     """Fitted engine parameters, to pass as ``Scenario.parameters`` overrides."""
     return {k: v for k, v in calibrated_parameters(path).items() if k not in LICENCE_NAMES}
 
 
-def write_rows(rows: list[dict[str, str]], path: Path = CALIBRATED_FILE) -> Path:
+def write_rows(rows: list[dict[str, str]], path: Path | None = None) -> Path:
+    path = path or _network.CALIBRATED_FILE
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(FIELDS))
         writer.writeheader()

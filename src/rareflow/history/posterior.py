@@ -225,6 +225,8 @@ def provenance(
         "simulations": res.simulations,
         "generations": len(res.generations),
         "final_epsilon": res.generations[-1].epsilon,
+        # the per-family normalisers of the distance, so that a point rule can score by it
+        "scales": dict(zip(FAMILIES, map(float, res.scales), strict=True)),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "rareflow_version": __version__,
@@ -273,6 +275,26 @@ def write_posterior(post: Posterior, path: Path = POSTERIOR_FILE) -> Path:
     with atomic_path(meta_path(path)) as tmp:
         tmp.write_text(json.dumps(post.as_dict(), indent=2, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def read_stored(path: Path = POSTERIOR_FILE) -> Posterior:
+    """The stored sample with its provenance as a ``Posterior`` (specs from ``history/priors.csv``
+    by the columns' names), to derive a point from without refitting."""
+    meta = meta_path(path)
+    sample = load_posterior(path)
+    if sample is None or not meta.exists():
+        raise UserInputError("no stored posterior", file=str(path),
+                             hint="`rareflow calibrate` fits and stores one")  # fmt: skip
+    stored = json.loads(meta.read_text(encoding="utf-8"))
+    by_name = {s.name: s for s in SPECS}
+    unknown = [n for n in sample.names if n not in by_name]
+    if unknown:
+        raise UserInputError("a posterior column is no calibration parameter", file=str(path),
+                             field=unknown[0], expected="a name in history/priors.csv")  # fmt: skip
+    prov = stored.get("provenance", {})
+    return Posterior([by_name[n] for n in sample.names], sample.values, sample.weights,
+                     dict(prov.get("targets", {})), prov, ppc=stored.get("posterior_predictive", []),
+                     generations=[Generation(**g) for g in stored.get("generations", [])])  # fmt: skip
 
 
 @dataclass
