@@ -114,16 +114,19 @@ def test_stored_posterior_reads_back_with_its_provenance(tmp_path: Path) -> None
 
 
 def test_from_stored_reproduces_the_bundled_point(capsys: pytest.CaptureFixture[str]) -> None:
-    """The bundled calibrated_parameters.csv is the stored posterior's median point, and
+    """The bundled calibrated_parameters.csv is the stored posterior's point by the rule its
+    provenance records, and
     every rule is scored by the calibration's own distance (dry run: nothing written)."""
     from rareflow.cli.main import cli
     from rareflow.history.parameters import calibrated_parameters, read_rows
+    from rareflow.history.posterior import read_stored
 
-    before = read_rows()
+    before, rule = read_rows(), read_stored().provenance["point_rule"]
+    assert f"posterior point ({rule}:" in before[0]["note"]
     assert cli(["calibrate", "--from-stored", "--dry-run", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert read_rows() == before and out["stored"] is None
-    assert out["points"]["median"] == pytest.approx(calibrated_parameters(), rel=1e-5)
+    assert out["points"][rule] == pytest.approx(calibrated_parameters(), rel=1e-5)
     rules = {r["rule"]: r for r in out["rules"]}
     assert set(rules) == set(pt.RULES)
     # the best particle of the sample fits at least as well as any summary of it

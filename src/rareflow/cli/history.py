@@ -128,7 +128,7 @@ def calibrate(
                      "weighted marginal median), mean, medoid (the particle at the sample's "
                      "centre) or map (the particle with the smallest combined discrepancy); "
                      "see docs/history.md."),
-    ] = PointRule.median,  # fmt: skip
+    ] = PointRule.mean,  # fmt: skip
     from_stored: Annotated[
         bool,
         typer.Option("--from-stored", help="Fit nothing: compare every point rule's combined "
@@ -208,6 +208,7 @@ def _store(post: Any, rule: str) -> None:
     from rareflow.history.calibrate import store_point
     from rareflow.history.posterior import write_posterior
 
+    post.provenance["point_rule"] = rule
     write_posterior(post)
     store_point(post, _point_of(post, rule)[0][rule], rule)
 
@@ -235,7 +236,7 @@ def _point_from_stored(rule: str, dry_run: bool, fmt: Format) -> None:
     from rareflow.cli.output import print_table
     from rareflow.history import point as pt
     from rareflow.history.calibrate import store_point
-    from rareflow.history.posterior import read_stored
+    from rareflow.history.posterior import read_stored, record_point_rule
     from rareflow.history.targets import FAMILIES
 
     post = read_stored()
@@ -247,6 +248,7 @@ def _point_from_stored(rule: str, dry_run: bool, fmt: Format) -> None:
             for r, v in scored.items()]  # fmt: skip
     if not dry_run:
         store_point(post, points[rule], rule)
+        record_point_rule(rule)
     if fmt is Format.json:
         print_json({"rules": rows, "points": points, "stored": None if dry_run else rule})
         return
@@ -285,6 +287,8 @@ def _show_posterior(post: Any, fmt: Format) -> None:
         print_frame(table, Format.csv)
         return
     g = f"{post.provenance['generations']} generations, {post.provenance['simulations']:,} runs"
+    if "point_rule" in post.provenance:
+        g += f"; single runs use its {post.provenance['point_rule']} (--point)"
     shown = pd.DataFrame({
         "parameter": table["parameter"],
         "prior": [f"{a:g}..{b:g}" for a, b in zip(table["prior_lower"], table["prior_upper"],

@@ -297,6 +297,18 @@ def read_stored(path: Path = POSTERIOR_FILE) -> Posterior:
                      generations=[Generation(**g) for g in stored.get("generations", [])])  # fmt: skip
 
 
+def record_point_rule(rule: str, path: Path = POSTERIOR_FILE) -> None:
+    """Say in the stored sample's provenance which point of it single runs use
+    (``history.point``: ``rareflow calibrate --point``)."""
+    from rareflow.data.files import atomic_path
+
+    meta = meta_path(path)
+    stored = json.loads(meta.read_text(encoding="utf-8"))
+    stored.setdefault("provenance", {})["point_rule"] = rule
+    with atomic_path(meta) as tmp:
+        tmp.write_text(json.dumps(stored, indent=2, default=str) + "\n", encoding="utf-8")
+
+
 @dataclass
 class Sample:
     """A posterior sample to draw parameter sets from (jointly, by weight)."""
