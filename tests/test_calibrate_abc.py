@@ -314,8 +314,8 @@ def test_bundled_scenario_montecarlo_shows_posterior_ranges(
 
 def test_stored_point_values_leave_prior_only_parameters_alone(tmp_path: Path) -> None:
     from rareflow.history.calibrate import store_point
-    from rareflow.history.point import candidates
     from rareflow.history.parameters import calibrated_parameters
+    from rareflow.history.point import candidates
 
     rng = np.random.default_rng(0)
     post = made(np.column_stack([rng.uniform(0, 1, 400), rng.normal(5, 0.5, 400)]), {})

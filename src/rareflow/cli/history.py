@@ -124,17 +124,23 @@ def calibrate(
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
     point: Annotated[
         PointRule,
-        typer.Option("--point", help="The point single runs use: median (each parameter's "
-                     "weighted marginal median), mean, medoid (the particle at the sample's "
-                     "centre) or map (the particle with the smallest combined discrepancy); "
-                     "see docs/history.md."),
-    ] = PointRule.mean,  # fmt: skip
+        typer.Option(
+            "--point",
+            help="The point single runs use: median (each parameter's "
+            "weighted marginal median), mean, medoid (the particle at the sample's "
+            "centre) or map (the particle with the smallest combined discrepancy); "
+            "see docs/history.md.",
+        ),
+    ] = PointRule.mean,
     from_stored: Annotated[
         bool,
-        typer.Option("--from-stored", help="Fit nothing: compare every point rule's combined "
-                     "discrepancy on the bundled posterior and store the --point one (unless "
-                     "--dry-run)."),
-    ] = False,  # fmt: skip
+        typer.Option(
+            "--from-stored",
+            help="Fit nothing: compare every point rule's combined "
+            "discrepancy on the bundled posterior and store the --point one (unless "
+            "--dry-run).",
+        ),
+    ] = False,
 ) -> None:
     """Fit the behavioural parameters to 2024-2025 exports by destination, price ratios,
     licence approvals and stoppage timing at once (ABC-SMC), and report their posterior."""

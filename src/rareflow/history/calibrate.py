@@ -297,9 +297,7 @@ def store_fit(fit: Fit, path: Path | None = None) -> Path:
     return write_rows(rows) if path is None else write_rows(rows, path)
 
 
-def store_point(
-    post: Any, values: dict[str, float], rule: str, path: Path | None = None
-) -> Path:
+def store_point(post: Any, values: dict[str, float], rule: str, path: Path | None = None) -> Path:
     """A point of the posterior (``history.point``: ``values`` of its informed parameters, by
     ``rule``) as the stored values (provenance 'calibrated'), so that single runs (``history``,
     the backtest in sample, the scenarios' calibrated licences) use them; the sample itself is
