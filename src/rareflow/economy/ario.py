@@ -40,7 +40,7 @@ three (S, D, N) arrays (two stocks taking turns in ``simulate``, the order weigh
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -139,6 +139,30 @@ def _by_sector(z: np.ndarray | sp.csr_matrix, regions: int, sectors: int) -> np.
     return np.asarray(z).reshape(regions, sectors, n).sum(axis=0)
 
 
+def cast(st: Static, dtype: np.dtype | type | str) -> Static:
+    """``st`` with Z in ``dtype``: ``initial`` and ``simulate`` then keep the per-draw
+    (S, D, N) state (inventories, order weights) in it too, and the Z products run in it;
+    the (D, N) vectors (overproduction, capacity, production, orders) stay float64, so that
+    small steps of overproduction are not rounded away. float32 halves the bytes a step moves;
+    docs/economy.md says what it costs in accuracy."""
+    kind = np.dtype(dtype)
+    if kind not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, not {kind}")
+    if st.z.dtype == kind:
+        return st
+    z = st.z
+
+    def f(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.ascontiguousarray(a, dtype=kind)
+
+    def m(a: sp.csr_matrix | None) -> sp.csr_matrix | None:
+        return None if a is None else sp.csr_matrix(a, dtype=kind)
+
+    coupled = Coupling(z.regions, z.sectors, f(z.dense), f(z.dense_t), f(z.dense_sum),
+                       m(z.blocks), m(z.blocks_t))  # fmt: skip
+    return replace(st, z=coupled)
+
+
 def draws_per_chunk(st: Static) -> int:
     """Draws stepped together: as many as keep each (S, D, N) array near ``CHUNK_CELLS``
     (measured at 2,500 industries and 100 sectors, one thread, on the shared machine: a draw
@@ -159,14 +183,15 @@ class State:
 
 def initial(st: Static, draws: int, params: Params = Params()) -> State:
     """The baseline: inventories at target, orders equal to the table's flows."""
+    kind = st.z.dtype  # of the (S, D, N) state: float64, or what ``cast`` made it
     with np.errstate(invalid="ignore"):
         stock = st.x0 * st.tech * st.inv[:, None]
-    stock = np.nan_to_num(stock, nan=np.inf, posinf=np.inf)
+    stock = np.nan_to_num(stock, nan=np.inf, posinf=np.inf).astype(kind)
     ones = np.ones((draws, st.industries))
     # orders = Z0: the gap is each input's total flow, spread by the flows themselves
-    zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions)))
-    w = (zc != 0).astype(np.float64)
-    orders = from_sdr(st.z.rowdot(w))
+    zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions), dtype=kind))
+    w = (zc != 0).astype(kind)
+    orders = from_sdr(st.z.rowdot(w)).astype(np.float64)
     return State(
         stock=np.repeat(stock[:, None, :], draws, axis=1),
         w=w,
@@ -322,10 +347,11 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     production = fused.produce(s.stock, st.tech, st.inputs, st.inv, optimal, params.psi)
     served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
     r, n = st.regions, st.sectors
-    zs, zc = st.z.dense, st.z.dense_sum
-    assert zs is not None and zc is not None
+    zs, zc, zt = st.z.dense, st.z.dense_sum, st.z.dense_t
+    assert zs is not None and zc is not None and zt is not None
     far = np.empty((3, n, len(demand)), dtype=np.int64)
-    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served, r, n), st.tech, st.inv,
+    kind = zs.dtype  # the products' weights in Z's dtype
+    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served, r, n).astype(kind), st.tech, st.inv,
                   production, optimal, stock_out, far)  # fmt: skip
     counts = far.sum(axis=1)  # (3, D)
     still = counts[0] == 0  # BoARIO: no update when delivered and used agree
@@ -336,9 +362,10 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
         ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
     else:
         ratio = np.ones_like(cap)
-    fused.reorder_dense(stock_out, zs, zc, to_sdr(ratio, r, n), st.tech, st.inv, st.restore,
-                        optimal, production, at_goal, w_out)  # fmt: skip
-    orders = ratio * from_sdr(st.z.rowdot(w_out))
+    ordered = np.empty((n, len(demand), r), dtype=stock_out.dtype)
+    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio, r, n).astype(kind), st.tech, st.inv,
+                        st.restore, optimal, production, at_goal, w_out, ordered)  # fmt: skip
+    orders = ratio * from_sdr(ordered)  # float64: ratio is
     return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1)
 
 
@@ -352,15 +379,21 @@ class Record:
 
 
 def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
-             params: Params = Params()) -> Iterator[tuple[State, Record]]:  # fmt: skip
+             params: Params = Params(), dtype: np.dtype | type | str | None = None,
+             ) -> Iterator[tuple[State, Record]]:  # fmt: skip
     """Step through ``deltas`` (T, D, N), yielding each step's state and record. On a dense
     table with finite inventories the (S, D, N) state is updated in place (two stock buffers
     taking turns, the order weights overwritten): a yielded state's ``stock`` and ``w`` hold
-    only until the next step, so copy what you keep."""
+    only until the next step, so copy what you keep. ``dtype``: float32 keeps the state (and
+    a copy of Z) in single precision (``cast``; pass a static already cast to save the copy);
+    default: the static's, float64 from ``static``."""
+    if dtype is not None:
+        st = cast(st, dtype)
     s = initial(st, draws, params)
     in_place = not st.z.sparse and bool(np.isfinite(st.inv).all())
     spare = np.empty_like(s.stock) if in_place else s.stock
     for delta in deltas:
+        delta = np.asarray(delta, dtype=np.float64)
         demand = s.orders + st.final
         if in_place:
             old = s.stock

@@ -39,6 +39,13 @@ class Coupling:
     def sparse(self) -> bool:
         return self.dense is None
 
+    @property
+    def dtype(self) -> np.dtype:
+        """Of Z's blocks: float64 unless ``ario.cast`` made them float32."""
+        held = self.dense if self.dense is not None else self.blocks
+        assert held is not None
+        return np.dtype(held.dtype)
+
     def aggregate(self, v: np.ndarray) -> np.ndarray:
         """(S, D, R) -> (S, D, N)."""
         if self.dense is not None:

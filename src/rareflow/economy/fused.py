@@ -15,8 +15,8 @@ def produce(stock: np.ndarray, tech: np.ndarray, inputs: np.ndarray, inv: np.nda
             optimal: np.ndarray, psi: float) -> np.ndarray:  # fmt: skip
     """``ario.produce``: (S, D, N) stock -> (D, N) production."""
     s_n, d_n, n_n = stock.shape
-    out = np.empty((d_n, n_n))
-    low = np.empty(n_n)
+    out = np.empty((d_n, n_n), dtype=optimal.dtype)
+    low = np.empty(n_n, dtype=optimal.dtype)
     for d in range(d_n):
         low[:] = 1.0
         for s in range(s_n):
@@ -138,7 +138,7 @@ def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, se
     (S, D, R)."""
     s_n, d_n, n_n = stock.shape
     for s in nb.prange(s_n):
-        row = np.empty(n_n)
+        row = np.empty(n_n, dtype=zs.dtype)
         for d in range(d_n):
             _supply_row(zs, zc, served, s, d, row)
             far_net = 0  # counts, not flags: integer sums vectorise
@@ -162,15 +162,17 @@ def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, se
 
 
 @nb.njit(parallel=True, fastmath=FAST, cache=True)
-def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, ratio: np.ndarray, tech: np.ndarray,
-                  inv: np.ndarray, restore: np.ndarray, optimal: np.ndarray,
-                  production: np.ndarray, at_goal: np.ndarray, w: np.ndarray) -> None:  # fmt: skip
+def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndarray,
+                  ratio: np.ndarray, tech: np.ndarray, inv: np.ndarray, restore: np.ndarray,
+                  optimal: np.ndarray, production: np.ndarray, at_goal: np.ndarray, w: np.ndarray,
+                  ordered: np.ndarray) -> None:  # fmt: skip
     """Order weights ``w = (restore max(goal - stock, 0) + used) / (ratio @ Zs)``, no gap in
-    a draw ``at_goal``. (What they order from each supplier, ``Zs w``, is one batched BLAS
-    product: faster than compiled loops at every chunk size measured.)"""
+    a draw ``at_goal``, and what they order from each supplier, ``ordered[s] = w[s] @ Zs[s].T``
+    (S, D, R): a BLAS product per sector on the sector's weights just written, while they
+    are still in cache (``zt``: Zs transposed, (S, N, R))."""
     s_n, d_n, n_n = stock.shape
     for s in nb.prange(s_n):
-        row = np.empty(n_n)
+        row = np.empty(n_n, dtype=zs.dtype)
         for d in range(d_n):
             _supply_row(zs, zc, ratio, s, d, row)
             keep = 0.0 if at_goal[d] else 1.0
@@ -182,3 +184,4 @@ def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, ratio: np.n
                 wt = row[j]
                 value = gap / wt if wt != 0.0 else 0.0
                 w[s, d, j] = value
+        np.dot(w[s], zt[s], ordered[s])
