@@ -86,45 +86,55 @@ def reorder(stock: np.ndarray, tech: np.ndarray, inv: np.ndarray, restore: np.nd
     return w
 
 
-# The dense table's step: the Z products computed row by row inside the passes, so the
+# The dense table's step: the Z products computed a sector at a time inside the passes (one
+# BLAS product for every draw of the chunk, into a (D, N) block that stays in cache), so the
 # (S, D, N) products are never written to memory. Sectors run in parallel; a sector's block of
 # Z, (R, N), stays in cache while every draw of the chunk passes through it.
 FAST = {"contract", "reassoc"}  # sums may reassociate; NaN and inf keep their meaning
-MIN_WEIGHT = 0.01  # below it a supply row is summed plainly (see _supply_row)
+MIN_WEIGHT = 0.01  # below it the supply rows are summed plainly (see _supply_block)
 
 
-@nb.njit(fastmath=FAST, inline="always")
-def _supply_row(zs: np.ndarray, zc: np.ndarray, c: np.ndarray, s: int, d: int,
-                row: np.ndarray) -> None:  # fmt: skip
-    """``row[j] = sum_r c[s, d, r] zs[s, r, j]``. Suppliers whose weight is 1 (running
-    unconstrained at baseline capacity: most, in most draws) cost nothing: the row starts from
-    the draw-independent ``zc[s] = sum_r zs[s, r]`` and adds only the deviations. That form is
-    used only when every weight is at least ``MIN_WEIGHT``: the row is then at least that
-    share of ``zc``, so cancellation costs at most ~2 / MIN_WEIGHT ulps (4e-14 relative);
-    else the plain sum."""
+@nb.njit(fastmath=FAST)
+def _supply_block(zs: np.ndarray, zc: np.ndarray, c: np.ndarray, s: int,
+                  rows: np.ndarray) -> None:  # fmt: skip
+    """``rows[d, j] = sum_r c[s, d, r] zs[s, r, j]`` for every draw d of the chunk, as one
+    BLAS product. The regions whose weight is 1 in every draw (suppliers running
+    unconstrained at baseline capacity: most) cost nothing: the rows start from the
+    draw-independent ``zc[s] = sum_r zs[s, r]`` and the product takes only the other regions'
+    deviations from 1. That form is used only when every weight is at least ``MIN_WEIGHT``:
+    a row is then at least that share of ``zc``, so cancellation costs at most
+    ~2 / MIN_WEIGHT ulps (4e-14 relative in float64); else the plain product."""
     r_n = zs.shape[1]
     n_n = zs.shape[2]
-    count = 0
+    d_n = c.shape[1]
+    pick = np.empty(r_n, dtype=np.int64)
+    k = 0
     low = np.inf
     for r in range(r_n):
-        v = c[s, d, r]
-        if v != 1.0:
-            count += 1
-            low = min(low, v)
-    if count < r_n and low >= MIN_WEIGHT:
-        row[:] = zc[s]
-        for r in range(r_n):
-            v = c[s, d, r] - 1.0
-            if v != 0.0:
-                for j in range(n_n):
-                    row[j] += v * zs[s, r, j]
+        moved = False
+        for d in range(d_n):
+            v = c[s, d, r]
+            if v != 1.0:
+                moved = True
+                low = min(low, v)
+        if moved:
+            pick[k] = r
+            k += 1
+    if k == r_n or low < MIN_WEIGHT:
+        np.dot(c[s], zs[s], rows)
         return
-    row[:] = 0.0
-    for r in range(r_n):
-        v = c[s, d, r]
-        if v != 0.0:
-            for j in range(n_n):
-                row[j] += v * zs[s, r, j]
+    for d in range(d_n):
+        rows[d] = zc[s]
+    if k == 0:
+        return
+    dev = np.empty((d_n, k), dtype=c.dtype)
+    part = np.empty((k, n_n), dtype=zs.dtype)
+    for i in range(k):
+        r = pick[i]
+        for d in range(d_n):
+            dev[d, i] = c[s, d, r] - 1.0  # exact in float64, so rounded once to c's dtype
+        part[i] = zs[s, r]
+    rows += np.dot(dev, part)
 
 
 @nb.njit(parallel=True, fastmath=FAST, cache=True)
@@ -138,9 +148,10 @@ def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, se
     (S, D, R)."""
     s_n, d_n, n_n = stock.shape
     for s in nb.prange(s_n):
-        row = np.empty(n_n, dtype=zs.dtype)
+        rows = np.empty((d_n, n_n), dtype=zs.dtype)
+        _supply_block(zs, zc, served, s, rows)
         for d in range(d_n):
-            _supply_row(zs, zc, served, s, d, row)
+            row = rows[d]
             far_net = 0  # counts, not flags: integer sums vectorise
             far_new = 0
             far_old = 0
@@ -172,9 +183,10 @@ def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndar
     are still in cache (``zt``: Zs transposed, (S, N, R))."""
     s_n, d_n, n_n = stock.shape
     for s in nb.prange(s_n):
-        row = np.empty(n_n, dtype=zs.dtype)
+        rows = np.empty((d_n, n_n), dtype=zs.dtype)
+        _supply_block(zs, zc, ratio, s, rows)
         for d in range(d_n):
-            _supply_row(zs, zc, ratio, s, d, row)
+            row = rows[d]
             keep = 0.0 if at_goal[d] else 1.0
             for j in range(n_n):
                 goal = optimal[d, j] * tech[s, j]
