@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -179,6 +180,9 @@ class State:
     overprod: np.ndarray
     production: np.ndarray
     step: int = 0
+    # (D, N): the output inventories allow next step (``fused.reorder_dense`` computes it
+    # with the order weights, saving ``produce`` a pass over the stock); None: not known
+    allowed: np.ndarray | None = None
 
 
 def initial(st: Static, draws: int, params: Params = Params()) -> State:
@@ -192,14 +196,26 @@ def initial(st: Static, draws: int, params: Params = Params()) -> State:
     zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions), dtype=kind))
     w = (zc != 0).astype(kind)
     orders = from_sdr(st.z.rowdot(w)).astype(np.float64)
+    stocks = np.repeat(stock[:, None, :], draws, axis=1)
     return State(
-        stock=np.repeat(stock[:, None, :], draws, axis=1),
+        stock=stocks,
         w=w,
         ratio=ones.copy(),
         orders=orders,
         overprod=np.full((draws, st.industries), params.alpha_base),
         production=np.repeat(st.x0[None, :], draws, axis=0),
+        allowed=_allowed(st, stocks, params.psi),
     )
+
+
+def _allowed(st: Static, stock: np.ndarray, psi: float) -> np.ndarray | None:
+    """(D, N) output that the inventories (S, D, N) allow, ``min_s stock / (tech psi inv)``
+    over each industry's inputs (inf where none); None with an infinite inventory."""
+    if not np.isfinite(st.inv).all():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lasts = stock / (st.tech * psi * st.inv[:, None])[:, None, :]
+    return np.where(st.inputs[:, None, :], lasts, np.inf).min(axis=0)
 
 
 def overproduction(overprod: np.ndarray, demand: np.ndarray, production: np.ndarray,
@@ -257,7 +273,8 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params(),
     inventory is finite) or this numpy reference."""
     if fused is None:
         fused = bool(np.isfinite(st.inv).all())
-    if fused and not st.z.sparse:
+    if fused and not st.z.sparse:  # s.stock may have been edited: what it allows, afresh
+        s = replace(s, allowed=None)
         return _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
     if fused:
         return _step_fused(st, s, delta, params)
@@ -344,7 +361,10 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
         overprod = overproduction(overprod, demand, s.production, params)
     cap = st.x0 * (1 - delta) * overprod
     optimal = np.fmin(demand, cap)
-    production = fused.produce(s.stock, st.tech, st.inputs, st.inv, optimal, params.psi)
+    if s.allowed is None:
+        production = fused.produce(s.stock, st.tech, st.inputs, st.inv, optimal, params.psi)
+    else:  # optimal cut to what the scarcest input allows (``produce``, from the last pass)
+        production = np.where(optimal == 0, 0.0, np.fmin(optimal, s.allowed))
     served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
     r, n = st.regions, st.sectors
     zs, zc, zt = st.z.dense, st.z.dense_sum, st.z.dense_t
@@ -363,10 +383,12 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     else:
         ratio = np.ones_like(cap)
     ordered = np.empty((n, len(demand), r), dtype=stock_out.dtype)
-    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio, r, n).astype(kind), st.tech, st.inv,
-                        st.restore, optimal, production, at_goal, w_out, ordered)  # fmt: skip
+    allowed = np.empty_like(production)
+    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio, r, n).astype(kind), st.tech,
+                        st.inputs, st.inv, st.restore, params.psi, optimal, production, at_goal,
+                        w_out, ordered, allowed, numba.get_num_threads())  # fmt: skip
     orders = ratio * from_sdr(ordered)  # float64: ratio is
-    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1)
+    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, allowed)
 
 
 @dataclass(frozen=True)

@@ -174,26 +174,45 @@ def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, se
 
 @nb.njit(parallel=True, fastmath=FAST, cache=True)
 def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndarray,
-                  ratio: np.ndarray, tech: np.ndarray, inv: np.ndarray, restore: np.ndarray,
-                  optimal: np.ndarray, production: np.ndarray, at_goal: np.ndarray, w: np.ndarray,
-                  ordered: np.ndarray) -> None:  # fmt: skip
+                  ratio: np.ndarray, tech: np.ndarray, inputs: np.ndarray, inv: np.ndarray,
+                  restore: np.ndarray, psi: float, optimal: np.ndarray, production: np.ndarray,
+                  at_goal: np.ndarray, w: np.ndarray, ordered: np.ndarray, allowed: np.ndarray,
+                  threads: int) -> None:  # fmt: skip
     """Order weights ``w = (restore max(goal - stock, 0) + used) / (ratio @ Zs)``, no gap in
-    a draw ``at_goal``, and what they order from each supplier, ``ordered[s] = w[s] @ Zs[s].T``
+    a draw ``at_goal``; what they order from each supplier, ``ordered[s] = w[s] @ Zs[s].T``
     (S, D, R): a BLAS product per sector on the sector's weights just written, while they
-    are still in cache (``zt``: Zs transposed, (S, N, R))."""
+    are still in cache (``zt``: Zs transposed, (S, N, R)); and, from the same read of the
+    stock, the output its inputs allow next step (``produce`` without its pass):
+    ``allowed[d, j] = min_s stock[s, d, j] / (tech[s, j] psi inv[s])`` over j's inputs (inf
+    where none). Sectors are split into one group per thread (``threads``: numba's, passed
+    in because reading it here would keep the function from being cached), each group
+    keeping its own minimum."""
     s_n, d_n, n_n = stock.shape
-    for s in nb.prange(s_n):
-        rows = np.empty((d_n, n_n), dtype=zs.dtype)
-        _supply_block(zs, zc, ratio, s, rows)
-        for d in range(d_n):
-            row = rows[d]
-            keep = 0.0 if at_goal[d] else 1.0
-            for j in range(n_n):
-                goal = optimal[d, j] * tech[s, j]
-                goal *= inv[s]
-                used = production[d, j] * tech[s, j]
-                gap = max(goal - stock[s, d, j], 0.0) * keep * restore[s] + used
-                wt = row[j]
-                value = gap / wt if wt != 0.0 else 0.0
-                w[s, d, j] = value
-        np.dot(w[s], zt[s], ordered[s])
+    groups = max(1, min(threads, s_n))
+    low = np.full((groups, d_n, n_n), np.inf)
+    for g in nb.prange(groups):
+        for s in range(g, s_n, groups):
+            rows = np.empty((d_n, n_n), dtype=zs.dtype)
+            _supply_block(zs, zc, ratio, s, rows)
+            for d in range(d_n):
+                row = rows[d]
+                keep = 0.0 if at_goal[d] else 1.0
+                for j in range(n_n):
+                    goal = optimal[d, j] * tech[s, j]
+                    goal *= inv[s]
+                    used = production[d, j] * tech[s, j]
+                    held = stock[s, d, j]
+                    gap = max(goal - held, 0.0) * keep * restore[s] + used
+                    wt = row[j]
+                    value = gap / wt if wt != 0.0 else 0.0
+                    w[s, d, j] = value
+                    if inputs[s, j]:
+                        lasts = held / (tech[s, j] * psi * inv[s])
+                        low[g, d, j] = min(low[g, d, j], lasts)
+            np.dot(w[s], zt[s], ordered[s])
+    for d in range(d_n):
+        for j in range(n_n):
+            least = low[0, d, j]
+            for g in range(1, groups):
+                least = min(least, low[g, d, j])
+            allowed[d, j] = least
