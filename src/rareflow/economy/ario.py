@@ -159,8 +159,9 @@ def cast(st: Static, dtype: np.dtype | type | str) -> Static:
     def m(a: sp.csr_matrix | None) -> sp.csr_matrix | None:
         return None if a is None else sp.csr_matrix(a, dtype=kind)
 
-    coupled = Coupling(z.regions, z.sectors, f(z.dense), f(z.dense_t), f(z.dense_sum),
-                       m(z.blocks), m(z.blocks_t))  # fmt: skip
+    # the sums of Z (what a draw at its baseline uses) stay float64
+    coupled = replace(z, dense=f(z.dense), dense_t=f(z.dense_t), blocks=m(z.blocks),
+                      blocks_t=m(z.blocks_t))  # fmt: skip
     return replace(st, z=coupled)
 
 
@@ -183,6 +184,9 @@ class State:
     # (D, N): the output inventories allow next step (``fused.reorder_dense`` computes it
     # with the order weights, saving ``produce`` a pass over the stock); None: not known
     allowed: np.ndarray | None = None
+    # True: ``w`` holds the order weights less 1, as the dense compiled step keeps them (in
+    # float32 a weight near 1 keeps the precision of its deviation); ``simulate`` yields so
+    w_less_one: bool = False
 
 
 def initial(st: Static, draws: int, params: Params = Params()) -> State:
@@ -195,7 +199,7 @@ def initial(st: Static, draws: int, params: Params = Params()) -> State:
     # orders = Z0: the gap is each input's total flow, spread by the flows themselves
     zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions), dtype=kind))
     w = (zc != 0).astype(kind)
-    orders = from_sdr(st.z.rowdot(w)).astype(np.float64)
+    orders = from_sdr(st.z.baseline_rowdot(w)).astype(np.float64)
     stocks = np.repeat(stock[:, None, :], draws, axis=1)
     return State(
         stock=stocks,
@@ -274,8 +278,12 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params(),
     if fused is None:
         fused = bool(np.isfinite(st.inv).all())
     if fused and not st.z.sparse:  # s.stock may have been edited: what it allows, afresh
-        s = replace(s, allowed=None)
-        return _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
+        w = s.w if s.w_less_one else (s.w - 1).astype(s.w.dtype)
+        s = replace(s, allowed=None, w=w, w_less_one=True)
+        out = _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
+        return replace(out, w=out.w + 1, w_less_one=False)
+    if s.w_less_one:
+        s = replace(s, w=s.w + 1, w_less_one=False)
     if fused:
         return _step_fused(st, s, delta, params)
     demand = s.orders + st.final
@@ -351,8 +359,10 @@ def _step_fused(st: Static, s: State, delta: np.ndarray, params: Params) -> Stat
 def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_out: np.ndarray,
                 w_out: np.ndarray) -> State:  # fmt: skip
     """``step`` for a dense table with finite inventories, writing the new stock into
-    ``stock_out`` and the order weights into ``w_out`` (which may be ``s.w``: it is read
-    before it is written). The Z products happen inside the two compiled passes."""
+    ``stock_out`` and the order weights less 1 into ``w_out`` (which may be ``s.w``: it is
+    read before it is written; ``s.w`` holds them so too). The Z products happen inside the
+    two compiled passes."""
+    assert s.w_less_one
     from rareflow.economy import fused
 
     demand = s.orders + st.final
@@ -387,8 +397,10 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio, r, n).astype(kind), st.tech,
                         st.inputs, st.inv, st.restore, params.psi, optimal, production, at_goal,
                         w_out, ordered, allowed, numba.get_num_threads())  # fmt: skip
-    orders = ratio * from_sdr(ordered)  # float64: ratio is
-    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, allowed)
+    assert st.z.dense_rowsum is not None
+    orders = ratio * from_sdr(st.z.dense_rowsum[:, None, :] + ordered)  # float64
+    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, allowed,
+                 w_less_one=True)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -405,8 +417,8 @@ def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
              ) -> Iterator[tuple[State, Record]]:  # fmt: skip
     """Step through ``deltas`` (T, D, N), yielding each step's state and record. On a dense
     table with finite inventories the (S, D, N) state is updated in place (two stock buffers
-    taking turns, the order weights overwritten): a yielded state's ``stock`` and ``w`` hold
-    only until the next step, so copy what you keep. ``dtype``: float32 keeps the state (and
+    taking turns, the order weights overwritten, held as ``w - 1``: ``State.w_less_one``): a
+    yielded state's ``stock`` and ``w`` hold only until the next step, so copy what you keep. ``dtype``: float32 keeps the state (and
     a copy of Z) in single precision (``cast``; pass a static already cast to save the copy);
     default: the static's, float64 from ``static``."""
     if dtype is not None:
@@ -414,6 +426,8 @@ def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
     s = initial(st, draws, params)
     in_place = not st.z.sparse and bool(np.isfinite(st.inv).all())
     spare = np.empty_like(s.stock) if in_place else s.stock
+    if in_place:  # the weights as the dense step keeps them
+        s = replace(s, w=(s.w - 1).astype(s.w.dtype), w_less_one=True)
     for delta in deltas:
         delta = np.asarray(delta, dtype=np.float64)
         demand = s.orders + st.final

@@ -95,53 +95,59 @@ MIN_WEIGHT = 0.01  # below it the supply rows are summed plainly (see _supply_bl
 
 
 @nb.njit(fastmath=FAST)
-def _supply_block(zs: np.ndarray, zc: np.ndarray, c: np.ndarray, s: int,
-                  rows: np.ndarray) -> None:  # fmt: skip
-    """``rows[d, j] = sum_r c[s, d, r] zs[s, r, j]`` for every draw d of the chunk, as one
-    BLAS product. The regions whose weight is 1 in every draw (suppliers running
-    unconstrained at baseline capacity: most) cost nothing: the rows start from the
-    draw-independent ``zc[s] = sum_r zs[s, r]`` and the product takes only the other regions'
-    deviations from 1. That form is used only when every weight is at least ``MIN_WEIGHT``:
-    a row is then at least that share of ``zc``, so cancellation costs at most
-    ~2 / MIN_WEIGHT ulps (4e-14 relative in float64); else the plain product."""
+def _supply_block(zs: np.ndarray, c: np.ndarray, s: int, rows: np.ndarray) -> np.ndarray:
+    """``rows[d, j] + base[d] zc[s, j] = sum_r c[s, d, r] zs[s, r, j]`` for every draw d of
+    the chunk, as one BLAS product; returns ``base`` (D,). The regions whose weight is 1 in
+    every draw (suppliers running unconstrained at baseline capacity: most) cost nothing: the
+    rows hold only the other regions' deviations from 1 and the caller adds the
+    draw-independent ``zc[s] = sum_r zs[s, r]`` (base 1), held in float64 whatever Z's dtype,
+    so that a draw at its baseline is not moved by Z's rounding. A draw with a weight under
+    ``MIN_WEIGHT`` (a supplier all but destroyed) gets the plain sum instead (base 0): in
+    the deviation form a row is at least that share of ``zc``, so cancellation costs at most
+    ~2 / MIN_WEIGHT ulps (4e-14 relative in float64)."""
     r_n = zs.shape[1]
     n_n = zs.shape[2]
     d_n = c.shape[1]
     pick = np.empty(r_n, dtype=np.int64)
+    base = np.ones(d_n)
     k = 0
-    low = np.inf
     for r in range(r_n):
         moved = False
         for d in range(d_n):
             v = c[s, d, r]
             if v != 1.0:
                 moved = True
-                low = min(low, v)
+                if v < MIN_WEIGHT:
+                    base[d] = 0.0
         if moved:
             pick[k] = r
             k += 1
-    if k == r_n or low < MIN_WEIGHT:
-        np.dot(c[s], zs[s], rows)
-        return
-    for d in range(d_n):
-        rows[d] = zc[s]
     if k == 0:
-        return
-    dev = np.empty((d_n, k), dtype=c.dtype)
-    part = np.empty((k, n_n), dtype=zs.dtype)
-    for i in range(k):
-        r = pick[i]
-        for d in range(d_n):
-            dev[d, i] = c[s, d, r] - 1.0  # exact in float64, so rounded once to c's dtype
-        part[i] = zs[s, r]
-    rows += np.dot(dev, part)
+        rows[:] = 0.0
+    elif k == r_n:
+        dev = c[s] - 1.0
+        np.dot(dev.astype(c.dtype), zs[s], rows)
+    else:
+        dev = np.empty((d_n, k), dtype=c.dtype)
+        part = np.empty((k, n_n), dtype=zs.dtype)
+        for i in range(k):
+            r = pick[i]
+            for d in range(d_n):
+                dev[d, i] = c[s, d, r] - 1.0  # exact in float64, so rounded once to c's dtype
+            part[i] = zs[s, r]
+        np.dot(dev, part, rows)
+    for d in range(d_n):
+        if base[d] == 0.0:
+            np.dot(c[s, d : d + 1], zs[s], rows[d : d + 1])
+    return base
 
 
 @nb.njit(parallel=True, fastmath=FAST, cache=True)
 def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, served: np.ndarray,
             tech: np.ndarray, inv: np.ndarray, production: np.ndarray, optimal: np.ndarray,
             out: np.ndarray, far: np.ndarray) -> None:  # fmt: skip
-    """``out = stock + delivered - used`` with ``delivered = (served @ Zs) w`` per sector.
+    """``out = stock + delivered - used`` with ``delivered = (served @ Zs) w`` per sector,
+    the order weights held as ``w - 1`` (as ``reorder_dense`` writes them).
     ``far[k, s, d]`` counts the industries where, k = 0, delivered and used differ beyond
     ``np.allclose``'s bounds (the draw's stock stays put where no sector has any); k = 1, 2,
     the new (1) and old (2) stock differ so from their goal. (S, D, N) arrays; served
@@ -149,15 +155,16 @@ def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, se
     s_n, d_n, n_n = stock.shape
     for s in nb.prange(s_n):
         rows = np.empty((d_n, n_n), dtype=zs.dtype)
-        _supply_block(zs, zc, served, s, rows)
+        base = _supply_block(zs, served, s, rows)
         for d in range(d_n):
             row = rows[d]
+            at_base = base[d]
             far_net = 0  # counts, not flags: integer sums vectorise
             far_new = 0
             far_old = 0
             for j in range(n_n):
                 used = production[d, j] * tech[s, j]
-                net = row[j] * w[s, d, j] - used
+                net = (at_base * zc[s, j] + row[j]) * (1.0 + w[s, d, j]) - used
                 old = stock[s, d, j]
                 new = old + net
                 out[s, d, j] = new
@@ -179,9 +186,13 @@ def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndar
                   at_goal: np.ndarray, w: np.ndarray, ordered: np.ndarray, allowed: np.ndarray,
                   threads: int) -> None:  # fmt: skip
     """Order weights ``w = (restore max(goal - stock, 0) + used) / (ratio @ Zs)``, no gap in
-    a draw ``at_goal``; what they order from each supplier, ``ordered[s] = w[s] @ Zs[s].T``
-    (S, D, R): a BLAS product per sector on the sector's weights just written, while they
-    are still in cache (``zt``: Zs transposed, (S, N, R)); and, from the same read of the
+    a draw ``at_goal``, written as ``w - 1`` (a draw near its baseline has w near 1: its
+    deviation keeps its precision in float32, where w itself would be rounded to 6e-8 and
+    that noise, cut off by capacity above the baseline, would bias the losses); what they
+    order from each supplier less its baseline, ``ordered[s] = (w[s] - 1) @ Zs[s].T`` (S, D, R; the caller adds ``Zs 1`` in float64, so a
+    draw at its baseline orders exactly its baseline whatever Z's dtype): a BLAS product per
+    sector on the sector's weights just written, while they are still in cache (``zt``: Zs
+    transposed, (S, N, R)); and, from the same read of the
     stock, the output its inputs allow next step (``produce`` without its pass):
     ``allowed[d, j] = min_s stock[s, d, j] / (tech[s, j] psi inv[s])`` over j's inputs (inf
     where none). Sectors are split into one group per thread (``threads``: numba's, passed
@@ -193,9 +204,10 @@ def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndar
     for g in nb.prange(groups):
         for s in range(g, s_n, groups):
             rows = np.empty((d_n, n_n), dtype=zs.dtype)
-            _supply_block(zs, zc, ratio, s, rows)
+            base = _supply_block(zs, ratio, s, rows)
             for d in range(d_n):
                 row = rows[d]
+                at_base = base[d]
                 keep = 0.0 if at_goal[d] else 1.0
                 for j in range(n_n):
                     goal = optimal[d, j] * tech[s, j]
@@ -203,9 +215,9 @@ def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndar
                     used = production[d, j] * tech[s, j]
                     held = stock[s, d, j]
                     gap = max(goal - held, 0.0) * keep * restore[s] + used
-                    wt = row[j]
+                    wt = at_base * zc[s, j] + row[j]
                     value = gap / wt if wt != 0.0 else 0.0
-                    w[s, d, j] = value
+                    w[s, d, j] = value - 1.0
                     if inputs[s, j]:
                         lasts = held / (tech[s, j] * psi * inv[s])
                         low[g, d, j] = min(low[g, d, j], lasts)
