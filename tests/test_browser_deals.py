@@ -33,7 +33,8 @@ def page(server: str, tmp_path: Path) -> Iterator[Any]:
 def _open(page: Any, deal: str) -> None:
     page.select_option("#deal-select", deal)
     page.click("#deal-load")
-    until(page, "(d) => document.getElementById('deal-description').textContent && "
+    # the page loads truce-2025 on start: wait for the picked deal's own terms, not those
+    until(page, "(d) => document.getElementById('deal-terms').dataset.deal === d && "
                 "document.querySelector('#deal-terms .term') && "
                 "document.getElementById('deal-select').value === d", deal)  # fmt: skip
 

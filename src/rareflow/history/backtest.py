@@ -8,7 +8,9 @@ origin) and the same month a year before. Later observations, once published, ar
 same way without refitting: run ``rareflow backtest --until`` on a newer calibration file.
 
 ``summary`` puts both side by side per destination. Prices (``observed_prices.py``) and
-stoppages (``stoppages.py``) are scored from the same in-sample run; nothing is fitted to them.
+stoppages (``stoppages.py``) are scored from the same in-sample run. Its stored calibration
+(``rareflow calibrate``, ABC on ``targets.FAMILIES``) fits them together with the exports and
+the approval reports; the rolling-origin refits (``calibrate.calibrate``) fit exports only.
 """
 
 from __future__ import annotations
@@ -303,5 +305,6 @@ NOTES = [
     "naive forecasts in sample: last month's and last year's observation (one step ahead)",
     "2024 destination months also set the baseline's 2024 shares (build/destinations.py), so "
     "in-sample 2024 errors by destination are not independent; judge 2025 and rolling origins",
-    "prices and stoppages are scored on the in-sample run; nothing is fitted to them",
+    "prices and stoppages are scored on the in-sample run, whose stored calibration fits "
+    "them with the exports and approval reports; rolling-origin refits fit exports only",
 ]

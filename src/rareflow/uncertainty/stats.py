@@ -170,7 +170,8 @@ class Bins:
 
     def index(self, x: np.ndarray) -> np.ndarray:
         """Bin of each value: 0 for x <= 0, else 1..count."""
-        pos = np.minimum(self._scale(x).astype(np.int64), self.count - 1) + 1
+        scaled = np.nan_to_num(self._scale(x), nan=0.0)  # NaN falls in bin 0 below
+        pos = np.minimum(scaled.astype(np.int64), self.count - 1) + 1
         return np.where(x > 0, pos, 0)
 
     def value(self, pos: np.ndarray) -> np.ndarray:

@@ -557,8 +557,11 @@ async function loadDeals() {
   await loadDeal();
 }
 
+let dealTicket = 0;  // the latest pick wins: an earlier pick's late answer is dropped
 async function loadDeal() {
+  const ticket = ++dealTicket;
   const { ok, body } = await api(`/api/deals/${encodeURIComponent($("deal-select").value)}`);
+  if (ticket !== dealTicket) return;
   if (!ok) { dealNote(describe(body), true); return; }
   state.deal = body;
   $("deal-start").value = body.start;
@@ -577,6 +580,7 @@ async function loadDeal() {
   body.terms.forEach((term, n) => boxes.find((b) => b.dataset.party === term.party).append(termRow(term, n)));
   for (const box of boxes) if (box.children.length === 1) box.append("nothing (no term of its own)");
   $("deal-terms").replaceChildren(...boxes);
+  $("deal-terms").dataset.deal = body.name;
   for (const id of ["deal-payoffs", "deal-china", "deal-notes"]) $(id).replaceChildren();
   Plotly.purge("chart-deal-flows");
   clearMessages($("deals-panel"));
