@@ -29,12 +29,14 @@ Shapes (N industries, region-major; S input sectors; R regions; D draws):
 ``delta`` (D, N), the share of each industry's capacity lost, is the event's input; it is
 static per step (the caller builds the path).
 
-On a dense table with finite inventories (``_step_dense``) the Z products behind deliveries
-and order weights are computed row by row inside two compiled passes (``fused.deliver``,
-``fused.reorder_dense``), never written out as (S, D, N) arrays; a supplier row whose weight
-is 1 (unconstrained, at baseline capacity) costs nothing, the draw-independent column sums of
-Z standing in for it. Only what suppliers are ordered, ``Zs w``, is a BLAS product. Memory:
-three (S, D, N) arrays (two stocks taking turns in ``simulate``, the order weights) and Z.
+On a dense table with finite inventories (``_step_dense``) the step is two compiled passes
+(``fused.deliver``, ``fused.reorder_dense``) a sector at a time: the sector's Z products for
+every draw of the chunk are one BLAS product into a block that stays in cache, never written
+out as (S, D, N) arrays; suppliers at weight 1 in every draw cost nothing, the
+draw-independent sums of Z (float64 whatever the state's dtype) standing in for them. The
+order weights are kept as ``w - 1`` there (``State.w_less_one``). Memory: three (S, D, N)
+arrays (two stocks taking turns in ``simulate``, the order weights) and Z; ``cast`` puts them
+in float32.
 """
 
 from __future__ import annotations
