@@ -221,7 +221,8 @@ def montecarlo(
         typer.Option(
             "--dtype",
             help="Precision of the --impact ARIO state (inventories, orders): float32 is about "
-            "twice as fast, within 1e-5 of float64 (docs/economy.md).",
+            "twice as fast, within ~1e-5 of float64 on losses above ~1e-8 of GDP "
+            "(docs/economy.md).",
         ),
     ] = Precision.float64,
 ) -> None:
