@@ -34,7 +34,8 @@ On a dense table with finite inventories (``_step_dense``) the step is two compi
 every draw of the chunk are one BLAS product into a block that stays in cache, never written
 out as (S, D, N) arrays; suppliers at weight 1 in every draw cost nothing, the
 draw-independent sums of Z (float64 whatever the state's dtype) standing in for them. The
-order weights are kept as ``w - 1`` there (``State.w_less_one``). Memory: three (S, D, N)
+inventories and order weights are kept as deviations from their baseline there
+(``State.deviations``). Memory: three (S, D, N)
 arrays (two stocks taking turns in ``simulate``, the order weights) and Z; ``cast`` puts them
 in float32.
 """
@@ -186,23 +187,57 @@ class State:
     # (D, N): the output inventories allow next step (``fused.reorder_dense`` computes it
     # with the order weights, saving ``produce`` a pass over the stock); None: not known
     allowed: np.ndarray | None = None
-    # True: ``w`` holds the order weights less 1, as the dense compiled step keeps them (in
-    # float32 a weight near 1 keeps the precision of its deviation); ``simulate`` yields so
-    w_less_one: bool = False
+    # True: ``stock`` holds the inventories less their baseline (``baseline_stock``) and
+    # ``w`` the order weights less 1, as the dense compiled step keeps them (in float32 a
+    # draw near its baseline keeps the precision of its deviations); ``simulate`` yields so
+    deviations: bool = False
+
+    def inventories(self, st: Static) -> np.ndarray:
+        """(S, D, N) inventories, whichever way they are held."""
+        return baseline_stock(st)[:, None, :] + self.stock if self.deviations else self.stock
+
+    def weights(self) -> np.ndarray:
+        """(S, D, N) order weights, whichever way they are held."""
+        return self.w + 1 if self.deviations else self.w
+
+    def as_deviations(self, st: Static) -> State:
+        """This state held as the dense compiled step holds it (``deviations``)."""
+        if self.deviations:
+            return self
+        kind = self.stock.dtype
+        stock = (self.stock - baseline_stock(st)[:, None, :]).astype(kind)
+        return replace(self, stock=stock, w=(self.w - 1).astype(kind), deviations=True)
+
+    def as_values(self, st: Static) -> State:
+        """This state with inventories and weights as they are (not ``deviations``)."""
+        if not self.deviations:
+            return self
+        return replace(self, stock=self.inventories(st), w=self.weights(), deviations=False)
 
 
-def initial(st: Static, draws: int, params: Params = Params()) -> State:
-    """The baseline: inventories at target, orders equal to the table's flows."""
-    kind = st.z.dtype  # of the (S, D, N) state: float64, or what ``cast`` made it
+def baseline_stock(st: Static) -> np.ndarray:
+    """(S, N) inventories at their target at baseline output, ``x0 tech inv``."""
     with np.errstate(invalid="ignore"):
-        stock = st.x0 * st.tech * st.inv[:, None]
-    stock = np.nan_to_num(stock, nan=np.inf, posinf=np.inf).astype(kind)
+        return np.nan_to_num(st.x0 * st.tech * st.inv[:, None], nan=np.inf, posinf=np.inf)
+
+
+def initial(st: Static, draws: int, params: Params = Params(),
+            deviations: bool = False) -> State:  # fmt: skip
+    """The baseline: inventories at target, orders equal to the table's flows; held as
+    ``State.deviations`` (zero inventories and weights less 1, exact in any dtype) if asked."""
+    kind = st.z.dtype  # of the (S, D, N) state: float64, or what ``cast`` made it
+    base = baseline_stock(st)
+    stock = base.astype(kind)
     ones = np.ones((draws, st.industries))
     # orders = Z0: the gap is each input's total flow, spread by the flows themselves
     zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions), dtype=kind))
     w = (zc != 0).astype(kind)
     orders = from_sdr(st.z.baseline_rowdot(w)).astype(np.float64)
     stocks = np.repeat(stock[:, None, :], draws, axis=1)
+    allowed = _allowed(st, np.repeat(base[:, None, :], draws, axis=1), params.psi)
+    if deviations:
+        stocks = np.zeros_like(stocks)
+        w = w - 1
     return State(
         stock=stocks,
         w=w,
@@ -210,7 +245,8 @@ def initial(st: Static, draws: int, params: Params = Params()) -> State:
         orders=orders,
         overprod=np.full((draws, st.industries), params.alpha_base),
         production=np.repeat(st.x0[None, :], draws, axis=0),
-        allowed=_allowed(st, stocks, params.psi),
+        allowed=allowed,
+        deviations=deviations,
     )
 
 
@@ -280,12 +316,10 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params(),
     if fused is None:
         fused = bool(np.isfinite(st.inv).all())
     if fused and not st.z.sparse:  # s.stock may have been edited: what it allows, afresh
-        w = s.w if s.w_less_one else (s.w - 1).astype(s.w.dtype)
-        s = replace(s, allowed=None, w=w, w_less_one=True)
+        s = replace(s.as_deviations(st), allowed=None)
         out = _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
-        return replace(out, w=out.w + 1, w_less_one=False)
-    if s.w_less_one:
-        s = replace(s, w=s.w + 1, w_less_one=False)
+        return out.as_values(st)
+    s = s.as_values(st)
     if fused:
         return _step_fused(st, s, delta, params)
     demand = s.orders + st.final
@@ -364,7 +398,7 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     ``stock_out`` and the order weights less 1 into ``w_out`` (which may be ``s.w``: it is
     read before it is written; ``s.w`` holds them so too). The Z products happen inside the
     two compiled passes."""
-    assert s.w_less_one
+    assert s.deviations
     from rareflow.economy import fused
 
     demand = s.orders + st.final
@@ -374,7 +408,8 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     cap = st.x0 * (1 - delta) * overprod
     optimal = np.fmin(demand, cap)
     if s.allowed is None:
-        production = fused.produce(s.stock, st.tech, st.inputs, st.inv, optimal, params.psi)
+        production = fused.produce(s.inventories(st), st.tech, st.inputs, st.inv, optimal,
+                                   params.psi)  # fmt: skip
     else:  # optimal cut to what the scarcest input allows (``produce``, from the last pass)
         production = np.where(optimal == 0, 0.0, np.fmin(optimal, s.allowed))
     served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
@@ -382,9 +417,11 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     zs, zc, zt = st.z.dense, st.z.dense_sum, st.z.dense_t
     assert zs is not None and zc is not None and zt is not None
     far = np.empty((3, n, len(demand)), dtype=np.int64)
-    kind = zs.dtype  # the products' weights in Z's dtype
-    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served, r, n).astype(kind), st.tech, st.inv,
-                  production, optimal, stock_out, far)  # fmt: skip
+    kind = zs.dtype  # the products' weights in Z's dtype, less 1 (their deviation kept)
+    base = baseline_stock(st)  # the stocks are held less it
+    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served - 1, r, n).astype(kind),
+                  st.tech, st.inv,
+                  production, optimal, stock_out, far, base)  # fmt: skip
     counts = far.sum(axis=1)  # (3, D)
     still = counts[0] == 0  # BoARIO: no update when delivered and used agree
     if still.any():
@@ -396,13 +433,13 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
         ratio = np.ones_like(cap)
     ordered = np.empty((n, len(demand), r), dtype=stock_out.dtype)
     allowed = np.empty_like(production)
-    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio, r, n).astype(kind), st.tech,
+    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio - 1, r, n).astype(kind), st.tech,
                         st.inputs, st.inv, st.restore, params.psi, optimal, production, at_goal,
-                        w_out, ordered, allowed, numba.get_num_threads())  # fmt: skip
+                        w_out, ordered, allowed, numba.get_num_threads(), base)  # fmt: skip
     assert st.z.dense_rowsum is not None
     orders = ratio * from_sdr(st.z.dense_rowsum[:, None, :] + ordered)  # float64
     return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, allowed,
-                 w_less_one=True)  # fmt: skip
+                 deviations=True)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -419,17 +456,16 @@ def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
              ) -> Iterator[tuple[State, Record]]:  # fmt: skip
     """Step through ``deltas`` (T, D, N), yielding each step's state and record. On a dense
     table with finite inventories the (S, D, N) state is updated in place (two stock buffers
-    taking turns, the order weights overwritten, held as ``w - 1``: ``State.w_less_one``): a
+    taking turns, the order weights overwritten; both held as deviations from the baseline,
+    ``State.deviations``: read them with ``State.inventories`` and ``State.weights``): a
     yielded state's ``stock`` and ``w`` hold only until the next step, so copy what you keep. ``dtype``: float32 keeps the state (and
     a copy of Z) in single precision (``cast``; pass a static already cast to save the copy);
     default: the static's, float64 from ``static``."""
     if dtype is not None:
         st = cast(st, dtype)
-    s = initial(st, draws, params)
     in_place = not st.z.sparse and bool(np.isfinite(st.inv).all())
+    s = initial(st, draws, params, deviations=in_place)  # as the dense step keeps them
     spare = np.empty_like(s.stock) if in_place else s.stock
-    if in_place:  # the weights as the dense step keeps them
-        s = replace(s, w=(s.w - 1).astype(s.w.dtype), w_less_one=True)
     for delta in deltas:
         delta = np.asarray(delta, dtype=np.float64)
         demand = s.orders + st.final

@@ -96,58 +96,63 @@ MIN_WEIGHT = 0.01  # below it the supply rows are summed plainly (see _supply_bl
 
 @nb.njit(fastmath=FAST)
 def _supply_block(zs: np.ndarray, c: np.ndarray, s: int, rows: np.ndarray) -> np.ndarray:
-    """``rows[d, j] + base[d] zc[s, j] = sum_r c[s, d, r] zs[s, r, j]`` for every draw d of
-    the chunk, as one BLAS product; returns ``base`` (D,). The regions whose weight is 1 in
-    every draw (suppliers running unconstrained at baseline capacity: most) cost nothing: the
-    rows hold only the other regions' deviations from 1 and the caller adds the
-    draw-independent ``zc[s] = sum_r zs[s, r]`` (base 1), held in float64 whatever Z's dtype,
-    so that a draw at its baseline is not moved by Z's rounding. A draw with a weight under
-    ``MIN_WEIGHT`` (a supplier all but destroyed) gets the plain sum instead (base 0): in
-    the deviation form a row is at least that share of ``zc``, so cancellation costs at most
-    ~2 / MIN_WEIGHT ulps (4e-14 relative in float64)."""
+    """``rows[d, j] + summed[d] zc[s, j] = sum_r (1 + c[s, d, r]) zs[s, r, j]`` for every
+    draw d of the chunk, as one BLAS product; returns ``summed`` (D,). ``c`` holds the
+    suppliers' weights less 1 (computed in float64, so a weight a hair off 1 keeps its
+    deviation in float32). The regions whose weight is 1 in every draw (suppliers running
+    unconstrained at baseline capacity: most) cost nothing: the rows hold only the other
+    regions' deviations and the caller adds the draw-independent ``zc[s] = sum_r zs[s, r]``
+    (summed 1), held in float64 whatever Z's dtype, so that a draw at its baseline is not
+    moved by Z's rounding. A draw with a weight under ``MIN_WEIGHT`` (a supplier all but
+    destroyed) gets the plain sum instead (summed 0): in the deviation form a row is at
+    least that share of ``zc``, so cancellation costs at most ~2 / MIN_WEIGHT ulps (4e-14
+    relative in float64)."""
     r_n = zs.shape[1]
     n_n = zs.shape[2]
     d_n = c.shape[1]
     pick = np.empty(r_n, dtype=np.int64)
-    base = np.ones(d_n)
+    summed = np.ones(d_n)
     k = 0
     for r in range(r_n):
         moved = False
         for d in range(d_n):
             v = c[s, d, r]
-            if v != 1.0:
+            if v != 0.0:
                 moved = True
-                if v < MIN_WEIGHT:
-                    base[d] = 0.0
+                if v + 1.0 < MIN_WEIGHT:
+                    summed[d] = 0.0
         if moved:
             pick[k] = r
             k += 1
     if k == 0:
         rows[:] = 0.0
     elif k == r_n:
-        dev = c[s] - 1.0
-        np.dot(dev.astype(c.dtype), zs[s], rows)
+        np.dot(c[s], zs[s], rows)
     else:
         dev = np.empty((d_n, k), dtype=c.dtype)
         part = np.empty((k, n_n), dtype=zs.dtype)
         for i in range(k):
             r = pick[i]
             for d in range(d_n):
-                dev[d, i] = c[s, d, r] - 1.0  # exact in float64, so rounded once to c's dtype
+                dev[d, i] = c[s, d, r]
             part[i] = zs[s, r]
         np.dot(dev, part, rows)
     for d in range(d_n):
-        if base[d] == 0.0:
-            np.dot(c[s, d : d + 1], zs[s], rows[d : d + 1])
-    return base
+        if summed[d] == 0.0:
+            weight = (c[s, d : d + 1] + 1.0).astype(c.dtype)
+            np.dot(weight, zs[s], rows[d : d + 1])
+    return summed
 
 
 @nb.njit(parallel=True, fastmath=FAST, cache=True)
 def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, served: np.ndarray,
             tech: np.ndarray, inv: np.ndarray, production: np.ndarray, optimal: np.ndarray,
-            out: np.ndarray, far: np.ndarray) -> None:  # fmt: skip
-    """``out = stock + delivered - used`` with ``delivered = (served @ Zs) w`` per sector,
-    the order weights held as ``w - 1`` (as ``reorder_dense`` writes them).
+            out: np.ndarray, far: np.ndarray, base: np.ndarray) -> None:  # fmt: skip
+    """``out = stock + delivered - used`` with ``delivered = ((1 + served) @ Zs) w`` per
+    sector (``served``: the suppliers' weights less 1, as ``_supply_block`` takes them),
+    the order weights held as ``w - 1`` (as ``reorder_dense`` writes them) and the stocks as
+    their difference from ``base`` (S, N), the baseline inventories: a draw near its
+    baseline keeps the precision of its deviations in float32.
     ``far[k, s, d]`` counts the industries where, k = 0, delivered and used differ beyond
     ``np.allclose``'s bounds (the draw's stock stays put where no sector has any); k = 1, 2,
     the new (1) and old (2) stock differ so from their goal. (S, D, N) arrays; served
@@ -155,19 +160,20 @@ def deliver(stock: np.ndarray, w: np.ndarray, zs: np.ndarray, zc: np.ndarray, se
     s_n, d_n, n_n = stock.shape
     for s in nb.prange(s_n):
         rows = np.empty((d_n, n_n), dtype=zs.dtype)
-        base = _supply_block(zs, served, s, rows)
+        plain = _supply_block(zs, served, s, rows)
         for d in range(d_n):
             row = rows[d]
-            at_base = base[d]
+            at_base = plain[d]
             far_net = 0  # counts, not flags: integer sums vectorise
             far_new = 0
             far_old = 0
             for j in range(n_n):
                 used = production[d, j] * tech[s, j]
                 net = (at_base * zc[s, j] + row[j]) * (1.0 + w[s, d, j]) - used
-                old = stock[s, d, j]
-                new = old + net
-                out[s, d, j] = new
+                moved = stock[s, d, j] + net
+                out[s, d, j] = moved
+                old = base[s, j] + stock[s, d, j]
+                new = base[s, j] + moved
                 goal = optimal[d, j] * tech[s, j]
                 goal *= inv[s]
                 bound = 1e-8 + 1e-5 * abs(goal)
@@ -184,7 +190,7 @@ def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndar
                   ratio: np.ndarray, tech: np.ndarray, inputs: np.ndarray, inv: np.ndarray,
                   restore: np.ndarray, psi: float, optimal: np.ndarray, production: np.ndarray,
                   at_goal: np.ndarray, w: np.ndarray, ordered: np.ndarray, allowed: np.ndarray,
-                  threads: int) -> None:  # fmt: skip
+                  threads: int, base: np.ndarray) -> None:  # fmt: skip
     """Order weights ``w = (restore max(goal - stock, 0) + used) / (ratio @ Zs)``, no gap in
     a draw ``at_goal``, written as ``w - 1`` (a draw near its baseline has w near 1: its
     deviation keeps its precision in float32, where w itself would be rounded to 6e-8 and
@@ -204,16 +210,16 @@ def reorder_dense(stock: np.ndarray, zs: np.ndarray, zc: np.ndarray, zt: np.ndar
     for g in nb.prange(groups):
         for s in range(g, s_n, groups):
             rows = np.empty((d_n, n_n), dtype=zs.dtype)
-            base = _supply_block(zs, ratio, s, rows)
+            plain = _supply_block(zs, ratio, s, rows)
             for d in range(d_n):
                 row = rows[d]
-                at_base = base[d]
+                at_base = plain[d]
                 keep = 0.0 if at_goal[d] else 1.0
                 for j in range(n_n):
                     goal = optimal[d, j] * tech[s, j]
                     goal *= inv[s]
                     used = production[d, j] * tech[s, j]
-                    held = stock[s, d, j]
+                    held = base[s, j] + stock[s, d, j]  # held as the deviation
                     gap = max(goal - held, 0.0) * keep * restore[s] + used
                     wt = at_base * zc[s, j] + row[j]
                     value = gap / wt if wt != 0.0 else 0.0
