@@ -93,6 +93,7 @@ class Static:
     restore: np.ndarray  # (S,) share of the gap closed per step
     z: Coupling  # Z per step, per-sector blocks
     va_ratio: np.ndarray  # (N,) value added per unit of output (negative VA set to 0)
+    baseline: np.ndarray | None = None  # (S, N) ``baseline_stock``, kept: the step reads it
 
     @property
     def industries(self) -> int:
@@ -120,7 +121,7 @@ def static(
     va = np.maximum(x - col, 0.0)
     inv = params.inventories(sectors)
     restore = np.full(sectors, params.units_by_step / params.restoration_tau)
-    return Static(
+    st = Static(
         regions=regions,
         sectors=sectors,
         x0=x0,
@@ -132,6 +133,7 @@ def static(
         z=coupling(zs * per_step, regions, sectors),
         va_ratio=va * inv_x,
     )
+    return replace(st, baseline=baseline_stock(st))
 
 
 def _by_sector(z: np.ndarray | sp.csr_matrix, regions: int, sectors: int) -> np.ndarray:
@@ -217,6 +219,8 @@ class State:
 
 def baseline_stock(st: Static) -> np.ndarray:
     """(S, N) inventories at their target at baseline output, ``x0 tech inv``."""
+    if st.baseline is not None:
+        return st.baseline
     with np.errstate(invalid="ignore"):
         return np.nan_to_num(st.x0 * st.tech * st.inv[:, None], nan=np.inf, posinf=np.inf)
 
