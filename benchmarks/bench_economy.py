@@ -8,7 +8,8 @@
    table with 10% of Z nonzero), each in a fresh process; BoARIO steps the same table (held
    dense) only with ``--exiobase``: it needs about 8 GB and a few minutes;
 3. 1,000 draws at 2,500 industries in one pass (``ario.simulate``, chunks of
-   ``ario.draws_per_chunk``) against one draw.
+   ``ario.draws_per_chunk``) against one draw, with the per-draw state in float64 (the
+   default) and in float32 (``ario.cast``; ``--dtype float32`` on the CLI).
 
 Each side gets ``--threads`` threads (BLAS and numba; default 1): on a shared machine more
 threads wait on each other and the timings say more about the neighbours than the code.
@@ -60,12 +61,13 @@ def delta(n: int, draws: int, seed: int = 1) -> np.ndarray:
     return out
 
 
-def ours_steps(regions: int, sectors: int, density: float, draws: int, steps: int) -> dict:
+def ours_steps(regions: int, sectors: int, density: float, draws: int, steps: int,
+               dtype: str = "float64") -> dict:  # fmt: skip
     from rareflow.economy import ario
 
     z, final = table(regions, sectors, density)
     t0 = time.perf_counter()
-    st = ario.static(z, final, regions, sectors)
+    st = ario.cast(ario.static(z, final, regions, sectors), dtype)
     setup = time.perf_counter() - t0
     times = []
     chunk = ario.draws_per_chunk(st)
@@ -131,10 +133,11 @@ def boario_steps(regions: int, sectors: int, density: float, steps: int) -> dict
 THREADS = 1  # threads each side may use (BLAS, numba); --threads
 
 
-def child(kind: str, regions: int, sectors: int, density: float, draws: int, steps: int) -> dict:
+def child(kind: str, regions: int, sectors: int, density: float, draws: int, steps: int,
+          dtype: str = "float64") -> dict:  # fmt: skip
     """Run one measurement in a fresh process, with ``THREADS`` threads for BLAS and numba
     alike, and read its peak memory."""
-    args = json.dumps([kind, regions, sectors, density, draws, steps])
+    args = json.dumps([kind, regions, sectors, density, draws, steps, dtype])
     code = "import sys; sys.path.insert(0, 'benchmarks'); import bench_economy as b; b.measure()"
     env = dict(os.environ)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -148,9 +151,9 @@ def child(kind: str, regions: int, sectors: int, density: float, draws: int, ste
 
 
 def measure() -> None:
-    kind, regions, sectors, density, draws, steps = json.loads(sys.argv[1])
+    kind, regions, sectors, density, draws, steps, dtype = json.loads(sys.argv[1])
     if kind == "ours_steps":
-        result = ours_steps(regions, sectors, density, draws, steps)
+        result = ours_steps(regions, sectors, density, draws, steps, dtype)
     else:
         result = boario_steps(regions, sectors, density, steps)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -187,10 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{head}; BoARIO not run at this size (--exiobase: about 7.3 GB, 2.24 s a step "
               f"in issue 14): vs that {2.24 / ox['step_s']:.0f}x")  # fmt: skip
     o1000 = child("ours_steps", 25, 100, 1.0, 1000, steps)
-    print(f"3. 1,000 draws at {o25['n']:,} industries, one step: {o1000['step_s']:.2f} s "
-          f"({o1000['step_s']:.2f} ms a draw) vs one draw {o25['step_s'] * 1e3:.2f} ms: "
-          f"{o1000['step_s'] / o25['step_s']:.0f}x the time "
-          f"(aim < 100x), peak {o1000['peak_mb']:,.0f} MB (chunks of {o1000['chunk']})")  # fmt: skip
+    h1000 = child("ours_steps", 25, 100, 1.0, 1000, steps, "float32")
+    h1 = child("ours_steps", 25, 100, 1.0, 1, steps, "float32")
+    one = o25["step_s"]
+    print(f"3. one step of 1,000 draws at {o25['n']:,} industries in one pass (aim: under 100x "
+          f"one draw, {one * 1e3:.2f} ms in float64; {h1['step_s'] * 1e3:.2f} ms in float32):")  # fmt: skip
+    for name, run in (("float64", o1000), ("float32", h1000)):
+        print(f"   {name}: {run['step_s']:.2f} s ({run['step_s']:.2f} ms a draw), "
+              f"{run['step_s'] / one:.0f}x one float64 draw, "
+              f"peak {run['peak_mb']:,.0f} MB (chunks of {run['chunk']})")  # fmt: skip
     return 0
 
 

@@ -7,30 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 
 from rareflow.history.backtest import backtest
 from rareflow.history.observed import calibration_dir
+from test_history_timeline import cli
 
 pytestmark = pytest.mark.skipif(
     not (calibration_dir() / "china_magnet_exports_monthly.csv").exists(),
     reason="../shared/data/calibration absent",
 )
 FAST_FIT = {"names": ["licence_lead_time_months", "licence_approval_share"], "maxiter": 3}
-
-
-def cli(argv: list[str]) -> int:
-    from rareflow.cli import history
-    from rareflow.cli.main import report_error
-    from rareflow.errors import RareflowError
-
-    app = typer.Typer()
-    history.register(app)
-    try:
-        app(args=argv, standalone_mode=False)
-    except RareflowError as error:
-        return report_error(error)
-    return 0
 
 
 def test_rows_cover_every_month_and_series_with_nulls_for_missing() -> None:

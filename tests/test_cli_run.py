@@ -13,6 +13,7 @@ from conftest_results import make_result
 from rareflow.cli.main import cli
 from rareflow.data.network import BASELINE_DIR
 from rareflow.io.store import ResultStore
+from test_scenarios import REGIONS  # the bundled baseline's 15 codes
 
 
 @pytest.fixture(autouse=True)
@@ -206,25 +207,6 @@ def _needs_engine() -> None:
         pytest.skip("bundled baseline not built yet")
 
 
-REGIONS_15 = [
-    "CHN",
-    "USA",
-    "JPN",
-    "KOR",
-    "DEU",
-    "XEU",
-    "VNM",
-    "IND",
-    "MEX",
-    "MYS",
-    "AUS",
-    "MMR",
-    "THA",
-    "GBR",
-    "ROW",
-]
-
-
 @pytest.mark.slow
 def test_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _needs_engine()
@@ -237,7 +219,7 @@ def test_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         "run_id", "scenario", "summary", "peak_prices", "stoppages", "mass_balance_max_residual",
         "impact",
     }  # fmt: skip
-    assert {r["region"] for r in payload["impact"]} == set(REGIONS_15)
+    assert {r["region"] for r in payload["impact"]} == set(REGIONS)
     assert payload["scenario"] == "reimpose-oct-2025"
     assert payload["mass_balance_max_residual"] < 1e-6
     for row in payload["summary"]:

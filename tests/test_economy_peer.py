@@ -55,7 +55,8 @@ def _boario(table: pymrio.IOSystem, order_type: str, event: pd.Series) -> dict[s
     return result
 
 
-def _ours(table: pymrio.IOSystem, order_type: str, deltas: np.ndarray) -> dict[str, np.ndarray]:
+def _ours(table: pymrio.IOSystem, order_type: str, deltas: np.ndarray,
+          dtype: str = "float64") -> dict[str, np.ndarray]:  # fmt: skip
     z = table.Z.sort_index().sort_index(axis=1)
     y = table.Y.sort_index().sum(axis=1)
     regions, sectors = len(table.get_regions()), len(table.get_sectors())
@@ -64,11 +65,11 @@ def _ours(table: pymrio.IOSystem, order_type: str, deltas: np.ndarray) -> dict[s
     out: dict[str, list[np.ndarray]] = {
         k: [] for k in ("production", "overprod", "orders", "stock")
     }
-    for state, _ in ario.simulate(st, deltas[:, None, :], 1, params):
+    for state, _ in ario.simulate(st, deltas[:, None, :], 1, params, dtype=dtype):
         out["production"].append(state.production[0])
         out["overprod"].append(state.overprod[0])
         out["orders"].append(state.orders[0])
-        out["stock"].append(state.stock[:, 0, :].copy())  # the next step reuses the buffer
+        out["stock"].append(state.inventories(st)[:, 0, :])  # a copy: the buffer is reused
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -80,12 +81,14 @@ def _event(table: pymrio.IOSystem) -> pd.Series:
     return pd.Series([0.3, 0.5, 0.2], index=index)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("order_type", ["alt", "noalt"])
-def test_trajectories_match_boario(order_type: str) -> None:
+def test_trajectories_match_boario(order_type: str, dtype: str) -> None:
+    """float64 (the default) and the float32 state alike (measured: 1e-15 and 1.5e-7)."""
     table = _table()
     theirs = _boario(table, order_type, _event(table))
     assert theirs["delta"].max() == pytest.approx(0.5)  # the event did reach capacity
-    ours = _ours(table, order_type, theirs["delta"])
+    ours = _ours(table, order_type, theirs["delta"], dtype)
     moved = np.abs(theirs["production"] / theirs["x0"] - 1).max()
     assert moved > 0.05  # the comparison covers a real disruption, not a steady state
     for key in ("production", "overprod", "orders", "stock"):

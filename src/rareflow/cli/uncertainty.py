@@ -39,6 +39,13 @@ class Kernel(StrEnum):
     numpy = "numpy"
 
 
+class Precision(StrEnum):
+    """Of the ARIO state behind ``--impact`` (``rareflow.economy.ario.cast``)."""
+
+    float64 = "float64"
+    float32 = "float32"
+
+
 ScenarioArg = Annotated[str, typer.Argument(help="A bundled scenario name or a YAML file.")]
 SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Random seed.")]
 MonthsOption = Annotated[
@@ -209,6 +216,14 @@ def montecarlo(
             "table, ARIO) with p5/p50/p95 over the draws; re-streams every draw.",
         ),
     ] = False,
+    dtype: Annotated[
+        Precision,
+        typer.Option(
+            "--dtype",
+            help="Precision of the --impact ARIO state (inventories, orders): float32 is "
+            "about 1.7x as fast, measured within 1e-6 of float64 (docs/economy.md).",
+        ),
+    ] = Precision.float64,
 ) -> None:
     """Monte Carlo over the scenario's uncertainty: quantiles, shortage probabilities, expected
     value lost, with standard errors; statistics are streamed and stored."""
@@ -227,7 +242,7 @@ def montecarlo(
         )  # fmt: skip
     run_id = open_store(store).save(result)
     _warn(result.warnings)
-    gdp = _impact(result) if impact else None
+    gdp = _impact(result, dtype.value) if impact else None
     if fmt is Shown.json:
         body = payload(result)
         if gdp is not None:
@@ -244,10 +259,10 @@ def montecarlo(
     typer.echo(f"run {run_id} stored ({result.draws:,} draws, executor {result.executor})")
 
 
-def _impact(result: MonteCarloResult) -> Any:
+def _impact(result: MonteCarloResult, dtype: str) -> Any:
     from rareflow.economy.montecarlo import impact_table
 
-    return impact_table(result)
+    return impact_table(result, dtype=dtype)
 
 
 def payload(result: MonteCarloResult) -> dict[str, Any]:

@@ -29,19 +29,23 @@ Shapes (N industries, region-major; S input sectors; R regions; D draws):
 ``delta`` (D, N), the share of each industry's capacity lost, is the event's input; it is
 static per step (the caller builds the path).
 
-On a dense table with finite inventories (``_step_dense``) the Z products behind deliveries
-and order weights are computed row by row inside two compiled passes (``fused.deliver``,
-``fused.reorder_dense``), never written out as (S, D, N) arrays; a supplier row whose weight
-is 1 (unconstrained, at baseline capacity) costs nothing, the draw-independent column sums of
-Z standing in for it. Only what suppliers are ordered, ``Zs w``, is a BLAS product. Memory:
-three (S, D, N) arrays (two stocks taking turns in ``simulate``, the order weights) and Z.
+On a dense table with finite inventories (``_step_dense``) the step is two compiled passes
+(``fused.deliver``, ``fused.reorder_dense``) a sector at a time: the sector's Z products for
+every draw of the chunk are one BLAS product into a block that stays in cache, never written
+out as (S, D, N) arrays; suppliers at weight 1 in every draw cost nothing, the
+draw-independent sums of Z (float64 whatever the state's dtype) standing in for them. The
+inventories and order weights are kept as deviations from their baseline there
+(``State.deviations``). Memory: three (S, D, N)
+arrays (two stocks taking turns in ``simulate``, the order weights) and Z; ``cast`` puts them
+in float32.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -89,6 +93,7 @@ class Static:
     restore: np.ndarray  # (S,) share of the gap closed per step
     z: Coupling  # Z per step, per-sector blocks
     va_ratio: np.ndarray  # (N,) value added per unit of output (negative VA set to 0)
+    baseline: np.ndarray | None = None  # (S, N) ``baseline_stock``, kept: the step reads it
 
     @property
     def industries(self) -> int:
@@ -116,7 +121,7 @@ def static(
     va = np.maximum(x - col, 0.0)
     inv = params.inventories(sectors)
     restore = np.full(sectors, params.units_by_step / params.restoration_tau)
-    return Static(
+    st = Static(
         regions=regions,
         sectors=sectors,
         x0=x0,
@@ -128,6 +133,7 @@ def static(
         z=coupling(zs * per_step, regions, sectors),
         va_ratio=va * inv_x,
     )
+    return replace(st, baseline=baseline_stock(st))
 
 
 def _by_sector(z: np.ndarray | sp.csr_matrix, regions: int, sectors: int) -> np.ndarray:
@@ -137,6 +143,31 @@ def _by_sector(z: np.ndarray | sp.csr_matrix, regions: int, sectors: int) -> np.
         agg = sp.csr_matrix((np.ones(n), (sector_of, np.arange(n))), shape=(sectors, n))
         return np.asarray((agg @ z).todense())
     return np.asarray(z).reshape(regions, sectors, n).sum(axis=0)
+
+
+def cast(st: Static, dtype: np.dtype | type | str) -> Static:
+    """``st`` with Z in ``dtype``: ``initial`` and ``simulate`` then keep the per-draw
+    (S, D, N) state (inventories, order weights) in it too, and the Z products run in it;
+    the (D, N) vectors (overproduction, capacity, production, orders) stay float64, so that
+    small steps of overproduction are not rounded away. float32 halves the bytes a step moves;
+    docs/economy.md says what it costs in accuracy."""
+    kind = np.dtype(dtype)
+    if kind not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, not {kind}")
+    if st.z.dtype == kind:
+        return st
+    z = st.z
+
+    def f(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.ascontiguousarray(a, dtype=kind)
+
+    def m(a: sp.csr_matrix | None) -> sp.csr_matrix | None:
+        return None if a is None else sp.csr_matrix(a, dtype=kind)
+
+    # the sums of Z (what a draw at its baseline uses) stay float64
+    coupled = replace(z, dense=f(z.dense), dense_t=f(z.dense_t), blocks=m(z.blocks),
+                      blocks_t=m(z.blocks_t))  # fmt: skip
+    return replace(st, z=coupled)
 
 
 def draws_per_chunk(st: Static) -> int:
@@ -155,26 +186,82 @@ class State:
     overprod: np.ndarray
     production: np.ndarray
     step: int = 0
+    # (D, N): the output inventories allow next step (``fused.reorder_dense`` computes it
+    # with the order weights, saving ``produce`` a pass over the stock); None: not known
+    allowed: np.ndarray | None = None
+    # True: ``stock`` holds the inventories less their baseline (``baseline_stock``) and
+    # ``w`` the order weights less 1, as the dense compiled step keeps them (in float32 a
+    # draw near its baseline keeps the precision of its deviations); ``simulate`` yields so
+    deviations: bool = False
+
+    def inventories(self, st: Static) -> np.ndarray:
+        """(S, D, N) inventories, whichever way they are held."""
+        return baseline_stock(st)[:, None, :] + self.stock if self.deviations else self.stock
+
+    def weights(self) -> np.ndarray:
+        """(S, D, N) order weights, whichever way they are held."""
+        return self.w + 1 if self.deviations else self.w
+
+    def as_deviations(self, st: Static) -> State:
+        """This state held as the dense compiled step holds it (``deviations``)."""
+        if self.deviations:
+            return self
+        kind = self.stock.dtype
+        stock = (self.stock - baseline_stock(st)[:, None, :]).astype(kind)
+        return replace(self, stock=stock, w=(self.w - 1).astype(kind), deviations=True)
+
+    def as_values(self, st: Static) -> State:
+        """This state with inventories and weights as they are (not ``deviations``)."""
+        if not self.deviations:
+            return self
+        return replace(self, stock=self.inventories(st), w=self.weights(), deviations=False)
 
 
-def initial(st: Static, draws: int, params: Params = Params()) -> State:
-    """The baseline: inventories at target, orders equal to the table's flows."""
+def baseline_stock(st: Static) -> np.ndarray:
+    """(S, N) inventories at their target at baseline output, ``x0 tech inv``."""
+    if st.baseline is not None:
+        return st.baseline
     with np.errstate(invalid="ignore"):
-        stock = st.x0 * st.tech * st.inv[:, None]
-    stock = np.nan_to_num(stock, nan=np.inf, posinf=np.inf)
+        return np.nan_to_num(st.x0 * st.tech * st.inv[:, None], nan=np.inf, posinf=np.inf)
+
+
+def initial(st: Static, draws: int, params: Params = Params(),
+            deviations: bool = False) -> State:  # fmt: skip
+    """The baseline: inventories at target, orders equal to the table's flows; held as
+    ``State.deviations`` (zero inventories and weights less 1, exact in any dtype) if asked."""
+    kind = st.z.dtype  # of the (S, D, N) state: float64, or what ``cast`` made it
+    base = baseline_stock(st)
+    stock = base.astype(kind)
     ones = np.ones((draws, st.industries))
     # orders = Z0: the gap is each input's total flow, spread by the flows themselves
-    zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions)))
-    w = (zc != 0).astype(np.float64)
-    orders = from_sdr(st.z.rowdot(w))
+    zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions), dtype=kind))
+    w = (zc != 0).astype(kind)
+    orders = from_sdr(st.z.baseline_rowdot(w)).astype(np.float64)
+    stocks = np.repeat(stock[:, None, :], draws, axis=1)
+    allowed = _allowed(st, np.repeat(base[:, None, :], draws, axis=1), params.psi)
+    if deviations:
+        stocks = np.zeros_like(stocks)
+        w = w - 1
     return State(
-        stock=np.repeat(stock[:, None, :], draws, axis=1),
+        stock=stocks,
         w=w,
         ratio=ones.copy(),
         orders=orders,
         overprod=np.full((draws, st.industries), params.alpha_base),
         production=np.repeat(st.x0[None, :], draws, axis=0),
+        allowed=allowed,
+        deviations=deviations,
     )
+
+
+def _allowed(st: Static, stock: np.ndarray, psi: float) -> np.ndarray | None:
+    """(D, N) output that the inventories (S, D, N) allow, ``min_s stock / (tech psi inv)``
+    over each industry's inputs (inf where none); None with an infinite inventory."""
+    if not np.isfinite(st.inv).all():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lasts = stock / (st.tech * psi * st.inv[:, None])[:, None, :]
+    return np.where(st.inputs[:, None, :], lasts, np.inf).min(axis=0)
 
 
 def overproduction(overprod: np.ndarray, demand: np.ndarray, production: np.ndarray,
@@ -232,8 +319,11 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params(),
     inventory is finite) or this numpy reference."""
     if fused is None:
         fused = bool(np.isfinite(st.inv).all())
-    if fused and not st.z.sparse:
-        return _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
+    if fused and not st.z.sparse:  # s.stock may have been edited: what it allows, afresh
+        s = replace(s.as_deviations(st), allowed=None)
+        out = _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
+        return out.as_values(st)
+    s = s.as_values(st)
     if fused:
         return _step_fused(st, s, delta, params)
     demand = s.orders + st.final
@@ -309,8 +399,10 @@ def _step_fused(st: Static, s: State, delta: np.ndarray, params: Params) -> Stat
 def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_out: np.ndarray,
                 w_out: np.ndarray) -> State:  # fmt: skip
     """``step`` for a dense table with finite inventories, writing the new stock into
-    ``stock_out`` and the order weights into ``w_out`` (which may be ``s.w``: it is read
-    before it is written). The Z products happen inside the two compiled passes."""
+    ``stock_out`` and the order weights less 1 into ``w_out`` (which may be ``s.w``: it is
+    read before it is written; ``s.w`` holds them so too). The Z products happen inside the
+    two compiled passes."""
+    assert s.deviations
     from rareflow.economy import fused
 
     demand = s.orders + st.final
@@ -319,14 +411,21 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
         overprod = overproduction(overprod, demand, s.production, params)
     cap = st.x0 * (1 - delta) * overprod
     optimal = np.fmin(demand, cap)
-    production = fused.produce(s.stock, st.tech, st.inputs, st.inv, optimal, params.psi)
+    if s.allowed is None:
+        production = fused.produce(s.inventories(st), st.tech, st.inputs, st.inv, optimal,
+                                   params.psi)  # fmt: skip
+    else:  # optimal cut to what the scarcest input allows (``produce``, from the last pass)
+        production = np.where(optimal == 0, 0.0, np.fmin(optimal, s.allowed))
     served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
     r, n = st.regions, st.sectors
-    zs, zc = st.z.dense, st.z.dense_sum
-    assert zs is not None and zc is not None
+    zs, zc, zt = st.z.dense, st.z.dense_sum, st.z.dense_t
+    assert zs is not None and zc is not None and zt is not None
     far = np.empty((3, n, len(demand)), dtype=np.int64)
-    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served, r, n), st.tech, st.inv,
-                  production, optimal, stock_out, far)  # fmt: skip
+    kind = zs.dtype  # the products' weights in Z's dtype, less 1 (their deviation kept)
+    base = baseline_stock(st)  # the stocks are held less it
+    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served - 1, r, n).astype(kind),
+                  st.tech, st.inv,
+                  production, optimal, stock_out, far, base)  # fmt: skip
     counts = far.sum(axis=1)  # (3, D)
     still = counts[0] == 0  # BoARIO: no update when delivered and used agree
     if still.any():
@@ -336,10 +435,15 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
         ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
     else:
         ratio = np.ones_like(cap)
-    fused.reorder_dense(stock_out, zs, zc, to_sdr(ratio, r, n), st.tech, st.inv, st.restore,
-                        optimal, production, at_goal, w_out)  # fmt: skip
-    orders = ratio * from_sdr(st.z.rowdot(w_out))
-    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1)
+    ordered = np.empty((n, len(demand), r), dtype=stock_out.dtype)
+    allowed = np.empty_like(production)
+    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio - 1, r, n).astype(kind), st.tech,
+                        st.inputs, st.inv, st.restore, params.psi, optimal, production, at_goal,
+                        w_out, ordered, allowed, numba.get_num_threads(), base)  # fmt: skip
+    assert st.z.dense_rowsum is not None
+    orders = ratio * from_sdr(st.z.dense_rowsum[:, None, :] + ordered)  # float64
+    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, allowed,
+                 deviations=True)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -352,15 +456,22 @@ class Record:
 
 
 def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
-             params: Params = Params()) -> Iterator[tuple[State, Record]]:  # fmt: skip
+             params: Params = Params(), dtype: np.dtype | type | str | None = None,
+             ) -> Iterator[tuple[State, Record]]:  # fmt: skip
     """Step through ``deltas`` (T, D, N), yielding each step's state and record. On a dense
     table with finite inventories the (S, D, N) state is updated in place (two stock buffers
-    taking turns, the order weights overwritten): a yielded state's ``stock`` and ``w`` hold
-    only until the next step, so copy what you keep."""
-    s = initial(st, draws, params)
+    taking turns, the order weights overwritten; both held as deviations from the baseline,
+    ``State.deviations``: read them with ``State.inventories`` and ``State.weights``): a
+    yielded state's ``stock`` and ``w`` hold only until the next step, so copy what you keep. ``dtype``: float32 keeps the state (and
+    a copy of Z) in single precision (``cast``; pass a static already cast to save the copy);
+    default: the static's, float64 from ``static``."""
+    if dtype is not None:
+        st = cast(st, dtype)
     in_place = not st.z.sparse and bool(np.isfinite(st.inv).all())
+    s = initial(st, draws, params, deviations=in_place)  # as the dense step keeps them
     spare = np.empty_like(s.stock) if in_place else s.stock
     for delta in deltas:
+        delta = np.asarray(delta, dtype=np.float64)
         demand = s.orders + st.final
         if in_place:
             old = s.stock

@@ -34,10 +34,25 @@ class Coupling:
     dense_sum: np.ndarray | None  # (S, N): sum over regions of dense, what v = 1 aggregates to
     blocks: sp.csr_matrix | None  # block-diagonal (S R, S N) of the sectors' rows, when sparse
     blocks_t: sp.csr_matrix | None  # its transpose (S N, S R)
+    dense_rowsum: np.ndarray | None = None  # (S, R): sum over industries of dense, Zs 1
+
+    def baseline_rowdot(self, w: np.ndarray) -> np.ndarray:
+        """``rowdot(w)`` as ``Zs 1 + rowdot(w - 1)`` on a dense table: the baseline (w = 1)
+        part exact in float64 whatever the dtype of Z and w. (S, D, N) -> (S, D, R)."""
+        if self.dense_rowsum is None:
+            return self.rowdot(w)
+        return self.dense_rowsum[:, None, :] + self.rowdot(w - 1)
 
     @property
     def sparse(self) -> bool:
         return self.dense is None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Of Z's blocks: float64 unless ``ario.cast`` made them float32."""
+        held = self.dense if self.dense is not None else self.blocks
+        assert held is not None
+        return np.dtype(held.dtype)
 
     def aggregate(self, v: np.ndarray) -> np.ndarray:
         """(S, D, R) -> (S, D, N)."""
@@ -84,6 +99,7 @@ def coupling(z: np.ndarray | sp.spmatrix, regions: int, sectors: int) -> Couplin
         per_sector.sum(axis=1),
         None,
         None,
+        per_sector.sum(axis=2),
     )
 
 

@@ -67,9 +67,11 @@ def steps_per_month(months: list[str], step: str) -> list[int]:
     return [pd.Period(m, freq="M").days_in_month for m in months]
 
 
-def losses(su: Setup, shock: np.ndarray, months: list[str]) -> np.ndarray:
+def losses(su: Setup, shock: np.ndarray, months: list[str], dtype: str = "float64") -> np.ndarray:
     """(D, T, r, s) shortage shares -> (D, T, N) value added lost per table industry, in the
-    table's units per month; draws in chunks of ``ario.draws_per_chunk``."""
+    table's units per month; draws in chunks of ``ario.draws_per_chunk``. ``dtype``: of the
+    per-draw inventories, order weights and Z products (``ario.cast``); float32 is about
+    twice as fast on many draws, within the tolerance docs/economy.md states."""
     delta = su.mapping.capacity_loss(shock)  # (D, T, N)
     out = np.zeros_like(delta)
     if not delta.any():
@@ -77,11 +79,12 @@ def losses(su: Setup, shock: np.ndarray, months: list[str]) -> np.ndarray:
     per_step = steps_per_month(months, su.step)
     month_of = np.repeat(np.arange(len(months)), per_step)
     va = su.static.va_ratio
-    size = ario.draws_per_chunk(su.static)
+    st = ario.cast(su.static, dtype)  # once, not per chunk: a copy of Z
+    size = ario.draws_per_chunk(st)
     for lo in range(0, len(delta), size):
         part = delta[lo : lo + size]
         sequence = (part[:, t] for t, k in enumerate(per_step) for _ in range(k))
-        steps = ario.simulate(su.static, sequence, len(part), su.params)
+        steps = ario.simulate(st, sequence, len(part), su.params)
         for k, (_, rec) in enumerate(steps):
             out[lo : lo + size, month_of[k]] += (su.static.x0 - rec.production) * va
     return out
@@ -124,10 +127,12 @@ def dataset(su: Setup, lost: np.ndarray, months: list[str], regions: list[str],
 
 def impact_of_shock(shock: np.ndarray, months: list[str], regions: list[str],
                     sectors: list[str], mrio: str | Path | None = None,
-                    mapping: str | Path | None = None, step: str = "day") -> xr.Dataset:  # fmt: skip
-    """The impact of shortage shares ``shock`` (D, T, regions, sectors)."""
+                    mapping: str | Path | None = None, step: str = "day",
+                    dtype: str = "float64") -> xr.Dataset:  # fmt: skip
+    """The impact of shortage shares ``shock`` (D, T, regions, sectors); ``dtype`` as in
+    ``losses``."""
     su = setup(regions, sectors, mrio, mapping, step)
-    return dataset(su, losses(su, shock, months), months, regions, sectors)
+    return dataset(su, losses(su, shock, months, dtype), months, regions, sectors)
 
 
 def impact(result: Any, mrio: str | Path | None = None, mapping: str | Path | None = None,

@@ -43,19 +43,23 @@ def shocks(result: Any) -> Iterator[np.ndarray]:
         yield out
 
 
-def region_losses(su: Setup, blocks: Iterator[np.ndarray], months: list[str]) -> np.ndarray:
-    """(draws, regions) USD of value added lost over the horizon."""
-    parts = [by_region(su, losses(su, shock, months).sum(axis=1)).sum(axis=-1) for shock in blocks]
+def region_losses(su: Setup, blocks: Iterator[np.ndarray], months: list[str],
+                  dtype: str = "float64") -> np.ndarray:  # fmt: skip
+    """(draws, regions) USD of value added lost over the horizon; ``dtype`` of the ARIO
+    state (``impact.losses``)."""
+    parts = [by_region(su, losses(su, shock, months, dtype).sum(axis=1)).sum(axis=-1)
+             for shock in blocks]  # fmt: skip
     return np.concatenate(parts) * su.table.usd_per_unit
 
 
 def impact_table(result: Any, mrio: str | Path | None = None, mapping: str | Path | None = None,
-                 step: str = "day") -> pd.DataFrame:  # fmt: skip
-    """Per region: mean, p5, p50, p95 of the GDP loss over the draws, USD and share of GDP."""
+                 step: str = "day", dtype: str = "float64") -> pd.DataFrame:  # fmt: skip
+    """Per region: mean, p5, p50, p95 of the GDP loss over the draws, USD and share of GDP;
+    ``dtype``: float32 runs the draws' ARIO state in single precision (``impact.losses``)."""
     net = result.compiled
     regions, sectors = list(net.regions), list(net.sectors)
     su = setup(regions, sectors, mrio, mapping, step)
-    per_draw = region_losses(su, shocks(result), list(result.months))
+    per_draw = region_losses(su, shocks(result), list(result.months), dtype)
     gdp = by_region(su, su.table.value_added).sum(axis=-1) * su.table.usd_per_unit
     gdp_horizon = gdp * len(result.months) / 12
     frame = pd.DataFrame({"region": regions, "gdp_loss_usd": per_draw.mean(axis=0)})
