@@ -56,6 +56,7 @@ def test_edit_a_term_and_see_the_payoffs_change(page: Any) -> None:
     before = _evaluate(page)
     headings = page.locator("#deal-payoffs th").all_text_contents()
     assert "shortage value lost avoided, by importer" in headings
+    assert any(h.startswith("output deferred avoided") for h in headings)
     assert "leverage" in page.text_content("#deal-china")
     flows = page.evaluate("document.getElementById('chart-deal-flows').data")
     assert any(t["name"] == "USA: deal" and t["visible"] is True for t in flows)

@@ -93,6 +93,9 @@ def test_evaluate_reports_per_party_against_the_no_deal_arm(tmp_path: Path) -> N
     result = evaluate(write(tmp_path, terms=terms, against=str(tmp_path / "s.yaml"), months=12))
     parties = {p["party"]: p for p in result["parties"]}
     assert parties["USA"]["value_lost_avoided_usd"]["USA"] > 0  # the ban cost the US output
+    # ... and stopped lines the US made up later: lifting the ban avoids that too
+    assert parties["USA"]["value_deferred_avoided_usd"]["USA"] > 0
+    assert set(parties["CHN"]["value_deferred_avoided_usd"]) == {"CHN"}
     assert parties["CHN"]["export_revenue_gained_usd"] > 0
     assert parties["CHN"]["external_value_received_usd"] == 5e6
     assert result["external_terms"][0]["simulated"] is False

@@ -70,10 +70,12 @@ def print_report(result: dict[str, Any]) -> None:
     first, last = result["months"]
     title = f"{result['deal']} against {result['against']}, {first}..{last}"
     parties = pd.DataFrame(
-        [{"party": p["party"], "lost_avoided_usd": sum(p["value_lost_avoided_usd"].values()),
+        [{"party": p["party"], "payoff_usd": p["payoff_usd"],
+          "lost_avoided_usd": sum(p["value_lost_avoided_usd"].values()),
           "revenue_usd": p["export_revenue_gained_usd"],
           "external_usd": p["external_value_received_usd"],
-          "payoff_usd": p["payoff_usd"]} for p in result["parties"]]
+          "deferred_avoided_usd": sum(p["value_deferred_avoided_usd"].values())}
+         for p in result["parties"]]
     )  # fmt: skip
     print_frame(parties, Format.table, title=f"{title}: per party", formats=_formats(parties))
     china = pd.DataFrame(

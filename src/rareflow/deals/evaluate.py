@@ -1,7 +1,8 @@
 """``rareflow deals evaluate``: what a deal restores, for whom and how fast, and what each
 side gives, against the no-deal arm of the same scenario.
 
-Per party: shortage value lost avoided by each importing region; China's export volumes and
+Per party: shortage value lost avoided by each importing region (and, beside it, the value
+of output deferred avoided: stopped, then made up within ``catchup_months``); China's export volumes and
 revenue (at China's domestic price); the external terms with their user-given values; a
 payoff (value lost avoided + export revenue gained + external value received). Leverage: the
 share of ex-China final demand met by direct imports from China. Flows restored: China's
@@ -68,17 +69,22 @@ def external_value(arms: Arms, party: str) -> float:
 
 def _parties(b: Batch) -> list[dict[str, Any]]:
     deal = b.arms.deal
-    lost = value_lost(b, sorted({r for p in deal.parties.values() for r in p.regions}))
+    regions = sorted({r for p in deal.parties.values() for r in p.regions})
+    lost = value_lost(b, regions)
+    deferred = value_lost(b, regions, "value_deferred")
     revenue = export_revenue(b).values
     pay = payoffs(b)[1]
     rows = []
     for j, (code, party) in enumerate(deal.parties.items()):
         avoided = {r: float(lost.sel(region=r)[0] - lost.sel(region=r)[1]) for r in party.regions}
+        later = {r: float(deferred.sel(region=r)[0] - deferred.sel(region=r)[1])
+                 for r in party.regions}  # fmt: skip
         rows.append(
             {
                 "party": code,
                 "name": party.name,
                 "value_lost_avoided_usd": avoided,
+                "value_deferred_avoided_usd": later,
                 "export_revenue_gained_usd": float(revenue[1] - revenue[0])
                 if CHINA in party.regions
                 else 0.0,

@@ -16,7 +16,7 @@ from rareflow.model.compiled import CompiledNetwork, compile_network
 from rareflow.scenarios.model import Scenario
 
 CHINA = "CHN"
-OUTPUTS = ("shipments", "production", "demand", "value_lost", "price")
+OUTPUTS = ("shipments", "production", "demand", "value_lost", "value_deferred", "price")
 KG_PER_T = 1000.0
 
 
@@ -69,9 +69,10 @@ def export_revenue(b: Batch) -> xr.DataArray:
     return (china_exports(b).sum("partner") * price * KG_PER_T).sum(["month", "product"])
 
 
-def value_lost(b: Batch, regions: list[str]) -> xr.DataArray:
-    """(draw, region) USD of output lost over the months."""
-    return b.ds["value_lost"].sel(region=regions).sum(["month", "sector"])
+def value_lost(b: Batch, regions: list[str], what: str = "value_lost") -> xr.DataArray:
+    """(draw, region) USD of output lost over the months (``what="value_deferred"``: stopped
+    and made up later, within ``catchup_months``)."""
+    return b.ds[what].sel(region=regions).sum(["month", "sector"])
 
 
 def leverage(b: Batch) -> xr.DataArray:

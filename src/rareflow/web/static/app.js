@@ -687,10 +687,10 @@ function tableOf(id, headings, rows) {
 
 function drawDeal(report) {
   dealNote(`${report.deal} against its no-deal arm (${report.against}), ${report.months[0]} to ${report.months[1]}; evaluated in ${report.seconds.toFixed(1)} s.`);
-  const avoided = (p) => Object.entries(p.value_lost_avoided_usd).map(([r, v]) => `${r} ${usd(v)}`).join("; ");
+  const byImporter = (values) => Object.entries(values).map(([r, v]) => `${r} ${usd(v)}`).join("; ");
   const table = tableOf("deal-payoffs",
-    ["party", "payoff", "shortage value lost avoided, by importer", "China's export revenue gained", "value received (yours, not simulated)", "gives"],
-    report.parties.map((p) => [`${p.party}${p.name ? ` (${p.name})` : ""}`, usd(p.payoff_usd), avoided(p), usd(p.export_revenue_gained_usd), usd(p.external_value_received_usd), p.gives.join("; ") || "nothing"]));
+    ["party", "payoff", "shortage value lost avoided, by importer", "output deferred avoided (made up later; not in the payoff)", "China's export revenue gained", "value received (yours, not simulated)", "gives"],
+    report.parties.map((p) => [`${p.party}${p.name ? ` (${p.name})` : ""}`, usd(p.payoff_usd), byImporter(p.value_lost_avoided_usd), byImporter(p.value_deferred_avoided_usd), usd(p.export_revenue_gained_usd), usd(p.external_value_received_usd), p.gives.join("; ") || "nothing"]));
   [...table.rows].slice(1).forEach((row, k) => { row.dataset.party = report.parties[k].party; });
   const arms = [["no_deal", "no deal"], ["deal", "deal"]];
   tableOf("deal-china", ["arm", "China's exports (t)", "China's export revenue", "leverage: share of ex-China demand met from China"],
