@@ -155,10 +155,10 @@ def test_families_weigh_by_their_information(sim: HistorySimulator) -> None:
 
 
 def test_scales_fall_back_to_the_mean_where_most_prior_draws_meet_a_bound() -> None:
-    from rareflow.history.abc import _scales
+    from rareflow.history.abc import family_scales
 
     disc = np.array([[1.0, 0.0, 0.0], [3.0, 0.0, 0.0], [2.0, 0.0, 0.9]])
-    assert _scales(disc).tolist() == pytest.approx([2.0, 1.0, 0.3])
+    assert family_scales(disc).tolist() == pytest.approx([2.0, 1.0, 0.3])
 
 
 def test_a_window_without_observations_is_refused(sim: HistorySimulator) -> None:

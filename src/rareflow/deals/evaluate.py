@@ -2,9 +2,10 @@
 side gives, against the no-deal arm of the same scenario.
 
 Per party: shortage value lost avoided by each importing region (and, beside it, the value
-of output deferred avoided: stopped, then made up within ``catchup_months``); China's export volumes and
-revenue (at China's domestic price); the external terms with their user-given values; a
-payoff (value lost avoided + export revenue gained + external value received). Leverage: the
+of output deferred avoided: stopped, then made up within ``catchup_months``); China's export
+volumes and revenue (at China's domestic price); the external terms with their user-given
+values; a payoff (value lost avoided + export revenue gained + external value received).
+Leverage: the
 share of ex-China final demand met by direct imports from China. Flows restored: China's
 shipments to each destination and month over the pre-April-2025 baseline.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from rareflow.deals.arms import Arms, build_arms
 from rareflow.deals.model import Deal, load_deal
@@ -76,15 +78,12 @@ def _parties(b: Batch) -> list[dict[str, Any]]:
     pay = payoffs(b)[1]
     rows = []
     for j, (code, party) in enumerate(deal.parties.items()):
-        avoided = {r: float(lost.sel(region=r)[0] - lost.sel(region=r)[1]) for r in party.regions}
-        later = {r: float(deferred.sel(region=r)[0] - deferred.sel(region=r)[1])
-                 for r in party.regions}  # fmt: skip
         rows.append(
             {
                 "party": code,
                 "name": party.name,
-                "value_lost_avoided_usd": avoided,
-                "value_deferred_avoided_usd": later,
+                "value_lost_avoided_usd": _avoided(lost, party.regions),
+                "value_deferred_avoided_usd": _avoided(deferred, party.regions),
                 "export_revenue_gained_usd": float(revenue[1] - revenue[0])
                 if CHINA in party.regions
                 else 0.0,
@@ -94,6 +93,11 @@ def _parties(b: Batch) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _avoided(per_region: xr.DataArray, regions: list[str]) -> dict[str, float]:
+    """{region: USD} the no-deal arm's (draw 0) total less the deal arm's (draw 1)."""
+    return {r: float(per_region.sel(region=r)[0] - per_region.sel(region=r)[1]) for r in regions}
 
 
 def _what(term: Any) -> str:

@@ -731,15 +731,17 @@ def _production_origin(
     r is tracked, else its inputs' origins by mass (``w.used_in``: the inputs used)."""
     own, mixed, total = topo.origin_of[r], w.mixed, w.used
     for o in range(origin.shape[2]):
-        for t in range(TILE):
-            mixed[o, t] = 0.0
-        for p in ins:
+        if own >= 0:  # a tracked region: its own origin, whatever its inputs'
             for t in range(TILE):
-                mixed[o, t] += w.used_in[p, t] * origin[r, p, o, t]
-        for t in range(TILE):
-            mixed[o, t] = _div(mixed[o, t], total[t], 0.0)
-            if own >= 0:
                 mixed[o, t] = 1.0 if o == own else 0.0
+        else:
+            for t in range(TILE):
+                mixed[o, t] = 0.0
+            for p in ins:
+                for t in range(TILE):
+                    mixed[o, t] += w.used_in[p, t] * origin[r, p, o, t]
+            for t in range(TILE):
+                mixed[o, t] = _div(mixed[o, t], total[t], 0.0)
         for p in prods:
             for t in range(TILE):
                 w.origin_in[r, p, o, t] += w.made[p, t] * mixed[o, t]

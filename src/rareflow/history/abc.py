@@ -70,14 +70,16 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: Sequence[float]) -> np.nd
     return np.interp(q, cdf, xs)
 
 
-def _scales(disc: np.ndarray) -> np.ndarray:
+def family_scales(disc: np.ndarray) -> np.ndarray:
     """Per family, the prior draws' median discrepancy; where it is 0 (a one-sided target most
     prior draws meet) their mean, and 1 where that is 0 too."""
     median, mean = np.median(disc, axis=0), disc.mean(axis=0)
     return np.where(median > 0, median, np.where(mean > 0, mean, 1.0))
 
 
-def _distances(disc: np.ndarray, scales: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def combined_distance(disc: np.ndarray, scales: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(n,) the calibration's distance: per-family discrepancies (n, F) over their scales,
+    weighted and summed."""
     return np.asarray((disc / scales * weights).sum(axis=1))
 
 
@@ -148,8 +150,8 @@ def abc_smc(
     theta = rng.uniform(lo, hi, size=(n, len(lo)))
     disc = np.asarray(simulate(theta), float)
     fw = np.ones(disc.shape[1]) if family_weights is None else np.asarray(family_weights, float)
-    scales = _scales(disc)
-    dist = _distances(disc, scales, fw)
+    scales = family_scales(disc)
+    dist = combined_distance(disc, scales, fw)
     order = np.argsort(dist, kind="stable")[:keep]
     x, d, f, w = theta[order], dist[order], disc[order], np.ones(keep)  # importance weights
     log_prior = -float(np.log(hi - lo).sum())
@@ -160,7 +162,7 @@ def abc_smc(
         cov = _covariance(x, w, lo, hi)
         new = _perturb(rng, x, w, cov, n - keep, lo, hi)
         new_disc = np.asarray(simulate(new), float)
-        new_dist = _distances(new_disc, scales, fw)
+        new_dist = combined_distance(new_disc, scales, fw)
         new_w = _importance(new, x, w, cov, log_prior)
         acceptance = float(np.mean(new_dist < d.max()))
         w_all = np.concatenate([w, new_w])

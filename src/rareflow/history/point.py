@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rareflow.errors import UserInputError
-from rareflow.history.abc import _scales, weighted_quantile
+from rareflow.history.abc import combined_distance, family_scales, weighted_quantile
 
 if TYPE_CHECKING:
     from rareflow.history.posterior import Posterior
@@ -58,7 +58,7 @@ class Scoring:
         return self.targets.discrepancy(self.targets.predict(batch))
 
     def distance(self, disc: np.ndarray) -> np.ndarray:
-        return np.asarray((disc / self.scales * self.family_weights).sum(axis=1))
+        return combined_distance(disc, self.scales, self.family_weights)
 
 
 def informed(post: Posterior) -> list[int]:
@@ -81,7 +81,7 @@ def prior_scales(post: Posterior, targets: Targets) -> np.ndarray:
     lo = np.array([s.lower for s in post.specs])
     hi = np.array([s.upper for s in post.specs])
     theta = np.random.default_rng(seed).uniform(lo, hi, size=(n, len(lo)))
-    return _scales(Scoring(targets, np.ones(1), np.ones(1)).discrepancies(post.names, theta))
+    return family_scales(Scoring(targets, np.ones(1), np.ones(1)).discrepancies(post.names, theta))
 
 
 def scoring(post: Posterior, targets: Targets) -> Scoring:

@@ -129,10 +129,6 @@ class Posterior:
             "warnings": self.warnings(),
         }
 
-    def medians(self) -> dict[str, float]:
-        t = self.table()
-        return dict(zip(t["parameter"], t["median"].astype(float), strict=True))
-
 
 # -- fitting -------------------------------------------------------------------------------------
 def specs_for(sim: HistorySimulator, names: Sequence[str] | None = None) -> list[Spec]:
