@@ -93,7 +93,7 @@ class Static:
     restore: np.ndarray  # (S,) share of the gap closed per step
     z: Coupling  # Z per step, per-sector blocks
     va_ratio: np.ndarray  # (N,) value added per unit of output (negative VA set to 0)
-    baseline: np.ndarray | None = None  # (S, N) ``baseline_stock``, kept: the step reads it
+    baseline: np.ndarray  # (S, N) inventories at target at baseline output, x0 tech inv
 
     @property
     def industries(self) -> int:
@@ -121,7 +121,9 @@ def static(
     va = np.maximum(x - col, 0.0)
     inv = params.inventories(sectors)
     restore = np.full(sectors, params.units_by_step / params.restoration_tau)
-    st = Static(
+    with np.errstate(invalid="ignore"):  # 0 x inf: an input never used, never short
+        baseline = np.nan_to_num(x0 * tech * inv[:, None], nan=np.inf, posinf=np.inf)
+    return Static(
         regions=regions,
         sectors=sectors,
         x0=x0,
@@ -132,8 +134,8 @@ def static(
         restore=restore,
         z=coupling(zs * per_step, regions, sectors),
         va_ratio=va * inv_x,
+        baseline=baseline,
     )
-    return replace(st, baseline=baseline_stock(st))
 
 
 def _by_sector(z: np.ndarray | sp.csr_matrix, regions: int, sectors: int) -> np.ndarray:
@@ -186,17 +188,14 @@ class State:
     overprod: np.ndarray
     production: np.ndarray
     step: int = 0
-    # (D, N): the output inventories allow next step (``fused.reorder_dense`` computes it
-    # with the order weights, saving ``produce`` a pass over the stock); None: not known
-    allowed: np.ndarray | None = None
-    # True: ``stock`` holds the inventories less their baseline (``baseline_stock``) and
+    # True: ``stock`` holds the inventories less their baseline (``Static.baseline``) and
     # ``w`` the order weights less 1, as the dense compiled step keeps them (in float32 a
     # draw near its baseline keeps the precision of its deviations); ``simulate`` yields so
     deviations: bool = False
 
     def inventories(self, st: Static) -> np.ndarray:
         """(S, D, N) inventories, whichever way they are held."""
-        return baseline_stock(st)[:, None, :] + self.stock if self.deviations else self.stock
+        return st.baseline[:, None, :] + self.stock if self.deviations else self.stock
 
     def weights(self) -> np.ndarray:
         """(S, D, N) order weights, whichever way they are held."""
@@ -207,7 +206,7 @@ class State:
         if self.deviations:
             return self
         kind = self.stock.dtype
-        stock = (self.stock - baseline_stock(st)[:, None, :]).astype(kind)
+        stock = (self.stock - st.baseline[:, None, :]).astype(kind)
         return replace(self, stock=stock, w=(self.w - 1).astype(kind), deviations=True)
 
     def as_values(self, st: Static) -> State:
@@ -217,31 +216,21 @@ class State:
         return replace(self, stock=self.inventories(st), w=self.weights(), deviations=False)
 
 
-def baseline_stock(st: Static) -> np.ndarray:
-    """(S, N) inventories at their target at baseline output, ``x0 tech inv``."""
-    if st.baseline is not None:
-        return st.baseline
-    with np.errstate(invalid="ignore"):
-        return np.nan_to_num(st.x0 * st.tech * st.inv[:, None], nan=np.inf, posinf=np.inf)
-
-
 def initial(st: Static, draws: int, params: Params = Params(),
             deviations: bool = False) -> State:  # fmt: skip
     """The baseline: inventories at target, orders equal to the table's flows; held as
     ``State.deviations`` (zero inventories and weights less 1, exact in any dtype) if asked."""
     kind = st.z.dtype  # of the (S, D, N) state: float64, or what ``cast`` made it
-    base = baseline_stock(st)
-    stock = base.astype(kind)
     ones = np.ones((draws, st.industries))
     # orders = Z0: the gap is each input's total flow, spread by the flows themselves
     zc = st.z.aggregate(np.ones((st.sectors, draws, st.regions), dtype=kind))
     w = (zc != 0).astype(kind)
     orders = from_sdr(st.z.baseline_rowdot(w)).astype(np.float64)
-    stocks = np.repeat(stock[:, None, :], draws, axis=1)
-    allowed = _allowed(st, np.repeat(base[:, None, :], draws, axis=1), params.psi)
     if deviations:
-        stocks = np.zeros_like(stocks)
+        stocks = np.zeros((st.sectors, draws, st.industries), dtype=kind)
         w = w - 1
+    else:
+        stocks = np.repeat(st.baseline.astype(kind)[:, None, :], draws, axis=1)
     return State(
         stock=stocks,
         w=w,
@@ -249,19 +238,8 @@ def initial(st: Static, draws: int, params: Params = Params(),
         orders=orders,
         overprod=np.full((draws, st.industries), params.alpha_base),
         production=np.repeat(st.x0[None, :], draws, axis=0),
-        allowed=allowed,
         deviations=deviations,
     )
-
-
-def _allowed(st: Static, stock: np.ndarray, psi: float) -> np.ndarray | None:
-    """(D, N) output that the inventories (S, D, N) allow, ``min_s stock / (tech psi inv)``
-    over each industry's inputs (inf where none); None with an infinite inventory."""
-    if not np.isfinite(st.inv).all():
-        return None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lasts = stock / (st.tech * psi * st.inv[:, None])[:, None, :]
-    return np.where(st.inputs[:, None, :], lasts, np.inf).min(axis=0)
 
 
 def overproduction(overprod: np.ndarray, demand: np.ndarray, production: np.ndarray,
@@ -274,6 +252,26 @@ def overproduction(overprod: np.ndarray, demand: np.ndarray, production: np.ndar
     change = (params.alpha_max - overprod) * scarcity * tau
     change += (params.alpha_base - overprod) * (scarcity == 0) * tau
     return np.maximum(overprod + change, 1.0)
+
+
+def plan(st: Static, s: State, delta: np.ndarray, params: Params
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """A step's (D, N) demand (orders + final), overproduction, capacity and optimal
+    production (demand capped by capacity)."""
+    demand = s.orders + st.final
+    overprod = s.overprod
+    if s.step > 1:  # BoARIO: from current_temporal_unit 2 on
+        overprod = overproduction(overprod, demand, s.production, params)
+    cap = st.x0 * (1 - delta) * overprod
+    return demand, overprod, cap, np.fmin(demand, cap)
+
+
+def order_ratio(st: Static, cap: np.ndarray, params: Params) -> np.ndarray:
+    """(D, N) how much of its baseline orders each client places with a supplier: its
+    capacity over baseline output (``order_type: alt``), else 1."""
+    if params.order_type == "alt":
+        return np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
+    return np.ones_like(cap)
 
 
 def produce(st: Static, stock: np.ndarray, optimal: np.ndarray, psi: float) -> np.ndarray:
@@ -319,19 +317,14 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params(),
     inventory is finite) or this numpy reference."""
     if fused is None:
         fused = bool(np.isfinite(st.inv).all())
-    if fused and not st.z.sparse:  # s.stock may have been edited: what it allows, afresh
-        s = replace(s.as_deviations(st), allowed=None)
-        out = _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
+    if fused and not st.z.sparse:
+        s = s.as_deviations(st)
+        out, _ = _step_dense(st, s, delta, params, np.empty_like(s.stock), np.empty_like(s.w))
         return out.as_values(st)
     s = s.as_values(st)
     if fused:
         return _step_fused(st, s, delta, params)
-    demand = s.orders + st.final
-    overprod = s.overprod
-    if s.step > 1:  # BoARIO: from current_temporal_unit 2 on
-        overprod = overproduction(overprod, demand, s.production, params)
-    cap = st.x0 * (1 - delta) * overprod
-    optimal = np.fmin(demand, cap)
+    demand, overprod, cap, optimal = plan(st, s, delta, params)
     production = produce(st, s.stock, optimal, params.psi)
 
     # 2. distribute: each supplier serves its orders and final demand in proportion
@@ -361,10 +354,7 @@ def step(st: Static, s: State, delta: np.ndarray, params: Params = Params(),
     gap[:, at_goal] = 0.0
     gap *= st.restore[:, None, None]
     gap += used
-    if params.order_type == "alt":
-        ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
-    else:
-        ratio = np.ones_like(cap)
+    ratio = order_ratio(st, cap, params)
     weight = st.z.aggregate(to_sdr(ratio, r, n))
     w = np.divide(gap, weight, out=np.zeros_like(gap), where=weight != 0)
     orders = ratio * from_sdr(st.z.rowdot(w))
@@ -375,21 +365,13 @@ def _step_fused(st: Static, s: State, delta: np.ndarray, params: Params) -> Stat
     """``step`` with its elementwise passes in ``fused`` (finite inventories only)."""
     from rareflow.economy import fused
 
-    demand = s.orders + st.final
-    overprod = s.overprod
-    if s.step > 1:
-        overprod = overproduction(overprod, demand, s.production, params)
-    cap = st.x0 * (1 - delta) * overprod
-    optimal = np.fmin(demand, cap)
+    demand, overprod, cap, optimal = plan(st, s, delta, params)
     production = fused.produce(s.stock, st.tech, st.inputs, st.inv, optimal, params.psi)
     served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
     r, n = st.regions, st.sectors
     agg = st.z.aggregate(to_sdr(s.ratio * served, r, n))
     stock, _ = fused.restock(s.stock, agg, s.w, st.tech, production)
-    if params.order_type == "alt":
-        ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
-    else:
-        ratio = np.ones_like(cap)
+    ratio = order_ratio(st, cap, params)
     weight = st.z.aggregate(to_sdr(ratio, r, n))
     w = fused.reorder(stock, st.tech, st.inv, st.restore, optimal, production, weight)
     orders = ratio * from_sdr(st.z.rowdot(w))
@@ -397,33 +379,31 @@ def _step_fused(st: Static, s: State, delta: np.ndarray, params: Params) -> Stat
 
 
 def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_out: np.ndarray,
-                w_out: np.ndarray) -> State:  # fmt: skip
+                w_out: np.ndarray, allowed: np.ndarray | None = None,
+                ) -> tuple[State, np.ndarray]:  # fmt: skip
     """``step`` for a dense table with finite inventories, writing the new stock into
     ``stock_out`` and the order weights less 1 into ``w_out`` (which may be ``s.w``: it is
     read before it is written; ``s.w`` holds them so too). The Z products happen inside the
-    two compiled passes."""
+    two compiled passes. ``allowed``: (D, N) the output ``s.stock`` allows, as the last step
+    returned it (None: ``produce`` finds it); returns the new state and what its stock
+    allows (``fused.reorder_dense`` finds it with the order weights, saving a pass)."""
     assert s.deviations
     from rareflow.economy import fused
 
-    demand = s.orders + st.final
-    overprod = s.overprod
-    if s.step > 1:
-        overprod = overproduction(overprod, demand, s.production, params)
-    cap = st.x0 * (1 - delta) * overprod
-    optimal = np.fmin(demand, cap)
-    if s.allowed is None:
+    demand, overprod, cap, optimal = plan(st, s, delta, params)
+    if allowed is None:
         production = fused.produce(s.inventories(st), st.tech, st.inputs, st.inv, optimal,
                                    params.psi)  # fmt: skip
     else:  # optimal cut to what the scarcest input allows (``produce``, from the last pass)
-        production = np.where(optimal == 0, 0.0, np.fmin(optimal, s.allowed))
+        production = np.where(optimal == 0, 0.0, np.fmin(optimal, allowed))
     served = np.divide(production, demand, out=np.zeros_like(demand), where=demand != 0)
     r, n = st.regions, st.sectors
     zs, zc, zt = st.z.dense, st.z.dense_sum, st.z.dense_t
     assert zs is not None and zc is not None and zt is not None
     far = np.empty((3, n, len(demand)), dtype=np.int64)
     kind = zs.dtype  # the products' weights in Z's dtype, less 1 (their deviation kept)
-    base = baseline_stock(st)  # the stocks are held less it
-    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served - 1, r, n).astype(kind),
+    base = st.baseline  # the stocks are held less it
+    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served - 1, r, n).astype(kind, copy=False),
                   st.tech, st.inv,
                   production, optimal, stock_out, far, base)  # fmt: skip
     counts = far.sum(axis=1)  # (3, D)
@@ -431,19 +411,17 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     if still.any():
         stock_out[:, still] = s.stock[:, still]
     at_goal = np.where(still, counts[2], counts[1]) == 0
-    if params.order_type == "alt":
-        ratio = np.divide(cap, st.x0, out=np.ones_like(cap), where=st.x0 != 0)
-    else:
-        ratio = np.ones_like(cap)
+    ratio = order_ratio(st, cap, params)
     ordered = np.empty((n, len(demand), r), dtype=stock_out.dtype)
     allowed = np.empty_like(production)
-    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio - 1, r, n).astype(kind), st.tech,
+    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio - 1, r, n).astype(kind, copy=False),
+                        st.tech,
                         st.inputs, st.inv, st.restore, params.psi, optimal, production, at_goal,
                         w_out, ordered, allowed, numba.get_num_threads(), base)  # fmt: skip
     assert st.z.dense_rowsum is not None
     orders = ratio * from_sdr(st.z.dense_rowsum[:, None, :] + ordered)  # float64
-    return State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, allowed,
-                 deviations=True)  # fmt: skip
+    new = State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, deviations=True)
+    return new, allowed
 
 
 @dataclass(frozen=True)
@@ -470,15 +448,16 @@ def simulate(st: Static, deltas: Iterator[np.ndarray] | np.ndarray, draws: int,
     in_place = not st.z.sparse and bool(np.isfinite(st.inv).all())
     s = initial(st, draws, params, deviations=in_place)  # as the dense step keeps them
     spare = np.empty_like(s.stock) if in_place else s.stock
+    allowed = None  # the first step's production reads the stock (``produce``)
     for delta in deltas:
         delta = np.asarray(delta, dtype=np.float64)
         demand = s.orders + st.final
         if in_place:
             old = s.stock
-            s = _step_dense(st, s, np.asarray(delta), params, spare, s.w)
+            s, allowed = _step_dense(st, s, delta, params, spare, s.w, allowed)
             spare = old
         else:
-            s = step(st, s, np.asarray(delta), params)
+            s = step(st, s, delta, params)
         unmet = st.final * (1 - np.divide(s.production, demand, out=np.zeros_like(demand),
                                           where=demand != 0))  # fmt: skip
-        yield s, Record(s.production, np.asarray(delta), unmet)
+        yield s, Record(s.production, delta, unmet)
