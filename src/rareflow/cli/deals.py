@@ -34,9 +34,9 @@ def list_deals(fmt: ShownOption = Shown.table) -> None:
     """The bundled deals."""
     import pandas as pd
 
-    from rareflow.deals.model import bundled_deals, load_deal
+    from rareflow.deals.model import load_bundled
 
-    deals = [load_deal(name)[0] for name in bundled_deals()]
+    deals = load_bundled()
     frame = pd.DataFrame(
         [{"deal": d.name, "start": d.start, "months": d.months, "parties": ", ".join(d.parties),
           "terms": len(d.terms), "description": d.description} for d in deals]

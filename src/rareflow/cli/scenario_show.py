@@ -21,12 +21,12 @@ def scenario_yaml(name: str) -> str:
 def check_action(action: str, name: str | None) -> str:
     """The scenario name of ``scenarios show NAME`` (exit 2 for anything else)."""
     from rareflow.errors import UserInputError, did_you_mean
-    from rareflow.scenarios.load import GENERATED, bundled_names
+    from rareflow.scenarios.load import known_names
 
     if action != "show":
         raise UserInputError("unknown scenarios action", value=action, expected="show NAME",
                              hint=did_you_mean(action, ["show"]))  # fmt: skip
     if not name:
-        names = ", ".join([*bundled_names(), *GENERATED])
+        names = ", ".join(known_names())
         raise UserInputError("which scenario to show?", expected=f"one of {names}")
     return name

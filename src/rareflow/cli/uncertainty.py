@@ -221,7 +221,7 @@ def montecarlo(
         typer.Option(
             "--dtype",
             help="Precision of the --impact ARIO state (inventories, orders): float32 is "
-            "about 1.7x as fast, measured within 1e-6 of float64 (docs/economy.md).",
+            "about 1.7-1.8x as fast, measured within 1e-6 of float64 (docs/economy.md).",
         ),
     ] = Precision.float64,
 ) -> None:

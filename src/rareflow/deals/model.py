@@ -68,6 +68,11 @@ def bundled_deals() -> list[str]:
     return sorted(p.stem for p in BUNDLED_DIR.glob("*.yaml"))
 
 
+def load_bundled() -> list[Deal]:
+    """Every bundled deal, read and checked (``deals list``, ``GET /api/deals``)."""
+    return [load_deal(name)[0] for name in bundled_deals()]
+
+
 def resolve(name_or_path: str) -> Path:
     bundled = BUNDLED_DIR / f"{name_or_path}.yaml"
     if "/" not in name_or_path and bundled.is_file():

@@ -71,7 +71,8 @@ def losses(su: Setup, shock: np.ndarray, months: list[str], dtype: str = "float6
     """(D, T, r, s) shortage shares -> (D, T, N) value added lost per table industry, in the
     table's units per month; draws in chunks of ``ario.draws_per_chunk``. ``dtype``: of the
     per-draw inventories, order weights and Z products (``ario.cast``); float32 is about
-    twice as fast on many draws, within the tolerance docs/economy.md states."""
+    1.7-1.8x as fast on many draws (``benchmarks/bench_economy.py --quick``), within the
+    tolerance docs/economy.md states."""
     delta = su.mapping.capacity_loss(shock)  # (D, T, N)
     out = np.zeros_like(delta)
     if not delta.any():

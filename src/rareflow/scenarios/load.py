@@ -35,6 +35,11 @@ def bundled_names() -> list[str]:
     return sorted(p.stem for p in BUNDLED_DIR.glob("*.yaml"))
 
 
+def known_names() -> list[str]:
+    """Every scenario a name can load: the bundled files, then those built by code."""
+    return [*bundled_names(), *GENERATED]
+
+
 def resolve(name_or_path: str | Path) -> Path:
     """A bundled scenario's file, or the given path if it exists."""
     text = str(name_or_path)
@@ -47,9 +52,7 @@ def resolve(name_or_path: str | Path) -> Path:
     raise ScenarioError(
         "no bundled scenario or scenario file of that name",
         value=text,
-        expected="a bundled name ("
-        + ", ".join([*bundled_names(), *GENERATED])
-        + ") or a path to a YAML file",
+        expected="a bundled name (" + ", ".join(known_names()) + ") or a path to a YAML file",
         hint="Run `rareflow scenarios` to list the bundled scenarios",
     )
 
@@ -275,7 +278,7 @@ def load_scenario(name_or_path: str | Path, network: Network | None = None) -> S
 def list_scenarios() -> list[dict[str, Any]]:
     """The bundled scenarios: name, description, start, months, policy count, sources."""
     rows = []
-    for name in [*bundled_names(), *GENERATED]:
+    for name in known_names():
         s = load_scenario(name)
         rows.append(
             {

@@ -14,22 +14,14 @@ from rareflow.deals.model import Deal
 from rareflow.errors import UserInputError
 from rareflow.io.export import jsonable
 from rareflow.web.context import Context, ErrorBody, context
-from rareflow.web.inputs import LABEL, parse_body
+from rareflow.web.inputs import LABEL, json_or_yaml_body, parse_body
 
 router = APIRouter(prefix="/api/deals", tags=["deals"])
 Ctx = Annotated[Context, Depends(context)]
 DealName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="Bundled deal")]
 PROBLEMS = {"model": ErrorBody, "description": "The deal is invalid; see 'problems'"}
 MAX_TERMS = 50  # assumption: well above the bundled deals' 4; bounds one request's work
-DEAL_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Deal"}},
-            "application/yaml": {"schema": {"type": "string"}},
-        },
-    }
-}
+DEAL_BODY = json_or_yaml_body("Deal")
 
 
 def _bundled(name: str) -> Any:
@@ -42,13 +34,12 @@ def _bundled(name: str) -> Any:
 
 @router.get("", summary="The bundled deals")
 def list_deals() -> list[dict[str, Any]]:
-    from rareflow.deals.model import bundled_deals
+    from rareflow.deals.model import load_bundled
 
-    deals = [_bundled(name) for name in bundled_deals()]
     return [
         {"name": d.name, "description": " ".join(d.description.split()), "against": d.against,
          "start": d.start, "months": d.months, "parties": list(d.parties), "terms": len(d.terms)}
-        for d in deals
+        for d in load_bundled()
     ]  # fmt: skip
 
 
@@ -61,9 +52,9 @@ def get_deal(name: DealName) -> Deal:
 def allowed_against() -> list[str]:
     """Scenarios a deal sent to the service may change: the bundled and generated ones (a
     name that is a path would read a file on the server)."""
-    from rareflow.scenarios.load import GENERATED, bundled_names
+    from rareflow.scenarios.load import known_names
 
-    return [*bundled_names(), *GENERATED]
+    return known_names()
 
 
 def check_request(data: dict[str, Any]) -> None:
@@ -74,11 +65,11 @@ def check_request(data: dict[str, Any]) -> None:
             "too many terms", file=LABEL, field="terms", value=len(terms),
             expected=f"at most {MAX_TERMS}",
         )  # fmt: skip
-    against = data.get("against", "history")
-    if against not in allowed_against():
+    against, allowed = data.get("against", "history"), allowed_against()
+    if against not in allowed:
         raise UserInputError(
             "unknown scenario", file=LABEL, field="against", value=against,
-            expected=", ".join(allowed_against()),
+            expected=", ".join(allowed),
         )  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rareflow.scenarios.model import Scenario
 from rareflow.web.context import Context, ErrorBody, context
-from rareflow.web.inputs import NAME_PATTERN, named, parse_body, validate
+from rareflow.web.inputs import NAME_PATTERN, json_or_yaml_body, named, parse_body, validate
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
 MAX_SAVED = 100  # assumption: a team's working set; keeps GET /api/scenarios small
@@ -18,29 +18,15 @@ MAX_LISTED_SOURCES = 10
 Ctx = Annotated[Context, Depends(context)]
 Name = Annotated[str, Path(pattern=NAME_PATTERN.pattern, description="Scenario name")]
 PROBLEMS = {"model": ErrorBody, "description": "The scenario is invalid; see 'problems'"}
-SCENARIO_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Scenario"}},
-            "application/yaml": {"schema": {"type": "string"}},
-        },
-    }
-}
-
-
-def _bundled_names() -> list[str]:
-    from rareflow.scenarios.load import bundled_names
-
-    return bundled_names()
+SCENARIO_BODY = json_or_yaml_body("Scenario")
 
 
 def _reserved_names() -> set[str]:
     """Names a saved scenario may not take, in any case: the bundled ones and those built by
     code (``history``, from the policy timeline)."""
-    from rareflow.scenarios.load import GENERATED
+    from rareflow.scenarios.load import known_names
 
-    return {name.lower() for name in [*_bundled_names(), *GENERATED]}
+    return {name.lower() for name in known_names()}
 
 
 @router.get("", summary="Bundled and saved scenarios")

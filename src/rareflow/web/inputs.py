@@ -29,6 +29,20 @@ class UnknownScenario(ScenarioError):
     """No bundled or saved scenario has the name (answered 404)."""
 
 
+def json_or_yaml_body(schema: str) -> dict[str, Any]:
+    """OpenAPI ``openapi_extra`` for a required body of the model ``schema`` as JSON, or its
+    YAML text."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON_TYPES[0]: {"schema": {"$ref": f"#/components/schemas/{schema}"}},
+                YAML_TYPES[0]: {"schema": {"type": "string"}},
+            },
+        }
+    }
+
+
 def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
