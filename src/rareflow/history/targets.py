@@ -167,16 +167,14 @@ class Targets:
         k = month_index(month)
         day = int(date[8:10]) if len(date) >= 10 else REPORT_MID_DAY
         last = k if day >= REPORT_MID_DAY else k - 1
-        starts = {p.id: month_index(p.start) for p in self.sim.scenario.policies
-                  if p.id in self.sim.segments}  # fmt: skip
-        for pid, start in starts.items():
-            policy = next(p for p in self.sim.scenario.policies if p.id == pid)
+        segments = [p for p in self.sim.scenario.policies if p.id in self.sim.segments]
+        starts = {p.id: month_index(p.start) for p in segments}
+        for policy in segments:
             end = month_index(policy.end) if policy.end else 10**9
-            if start <= k <= end:  # the licence in force: its segments up to the report
-                base = pid.rpartition("~")[0]
-                mine = {i: t for i, t in starts.items() if i.rpartition("~")[0] == base}
-                first = min(mine.values())
-                upto = max(last, first)
+            if starts[policy.id] <= k <= end:  # the licence in force: its segments so far
+                licence = policy.id.rpartition("~")[0]
+                mine = {i: t for i, t in starts.items() if i.rpartition("~")[0] == licence}
+                upto = max(last, min(mine.values()))
                 return [f"{i}.approval_share" for i, t in mine.items() if t <= upto]
         return []
 
