@@ -18,6 +18,12 @@ exports leaves unlicensed besides, ``e + (1 - e) share(0)`` (declared before the
 not yet caught by them): China's magnet exports in April 2025 were still half of March's,
 seven weeks before the first approval (SMM, 24 May 2025). e = 0 leaves the path as it was.
 
+Exports to the United States pass at ``licence_us_approval_ratio`` (u) times that path: one
+more instrument per calibrated licence (``<id>@USA``, the same months, approval share u)
+multiplies the US flows only. China's 2025 customs data show the US cut deeper and longer than
+other destinations (May -93% y/y against -74% for the world; September -29.5% y/y while
+South Korea was +84.5%); u is fitted with the rest, u = 1 treats all destinations alike.
+
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
 shares can differ per draw (``values``), which lets calibration try many paths in one run.
@@ -42,6 +48,9 @@ from rareflow.scenarios.model import Scenario
 HISTORY_START = "2024-01"
 SEGMENTS = 24  # months of explicit ramp segments; the last one runs to the licence's end
 ENTRY_LEAKAGE = "licence_entry_leakage_share"
+US_RATIO = "licence_us_approval_ratio"
+SCRUTINISED = "USA"  # the destination whose approvals follow US_RATIO x the common path
+DESTINATION_FACTOR = -1  # the month key of a licence's destination factor in the segment map
 
 
 def _ramp_start(licence: ins.ExportLicense, suspensions: Sequence[ins.Suspension]) -> int:
@@ -76,13 +85,39 @@ def _segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]
     return out
 
 
+def _destination_factor(licence: ins.ExportLicense, start: int) -> ins.ExportLicense | None:
+    """``<id>@USA``: the licence's items to the US only, approved at ``licence_us_approval_ratio``
+    (set per draw by ``licence_values``), over the licence's months; None where the licence
+    does not reach the US."""
+    if ins.ALL not in licence.targets and SCRUTINISED not in licence.targets:
+        return None
+    return licence.model_copy(
+        update={
+            "id": factor_id(licence.id),
+            "targets": [SCRUTINISED],
+            "start": month_label(start),
+            "lead_time_months": 0,
+            "ramp_months": 0,
+            "review_working_days": 0,
+            "review_capacity": None,
+            "conditions": ins.Conditions(),
+            "denied_sectors": [],
+        }
+    )
+
+
+def factor_id(licence_id: str) -> str:
+    return f"{licence_id}@{SCRUTINISED}"
+
+
 def history_policies(
     end: str,
     start: str = HISTORY_START,
     without: Collection[str] = (),
     extra: Sequence[Policy] = (),
 ) -> tuple[list[Policy], dict[str, int]]:
-    """The window's instruments with calibrated licences split; segment id -> month k.
+    """The window's instruments with calibrated licences split; segment id -> month k (and
+    each licence's US factor, ``<id>@USA`` -> ``DESTINATION_FACTOR``).
     ``without``: ids left out, ``extra``: instruments added, before the split (a deal's
     terms, ``rareflow.deals``: a suspension then delays a licence's ramp as Ann. 70 does)."""
     standing = [*policies(start, end), *national_stockpiles(start)]
@@ -94,10 +129,15 @@ def history_policies(
     renamed: dict[str, list[str]] = {}
     for policy in window:
         if isinstance(policy, ins.ExportLicense) and policy.id in calibrated:
-            segments = _segments(policy, _ramp_start(policy, suspensions))
-            renamed[policy.id] = [s.id for s in segments]
+            start = _ramp_start(policy, suspensions)
+            segments = _segments(policy, start)
+            factor = _destination_factor(policy, start) if segments else None
+            renamed[policy.id] = [s.id for s in segments] + ([factor.id] if factor else [])
             months.update({s.id: k for k, s in enumerate(segments)})
             out.extend(segments)
+            if factor is not None:
+                months[factor.id] = DESTINATION_FACTOR
+                out.append(factor)
         else:
             out.append(policy)
     for n, policy in enumerate(out):
@@ -113,15 +153,20 @@ def licence_values(
     """Per-draw shares of every segment's would-be exports that leave,
     ``{"<segment>.approval_share": (D,)}``: the approval path, and in the licence's first
     month ``licence_entry_leakage_share`` of the month's exports unlicensed besides (declared
-    before the controls, or not yet caught by them; default 0)."""
+    before the controls, or not yet caught by them; default 0); a US factor's is
+    ``licence_us_approval_ratio`` (default 1)."""
     lead = np.atleast_1d(np.asarray(licence["licence_lead_time_months"], dtype=float))
     ramp = np.atleast_1d(np.asarray(licence["licence_ramp_months"], dtype=float))
     share = np.atleast_1d(np.asarray(licence["licence_approval_share"], dtype=float))
     days = np.atleast_1d(np.asarray(licence.get("licence_review_working_days", 0.0), dtype=float))
     spread = np.atleast_1d(np.asarray(licence.get("licence_review_spread", 0.0), dtype=float))
     leak = np.atleast_1d(np.asarray(licence.get(ENTRY_LEAKAGE, 0.0), dtype=float))
+    ratio = np.atleast_1d(np.asarray(licence.get(US_RATIO, 1.0), dtype=float))
     out = {}
     for seg, k in months.items():
+        if k == DESTINATION_FACTOR:
+            out[f"{seg}.approval_share"] = ratio
+            continue
         approved = approval_path(float(k), lead, ramp, share) * review_decided(
             k, days, np.inf, spread
         )
