@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import rareflow
 from rareflow.data.network import load_network
 from rareflow.history import calibrate as cal
 from rareflow.history import parameters as hp
@@ -82,7 +83,7 @@ def test_history_scenario_uses_only_the_timeline() -> None:
     timeline_ids = {p.id for p in [*all_policies(), *national_stockpiles("2024-01")]}
     calibrated = calibrated_licences()
     for policy in scenario.policies:
-        base = policy.id.split("~")[0]
+        base = policy.id.split("~")[0].removesuffix("@USA")  # a segment or the US factor
         assert base in timeline_ids
         assert policy.id == base or base in calibrated
     assert set(scenario.parameters) <= set(hp.engine_overrides()) | set()
@@ -96,7 +97,8 @@ def test_segments_follow_the_licence_and_its_suspension() -> None:
     ann57 = [p for p in pols if p.id.startswith("cn-ann57-licence~")]
     assert ann57[0].start == "2026-11"  # its ramp starts after the Ann. 70 suspension
     suspension = next(p for p in pols if p.id == "cn-ann70-suspension")
-    assert all(i.startswith(("cn-ann57-licence~", "cn-ann61")) for i in suspension.policies)
+    suspended = ("cn-ann57-licence~", "cn-ann57-licence@USA", "cn-ann61")
+    assert all(i.startswith(suspended) for i in suspension.policies)
 
 
 def test_the_first_month_lets_the_entry_leakage_through_and_no_later_one() -> None:
@@ -115,6 +117,33 @@ def test_the_first_month_lets_the_entry_leakage_through_and_no_later_one() -> No
     assert share[1:] == pytest.approx(path[1:].tolist())
     plain = licence_values(months, {k: v for k, v in licence.items() if "leakage" not in k})
     assert float(plain[f"{ann18[0]}.approval_share"][0]) == pytest.approx(path[0])
+
+
+def test_the_us_factor_scales_only_us_flows_by_the_ratio() -> None:
+    """The US factor of Ann. 18 covers the licence's months and the US alone, at
+    licence_us_approval_ratio; the other destinations keep the common path."""
+    from rareflow.history.scenario import DESTINATION_FACTOR, licence_values
+
+    pols, months = history_policies("2025-09")
+    factor = next(p for p in pols if p.id == "cn-ann18-licence@USA")
+    assert factor.targets == ["USA"] and factor.start == "2025-04" and factor.end is None
+    assert months[factor.id] == DESTINATION_FACTOR
+    licence = {"licence_lead_time_months": 0.5, "licence_ramp_months": 2.0,
+               "licence_approval_share": 0.8, "licence_us_approval_ratio": 0.3}  # fmt: skip
+    values = licence_values(months, licence)
+    assert float(values[f"{factor.id}.approval_share"][0]) == pytest.approx(0.3)
+    plain = licence_values(months, {k: v for k, v in licence.items() if "ratio" not in k})
+    assert float(plain[f"{factor.id}.approval_share"][0]) == 1.0
+    # the engine multiplies the two: US magnet exports fall by the ratio, others' stay
+    may = {}  # ratio -> CHN's sintered magnet shipments by importer in May 2025
+    for ratio in (1.0, 0.3):
+        scenario = history_scenario("2025-06", {"licence_us_approval_ratio": ratio})
+        ships = rareflow.run(scenario).dataset["shipments"].isel(draw=0)
+        may[ratio] = ships.sel(product="ndfeb_sintered", exporter="CHN", month="2025-05-01")
+    assert float(may[0.3].sel(importer="USA")) < 0.5 * float(may[1.0].sel(importer="USA"))
+    assert float(may[0.3].sel(importer="DEU")) == pytest.approx(
+        float(may[1.0].sel(importer="DEU")), rel=0.05
+    )
 
 
 def test_store_and_read_back(tmp_path) -> None:
