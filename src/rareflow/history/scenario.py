@@ -129,9 +129,9 @@ def history_policies(
     renamed: dict[str, list[str]] = {}
     for policy in window:
         if isinstance(policy, ins.ExportLicense) and policy.id in calibrated:
-            start = _ramp_start(policy, suspensions)
-            segments = _segments(policy, start)
-            factor = _destination_factor(policy, start) if segments else None
+            first = _ramp_start(policy, suspensions)
+            segments = _segments(policy, first)
+            factor = _destination_factor(policy, first) if segments else None
             renamed[policy.id] = [s.id for s in segments] + ([factor.id] if factor else [])
             months.update({s.id: k for k, s in enumerate(segments)})
             out.extend(segments)
