@@ -97,7 +97,7 @@ def test_segments_follow_the_licence_and_its_suspension() -> None:
     ann57 = [p for p in pols if p.id.startswith("cn-ann57-licence~")]
     assert ann57[0].start == "2026-11"  # its ramp starts after the Ann. 70 suspension
     suspension = next(p for p in pols if p.id == "cn-ann70-suspension")
-    suspended = ("cn-ann57-licence~", "cn-ann57-licence@USA", "cn-ann61")
+    suspended = ("cn-ann57-licence~", "cn-ann57-licence@USA~", "cn-ann61")
     assert all(i.startswith(suspended) for i in suspension.policies)
 
 
@@ -119,30 +119,34 @@ def test_the_first_month_lets_the_entry_leakage_through_and_no_later_one() -> No
     assert float(plain[f"{ann18[0]}.approval_share"][0]) == pytest.approx(path[0])
 
 
-def test_the_us_factor_scales_only_us_flows_by_the_ratio() -> None:
-    """The US factor of Ann. 18 covers the licence's months and the US alone, at
-    licence_us_approval_ratio; the other destinations keep the common path."""
-    from rareflow.history.scenario import DESTINATION_FACTOR, licence_values
+def test_the_us_segments_start_at_the_ratio_and_catch_up_with_the_ramp() -> None:
+    """Ann. 18's US segments cover the licence's months and the US alone; month k passes
+    r(k) = u + (1 - u) rise(k) of the common path, 1 once the ramp is complete; without the
+    ratio every destination is alike."""
+    from rareflow.history.scenario import licence_values
 
     pols, months = history_policies("2025-09")
-    factor = next(p for p in pols if p.id == "cn-ann18-licence@USA")
-    assert factor.targets == ["USA"] and factor.start == "2025-04" and factor.end is None
-    assert months[factor.id] == DESTINATION_FACTOR
+    us = [p for p in pols if p.id.startswith("cn-ann18-licence@USA~")]
+    assert us[0].targets == ["USA"] and us[0].start == "2025-04" and months[us[0].id] == 0
     licence = {"licence_lead_time_months": 0.5, "licence_ramp_months": 2.0,
                "licence_approval_share": 0.8, "licence_us_approval_ratio": 0.3}  # fmt: skip
     values = licence_values(months, licence)
-    assert float(values[f"{factor.id}.approval_share"][0]) == pytest.approx(0.3)
+    rise = approval_path(np.arange(4), 0.5, 2.0, 1.0)  # 0.25, 0.75, 1, 1
+    r = [float(values[f"{p.id}.approval_share"][0]) for p in us[:4]]
+    assert r == pytest.approx((0.3 + 0.7 * rise).tolist())
+    assert r[-1] == pytest.approx(1.0)
     plain = licence_values(months, {k: v for k, v in licence.items() if "ratio" not in k})
-    assert float(plain[f"{factor.id}.approval_share"][0]) == 1.0
-    # the engine multiplies the two: US magnet exports fall by the ratio, others' stay
-    may = {}  # ratio -> CHN's sintered magnet shipments by importer in May 2025
+    assert all(float(plain[f"{p.id}.approval_share"][0]) == 1.0 for p in us)
+    # the engine multiplies the two: in the licence's first month (April 2025) US magnet
+    # exports pass at about the ratio, the others' are unchanged
+    april = {}  # ratio -> CHN's sintered magnet shipments by importer
     for ratio in (1.0, 0.3):
-        scenario = history_scenario("2025-06", {"licence_us_approval_ratio": ratio})
+        scenario = history_scenario("2025-05", {"licence_us_approval_ratio": ratio})
         ships = rareflow.run(scenario).dataset["shipments"].isel(draw=0)
-        may[ratio] = ships.sel(product="ndfeb_sintered", exporter="CHN", month="2025-05-01")
-    assert float(may[0.3].sel(importer="USA")) < 0.5 * float(may[1.0].sel(importer="USA"))
-    assert float(may[0.3].sel(importer="DEU")) == pytest.approx(
-        float(may[1.0].sel(importer="DEU")), rel=0.05
+        april[ratio] = ships.sel(product="ndfeb_sintered", exporter="CHN", month="2025-04-01")
+    assert float(april[0.3].sel(importer="USA")) < 0.5 * float(april[1.0].sel(importer="USA"))
+    assert float(april[0.3].sel(importer="DEU")) == pytest.approx(
+        float(april[1.0].sel(importer="DEU")), rel=0.05
     )
 
 

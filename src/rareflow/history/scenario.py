@@ -18,11 +18,14 @@ exports leaves unlicensed besides, ``e + (1 - e) share(0)`` (declared before the
 not yet caught by them): China's magnet exports in April 2025 were still half of March's,
 seven weeks before the first approval (SMM, 24 May 2025). e = 0 leaves the path as it was.
 
-Exports to the United States pass at ``licence_us_approval_ratio`` (u) times that path: one
-more instrument per calibrated licence (``<id>@USA``, the same months, approval share u)
-multiplies the US flows only. China's 2025 customs data show the US cut deeper and longer than
-other destinations (May -93% y/y against -74% for the world; September -29.5% y/y while
-South Korea was +84.5%); u is fitted with the rest, u = 1 treats all destinations alike.
+Exports to the United States start at ``licence_us_approval_ratio`` (u) of that path and catch
+up as the regime's ramp completes: in month k they pass at ``r(k) = u + (1 - u) rise(k)`` times
+the common path, ``rise(k) = clip((k + 1 - L) / R, 0, 1)``. Each calibrated licence has a second
+set of monthly segments (``<id>@USA~<k>``, the licence's items to the US only, approval share
+r(k)) which the engine multiplies into the US flows. China's 2025 customs data show the US cut
+deeper than the other destinations at first (May 46 t, -93% y/y, against -74% for the world)
+and back at its 2024 level by July as the others were; u is fitted with the rest, u = 1 treats
+all destinations alike.
 
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
@@ -49,8 +52,7 @@ HISTORY_START = "2024-01"
 SEGMENTS = 24  # months of explicit ramp segments; the last one runs to the licence's end
 ENTRY_LEAKAGE = "licence_entry_leakage_share"
 US_RATIO = "licence_us_approval_ratio"
-SCRUTINISED = "USA"  # the destination whose approvals follow US_RATIO x the common path
-DESTINATION_FACTOR = -1  # the month key of a licence's destination factor in the segment map
+SCRUTINISED = "USA"  # the destination whose approvals start at US_RATIO x the common path
 
 
 def _ramp_start(licence: ins.ExportLicense, suspensions: Sequence[ins.Suspension]) -> int:
@@ -85,29 +87,32 @@ def _segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]
     return out
 
 
-def _destination_factor(licence: ins.ExportLicense, start: int) -> ins.ExportLicense | None:
-    """``<id>@USA``: the licence's items to the US only, approved at ``licence_us_approval_ratio``
-    (set per draw by ``licence_values``), over the licence's months; None where the licence
-    does not reach the US."""
+def _destination_segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]:
+    """``<id>@USA~<k>``: the licence's items to the US only, monthly, approved at r(k) (set per
+    draw by ``licence_values``); none where the licence does not reach the US."""
     if ins.ALL not in licence.targets and SCRUTINISED not in licence.targets:
-        return None
-    return licence.model_copy(
+        return []
+    factor = licence.model_copy(
         update={
-            "id": factor_id(licence.id),
+            "id": f"{licence.id}@{SCRUTINISED}",
             "targets": [SCRUTINISED],
-            "start": month_label(start),
-            "lead_time_months": 0,
-            "ramp_months": 0,
             "review_working_days": 0,
             "review_capacity": None,
             "conditions": ins.Conditions(),
             "denied_sectors": [],
         }
     )
+    return _segments(factor, start)
 
 
-def factor_id(licence_id: str) -> str:
-    return f"{licence_id}@{SCRUTINISED}"
+def is_destination_segment(segment_id: str) -> bool:
+    return f"@{SCRUTINISED}~" in segment_id
+
+
+def destination_segment(segment_id: str) -> str:
+    """The US segment of the same licence and month as a common segment ``<id>~<k>``."""
+    licence, _, k = segment_id.rpartition("~")
+    return f"{licence}@{SCRUTINISED}~{k}"
 
 
 def history_policies(
@@ -116,8 +121,8 @@ def history_policies(
     without: Collection[str] = (),
     extra: Sequence[Policy] = (),
 ) -> tuple[list[Policy], dict[str, int]]:
-    """The window's instruments with calibrated licences split; segment id -> month k (and
-    each licence's US factor, ``<id>@USA`` -> ``DESTINATION_FACTOR``).
+    """The window's instruments with calibrated licences split; segment id -> month k (the
+    common segments ``<id>~<k>`` and the US ones ``<id>@USA~<k>``).
     ``without``: ids left out, ``extra``: instruments added, before the split (a deal's
     terms, ``rareflow.deals``: a suspension then delays a licence's ramp as Ann. 70 does)."""
     standing = [*policies(start, end), *national_stockpiles(start)]
@@ -131,13 +136,11 @@ def history_policies(
         if isinstance(policy, ins.ExportLicense) and policy.id in calibrated:
             first = _ramp_start(policy, suspensions)
             segments = _segments(policy, first)
-            factor = _destination_factor(policy, first) if segments else None
-            renamed[policy.id] = [s.id for s in segments] + ([factor.id] if factor else [])
+            us = _destination_segments(policy, first) if segments else []
+            renamed[policy.id] = [s.id for s in [*segments, *us]]
             months.update({s.id: k for k, s in enumerate(segments)})
-            out.extend(segments)
-            if factor is not None:
-                months[factor.id] = DESTINATION_FACTOR
-                out.append(factor)
+            months.update({s.id: k for k, s in enumerate(us)})
+            out.extend([*segments, *us])
         else:
             out.append(policy)
     for n, policy in enumerate(out):
@@ -153,8 +156,8 @@ def licence_values(
     """Per-draw shares of every segment's would-be exports that leave,
     ``{"<segment>.approval_share": (D,)}``: the approval path, and in the licence's first
     month ``licence_entry_leakage_share`` of the month's exports unlicensed besides (declared
-    before the controls, or not yet caught by them; default 0); a US factor's is
-    ``licence_us_approval_ratio`` (default 1)."""
+    before the controls, or not yet caught by them; default 0); a US segment's is
+    r(k) = u + (1 - u) rise(k), ``u = licence_us_approval_ratio`` (default 1)."""
     lead = np.atleast_1d(np.asarray(licence["licence_lead_time_months"], dtype=float))
     ramp = np.atleast_1d(np.asarray(licence["licence_ramp_months"], dtype=float))
     share = np.atleast_1d(np.asarray(licence["licence_approval_share"], dtype=float))
@@ -164,8 +167,10 @@ def licence_values(
     ratio = np.atleast_1d(np.asarray(licence.get(US_RATIO, 1.0), dtype=float))
     out = {}
     for seg, k in months.items():
-        if k == DESTINATION_FACTOR:
-            out[f"{seg}.approval_share"] = ratio
+        if is_destination_segment(seg):
+            out[f"{seg}.approval_share"] = ratio + (1.0 - ratio) * approval_path(
+                float(k), lead, ramp, 1.0
+            )
             continue
         approved = approval_path(float(k), lead, ramp, share) * review_decided(
             k, days, np.inf, spread
