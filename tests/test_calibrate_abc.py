@@ -120,20 +120,9 @@ def test_approval_reports_bound_the_path_to_their_date_from_below(sim: HistorySi
     fast = {"licence_approval_share": np.array([1.0, 0.3]),
             "licence_lead_time_months": np.array([0.0, 0.0]),
             "licence_ramp_months": np.array([0.5, 0.5]),
-            "licence_entry_leakage_share": np.array([0.9, 0.9]),
-            "licence_us_approval_ratio": np.array([1.0, 1.0])}  # fmt: skip
+            "licence_entry_leakage_share": np.array([0.9, 0.9])}  # fmt: skip
     modelled = tg._model_approvals(fast, 2)
     assert modelled[0] == pytest.approx(np.ones(len(fam.observed)))  # leakage is no approval
-    # a US applicant's report (Dexter) is held against the US path, which starts at the
-    # ratio of the common one and catches up over the ramp (12 months here: still short)
-    us = [j for j, label in enumerate(fam.labels) if label.startswith("United States")]
-    others = [j for j in range(len(fam.observed)) if j not in us]
-    assert us and others
-    slow = {**fast, "licence_ramp_months": np.array([12.0, 12.0])}
-    alike = tg._model_approvals(slow, 2)
-    half = tg._model_approvals({**slow, "licence_us_approval_ratio": np.array([0.5, 0.5])}, 2)
-    assert np.all(half[:, us] < alike[:, us]) and np.all(half[:, us] > 0.5 * alike[:, us])
-    assert half[:, others] == pytest.approx(alike[:, others])
     k = np.arange(2)
     assert sim.base["licence_review_working_days"] == 0.0  # curated: reviews take no time
     assert modelled[1, early] == pytest.approx(approval_path(k, 0.0, 0.5, 0.3).mean())

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import rareflow
 from rareflow.data.network import load_network
 from rareflow.history import calibrate as cal
 from rareflow.history import parameters as hp
@@ -83,7 +82,7 @@ def test_history_scenario_uses_only_the_timeline() -> None:
     timeline_ids = {p.id for p in [*all_policies(), *national_stockpiles("2024-01")]}
     calibrated = calibrated_licences()
     for policy in scenario.policies:
-        base = policy.id.split("~")[0].removesuffix("@USA")  # a segment or the US factor
+        base = policy.id.split("~")[0]
         assert base in timeline_ids
         assert policy.id == base or base in calibrated
     assert set(scenario.parameters) <= set(hp.engine_overrides()) | set()
@@ -97,8 +96,7 @@ def test_segments_follow_the_licence_and_its_suspension() -> None:
     ann57 = [p for p in pols if p.id.startswith("cn-ann57-licence~")]
     assert ann57[0].start == "2026-11"  # its ramp starts after the Ann. 70 suspension
     suspension = next(p for p in pols if p.id == "cn-ann70-suspension")
-    suspended = ("cn-ann57-licence~", "cn-ann57-licence@USA~", "cn-ann61")
-    assert all(i.startswith(suspended) for i in suspension.policies)
+    assert all(i.startswith(("cn-ann57-licence~", "cn-ann61")) for i in suspension.policies)
 
 
 def test_the_first_month_lets_the_entry_leakage_through_and_no_later_one() -> None:
@@ -117,37 +115,6 @@ def test_the_first_month_lets_the_entry_leakage_through_and_no_later_one() -> No
     assert share[1:] == pytest.approx(path[1:].tolist())
     plain = licence_values(months, {k: v for k, v in licence.items() if "leakage" not in k})
     assert float(plain[f"{ann18[0]}.approval_share"][0]) == pytest.approx(path[0])
-
-
-def test_the_us_segments_start_at_the_ratio_and_catch_up_with_the_ramp() -> None:
-    """Ann. 18's US segments cover the licence's months and the US alone; month k passes
-    r(k) = u + (1 - u) rise(k) of the common path, 1 once the ramp is complete; without the
-    ratio every destination is alike."""
-    from rareflow.history.scenario import licence_values
-
-    pols, months = history_policies("2025-09")
-    us = [p for p in pols if p.id.startswith("cn-ann18-licence@USA~")]
-    assert us[0].targets == ["USA"] and us[0].start == "2025-04" and months[us[0].id] == 0
-    licence = {"licence_lead_time_months": 0.5, "licence_ramp_months": 2.0,
-               "licence_approval_share": 0.8, "licence_us_approval_ratio": 0.3}  # fmt: skip
-    values = licence_values(months, licence)
-    rise = approval_path(np.arange(4), 0.5, 2.0, 1.0)  # 0.25, 0.75, 1, 1
-    r = [float(values[f"{p.id}.approval_share"][0]) for p in us[:4]]
-    assert r == pytest.approx((0.3 + 0.7 * rise).tolist())
-    assert r[-1] == pytest.approx(1.0)
-    plain = licence_values(months, {k: v for k, v in licence.items() if "ratio" not in k})
-    assert all(float(plain[f"{p.id}.approval_share"][0]) == 1.0 for p in us)
-    # the engine multiplies the two: in the licence's first month (April 2025) US magnet
-    # exports pass at about the ratio, the others' are unchanged
-    april = {}  # ratio -> CHN's sintered magnet shipments by importer
-    for ratio in (1.0, 0.3):
-        scenario = history_scenario("2025-05", {"licence_us_approval_ratio": ratio})
-        ships = rareflow.run(scenario).dataset["shipments"].isel(draw=0)
-        april[ratio] = ships.sel(product="ndfeb_sintered", exporter="CHN", month="2025-04-01")
-    assert float(april[0.3].sel(importer="USA")) < 0.5 * float(april[1.0].sel(importer="USA"))
-    assert float(april[0.3].sel(importer="DEU")) == pytest.approx(
-        float(april[1.0].sel(importer="DEU")), rel=0.05
-    )
 
 
 def test_store_and_read_back(tmp_path) -> None:

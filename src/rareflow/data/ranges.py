@@ -45,7 +45,6 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "home_priority": (0.0, 1.0),
     "licence_approval_share": (0.0, 1.0),
     "licence_entry_leakage_share": (0.0, 1.0),
-    "licence_us_approval_ratio": (0.0, 1.0),
     "licence_lead_time_months": (0.0, 24.0),
     "licence_ramp_months": (0.0, 36.0),
     "licence_review_spread": (0.0, 1.0),

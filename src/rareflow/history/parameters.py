@@ -22,13 +22,8 @@ FIELDS = ("name", "value", "unit", "provenance", "note")
 # The licence approval path (``rareflow.policies.effects.approval_path``); their priors are rows
 # of the parameters table, with their sources.
 # One more acts on the history run's calibrated licences only (``scenario.licence_values``):
-# ``licence_entry_leakage_share``, the share of the first month's exports that leaves unlicensed,
-# and ``licence_us_approval_ratio``, the US's approvals relative to the other destinations'.
-LICENCE_NAMES = (
-    *CALIBRATED_PARAMETERS.values(),
-    "licence_entry_leakage_share",
-    "licence_us_approval_ratio",
-)
+# ``licence_entry_leakage_share``, the share of the first month's exports that leaves unlicensed.
+LICENCE_NAMES = (*CALIBRATED_PARAMETERS.values(), "licence_entry_leakage_share")
 
 
 def read_rows(path: Path | None = None) -> list[dict[str, str]]:

@@ -18,15 +18,6 @@ exports leaves unlicensed besides, ``e + (1 - e) share(0)`` (declared before the
 not yet caught by them): China's magnet exports in April 2025 were still half of March's,
 seven weeks before the first approval (SMM, 24 May 2025). e = 0 leaves the path as it was.
 
-Exports to the United States start at ``licence_us_approval_ratio`` (u) of that path and catch
-up as the regime's ramp completes: in month k they pass at ``r(k) = u + (1 - u) rise(k)`` times
-the common path, ``rise(k) = clip((k + 1 - L) / R, 0, 1)``. Each calibrated licence has a second
-set of monthly segments (``<id>@USA~<k>``, the licence's items to the US only, approval share
-r(k)) which the engine multiplies into the US flows. China's 2025 customs data show the US cut
-deeper than the other destinations at first (May 46 t, -93% y/y, against -74% for the world)
-and back at its 2024 level by July as the others were; u is fitted with the rest, u = 1 treats
-all destinations alike.
-
 L and R may be fractional (a partial first month). The engine applies one approval share per
 measure and month, so such a licence is split into monthly segments (``<id>~<k>``) whose
 shares can differ per draw (``values``), which lets calibration try many paths in one run.
@@ -51,8 +42,6 @@ from rareflow.scenarios.model import Scenario
 HISTORY_START = "2024-01"
 SEGMENTS = 24  # months of explicit ramp segments; the last one runs to the licence's end
 ENTRY_LEAKAGE = "licence_entry_leakage_share"
-US_RATIO = "licence_us_approval_ratio"
-SCRUTINISED = "USA"  # the destination whose approvals start at US_RATIO x the common path
 
 
 def _ramp_start(licence: ins.ExportLicense, suspensions: Sequence[ins.Suspension]) -> int:
@@ -87,42 +76,13 @@ def _segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]
     return out
 
 
-def _destination_segments(licence: ins.ExportLicense, start: int) -> list[ins.ExportLicense]:
-    """``<id>@USA~<k>``: the licence's items to the US only, monthly, approved at r(k) (set per
-    draw by ``licence_values``); none where the licence does not reach the US."""
-    if ins.ALL not in licence.targets and SCRUTINISED not in licence.targets:
-        return []
-    factor = licence.model_copy(
-        update={
-            "id": f"{licence.id}@{SCRUTINISED}",
-            "targets": [SCRUTINISED],
-            "review_working_days": 0,
-            "review_capacity": None,
-            "conditions": ins.Conditions(),
-            "denied_sectors": [],
-        }
-    )
-    return _segments(factor, start)
-
-
-def is_destination_segment(segment_id: str) -> bool:
-    return f"@{SCRUTINISED}~" in segment_id
-
-
-def destination_segment(segment_id: str) -> str:
-    """The US segment of the same licence and month as a common segment ``<id>~<k>``."""
-    licence, _, k = segment_id.rpartition("~")
-    return f"{licence}@{SCRUTINISED}~{k}"
-
-
 def history_policies(
     end: str,
     start: str = HISTORY_START,
     without: Collection[str] = (),
     extra: Sequence[Policy] = (),
 ) -> tuple[list[Policy], dict[str, int]]:
-    """The window's instruments with calibrated licences split; segment id -> month k (the
-    common segments ``<id>~<k>`` and the US ones ``<id>@USA~<k>``).
+    """The window's instruments with calibrated licences split; segment id -> month k.
     ``without``: ids left out, ``extra``: instruments added, before the split (a deal's
     terms, ``rareflow.deals``: a suspension then delays a licence's ramp as Ann. 70 does)."""
     standing = [*policies(start, end), *national_stockpiles(start)]
@@ -134,13 +94,10 @@ def history_policies(
     renamed: dict[str, list[str]] = {}
     for policy in window:
         if isinstance(policy, ins.ExportLicense) and policy.id in calibrated:
-            first = _ramp_start(policy, suspensions)
-            segments = _segments(policy, first)
-            us = _destination_segments(policy, first) if segments else []
-            renamed[policy.id] = [s.id for s in [*segments, *us]]
+            segments = _segments(policy, _ramp_start(policy, suspensions))
+            renamed[policy.id] = [s.id for s in segments]
             months.update({s.id: k for k, s in enumerate(segments)})
-            months.update({s.id: k for k, s in enumerate(us)})
-            out.extend([*segments, *us])
+            out.extend(segments)
         else:
             out.append(policy)
     for n, policy in enumerate(out):
@@ -156,22 +113,15 @@ def licence_values(
     """Per-draw shares of every segment's would-be exports that leave,
     ``{"<segment>.approval_share": (D,)}``: the approval path, and in the licence's first
     month ``licence_entry_leakage_share`` of the month's exports unlicensed besides (declared
-    before the controls, or not yet caught by them; default 0); a US segment's is
-    r(k) = u + (1 - u) rise(k), ``u = licence_us_approval_ratio`` (default 1)."""
+    before the controls, or not yet caught by them; default 0)."""
     lead = np.atleast_1d(np.asarray(licence["licence_lead_time_months"], dtype=float))
     ramp = np.atleast_1d(np.asarray(licence["licence_ramp_months"], dtype=float))
     share = np.atleast_1d(np.asarray(licence["licence_approval_share"], dtype=float))
     days = np.atleast_1d(np.asarray(licence.get("licence_review_working_days", 0.0), dtype=float))
     spread = np.atleast_1d(np.asarray(licence.get("licence_review_spread", 0.0), dtype=float))
     leak = np.atleast_1d(np.asarray(licence.get(ENTRY_LEAKAGE, 0.0), dtype=float))
-    ratio = np.atleast_1d(np.asarray(licence.get(US_RATIO, 1.0), dtype=float))
     out = {}
     for seg, k in months.items():
-        if is_destination_segment(seg):
-            out[f"{seg}.approval_share"] = ratio + (1.0 - ratio) * approval_path(
-                float(k), lead, ramp, 1.0
-            )
-            continue
         approved = approval_path(float(k), lead, ramp, share) * review_decided(
             k, days, np.inf, spread
         )

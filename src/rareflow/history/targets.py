@@ -48,14 +48,12 @@ import numpy as np
 
 from rareflow.errors import MassBalanceError
 from rareflow.history import stoppages as st
-from rareflow.history.scenario import destination_segment, is_destination_segment
 from rareflow.model.compiled import month_index
 
 if TYPE_CHECKING:
     from rareflow.history.simulator import HistorySimulator
 
 FAMILIES = ("exports", "prices", "approvals", "stoppages")
-SHARE = ".approval_share"  # the values key of a segment's approved share
 REPORT_MID_DAY = 15  # a report dated from this day on counts its own month as elapsed
 IMPLIED_WEIGHT = 0.5
 CAP = 6.0  # months: a stoppage this far from the event (or none) is a full miss
@@ -157,12 +155,6 @@ class Targets:
                                                               strict=True)]  # fmt: skip
         keep = np.array([bool(k) for k in found], dtype=bool)
         self._approval_keys: list[list[str]] = [k for k in found if k]
-        # a US report is held against the US path: each month's share times its US segment's
-        self._approval_us = [
-            str(r).startswith("United States")
-            for r, k in zip(obs["region"], found, strict=True)
-            if k
-        ]
         obs = obs[keep]
         labels = [f"{r} {d}" for r, d in zip(obs["region"], obs["date"], strict=True)]
         values = obs["approval_share"].to_numpy(float)
@@ -175,11 +167,7 @@ class Targets:
         k = month_index(month)
         day = int(date[8:10]) if len(date) >= 10 else REPORT_MID_DAY
         last = k if day >= REPORT_MID_DAY else k - 1
-        segments = [
-            p
-            for p in self.sim.scenario.policies
-            if p.id in self.sim.segments and not is_destination_segment(p.id)
-        ]
+        segments = [p for p in self.sim.scenario.policies if p.id in self.sim.segments]
         starts = {p.id: month_index(p.start) for p in segments}
         for policy in segments:
             end = month_index(policy.end) if policy.end else 10**9
@@ -272,9 +260,6 @@ class Targets:
         out = np.empty((n, len(self._approval_keys)))
         for j, keys in enumerate(self._approval_keys):
             path = np.stack([np.broadcast_to(values[key], (n,)) for key in keys])
-            if self._approval_us[j]:
-                us = [destination_segment(key.removesuffix(SHARE)) + SHARE for key in keys]
-                path = path * np.stack([np.broadcast_to(values[key], (n,)) for key in us])
             out[:, j] = path.mean(axis=0)
         return out
 
