@@ -58,17 +58,7 @@ REPORT_MID_DAY = 15  # a report dated from this day on counts its own month as e
 IMPLIED_WEIGHT = 0.5
 CAP = 6.0  # months: a stoppage this far from the event (or none) is a full miss
 QUIET_WEIGHT = 0.5  # stoppages where none was reported, beside the events' misses
-QUIET_LABEL = "output-months stopped per unreported (region, sector) pair, at most 1"
-
-
-def quiet_depth(share: np.ndarray) -> np.ndarray:
-    """(D, R, S) months of output stopped in each (region, sector) over the months of ``share``
-    (D, T, R, S), at most one: a pair 30% stopped for five months counts 1, one 4% stopped for
-    two 0.08. A count of pairs ever past the 1% threshold gave the calibration no gradient:
-    nearly every particle stops nearly every pair a little."""
-    return np.minimum(share.sum(axis=1), 1.0)
-
-
+QUIET_LABEL = "share of unreported (region, sector) pairs stopped"
 MIN_OBSERVATIONS = 3  # per family; fewer is reported as too few
 CHUNK = 128  # draws per engine call (bounds the memory of the dense shipments)
 FAILED = 1e3  # discrepancy of a draw whose run breaks mass balance
@@ -293,12 +283,12 @@ class Targets:
                                      arrays["demand"][..., magnets], sigma,
                                      params["buyer_pooling_share"])  # fmt: skip
         uses = c.demand0[..., magnets] > 0
-        share = sector_stopped(by_product, uses, arrays["shortage_share"])  # (D, T, R, S)
-        stopped = share >= st.THRESHOLD
+        stopped = sector_stopped(by_product, uses, arrays["shortage_share"]) >= st.THRESHOLD
         months = np.arange(stopped.shape[1])
         out = np.full((len(stopped), len(self.families["stoppages"].observed)), CAP)
         if self._quiet.any():
-            out[:, -1] = quiet_depth(share[:, self._quiet_from :])[:, self._quiet].mean(axis=1)
+            ever = np.asarray(stopped[:, self._quiet_from :].any(axis=1))  # (D, R, S)
+            out[:, -1] = ever[:, self._quiet].mean(axis=1)
         for j, (t, regions, s) in enumerate(self._events):
             hit = stopped[:, :, regions, s].any(axis=2)  # (D, T)
             offset = np.where(hit, months[None, :] - t, np.inf)
