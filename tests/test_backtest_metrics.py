@@ -54,6 +54,16 @@ def test_trough_and_recovery_by_hand() -> None:
     assert mt.trough(MOD, "2025-03", level) == ("2025-04", pytest.approx(0.7))
 
 
+def test_fall_from_the_month_before_to_the_trough_by_hand() -> None:
+    # OBS: 100 in February, 20 at the April trough -> 80%; MOD: 90 -> 30, 66.7%
+    assert mt.fall(OBS, "2025-03", "2025-04") == pytest.approx(0.8)
+    assert mt.fall(MOD, "2025-03", "2025-04") == pytest.approx(1 - 30 / 90)
+    assert math.isnan(mt.fall(OBS, "2025-01", "2025-04"))  # no month before the episode
+    assert math.isnan(mt.fall(OBS, "2025-03", None))
+    got = mt.series_metrics(OBS, MOD, "2025-03")
+    assert got["fall"] == pytest.approx(1 - 30 / 90) and got["observed_fall"] == pytest.approx(0.8)
+
+
 def test_naive_forecasts_by_hand() -> None:
     last = mt.naive_last_month(OBS)
     assert math.isnan(last["2025-01"]) and last["2025-04"] == 50

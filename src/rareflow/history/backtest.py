@@ -86,6 +86,8 @@ class BacktestResult:
             "observed_trough_month",
             "trough_depth",
             "observed_trough_depth",
+            "fall",
+            "observed_fall",
             "recovery_month",
             "observed_recovery_month",
         ]

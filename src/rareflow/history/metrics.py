@@ -53,6 +53,19 @@ def trough(series: pd.Series, episode_start: str, level: float) -> tuple[str | N
     return month, float(1.0 - after.min() / level)
 
 
+def fall(series: pd.Series, episode_start: str, trough_month: str | None) -> float:
+    """1 - value at the trough / value in the month before the episode: the fall as the news
+    reports it (China's magnet exports "fell 77% from March to May"); NaN where either month
+    has no value."""
+    before = str(pd.Period(episode_start, freq="M") - 1)
+    if trough_month is None:
+        return math.nan
+    start, low = series.get(before, math.nan), series.get(trough_month, math.nan)
+    if not (start > 0) or math.isnan(low):
+        return math.nan
+    return float(1.0 - low / start)
+
+
 def recovery(
     series: pd.Series, trough_month: str | None, level: float, share: float = 0.9
 ) -> str | None:
@@ -86,7 +99,8 @@ def series_metrics(
     """MAPE, correlation, and the episode's trough and recovery, modelled and observed.
 
     The pre-episode level of both is the observed one, so depths compare like with like; where
-    no observation precedes the episode, the modelled pre-episode level is used.
+    no observation precedes the episode, the modelled pre-episode level is used. ``fall`` is
+    each series' own, from its month before the episode to its trough.
     """
     level = pre_level(observed, episode_start)
     if not level > 0:
@@ -100,9 +114,11 @@ def series_metrics(
         "pre_level": level,
         "trough_month": mod_trough,
         "trough_depth": mod_depth,
+        "fall": fall(modelled, episode_start, mod_trough),
         "recovery_month": recovery(modelled, mod_trough, level),
         "observed_trough_month": obs_trough,
         "observed_trough_depth": obs_depth,
+        "observed_fall": fall(observed, episode_start, obs_trough),
         "observed_recovery_month": recovery(observed, obs_trough, level),
     }
 
@@ -115,6 +131,15 @@ def skill(observed: pd.Series, modelled: pd.Series, episode_start: str) -> dict[
         ("naive_last_year", naive_last_year(observed)),
     ):
         naive = series_metrics(observed, forecast, episode_start)
-        for key in ("n", "mape", "correlation", "trough_month", "trough_depth", "recovery_month"):
+        keys = (
+            "n",
+            "mape",
+            "correlation",
+            "trough_month",
+            "trough_depth",
+            "fall",
+            "recovery_month",
+        )
+        for key in keys:
             out[f"{name}_{key}"] = naive[key]
     return out
