@@ -52,7 +52,8 @@ _ACTOR_NAMES = {
 
 
 class TimelineEvent(BaseModel):
-    """One row of ``policy_events.csv`` and what the model makes of it."""
+    """One row of ``policy_events.csv`` (or of another shared table, ``table``) and what the
+    model makes of it."""
 
     model_config = ConfigDict(extra="forbid")
     date: str
@@ -67,6 +68,7 @@ class TimelineEvent(BaseModel):
     description: str = ""
     source_url: str = ""
     source_note: str = ""
+    table: str = ""  # the shared table it comes from, where not policy_events.csv
     modelled: bool
     why_not_modelled: str = ""
     policies: list[Policy] = Field(default_factory=list)
