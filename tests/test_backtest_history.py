@@ -33,10 +33,14 @@ def test_rows_cover_every_month_and_series_with_nulls_for_missing() -> None:
 def test_metrics_per_series_include_the_naive_forecasts() -> None:
     result = backtest(origins=())
     world = next(m for m in result.metrics if m["destination"] == "World")
-    for key in ("mape", "correlation", "trough_month", "trough_depth", "recovery_month"):
+    keys = ("mape", "correlation", "trough_month", "trough_depth", "fall", "recovery_month")
+    for key in keys:
         assert key in world
         assert f"naive_last_month_{key}" in world and f"naive_last_year_{key}" in world
     assert world["observed_trough_month"] == "2025-05"
+    # the news' "77% from March to May": 1,238 t in May against 5,361 t in March
+    assert world["observed_fall"] == pytest.approx(1 - 1238.235 / 5361.224, abs=1e-3)
+    assert 0.0 < world["fall"] < 1.0
     assert world["trough_month"] in {"2025-04", "2025-05", "2025-06"}  # the licence's dip
 
 

@@ -84,10 +84,10 @@ class BacktestResult:
             "correlation",
             "trough_month",
             "observed_trough_month",
-            "trough_depth",
-            "observed_trough_depth",
             "fall",
             "observed_fall",
+            "trough_depth",
+            "observed_trough_depth",
             "recovery_month",
             "observed_recovery_month",
         ]
