@@ -154,6 +154,10 @@ def test_events_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
         assert key in first
     assert first["modelled"] is True and first["policies"] == ["cn-quota-2010"]
     assert first["source"].startswith("https://")
+    assert first["table"] == "policy_events.csv"
+    assert cli(["events", "--since", "2025-04", "--until", "2025-04", "--format", "json"]) == 0
+    tables = {r["table"] for r in json.loads(capsys.readouterr().out)}
+    assert tables == {"policy_events.csv", "trade_flows_annual.csv"}  # MP's halt
 
 
 def test_events_cli_table_and_bad_date(capsys: pytest.CaptureFixture[str]) -> None:

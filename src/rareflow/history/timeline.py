@@ -209,6 +209,7 @@ def event_row(event: TimelineEvent) -> dict[str, object]:
         "targets": event.targets,
         "description": event.description,
         "source": event.source,
+        "table": event.table or "policy_events.csv",
         "modelled": event.modelled,
         "why_not_modelled": event.why_not_modelled,
         "policies": [p.id for p in event.policies],
