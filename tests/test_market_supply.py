@@ -12,6 +12,7 @@ import pytest
 
 from rareflow.data.network import load_network
 from rareflow.engine import market
+from rareflow.engine.numeric import AT_TARGET_SHARE
 from rareflow.engine.static import Static, build_static
 from rareflow.model.compiled import compile_network
 
@@ -56,7 +57,7 @@ def test_idle_plants_offer_what_their_surplus_inputs_can_make(static: Static) ->
     net = static.net
     k = net.processes.index("make_sintered")
     deu = net.regions.index("DEU")
-    idle_t = 0.5 * float(net.capacity[deu, k])
+    idle_t = (0.5 - AT_TARGET_SHARE) * float(net.capacity[deu, k])  # full load at 1 - 1e-6
     recipe = net.recipe_in[k]
     scarce = recipe[net.products.index("ndpr_metal")]  # the input that binds first
     little = magnets_offered(static, month_flows(static, 0.1 * idle_t * scarce), "DEU")
@@ -72,8 +73,23 @@ def test_mines_need_no_feed(static: Static) -> None:
     spare = market.spare_supply(static, flows)
     k = net.processes.index("mine_light")
     p = net.products.index("concentrate_light")
-    made = (flows.capacity - flows.activity)[0, :, k] * net.recipe_out[k, p]
+    idle = flows.capacity * (1.0 - AT_TARGET_SHARE) - flows.activity  # full load: none idle
+    made = idle[0, :, k] * net.recipe_out[k, p]
     assert np.all(spare[0, :, p] >= made * (1.0 - 1e-12))
+
+
+def test_round_off_is_no_spare_supply(static: Static) -> None:
+    """A stock exported to zero leaves 1e-13 t, a plant at full load 1e-13 t of idle capacity:
+    neither is spare supply (either drew an importer's whole moved share, on one of the numpy
+    and compiled paths and not the other)."""
+    net = static.net
+    aus, p = net.regions.index("AUS"), net.products.index("concentrate_light")
+    flows = month_flows(static, 0.0)
+    flows.activity = flows.capacity * (1.0 - 1e-15)  # every plant at full load, to round-off
+    flows.stock_end[0, aus, p] = flows.target[0, aus, p] * (1.0 + AT_TARGET_SHARE) + 4.5e-13
+    assert not market.spare_supply(static, flows).any()
+    flows.stock_end[0, aus, p] += 1.0  # a tonne is spare
+    assert market.spare_supply(static, flows)[0, aus, p] == pytest.approx(1.0, rel=1e-6)
 
 
 def test_idle_plants_down_the_chain_feed_each_other(static: Static) -> None:

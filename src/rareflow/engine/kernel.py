@@ -34,9 +34,10 @@ from numba.core import config as numba_config
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_lock import global_compiler_lock
 
-from rareflow.engine.numeric import AT_TARGET_SHARE, SCALE_FLOOR, TINY, TOLERANCE
+from rareflow.engine.numeric import AT_TARGET_SHARE, SCALE_FLOOR, SPARE_FLOOR_T, TINY, TOLERANCE
 
 AT_TARGET = 1.0 + AT_TARGET_SHARE  # stock above target x this is surplus (``surplus_stock``)
+AT_CAPACITY = 1.0 - AT_TARGET_SHARE  # activity above capacity x this leaves none idle
 TILE = 16  # draws side by side in the innermost loops (four AVX2 vectors of float64)
 # Arc indices are unsigned: numba wraps a signed index that may be negative (a compare and
 # an add per access), and an arc loop's index work weighs as much as its lanes' arithmetic.
@@ -1282,11 +1283,15 @@ def _update_sourcing(
                 k = topo.stage_procs[j]
                 lo, hi = topo.proc_in_ptr[k], topo.proc_in_ptr[k + 1]
                 for t in range(TILE):
-                    run = max(capacity[r, k, t] - activity[r, k, t], 0.0)
+                    run = max(capacity[r, k, t] * AT_CAPACITY - activity[r, k, t], 0.0)
                     for n in range(lo, hi):
                         run = min(run, spare[r, topo.proc_in_product[n], t] / topo.proc_in_value[n])
                     for n in range(topo.proc_out_ptr[k], topo.proc_out_ptr[k + 1]):
                         spare[r, topo.proc_out_product[n], t] += run * topo.proc_out_value[n]
+        for p in range(n_p):  # round-off is no spare supply (``numeric.SPARE_FLOOR_T``)
+            for t in range(TILE):
+                if spare[r, p, t] < SPARE_FLOOR_T:
+                    spare[r, p, t] = 0.0
     share, lag = state.share[b], w.scale
     wt = weight if fx.taxed else allow  # without tariffs the weight is the allowance
     for t in range(TILE):

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from rareflow.engine.numeric import AT_TARGET_SHARE, safe_div
+from rareflow.engine.numeric import AT_TARGET_SHARE, SPARE_FLOOR_T, safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import PIPELINE_MONTHS, Flows, State
 from rareflow.engine.static import ENTRY_LAGS, Static
@@ -228,7 +228,10 @@ def spare_supply(static: Static, flows: Flows) -> np.ndarray:
     """
     recipe_in, recipe_out = static.net.recipe_in, static.net.recipe_out
     spare = surplus_stock(flows)
-    idle = np.maximum(flows.capacity - flows.activity, 0.0)
+    # activity within AT_TARGET_SHARE of capacity is at capacity (no round-off idle capacity),
+    # and spare below SPARE_FLOOR_T is none: one exporter's 1e-13 t drew an importer's whole
+    # moved share onto it in the numpy path, not in the compiled one (MP's 2025 halt)
+    idle = np.maximum(flows.capacity * (1.0 - AT_TARGET_SHARE) - flows.activity, 0.0)
     for stage in static.stages:  # in chain order: a stage's inputs are complete before it
         ks = stage.processes
         if not ks.size:
@@ -238,6 +241,7 @@ def spare_supply(static: Static, flows: Flows) -> np.ndarray:
         feed = np.where(uses, per_input, np.inf).min(axis=-1)  # (D, R, Ks) t activity
         made = np.minimum(idle[:, :, ks], feed) @ recipe_out[ks][:, stage.products]
         spare[:, :, stage.products] += made
+    spare[spare < SPARE_FLOOR_T] = 0.0
     return spare
 
 
