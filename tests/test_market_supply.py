@@ -57,7 +57,7 @@ def test_idle_plants_offer_what_their_surplus_inputs_can_make(static: Static) ->
     net = static.net
     k = net.processes.index("make_sintered")
     deu = net.regions.index("DEU")
-    idle_t = (0.5 - AT_TARGET_SHARE) * float(net.capacity[deu, k])  # full load at 1 - 1e-6
+    idle_t = 0.5 * float(net.capacity[deu, k])
     recipe = net.recipe_in[k]
     scarce = recipe[net.products.index("ndpr_metal")]  # the input that binds first
     little = magnets_offered(static, month_flows(static, 0.1 * idle_t * scarce), "DEU")
@@ -73,8 +73,7 @@ def test_mines_need_no_feed(static: Static) -> None:
     spare = market.spare_supply(static, flows)
     k = net.processes.index("mine_light")
     p = net.products.index("concentrate_light")
-    idle = flows.capacity * (1.0 - AT_TARGET_SHARE) - flows.activity  # full load: none idle
-    made = idle[0, :, k] * net.recipe_out[k, p]
+    made = (flows.capacity - flows.activity)[0, :, k] * net.recipe_out[k, p]
     assert np.all(spare[0, :, p] >= made * (1.0 - 1e-12))
 
 

@@ -37,7 +37,6 @@ from numba.core.compiler_lock import global_compiler_lock
 from rareflow.engine.numeric import AT_TARGET_SHARE, SCALE_FLOOR, SPARE_FLOOR_T, TINY, TOLERANCE
 
 AT_TARGET = 1.0 + AT_TARGET_SHARE  # stock above target x this is surplus (``surplus_stock``)
-AT_CAPACITY = 1.0 - AT_TARGET_SHARE  # activity above capacity x this leaves none idle
 TILE = 16  # draws side by side in the innermost loops (four AVX2 vectors of float64)
 # Arc indices are unsigned: numba wraps a signed index that may be negative (a compare and
 # an add per access), and an arc loop's index work weighs as much as its lanes' arithmetic.
@@ -1283,7 +1282,7 @@ def _update_sourcing(
                 k = topo.stage_procs[j]
                 lo, hi = topo.proc_in_ptr[k], topo.proc_in_ptr[k + 1]
                 for t in range(TILE):
-                    run = max(capacity[r, k, t] * AT_CAPACITY - activity[r, k, t], 0.0)
+                    run = max(capacity[r, k, t] - activity[r, k, t], 0.0)
                     for n in range(lo, hi):
                         run = min(run, spare[r, topo.proc_in_product[n], t] / topo.proc_in_value[n])
                     for n in range(topo.proc_out_ptr[k], topo.proc_out_ptr[k + 1]):

@@ -228,10 +228,7 @@ def spare_supply(static: Static, flows: Flows) -> np.ndarray:
     """
     recipe_in, recipe_out = static.net.recipe_in, static.net.recipe_out
     spare = surplus_stock(flows)
-    # activity within AT_TARGET_SHARE of capacity is at capacity (no round-off idle capacity),
-    # and spare below SPARE_FLOOR_T is none: one exporter's 1e-13 t drew an importer's whole
-    # moved share onto it in the numpy path, not in the compiled one (MP's 2025 halt)
-    idle = np.maximum(flows.capacity * (1.0 - AT_TARGET_SHARE) - flows.activity, 0.0)
+    idle = np.maximum(flows.capacity - flows.activity, 0.0)
     for stage in static.stages:  # in chain order: a stage's inputs are complete before it
         ks = stage.processes
         if not ks.size:
@@ -241,6 +238,8 @@ def spare_supply(static: Static, flows: Flows) -> np.ndarray:
         feed = np.where(uses, per_input, np.inf).min(axis=-1)  # (D, R, Ks) t activity
         made = np.minimum(idle[:, :, ks], feed) @ recipe_out[ks][:, stage.products]
         spare[:, :, stage.products] += made
+    # round-off is none (a stock exported to zero kept 1e-13 t in the numpy step, 0 in the
+    # kernel, and drew an importer's whole moved share onto it; so would idle capacity's)
     spare[spare < SPARE_FLOOR_T] = 0.0
     return spare
 

@@ -11,13 +11,13 @@ TINY = 1e-200
 # (t) below which the tolerance is absolute (1e-9 t). The numpy check and the kernel share them.
 TOLERANCE = 1e-9
 SCALE_FLOOR = 1.0
-# Stock within this share of its target is at target (``market.surplus_stock``), and activity
-# within it of capacity is at capacity (``market.spare_supply``): restocking converges on the
-# target and plants run at full load, and a round-off surplus or idle capacity must not draw a
-# blocked importer's whole moved share (the numpy step and the kernel round it differently).
+# Stock within this share of its target is at target (``market.surplus_stock``): restocking
+# converges on the target, and a round-off surplus must not draw a blocked importer's whole
+# moved share (the numpy step and the kernel round it differently).
 AT_TARGET_SHARE = 1e-6
 # Spare supply below this (t) is none (``market.spare_supply``): the round-off left of a stock
-# exported to zero (1e-13 t) drew an importer's whole moved share onto it.
+# exported to zero, whose target is 0 (1e-13 t), or of a plant at full load drew an importer's
+# whole moved share onto it.
 SPARE_FLOOR_T = 1e-6
 
 
