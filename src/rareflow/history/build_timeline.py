@@ -642,8 +642,10 @@ def entry(row: pd.Series) -> dict[str, Any]:
     }
 
 
-# (table, the row's identifying columns, the event) for events policy_events.csv lacks.
-SUPPLEMENT: tuple[tuple[str, dict[str, str], dict[str, Any]], ...] = (
+# Events policy_events.csv lacks: (table, the row's identifying columns, the event in
+# policy_events.csv's columns; the source is that row's). Mapped in MAPPING like the others.
+MP_HALT = "MP Materials halts concentrate shipments to China"  # under 60: MAPPING key
+SUPPLEMENT: tuple[tuple[str, dict[str, str], dict[str, str]], ...] = (
     (
         "trade_flows_annual.csv",
         {"reporter": "China", "flow": "import", "product": "rare earth concentrates",
@@ -655,35 +657,37 @@ SUPPLEMENT: tuple[tuple[str, dict[str, str], dict[str, Any]], ...] = (
             "action": "impose",
             "items": "rare-earth concentrate (Mountain Pass bastnaesite)",
             "targets": "China",
-            "reference": "MP Materials halts concentrate shipments to China (customs data)",
+            "reference": MP_HALT,
             "description": "MP Materials stopped shipping concentrate to China in April 2025, "
             "after China's 125% tariff on US goods: China's concentrate imports fell 45.6% year "
             "on year in January-September 2025 (the US 99.3% of them), with none from the US "
             "in June, August and September.",
-            "policies": [
-                {
-                    "id": "us-mp-halt-2025",
-                    "type": "export_ban",
-                    "actor": "USA",
-                    "items": _items(["concentrate_light"]),
-                    "targets": ["CHN"],
-                    "start": "2025-04",
-                }
-            ],
-            "assumptions": [
-                "start 2025-04: the source dates the halt to April, without a day",
-                "no end: no source in the data reports a resumption (MOFCOM listed MP "
-                "Materials for a dual-use export ban in June 2026)",
-                "leakage_share 0: no US concentrate reached China in June, August and "
-                "September; July is not given",
-            ],
         },
     ),
 )  # fmt: skip
+MAPPING[MP_HALT] = {
+    "policies": [
+        {
+            "id": "us-mp-halt-2025",
+            "type": "export_ban",
+            "actor": "USA",
+            "items": _items(["concentrate_light"]),
+            "targets": ["CHN"],
+            "start": "2025-04",
+        }
+    ],
+    "assumptions": [
+        "start 2025-04: the source dates the halt to April, without a day",
+        "no end: no source in the data reports a resumption (MOFCOM listed MP Materials for a "
+        "dual-use export ban in June 2026)",
+        "leakage_share 0: no US concentrate reached China in June, August and September; July "
+        "is not given",
+    ],
+}
 
 
 def supplement(facts: Path = FACTS_DIR) -> list[dict[str, Any]]:
-    """The ``SUPPLEMENT`` events with their table's source and note copied in."""
+    """The ``SUPPLEMENT`` events as timeline entries, their table's source and note copied in."""
     out = []
     for table, key, event in SUPPLEMENT:
         frame = pd.read_csv(facts / table, dtype=str, keep_default_na=False)
@@ -691,16 +695,10 @@ def supplement(facts: Path = FACTS_DIR) -> list[dict[str, Any]]:
         if len(hit) != 1:
             raise ValueError(f"{table}: {len(hit)} rows match {key}, expected one")
         row = hit.iloc[0]
-        source = {"source_url": _text(row["source_url"]),
-                  "source_note": f"{_text(row['source_note'])}: {_text(row['notes'])}"}  # fmt: skip
-        policies = [{**p, "description": event["description"],
-                     "source": f"{source['source_url']} ({event['reference']})"}
-                    for p in event["policies"]]  # fmt: skip
-        out.append({"date": event["date"], "effective": "", "expiry": "", **{
-            k: event[k] for k in ("actor", "instrument", "action", "items", "targets",
-                                  "reference", "description")}, **source, "table": table,
-            "modelled": True, "why_not_modelled": "", "policies": policies, "ends": [],
-            "calibrated": [], "assumptions": event["assumptions"]})  # fmt: skip
+        note = f"{_text(row['source_note'])}: {_text(row['notes'])}"
+        fields = {"effective_date": "", "expiry_date": "", **event,
+                  "source_url": _text(row["source_url"]), "source_note": note}  # fmt: skip
+        out.append({**entry(pd.Series(fields)), "table": table})
     return out
 
 
