@@ -80,6 +80,7 @@ def build_tables(facts_dir: Path, calibration_dir: Path | None = None) -> dict[s
         "capacities": capacity.capacities(production, facts, a, rout),
         "projects": capacity.projects(facts, a),
         "inventories": sector_data.inventories(facts),
+        "transit": sector_data.transit(),
         "intensities": sector_data.intensities(facts, price_table, demand_table, platform_table),
         "platforms": platform_table,
         "value_added": loss_tables.value_added(),

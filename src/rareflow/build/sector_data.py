@@ -120,6 +120,45 @@ def inventories(facts: Facts) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Months an import spends between the exporter's customs record and arrival, by importer
+# (China ships most of what every other region imports). No table in the data gives transit
+# times: each is an assumption from liner distances, plus about a week of loading and
+# clearance; magnets also fly (days), which these leave out.
+TRANSIT_MONTHS = {
+    ("JPN", "KOR"): (0.25, "short sea from Chinese ports (days) and about a week at ports"),
+    ("VNM", "MYS", "THA", "MMR"): (
+        0.3,
+        "short sea or overland from China (about a week) and about a week at ports",
+    ),
+    ("IND", "AUS"): (0.6, "2-3 weeks at sea from Chinese ports and about a week at ports"),
+    ("USA", "MEX", "ROW"): (
+        0.8,
+        "trans-Pacific or longer: 2-3 weeks at sea, ports and inland legs",
+    ),
+    ("DEU", "XEU", "GBR"): (
+        1.0,
+        "Asia-Europe liner service, 4-5 weeks: capped at the one month the model carries at sea",
+    ),
+    ("CHN",): (
+        0.5,
+        "concentrate from the US and Australia (weeks at sea) and from Myanmar (overland, days)",
+    ),
+}
+
+
+def transit() -> pd.DataFrame:
+    """Months each region's imports are at sea (``TRANSIT_MONTHS``, assumptions)."""
+    rows = [
+        prov_row({"region": region, "transit_months": months}, Prov("assumption", why))
+        for regions, (months, why) in TRANSIT_MONTHS.items()
+        for region in regions
+    ]
+    missing = set(REGION_CODES) - {str(r["region"]) for r in rows}
+    if missing:
+        raise ValueError(f"TRANSIT_MONTHS has no transit time for {sorted(missing)}")
+    return pd.DataFrame(rows)
+
+
 DOWNSTREAM_MULTIPLE = 10.0
 
 

@@ -321,6 +321,26 @@ TABLES: dict[str, Table] = {
             key=("region", "product"),
         ),
         Table(
+            "transit",
+            "Months a region's imports spend between the exporter's customs record and arrival "
+            "(a region left out, or the file, receives its imports the month they are shipped).",
+            (
+                REGION,
+                Column(
+                    "transit_months",
+                    "float",
+                    "Share of a month between shipment and arrival: that share of a month's "
+                    "shipments arrives the next month (at most one month).",
+                    unit="months",
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+            ),
+            key=("region",),
+            min_rows=0,
+            optional=True,
+        ),
+        Table(
             "intensities",
             "Product needed per unit of sector output, and the value of one unit.",
             (

@@ -88,6 +88,8 @@ def topology(static: Static, origins: np.ndarray) -> kn.Topology:
         arc_exporter=u64(arcs.exporter),
         arc_importer=u64(arcs.importer),
         share0=f64(arcs.share0),
+        transit=f64(arcs.transit),
+        at_sea0=f64(static.at_sea0),
         price0=f64(net.price0),
         market_of=i64(static.market_of),
         substitutable=np.ascontiguousarray(static.substitutable, dtype=np.bool_),
@@ -271,6 +273,7 @@ def kernel_state(state: State) -> kn.KState:
         carries=np.ascontiguousarray((share != 0.0).any(axis=-1)),
         backlog_units=tiled(state.backlog_units),
         backlog_usd=tiled(state.backlog_usd),
+        at_sea=tiled(state.at_sea.T),
     )
 
 

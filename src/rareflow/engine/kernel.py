@@ -140,6 +140,8 @@ class Topology(NamedTuple):
     arc_exporter: np.ndarray  # (A,) INDEX
     arc_importer: np.ndarray  # (A,) INDEX
     share0: np.ndarray  # (A,)
+    transit: np.ndarray  # (A,) months at sea (``Arcs.transit``)
+    at_sea0: np.ndarray  # (R, P) t at sea to the region at baseline, trend 1
     price0: np.ndarray  # (P, M)
     market_of: np.ndarray  # (R,) int
     substitutable: np.ndarray  # (P,) bool
@@ -218,6 +220,7 @@ class KState(NamedTuple):
     carries: np.ndarray  # (NT, A) bool: the arc has a sourcing share in some draw of the tile
     backlog_units: np.ndarray  # (NT, R, S, W, T)
     backlog_usd: np.ndarray  # (NT, R, S, W, T)
+    at_sea: np.ndarray  # (NT, A, T)
 
 
 class Out(NamedTuple):
@@ -226,6 +229,7 @@ class Out(NamedTuple):
 
     production: np.ndarray  # (D, R, P)
     inventory: np.ndarray  # (D, R, P)
+    in_transit: np.ndarray  # (D, R, P)
     demand: np.ndarray  # (D, R, P)
     shortage: np.ndarray  # (D, R, P)
     shortage_share: np.ndarray  # (D, R, S)
@@ -265,6 +269,7 @@ class Work(NamedTuple):
     carried: np.ndarray  # (R, P, O, T) t of each tracked origin carried in by imports
     spare: np.ndarray  # (R, P, T) t spare supply; scratch before sourcing
     kept: np.ndarray  # (R, P, T) sourcing sums; scratch before sourcing
+    sea: np.ndarray  # (R, P, T) t at sea to the region short of the baseline's (the plan's)
     alt: np.ndarray  # (R, P, T) sourcing sums
     capacity: np.ndarray  # (R, K, T) t activity available
     desired: np.ndarray  # (R, K, T) t activity wanted
@@ -333,7 +338,7 @@ def work(
 _WORK_DIMS = {
     **dict.fromkeys(("stock", "purchase", "release", "target", "final",
                      "orders", "home_need", "fill", "production", "use", "foreign",
-                     "imports", "exports", "served", "spare", "kept", "alt"), "R, P"),
+                     "imports", "exports", "served", "spare", "kept", "alt", "sea"), "R, P"),
     **dict.fromkeys(("origin_in", "carried"), "R, P, O"),
     **dict.fromkeys(("capacity", "desired", "activity"), "R, K"),
     **dict.fromkeys(("weighted", "primary"), "K"),
@@ -459,6 +464,7 @@ def _plan(
         w.inv_g[t] = 1.0 / w.g[t]
         w.inv_restock[t] = 1.0 / prm[RESTOCK, t]
     g, per_restock = w.g, w.inv_restock
+    _at_sea(topo, state.at_sea[b], g, w.sea)
     release = fx.release[_at(fx.release.shape[0], b)]
     wanted = fx.purchase[_at(fx.purchase.shape[0], b)]
     reserve = fx.reserve[_at(fx.reserve.shape[0], b)]
@@ -543,7 +549,7 @@ def _uses(
 def _gap(w: Work, r: int, p: int, t: int) -> float:
     """t the stock falls short of its target ``restock`` months ahead (the plan's ``gap``),
     recomputed where it is read rather than kept in an array of its own."""
-    return w.target[r, p, t] * w.ahead[t] - w.stock[r, p, t]
+    return w.target[r, p, t] * w.ahead[t] - w.stock[r, p, t] + w.sea[r, p, t]
 
 
 @inline
@@ -794,6 +800,11 @@ def _ship(
     for r in range(n_r):
         for p in prods:
             carried[r, p, :, :] = 0.0
+    at_sea = state.at_sea[b]
+    for p in prods:  # arcs that carry no orders this month: only what was at sea arrives
+        for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
+            if not carries[a]:
+                _arrive(topo, a, 0.0, xs, origin, at_sea, w)
     quotas = fx.quota_mask.shape[0]
     for j in range(first_active, n):  # served, and booked at once unless quotas scale it
         a = active[j]
@@ -801,11 +812,11 @@ def _ship(
         for t in range(TILE):
             xs[a, t] *= w.served[e, p, t]
         if not quotas:
-            _book(topo, a, xs, origin, w)
+            _book(topo, a, xs, origin, at_sea, w)
     for q in range(quotas):
         _apply_quotas(fx.quota_mask[q], active[first_active:n], xs, quota[q], w)
     for j in range(first_active, n if quotas else first_active):
-        _book(topo, active[j], xs, origin, w)
+        _book(topo, active[j], xs, origin, at_sea, w)
     for r in range(n_r):
         for p in prods:
             for o in range(origin.shape[2]):
@@ -819,17 +830,57 @@ def _ship(
 
 
 @inline
-def _book(topo: Topology, a: int, xs: np.ndarray, origin: np.ndarray, w: Work) -> None:
-    """Arc a's shipments into its importer's imports and exporter's exports, the tracked
-    origins they carry (``w.carried``) and the least shipment (``w.lowest``, checked)."""
-    p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
+def _book(
+    topo: Topology, a: int, xs: np.ndarray, origin: np.ndarray, at_sea: np.ndarray, w: Work
+) -> None:
+    """Arc a's shipments into its exporter's exports and the least shipment (``w.lowest``,
+    checked), and its arrivals (``_arrive``)."""
+    e, p = topo.arc_exporter[a], topo.arc_product[a]
     for t in range(TILE):
-        w.imports[i, p, t] += xs[a, t]
         w.exports[e, p, t] += xs[a, t]
         w.lowest[t] = min(w.lowest[t], xs[a, t])
+    _arrive(topo, a, 1.0, xs, origin, at_sea, w)
+
+
+@inline
+def _arrive(
+    topo: Topology,
+    a: int,
+    ships: float,
+    xs: np.ndarray,
+    origin: np.ndarray,
+    at_sea: np.ndarray,
+    w: Work,
+) -> None:
+    """``step.arrivals`` on arc a: what was at sea and the share ``1 - transit`` of this
+    month's shipments (``ships`` 0: the arc ships nothing this month) into the importer's
+    imports, with the tracked origins they carry (``w.carried``); the rest goes to sea."""
+    p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
+    stays = topo.transit[a]
+    for t in range(TILE):
+        shipped = ships * xs[a, t]
+        arrive = at_sea[a, t] + (1.0 - stays) * shipped
+        at_sea[a, t] = stays * shipped
+        w.used[t] = arrive  # scratch until the next stage's processes
+        w.imports[i, p, t] += arrive
     for o in range(origin.shape[2]):
         for t in range(TILE):
-            w.carried[i, p, o, t] += xs[a, t] * origin[e, p, o, t]
+            w.carried[i, p, o, t] += w.used[t] * origin[e, p, o, t]
+
+
+@inline
+def _at_sea(topo: Topology, at_sea: np.ndarray, g: np.ndarray, sea: np.ndarray) -> None:
+    """(R, P, T) t at sea to each region short of its baseline's (``step.step``'s part of
+    the gap): ``at_sea0 x g`` less the arcs' tonnes at sea (at_sea: (A, T))."""
+    n_r, n_p = topo.at_sea0.shape
+    for r in range(n_r):
+        for p in range(n_p):
+            for t in range(TILE):
+                sea[r, p, t] = topo.at_sea0[r, p] * g[t]
+    for a in range(at_sea.shape[0]):
+        i, p = topo.arc_importer[a], topo.arc_product[a]
+        for t in range(TILE):
+            sea[i, p, t] -= at_sea[a, t]
 
 
 @inline
@@ -882,6 +933,11 @@ def _finish(topo: Topology, state: KState, b: int, w: Work, release: np.ndarray,
         d = b * TILE + t
         _record(out.production, d, w.production, t)
         _record(out.inventory, d, w.stock, t)
+        if out.in_transit.shape[0]:
+            out.in_transit[d, :, :] = 0.0
+            for a in range(state.at_sea.shape[1]):
+                i, p = topo.arc_importer[a], topo.arc_product[a]
+                out.in_transit[d, i, p] += state.at_sea[b, a, t]
         _record(out.demand, d, w.final, t)
         if out.shortage.shape[0]:
             for r in range(n_r):
@@ -1348,6 +1404,7 @@ TWINS = {
     "step.origin_share": "_node_factors",
     "step.ship": "_ship",
     "step.apply_quotas": "_apply_quotas",
+    "step.arrivals": "_arrive",
     "step.run_stage_processes": "_run_stage_processes",
     "step.sector_losses": "_sector_losses",
     "step.settle": "_settle",

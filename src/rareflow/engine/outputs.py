@@ -12,6 +12,7 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "production": (("region", "product"), "t/month"),
     "shipments": (("product", "region", "partner"), "t/month"),
     "inventory": (("region", "product"), "t"),
+    "in_transit": (("region", "product"), "t"),
     "demand": (("region", "product"), "t/month"),
     "shortage": (("region", "product"), "t/month"),
     "shortage_share": (("region", "sector"), "fraction"),

@@ -60,6 +60,7 @@ def _recorded(flows: Flows, state: State, keep: Sequence[str]) -> dict[str, np.n
         "production": flows.production,
         "shipments": flows.shipments,
         "inventory": flows.stock_end,
+        "in_transit": flows.in_transit,
         "demand": flows.demand,
         "shortage": flows.shortage,
         "shortage_share": flows.shortage_share,

@@ -39,6 +39,7 @@ class State:
     # ago (W = the longest catch-up window of the draws, at least 1)
     backlog_units: np.ndarray  # (D, R, S, W) units
     backlog_usd: np.ndarray  # (D, R, S, W) their gross output, USD
+    at_sea: np.ndarray  # (A, D) t shipped last month on each trade arc, arriving this month
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Flows:
 
     stock_start: np.ndarray  # (D, R, P) t, start of month
     stock_end: np.ndarray  # (D, R, P) t, end of month
+    in_transit: np.ndarray  # (D, R, P) t shipped to the region, at sea at the end of month
     activity: np.ndarray  # (D, R, K) t activity
     production: np.ndarray  # (D, R, P)
     process_use: np.ndarray  # (D, R, P)
@@ -108,6 +110,11 @@ def initial_state(
         entered=np.zeros((draws, n_k)),
         backlog_units=np.zeros((draws, n_r, len(net.sectors), backlog_ages(window))),
         backlog_usd=np.zeros((draws, n_r, len(net.sectors), backlog_ages(window))),
+        # last month's baseline shipments at sea (trend of the month before the first)
+        at_sea=np.ascontiguousarray(
+            static.arcs.at_sea0[:, None]
+            * np.broadcast_to(np.asarray(growth(static, first_month - 1, rate)), (draws,))
+        ),
     )
 
 

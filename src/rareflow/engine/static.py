@@ -68,6 +68,9 @@ class Arcs:
     stage_importer: tuple[np.ndarray, ...]
     staged: bool  # every arc belongs to a stage (so the stages write every shipment)
     has_imports: np.ndarray  # (R x P,) bool: importer node had baseline imports
+    # stock in transit: a share ``transit`` of an arc's shipments arrives the next month
+    transit: np.ndarray  # (A,) months at sea (0-1): the importer's ``transit_months``
+    at_sea0: np.ndarray  # (A,) t at sea at the start of a baseline month, at trend 1
     _cache: dict[bytes, tuple[np.ndarray, sp.csr_matrix]] = field(default_factory=dict)
 
     @property
@@ -144,6 +147,7 @@ class Static:
     stage_recipes: tuple[np.ndarray, ...]
     base_month: int  # absolute month index of the base year's midpoint
     arcs: Arcs  # trade arcs that can carry shipments
+    at_sea0: np.ndarray  # (R, P) t of the region's baseline imports at sea, at trend 1
     # market depth (``market.py``): ln(largest product market value / this product's), 0 where
     # unpriced or not made; thinness = exp(price_thinness_exponent x log_thinness)
     log_thinness: np.ndarray  # (P,)
@@ -261,7 +265,8 @@ def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None
             for st in stages
         ),
         base_month=net.base_year * 12 + 6,
-        arcs=_arcs(net, stages, trade, share0, extra_exporters),
+        arcs=(arcs := _arcs(net, stages, trade, share0, extra_exporters)),
+        at_sea0=(arcs.to_importer @ arcs.at_sea0).reshape(n_r, -1),
         log_thinness=log_thinness(net, production0),
         **_entry(net),
     )
@@ -366,6 +371,8 @@ def _arcs(
         stage_importer=tuple(s_i),
         staged=sum(np.arange(n_a)[a].size for a in stage_arcs) == n_a,
         has_imports=has_imports.T.reshape(-1),
+        transit=net.transit_months[i],
+        at_sea0=net.transit_months[i] * trade[p, e, i],
     )
 
 

@@ -119,6 +119,18 @@ def ship(
     return wanted, foreign
 
 
+def arrivals(
+    transit: np.ndarray, shipped: np.ndarray, at_sea: np.ndarray, arcs: Index
+) -> np.ndarray:
+    """(As, D) t arriving on a stage's arcs: what was at sea since last month, and the share
+    ``1 - transit`` (As,) of this month's ``shipped`` (As, D); the rest of it goes to sea
+    (``at_sea``, (A, D), updated in place). Tonnes at sea carry their exporter's origin
+    shares at arrival."""
+    arrive = at_sea[arcs] + (1.0 - transit[:, None]) * shipped
+    at_sea[arcs] = transit[:, None] * shipped
+    return arrive
+
+
 def apply_quotas(
     shipments: np.ndarray, arcs: Index, quotas: list[Quota], left: list[np.ndarray]
 ) -> np.ndarray:
@@ -344,7 +356,9 @@ def step(
     target = net.cover_months * per_draw(prm["cover_multiple"], 3) * static.use0 * g3
     # aim at the target ``restock`` months ahead so that stocks keep pace with a growing trend
     ahead = (1.0 + per_draw(prm["demand_growth_per_year"], 3)) ** (restock / 12.0)
-    gap = target * ahead - stock
+    # the stock position counts what is at sea to the region (``Static.at_sea0`` at baseline)
+    at_sea = node_rows(static.arcs.to_importer @ state.at_sea, stock.shape[1])  # (D, R, P)
+    gap = target * ahead - stock + (static.at_sea0 * g3 - at_sea)
     trend = g3 * state.demand_mult  # (D, R, P): the same multiple for every sector
     final = static.final0 * trend
     capacity = month_capacity(static, month, prm, added, fx, state.entered)
@@ -404,12 +418,13 @@ def step(
         if xs is not out:
             shipments[arcs] = xs
         to_e, to_i = static.arcs.stage_to_exporter[k], static.arcs.stage_to_importer[k]
-        imports[:, :, ps] = node_rows(to_i @ xs, n_r)
+        arrive = arrivals(static.arcs.transit[arcs], xs, state.at_sea, arcs)
+        imports[:, :, ps] = node_rows(to_i @ arrive, n_r)
         exports[:, :, ps] = node_rows(to_e @ xs, n_r)
         stock[:, :, ps] += imports[:, :, ps] - exports[:, :, ps]
         for o in range(len(origins) if origin_in is not None else 0):
             carried = take(node_columns(state.origin[:, :, ps, o]), static.arcs.stage_exporter[k])
-            origin_in[:, :, ps, o] += node_rows(to_i @ (xs * carried), n_r)  # type: ignore[index]
+            origin_in[:, :, ps, o] += node_rows(to_i @ (arrive * carried), n_r)  # type: ignore[index]
         fill[:, :, ps] = np.clip(safe_div(stock[:, :, ps], home_need[:, :, ps], fill=1.0), 0.0, 1.0)
         stock[:, :, ps] -= final[:, :, ps] * fill[:, :, ps]
 
@@ -423,6 +438,7 @@ def step(
     return Flows(
         stock_start=start,
         stock_end=stock,
+        in_transit=node_rows(static.arcs.to_importer @ state.at_sea, n_r),
         activity=activity,
         production=production,
         process_use=use,

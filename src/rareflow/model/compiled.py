@@ -48,6 +48,8 @@ class CompiledNetwork:
     demand0: np.ndarray  # (R, S, P) t per month final use, baseline
     stock_change0: np.ndarray  # (R, P) t per month, baseline
     cover_months: np.ndarray  # (R, P) target stock in months of use
+    transit_months: np.ndarray  # (R,) months an import spends at sea (0-1): that share of a
+    # month's shipments to the region arrives the next month
     price0: np.ndarray  # (P, M) USD per kg, baseline
     content: np.ndarray  # (P, E) t element per t product
     kg_per_unit: np.ndarray  # (S, P) kg of product per unit of sector output (0: not used)
@@ -99,6 +101,15 @@ def _matrix(frame: pd.DataFrame, rows: list[str], cols: list[str], r: str, c: st
         ri = _codes(rows, frame[r])
         ci = _codes(cols, frame[c])
         np.add.at(out, (ri, ci), frame[v].to_numpy(float))
+    return out
+
+
+def _by_region(frame: pd.DataFrame | None, regions: list[str], value: str) -> np.ndarray:
+    """(R,) a per-region column; 0 for a region the table (or a missing file) leaves out."""
+    out = np.zeros(len(regions))
+    if frame is not None and len(frame):
+        at = _codes(regions, frame["region"])
+        out[at[at >= 0]] = frame[value].to_numpy(float)[at >= 0]
     return out
 
 
@@ -198,6 +209,7 @@ def compile_network(net: Network, year: int | None = None) -> CompiledNetwork:
         cover_months=_matrix(
             t["inventories"], regions, products, "region", "product", "cover_months"
         ),
+        transit_months=_by_region(t.get("transit"), regions, "transit_months"),
         price0=price0,
         content=_matrix(t["contents"], products, elements, "product", "element", "mass_fraction"),
         kg_per_unit=kg_per_unit,
