@@ -131,7 +131,7 @@ def calibrate(
             "centre) or map (the particle with the smallest combined discrepancy); "
             "see docs/history.md.",
         ),
-    ] = PointRule.mean,
+    ] = PointRule.map,
     from_stored: Annotated[
         bool,
         typer.Option(
