@@ -51,7 +51,13 @@ def test_japan_hold_stops_shipments_for_two_months(table) -> None:
 def test_findings_are_read_off_the_run(table) -> None:
     text = cr.findings(table.reset_index())
     assert text[0].startswith("A 40% cut") and "x at peak" in text[0]
-    assert "Oct-Nov 2010 by 9" in text[1]  # over 90%
+    held = (
+        1
+        - table.loc["embargo", "to_japan_oct_nov_2010_t"]
+        / table.loc["baseline", "to_japan_oct_nov_2010_t"]
+    )
+    # 10% of orders leak, and more is ordered as what was at sea to Japan runs down
+    assert held > 0.85 and f"Oct-Nov 2010 by {held:.0%}" in text[1]
     assert text[-len(cr.LIMITS) :] == list(cr.LIMITS)
 
 

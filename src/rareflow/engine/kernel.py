@@ -34,7 +34,14 @@ from numba.core import config as numba_config
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_lock import global_compiler_lock
 
-from rareflow.engine.numeric import AT_TARGET_SHARE, SCALE_FLOOR, SPARE_FLOOR_T, TINY, TOLERANCE
+from rareflow.engine.numeric import (
+    AT_TARGET_SHARE,
+    SCALE_FLOOR,
+    SPARE_FLOOR_T,
+    TINY,
+    TOLERANCE,
+    UNMET_FLOOR,
+)
 
 AT_TARGET = 1.0 + AT_TARGET_SHARE  # stock above target x this is surplus (``surplus_stock``)
 TILE = 16  # draws side by side in the innermost loops (four AVX2 vectors of float64)
@@ -804,7 +811,7 @@ def _ship(
     for p in prods:  # arcs that carry no orders this month: only what was at sea arrives
         for a in range(topo.product_arcs_ptr[p], topo.product_arcs_ptr[p + 1]):
             if not carries[a]:
-                _arrive(topo, a, 0.0, xs, origin, at_sea, w)
+                _ashore(topo, a, origin, at_sea, w)
     quotas = fx.quota_mask.shape[0]
     for j in range(first_active, n):  # served, and booked at once unless quotas scale it
         a = active[j]
@@ -839,30 +846,39 @@ def _book(
     for t in range(TILE):
         w.exports[e, p, t] += xs[a, t]
         w.lowest[t] = min(w.lowest[t], xs[a, t])
-    _arrive(topo, a, 1.0, xs, origin, at_sea, w)
+    _arrive(topo, a, xs, origin, at_sea, w)
 
 
 @inline
 def _arrive(
-    topo: Topology,
-    a: int,
-    ships: float,
-    xs: np.ndarray,
-    origin: np.ndarray,
-    at_sea: np.ndarray,
-    w: Work,
+    topo: Topology, a: int, xs: np.ndarray, origin: np.ndarray, at_sea: np.ndarray, w: Work
 ) -> None:
     """``step.arrivals`` on arc a: what was at sea and the share ``1 - transit`` of this
-    month's shipments (``ships`` 0: the arc ships nothing this month) into the importer's
-    imports, with the tracked origins they carry (``w.carried``); the rest goes to sea."""
-    p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
+    month's shipments arrive; the rest goes to sea."""
     stays = topo.transit[a]
     for t in range(TILE):
-        shipped = ships * xs[a, t]
-        arrive = at_sea[a, t] + (1.0 - stays) * shipped
-        at_sea[a, t] = stays * shipped
-        w.used[t] = arrive  # scratch until the next stage's processes
-        w.imports[i, p, t] += arrive
+        w.used[t] = at_sea[a, t] + (1.0 - stays) * xs[a, t]  # scratch until the next stage
+        at_sea[a, t] = stays * xs[a, t]
+    _land(topo, a, origin, w)
+
+
+@inline
+def _ashore(topo: Topology, a: int, origin: np.ndarray, at_sea: np.ndarray, w: Work) -> None:
+    """Arrivals on arc a in a month it ships nothing (its ``xs`` is not written): what was
+    at sea."""
+    for t in range(TILE):
+        w.used[t] = at_sea[a, t]
+        at_sea[a, t] = 0.0
+    _land(topo, a, origin, w)
+
+
+@inline
+def _land(topo: Topology, a: int, origin: np.ndarray, w: Work) -> None:
+    """Arc a's arrivals (``w.used``) into its importer's imports, with the tracked origins
+    they carry (``w.carried``: the exporter's shares)."""
+    p, e, i = topo.arc_product[a], topo.arc_exporter[a], topo.arc_importer[a]
+    for t in range(TILE):
+        w.imports[i, p, t] += w.used[t]
     for o in range(origin.shape[2]):
         for t in range(TILE):
             w.carried[i, p, o, t] += w.used[t] * origin[e, p, o, t]
@@ -985,6 +1001,7 @@ def _sector_losses(
             for t in range(TILE):
                 scale = g[t] * mult[r, p, t]
                 gap = 1.0 - fill[r, p, t]
+                gap = gap if gap > UNMET_FLOOR else 0.0
                 lost = gap * scale
                 wanted[s, t] += scale * topo.pair_demand[r, q]
                 unmet[s, t] += lost * topo.pair_demand[r, q]

@@ -19,6 +19,10 @@ AT_TARGET_SHARE = 1e-6
 # exported to zero, whose target is 0 (1e-13 t), or of a plant at full load drew an importer's
 # whole moved share onto it.
 SPARE_FLOOR_T = 1e-6
+# A share of a need unmet below this is round-off, not a loss (``step.sector_losses``): a stock
+# equal to its need divides to 1 - 1e-16 in one path and 1 in the other, and the units short
+# it makes are caught up later as value deferred.
+UNMET_FLOOR = 1e-12
 
 
 def safe_div(a: np.ndarray | float, b: np.ndarray | float, fill: float = 0.0) -> np.ndarray:

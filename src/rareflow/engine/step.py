@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rareflow.engine.numeric import safe_div
+from rareflow.engine.numeric import UNMET_FLOOR, safe_div
 from rareflow.engine.parameters import ParamValue, per_draw
 from rareflow.engine.state import NO_ORIGINS, Flows, State, growth, own_origin
 from rareflow.engine.static import Index, Stage, Static
@@ -203,6 +203,7 @@ def sector_losses(
         return SectorLosses(*(zero.copy() for _ in SectorLosses._fields))
     to_sector = static.pair_to_sector  # (Q, S): sums over each sector's pairs
     gap = (1.0 - fill)[:, :, static.pair_product]  # (D, R, Q)
+    gap = np.where(gap > UNMET_FLOOR, gap, 0.0)
     scale = trend[:, :, static.pair_product]
     wanted = (scale * static.pair_demand) @ to_sector
     lost = gap * scale
