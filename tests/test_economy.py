@@ -225,7 +225,8 @@ def test_run_json_carries_impact_per_region(tmp_path: Path,
     from rareflow.cli.main import cli
 
     store = str(tmp_path / "store.duckdb")
-    argv = ["run", "april-2025-licensing", "--months", "3", "--store", store, "--format", "json"]
+    # five months: what is at sea when the licence starts covers the first ones
+    argv = ["run", "april-2025-licensing", "--months", "5", "--store", store, "--format", "json"]
     body = json.loads(_out(cli, capsys, argv))
     impact = {r["region"]: r for r in body["impact"]}
     assert len(impact) == 15
@@ -247,7 +248,7 @@ def test_montecarlo_impact_gives_quantiles_over_redrawn_draws(
 ) -> None:
     from rareflow.cli.main import cli
 
-    argv = ["montecarlo", "april-2025-licensing", "--draws", "4", "--months", "3",
+    argv = ["montecarlo", "april-2025-licensing", "--draws", "4", "--months", "5",
             "--kernel", "numpy", "--impact", "--store", str(tmp_path / "s.duckdb"),
             "--format", "json"]  # fmt: skip
     body = json.loads(_out(cli, capsys, argv))
