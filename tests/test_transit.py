@@ -4,6 +4,7 @@ the next month; what is at sea counts in the importer's stock position (``engine
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ def network(transit: dict[str, float] | None = TRANSIT) -> Any:
     return compile_network(Network(tables=tables))
 
 
-def scenario(parameters: dict[str, float], policies: list[dict[str, Any]] = ()) -> Scenario:  # type: ignore[assignment]
+def scenario(parameters: dict[str, float], policies: Sequence[dict[str, Any]] = ()) -> Scenario:
     return Scenario.model_validate(
         {"name": "s", "start": "2026-11", "months": 10, "parameters": parameters,
          "policies": list(policies)}

@@ -122,12 +122,13 @@ def ship(
 def arrivals(
     transit: np.ndarray, shipped: np.ndarray, at_sea: np.ndarray, arcs: Index
 ) -> np.ndarray:
-    """(As, D) t arriving on a stage's arcs: what was at sea since last month, and the share
-    ``1 - transit`` (As,) of this month's ``shipped`` (As, D); the rest of it goes to sea
-    (``at_sea``, (A, D), updated in place). Tonnes at sea carry their exporter's origin
-    shares at arrival."""
-    arrive = at_sea[arcs] + (1.0 - transit[:, None]) * shipped
-    at_sea[arcs] = transit[:, None] * shipped
+    """(As, D) t arriving on a stage's ``arcs``: what was at sea since last month, and the share
+    ``1 - transit`` of this month's ``shipped`` (As, D); the rest of it goes to sea. transit
+    (A,) and at_sea (A, D, updated in place) are on every arc. Tonnes at sea carry their
+    exporter's origin shares at arrival."""
+    stays = transit[arcs][:, None]
+    arrive = at_sea[arcs] + (1.0 - stays) * shipped
+    at_sea[arcs] = stays * shipped
     return arrive
 
 
@@ -419,7 +420,7 @@ def step(
         if xs is not out:
             shipments[arcs] = xs
         to_e, to_i = static.arcs.stage_to_exporter[k], static.arcs.stage_to_importer[k]
-        arrive = arrivals(static.arcs.transit[arcs], xs, state.at_sea, arcs)
+        arrive = arrivals(static.arcs.transit, xs, state.at_sea, arcs)
         imports[:, :, ps] = node_rows(to_i @ arrive, n_r)
         exports[:, :, ps] = node_rows(to_e @ xs, n_r)
         stock[:, :, ps] += imports[:, :, ps] - exports[:, :, ps]
