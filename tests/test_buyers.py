@@ -64,6 +64,48 @@ def test_a_sector_stops_on_its_scarcest_part_and_never_below_the_engine() -> Non
     np.testing.assert_allclose(out, [0.1, 0.2])
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0.05, 1.0), min_size=2, max_size=4),
+    st.floats(0.05, 1.0),
+    st.floats(0.01, 0.99),
+    st.floats(0.3, 1.5),
+)
+def test_mixture_drawdown_inverts_the_mixture_partial_mean(
+    raw_weights: list[float], ratio: float, fraction: float, sigma: float
+) -> None:
+    """X solves sum_s w_s E[min(c_s, X)] = drawn; the factors keep the pool's mean cover."""
+    weights = np.array(raw_weights) / sum(raw_weights)
+    sectors = ("ev_traction", *("wind", "medical", "defence")[: len(weights) - 1])
+    factors = buyers.cover_factors(weights[None, None], sectors, np.array([ratio]))[0, 0, 0]
+    assert abs(float(weights @ factors) - 1.0) < 1e-12  # sectors average to the pool
+    mean = 2.0
+    drawn = np.array([mean * fraction])
+    x = buyers.mixture_drawdown(drawn, (mean * factors)[None], weights[None], np.array([sigma]))
+    used = weights @ buyers.partial_mean(x, mean * factors, sigma)
+    assert abs(float(used) - float(drawn[0])) < 1e-9
+
+
+def test_thin_sectors_stop_first_and_a_ratio_of_one_is_sectors_alike() -> None:
+    """Automotive buyers holding a third of the others' cover stop more, in every month;
+    at a ratio of 1 every sector stops as the pool's buyers do (``product_stopped``)."""
+    demand = np.full((1, 4, 1, 1), 10.0)
+    inventory = np.array([20.0, 14.0, 8.0, 12.0]).reshape(1, 4, 1, 1)
+    weights = np.array([[[0.4, 0.6]]])  # (R, P, S): ev_traction, wind
+    sectors = ("ev_traction", "wind")
+    alike = buyers.sector_shares(inventory, demand, 0.8, 0.2, weights,
+                                 buyers.cover_factors(weights, sectors, np.array([1.0])))  # fmt: skip
+    pool = buyers.product_stopped(inventory, demand, 0.8, 0.2)
+    np.testing.assert_allclose(alike[:, :, :, 0], pool, atol=1e-12)
+    np.testing.assert_allclose(alike[:, :, :, 1], pool, atol=1e-12)
+    apart = buyers.sector_shares(inventory, demand, 0.8, 0.2, weights,
+                                 buyers.cover_factors(weights, sectors, np.array([1 / 3])))  # fmt: skip
+    auto, wind = apart[0, :, 0, 0, 0], apart[0, :, 0, 1, 0]
+    assert np.all(auto >= wind) and auto[1] > wind[1] > 0.0
+    assert np.all((apart >= 0.0) & (apart <= 1.0))
+    assert auto[0] == 0.0 and auto[3] == 0.0  # before the cut, and once supply flows again
+
+
 def test_the_history_run_stops_lines_in_spring_2025_where_they_stopped() -> None:
     """The 2025 licensing stops buyers in the US, the EU and India from April to June 2025
     while their regions still hold stock; the engine's pooled stock alone stopped none."""

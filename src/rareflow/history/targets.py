@@ -273,17 +273,10 @@ class Targets:
     def _model_stoppages(self, raw: object) -> np.ndarray:
         """(D, events) signed months from each event to the nearest modelled stoppage in its
         (regions, sector) (±CAP where none is nearer)."""
-        from rareflow.engine.buyers import product_stopped, sector_stopped
+        from rareflow.engine.buyers import stopped as buyers_stopped
 
-        c = self.sim.compiled
-        arrays, params = raw.arrays, raw.parameters  # type: ignore[attr-defined]
-        magnets = [i for i, s in enumerate(c.product_stage) if s == MAGNET_STAGE]
-        sigma = float(np.mean(params["buyer_cover_log_sd"]))
-        by_product = product_stopped(arrays["inventory"][..., magnets],
-                                     arrays["demand"][..., magnets], sigma,
-                                     params["buyer_pooling_share"])  # fmt: skip
-        uses = c.demand0[..., magnets] > 0
-        stopped = sector_stopped(by_product, uses, arrays["shortage_share"]) >= st.THRESHOLD
+        raw_arrays, params = raw.arrays, raw.parameters  # type: ignore[attr-defined]
+        stopped = buyers_stopped(raw_arrays, self.sim.compiled, params) >= st.THRESHOLD
         months = np.arange(stopped.shape[1])
         out = np.full((len(stopped), len(self.families["stoppages"].observed)), CAP)
         if self._quiet.any():
