@@ -86,6 +86,15 @@ def test_mixture_drawdown_inverts_the_mixture_partial_mean(
     assert abs(float(used) - float(drawn[0])) < 1e-9
 
 
+def test_a_cell_with_no_buyers_ends_at_once() -> None:
+    """No sector uses the product: nothing to solve, X stays the drawdown (no endless loop)."""
+    x = buyers.mixture_drawdown(np.array([0.5, 0.5]), np.array([[2.0], [2.0]]),
+                                np.array([[0.0], [1.0]]), np.array([1.0, 1.0]))  # fmt: skip
+    assert x[0] == 0.5
+    used = buyers.partial_mean(x[1:], np.array([2.0]), 1.0)
+    assert abs(float(used[0]) - 0.5) < 1e-9
+
+
 def test_thin_sectors_stop_first_and_a_ratio_of_one_is_sectors_alike() -> None:
     """Automotive buyers holding a third of the others' cover stop more, in every month;
     at a ratio of 1 every sector stops as the pool's buyers do (``product_stopped``)."""

@@ -108,8 +108,8 @@ def mixture_drawdown(
         used = (live * (safe * ndtr(z - sig) + x[:, None] * above)).sum(axis=1)
         slope = (live * above).sum(axis=1)
         gap = drawn - used
-        if np.all(gap <= DRAWDOWN_RTOL * drawn):
-            break
+        if np.all((gap <= DRAWDOWN_RTOL * drawn) | (slope <= 0.0)):  # a cell with no buyers
+            break  # has no slope and keeps X = drawn
         x = x + np.divide(gap, slope, out=np.zeros_like(gap), where=slope > 0)
     return x
 
