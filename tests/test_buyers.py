@@ -57,7 +57,7 @@ def test_pooling_and_restarts_on_a_hand_made_path() -> None:
 
 
 def test_a_sector_stops_on_its_scarcest_part_and_never_below_the_engine() -> None:
-    by_product = np.array([0.1, 0.4, 0.0]).reshape(1, 1, 1, 3)
+    by_product = np.broadcast_to(np.array([0.1, 0.4, 0.0]), (1, 1, 1, 2, 3))  # sectors alike
     uses = np.array([[[True, False, True], [False, False, False]]])  # (R, S, P)
     engine = np.array([0.0, 0.2]).reshape(1, 1, 1, 2)
     out = buyers.sector_stopped(by_product, uses, engine)[0, 0, 0]

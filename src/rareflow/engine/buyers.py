@@ -79,7 +79,11 @@ def own_drawdown(drawn: np.ndarray, mean: np.ndarray, sigma: float) -> np.ndarra
 def stopped_share(drawn: np.ndarray, mean: np.ndarray, sigma: float) -> np.ndarray:
     """Share of buyers whose own cover is used up once the pool has drawn ``drawn`` months
     of a mean cover ``mean``: P(c < X)."""
-    x = own_drawdown(drawn, mean, sigma)
+    return share_below(own_drawdown(drawn, mean, sigma), mean, sigma)
+
+
+def share_below(x: np.ndarray, mean: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
+    """P(c < x) for covers c log-normal with the given mean (0 where the mean is 0)."""
     mu = np.log(np.where(mean > 0, mean, 1.0)) - 0.5 * sigma**2
     with np.errstate(divide="ignore"):
         share = ndtr((np.log(x) - mu) / sigma)
@@ -152,10 +156,7 @@ def sector_shares(
     if live.any():
         r, p = np.nonzero(live)[2:]
         x[live] = mixture_drawdown(drawn[live], means[live], weights[r, p], sig[live])
-    mu = np.log(np.where(means > 0, means, 1.0)) - 0.5 * sig[..., None] ** 2
-    with np.errstate(divide="ignore"):
-        share = ndtr((np.log(x)[..., None] - mu) / sig[..., None])
-    share = np.where(means > 0, share, 0.0) * shortfall[..., None]
+    share = share_below(x[..., None], means, sig[..., None]) * shortfall[..., None]
     return np.moveaxis(share, -1, 3)
 
 
@@ -172,10 +173,9 @@ def sector_stopped(
     by_product: np.ndarray, uses: np.ndarray, engine_share: np.ndarray
 ) -> np.ndarray:
     """(D, T, R, S) share of each sector's buyers stopped: the largest over the products the
-    region's sector uses (``uses``: (R, S, P) bool; by_product (D, T, R, S, P), or (D, T, R,
-    P) for sectors alike), at least the engine's unmet share."""
-    per_sector = by_product if by_product.ndim == 5 else by_product[:, :, :, None, :]
-    masked = np.where(uses[None, None], per_sector, 0.0)
+    region's sector uses (``uses``: (R, S, P) bool; by_product (D, T, R, S, P)), at least the
+    engine's unmet share."""
+    masked = np.where(uses[None, None], by_product, 0.0)
     return np.maximum(masked.max(axis=-1), engine_share)
 
 

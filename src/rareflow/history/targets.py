@@ -63,7 +63,6 @@ MIN_OBSERVATIONS = 3  # per family; fewer is reported as too few
 CHUNK = 128  # draws per engine call (bounds the memory of the dense shipments)
 FAILED = 1e3  # discrepancy of a draw whose run breaks mass balance
 OUTPUTS = ["shipments", "price", *st.STOPPAGE_OUTPUTS]
-MAGNET_STAGE = "magnet"
 
 
 @dataclass
@@ -275,8 +274,8 @@ class Targets:
         (regions, sector) (±CAP where none is nearer)."""
         from rareflow.engine.buyers import stopped as buyers_stopped
 
-        raw_arrays, params = raw.arrays, raw.parameters  # type: ignore[attr-defined]
-        stopped = buyers_stopped(raw_arrays, self.sim.compiled, params) >= st.THRESHOLD
+        shares = buyers_stopped(raw.arrays, self.sim.compiled, raw.parameters)  # type: ignore[attr-defined]
+        stopped = shares >= st.THRESHOLD
         months = np.arange(stopped.shape[1])
         out = np.full((len(stopped), len(self.families["stoppages"].observed)), CAP)
         if self._quiet.any():
