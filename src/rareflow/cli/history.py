@@ -1,4 +1,5 @@
-"""``rareflow events|calibrate|backtest|report backtest``: the timeline and the model's record.
+"""``rareflow events|calibrate|backtest|forecast|report backtest``: the timeline and the model's
+record.
 
 Heavy modules (pandas, scipy, the engine, plotly) are imported inside the commands.
 """
@@ -380,6 +381,82 @@ def backtest(
         show(shown, title)
 
 
+def forecast(
+    until: Annotated[
+        str, typer.Option(help="Last month forecast, YYYY-MM (after the fitted window).")
+    ] = "2026-12",
+    draws: Annotated[
+        int, typer.Option("--draws", min=0, help="Posterior draws for the bands (0: none).")
+    ] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+    observed: Annotated[
+        Path | None,
+        typer.Option(
+            "--observed",
+            help="Later customs figures to score the forecast against: the bundled "
+            "china_magnet_exports_monthly.csv layout, or columns month, destination, tonnes.",
+        ),
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """China's magnet exports by destination after the calibration window, with posterior
+    bands and the naive forecasts; scored against later customs figures with --observed."""
+    from rareflow.history.forecast import forecast as run_forecast
+
+    with working(f"forecast: the history run over {draws} posterior draws"):
+        result = run_forecast(until=until, draws=draws, seed=seed, observed_path=observed)
+    if fmt is Format.json:
+        print_json(result.as_dict())
+        return
+    if fmt is Format.csv:
+        print_frame(result.rows, Format.csv)
+        return
+    import pandas as pd
+
+    print_frame(_forecast_table(result.rows), Format.table, float_format="{:,.0f}",
+                title=f"China's magnet exports forecast, t/month (fitted through "
+                f"{result.fitted_through}; every series and column: --format csv)")  # fmt: skip
+    if result.scores:
+        from rareflow.cli.output import percent
+
+        scores = pd.DataFrame(result.scores)
+        table = pd.DataFrame({
+            "to": scores["destination"], "months": scores["months"],
+            "model": scores["mape_point"], "persistence": scores["mape_persistence"],
+            "last_year": scores["mape_last_year"], "in_90": scores["inside_interval_90"],
+        })  # fmt: skip
+        print_frame(table, Format.table, formats=dict.fromkeys(table.columns[2:], percent),
+                    title="MAPE against the later observations, and the share inside "
+                    "interval_90 (every column: --format json)")  # fmt: skip
+    for note in result.notes:
+        typer.echo(f"- {note}", err=True)
+
+
+FORECAST_SHOWN = ("World", "DEU", "USA", "JPN", "KOR", "IND")
+
+
+def _forecast_table(rows: Any) -> Any:
+    """The main series, with each 90% band as one 'low-high' column (narrow names: the
+    table must fit a terminal)."""
+    import pandas as pd
+
+    def band(low: str, high: str) -> list[str]:
+        return [f"{a:,.0f}-{b:,.0f}" for a, b in zip(part[low], part[high], strict=True)]
+
+    part = rows[rows["destination"].isin(FORECAST_SHOWN)]
+    table = pd.DataFrame(
+        {"month": part["month"], "to": part["destination"], "point": part["point_tonnes"]}
+    ).assign(
+        posterior_90=band("posterior_p5", "posterior_p95"),
+        interval_90=band("low_90", "high_90"),
+        persistence=part["persistence_tonnes"],
+        last_year=part["last_year_tonnes"],
+    )
+    if "observed_tonnes" in part:
+        table = table.assign(observed=part["observed_tonnes"])
+    return table
+
+
 def _csv_table(result: Any, which: CsvTable) -> Any:
     import pandas as pd
 
@@ -439,10 +516,12 @@ def report_run(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``events``, ``calibrate``, ``backtest`` and the ``report`` group to ``app``."""
+    """Add ``events``, ``calibrate``, ``backtest``, ``forecast`` and the ``report`` group to
+    ``app``."""
     app.command("events")(events)
     app.command("calibrate")(calibrate)
     app.command("backtest")(backtest)
+    app.command("forecast")(forecast)
     report_app.command("backtest")(report_backtest)
     report_app.command("run")(report_run)
     app.add_typer(report_app, name="report")

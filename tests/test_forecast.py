@@ -1,0 +1,118 @@
+"""``rareflow forecast``: the history run past the fitted window, its bands, the naive
+forecasts made from what was known then, and its score against later figures."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rareflow.history.forecast import Forecast, error_quantiles, fitted_through, forecast, score
+from rareflow.history.observed import calibration_dir, read_observed
+from test_history_timeline import cli
+
+pytestmark = pytest.mark.skipif(
+    not (calibration_dir() / "china_magnet_exports_monthly.csv").exists(),
+    reason="../shared/data/calibration absent",
+)
+
+
+@pytest.fixture(scope="module")
+def result() -> Forecast:
+    return forecast(until="2026-02", draws=12, seed=3)
+
+
+def test_rows_start_after_the_fitted_window_with_ordered_bands(result: Forecast) -> None:
+    rows = result.rows
+    start = fitted_through()
+    assert result.fitted_through == start == "2025-09"  # the bundled posterior's window end
+    world = rows[rows["destination"] == "World"]
+    assert list(world["month"]) == [str(p) for p in pd.period_range("2025-10", "2026-02", freq="M")]
+    assert {"World", "DEU", "USA", "JPN"} <= set(rows["destination"])
+    assert (rows["posterior_p5"] <= rows["posterior_p50"] + 1e-9).all()
+    assert (rows["posterior_p50"] <= rows["posterior_p95"] + 1e-9).all()
+    assert (rows["low_90"] <= rows["high_90"]).all()
+    assert (rows["point_tonnes"] > 0).all()
+
+
+def test_naive_forecasts_use_only_what_was_known_at_the_origin(result: Forecast) -> None:
+    known = read_observed()
+    rows = result.rows.set_index(["destination", "month"])
+    # persistence: September 2025's World figure, the last observed by the origin
+    last = known[(known["destination"] == "World") & (known["month"] <= "2025-09")]
+    last_value = float(last.sort_values("month")["observed_tonnes"].iloc[-1])
+    assert (rows.loc["World", "persistence_tonnes"] == last_value).all()
+    # a year earlier: October 2024 is observed (4,725 t); February 2025 was not reported
+    assert rows.loc[("World", "2025-10"), "last_year_tonnes"] == pytest.approx(4725.0)
+    assert math.isnan(rows.loc[("World", "2026-02"), "last_year_tonnes"])
+
+
+def test_error_band_is_the_in_sample_ratio_quantiles() -> None:
+    known = pd.DataFrame({"month": [f"2025-{m:02d}" for m in range(1, 9)] + ["2025-01"],
+                          "destination": ["World"] * 8 + ["VNM"],
+                          "observed_tonnes": [90, 95, 100, 105, 110, 100, 100, 100, 50]})  # fmt: skip
+    point = known[["month", "destination"]].assign(point_tonnes=100.0)
+    q = error_quantiles(known, point)
+    assert q["World"][0] == pytest.approx(
+        pd.Series([0.9, 0.95, 1, 1.05, 1.1, 1, 1, 1]).quantile(0.05)
+    )
+    assert "VNM" not in q  # one month: too few for its own band (World's is used)
+
+
+def test_score_against_exact_and_persistent_observations() -> None:
+    rows = pd.DataFrame({
+        "month": ["2025-10", "2025-11"], "destination": ["World", "World"],
+        "point_tonnes": [100.0, 200.0], "posterior_p5": [90.0, 150.0],
+        "posterior_p50": [100.0, 180.0], "posterior_p95": [110.0, 190.0],
+        "low_90": [80.0, 150.0], "high_90": [120.0, 250.0],
+        "persistence_tonnes": [150.0, 150.0], "last_year_tonnes": [math.nan, 100.0],
+        "observed_tonnes": [100.0, 200.0],
+    })  # fmt: skip
+    (world,) = score(rows)
+    assert world["months"] == 2
+    assert world["mape_point"] == 0.0
+    assert world["mape_persistence"] == pytest.approx((0.5 + 0.25) / 2)
+    assert world["mape_last_year"] == pytest.approx(0.5)  # the one month it has
+    assert world["inside_posterior_90"] == 0.5 and world["inside_interval_90"] == 1.0
+
+
+def test_cli_scores_a_plain_table_and_skips_fitted_months(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    later = tmp_path / "later.csv"
+    later.write_text("month,destination,tonnes\n2025-09,World,1\n2025-10,World,5000\n"
+                     "2025-10,Germany,1200\n", encoding="utf-8")  # fmt: skip
+    assert cli(["forecast", "--until", "2025-11", "--draws", "4", "--observed", str(later),
+                "--format", "json"]) == 0  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    scores = {s["destination"]: s for s in out["scores"]}
+    assert scores["World"]["months"] == 1  # 2025-09 was fitted, not forecast
+    assert scores["DEU"]["months"] == 1 and scores["DEU"]["mape_last_year"] is None
+    observed = {(r["destination"], r["month"]): r["observed_tonnes"] for r in out["rows"]}
+    assert observed[("World", "2025-10")] == 5000 and observed[("World", "2025-11")] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("month,dest,tonnes\n2025-10,World,1\n", "column 'destination'"),
+        ("month,destination,tonnes\n2025-10,World,-3\n", "row 2, column 'tonnes'"),
+        ("month,destination,tonnes\nOct,World,3\n", "column 'month'"),
+    ],
+)
+def test_bad_observed_tables_exit_2_naming_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, needle: str
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text, encoding="utf-8")
+    assert cli(["forecast", "--until", "2025-11", "--observed", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and needle in err
+
+
+def test_until_inside_the_fitted_window_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["forecast", "--until", "2025-05"]) == 2
+    assert "after 2025-09" in capsys.readouterr().err
