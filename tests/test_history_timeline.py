@@ -172,4 +172,5 @@ def test_register_adds_commands() -> None:
 
     app = typer.Typer()
     history.register(app)
-    assert {c.name for c in app.registered_commands} == {"events", "calibrate", "backtest"}
+    names = {c.name for c in app.registered_commands}
+    assert names == {"events", "calibrate", "backtest", "forecast"}

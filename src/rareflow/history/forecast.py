@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rareflow.errors import UserInputError
+from rareflow.history.metrics import mape
 from rareflow.history.observed import WORLD, read_observed
 from rareflow.history.records import clean_row, records
 
@@ -247,26 +248,21 @@ def score(rows: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for name in _series_order(seen["destination"].unique()):
         part = seen[seen["destination"] == name]
-        obs = part["observed_tonnes"].to_numpy(float)
+        seen_t = part["observed_tonnes"]
+        obs = seen_t.to_numpy(float)
         out.append({
             "destination": name,
             "months": len(part),
             "first_month": str(part["month"].min()),
             "last_month": str(part["month"].max()),
-            "mape_point": _mape(obs, part["point_tonnes"]),
-            "mape_posterior_median": _mape(obs, part["posterior_p50"]),
-            "mape_persistence": _mape(obs, part["persistence_tonnes"]),
-            "mape_last_year": _mape(obs, part["last_year_tonnes"]),
+            "mape_point": mape(seen_t, part["point_tonnes"]),
+            "mape_posterior_median": mape(seen_t, part["posterior_p50"]),
+            "mape_persistence": mape(seen_t, part["persistence_tonnes"]),
+            "mape_last_year": mape(seen_t, part["last_year_tonnes"]),
             "inside_posterior_90": _inside(obs, part["posterior_p5"], part["posterior_p95"]),
             "inside_interval_90": _inside(obs, part["low_90"], part["high_90"]),
         })  # fmt: skip
     return out
-
-
-def _mape(obs: np.ndarray, forecast: pd.Series) -> float:
-    f = forecast.to_numpy(float)
-    keep = ~np.isnan(f)
-    return float(np.mean(np.abs(f[keep] - obs[keep]) / obs[keep])) if keep.any() else math.nan
 
 
 def _inside(obs: np.ndarray, low: pd.Series, high: pd.Series) -> float:
