@@ -11,7 +11,7 @@ from rareflow.data.network import load_network
 from rareflow.history import calibrate as cal
 from rareflow.history import parameters as hp
 from rareflow.history.scenario import history_policies, history_scenario
-from rareflow.history.simulator import HistorySimulator
+from rareflow.history.simulator import HistorySimulator, customs_factor
 from rareflow.history.timeline import all_policies, calibrated_licences
 from rareflow.policies.context import approval_path
 
@@ -160,4 +160,7 @@ def test_history_scenario_runs_through_the_engine_api_like_the_batch(
     )
     world = shipments.sum(["product", "partner"]).isel(draw=0).to_numpy()
     batch = sim.series({k: np.array([v]) for k, v in params.items()})["World"][0]
-    np.testing.assert_allclose(world, batch, rtol=1e-9)
+    # the series are China's customs record: the shipments with the Spring Festival's timing
+    customs = customs_factor(sim.months, sim.base["spring_festival_shipping_share"])[0]
+    np.testing.assert_allclose(world * customs, batch, rtol=1e-9)
+    assert customs[sim.months.index("2025-02")] == pytest.approx(0.68)

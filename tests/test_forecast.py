@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -116,3 +117,18 @@ def test_bad_observed_tables_exit_2_naming_file_and_field(
 def test_until_inside_the_fitted_window_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["forecast", "--until", "2025-05"]) == 2
     assert "after 2025-09" in capsys.readouterr().err
+
+
+def test_customs_factor_moves_february_into_january_per_draw() -> None:
+    from rareflow.history.simulator import customs_factor
+
+    months = ["2024-12", "2025-01", "2025-02", "2025-03"]
+    f = customs_factor(months, np.array([0.68, 1.0]))
+    np.testing.assert_allclose(f, [[1.0, 1.32, 0.68, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    assert f[:, 1:3].sum(axis=1) == pytest.approx([2.0, 2.0])  # nothing lost, only moved
+
+
+def test_forecast_dips_in_february_as_customs_record_it(result: Forecast) -> None:
+    world = result.rows[result.rows["destination"] == "World"].set_index("month")
+    assert world.loc["2026-02", "point_tonnes"] < 0.75 * world.loc["2025-12", "point_tonnes"]
+    assert world.loc["2026-01", "point_tonnes"] > 1.2 * world.loc["2025-12", "point_tonnes"]

@@ -26,6 +26,7 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "buyer_cover_log_sd": (0.05, 3.0),
     "buyer_pooling_share": (0.0, 1.0),
     "automotive_cover_ratio": (0.01, 10.0),
+    "spring_festival_shipping_share": (0.0, 1.0),
     "capacity_entry_hurdle": (0.0, 10.0),
     "capacity_entry_per_year": (0.0, 2.0),
     "capacity_growth_per_year": (-0.5, 1.0),

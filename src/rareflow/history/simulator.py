@@ -2,7 +2,8 @@
 
 ``HistorySimulator(end).series(batch)`` returns China's modelled magnet exports (ndfeb_sintered
 + ndfeb_bonded + smco, t/month) per series: 'World' (to all partners), each destination
-region, and 'EU' (DEU + XEU), as (D, T) arrays over the months from 2024-01 to ``end``.
+region, and 'EU' (DEU + XEU), as (D, T) arrays over the months from 2024-01 to ``end``, as
+China's customs record them: the shipments times ``customs_factor`` (the Spring Festival).
 """
 
 from __future__ import annotations
@@ -24,6 +25,26 @@ if TYPE_CHECKING:
     from rareflow.engine.simulate import RawResult
 
 EXPORTER = "CHN"
+FESTIVAL = "spring_festival_shipping_share"
+FEBRUARY = 2
+
+
+def customs_factor(months: list[str], share: np.ndarray | float) -> np.ndarray:
+    """(D|1, T) China's customs record of its exports over the model's monthly shipments.
+
+    The Spring Festival closes China's factories and forwarders for part of February (it
+    starts between 21 January and 20 February): customs record ``share`` of a month's
+    exports in February and the rest in January, shipped ahead. Buyers order ahead, so what
+    reaches them is smooth; the month-resolution model ships it evenly (a physical closure
+    in the engine would also make buyers' stocks dip and their thinnest lines stop each
+    February, which no report shows), and the festival enters where the model meets the
+    customs figures: the backtest, the calibration and ``rareflow forecast``.
+    """
+    share = np.reshape(np.asarray(share, dtype=float), (-1, 1))
+    month_of_year = np.array([int(m[5:7]) for m in months])
+    factor = np.ones((len(share), len(months)))
+    factor = np.where(month_of_year == FEBRUARY, share, factor)
+    return np.where(month_of_year == FEBRUARY - 1, 2.0 - share, factor)
 
 
 class HistorySimulator:
@@ -60,8 +81,9 @@ class HistorySimulator:
         return name in LICENCE_NAMES or name in self.base
 
     def series(self, batch: Mapping[str, np.ndarray | float]) -> dict[str, np.ndarray]:
-        """Modelled exports per series, (D, T), for parameter values given per draw."""
-        return self._split(self.run(batch, ["shipments"]).arrays["shipments"])
+        """Modelled exports per series as customs record them, (D, T), for parameter values
+        given per draw."""
+        return self._split(self.run(batch, ["shipments"]).arrays["shipments"], batch)
 
     def run(self, batch: Mapping[str, np.ndarray | float], outputs: list[str]) -> RawResult:
         """The engine's raw ``outputs`` (e.g. price, shortage_share) for the same batch."""
@@ -86,10 +108,16 @@ class HistorySimulator:
             outputs=outputs,
         )
 
-    def _split(self, shipments: np.ndarray) -> dict[str, np.ndarray]:
+    def _split(
+        self, shipments: np.ndarray, batch: Mapping[str, np.ndarray | float] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Per series (D, T): China's magnet shipments as customs record them (the batch's
+        festival share, else the baseline's)."""
         c = self.compiled
         products = [c.products.index(p) for p in MAGNET_PRODUCTS if p in c.products]
         flows = shipments[:, :, products, c.regions.index(EXPORTER), :].sum(axis=2)  # (D,T,R)
+        share = (batch or {}).get(FESTIVAL, self.base[FESTIVAL])
+        flows = flows * customs_factor(self.months, share)[:, :, None]
         out = {WORLD: flows.sum(axis=-1)}
         for n, region in enumerate(c.regions):
             if region != EXPORTER:
