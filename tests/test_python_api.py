@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,7 +13,9 @@ import rareflow
 from rareflow.errors import UserInputError
 
 
-@pytest.mark.parametrize("name", ["run", "montecarlo", "compare", "exposure", "load_scenario"])
+@pytest.mark.parametrize(
+    "name", ["run", "montecarlo", "compare", "exposure", "load_scenario", "forecast"]
+)
 def test_entry_points_have_real_signatures_and_docs(name: str) -> None:
     fn = getattr(rareflow, name)
     params = inspect.signature(fn).parameters
@@ -80,3 +83,13 @@ def test_analytics_take_the_analysts_form_of_a_run() -> None:
     assert report.months[0] == "2026-11" and len(report.parts) == 6
     first = first_short(result.dataset["shortage_share"])
     assert first.dims == ("draw", "region", "sector")
+
+
+def test_forecast_scores_later_figures_given_as_a_plain_csv(tmp_path: Path) -> None:
+    later = tmp_path / "later.csv"
+    later.write_text("month,destination,tonnes\n2025-10,World,5000\n", encoding="utf-8")
+    fc = rareflow.forecast("2025-11", draws=4, observed=later)
+    assert fc.fitted_through == "2025-09"
+    assert set(fc.rows["month"]) == {"2025-10", "2025-11"}
+    (world,) = [s for s in fc.scores if s["destination"] == "World"]
+    assert world["months"] == 1 and world["mape_point"] >= 0.0

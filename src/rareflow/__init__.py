@@ -18,6 +18,7 @@ __all__ = [
     "__version__",
     "compare",
     "exposure",
+    "forecast",
     "impact",
     "load_baseline",
     "load_scenario",
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from rareflow.analytics.exposure import Exposure
     from rareflow.data.network import Network
     from rareflow.engine.result import RunResult
+    from rareflow.history.forecast import Forecast
     from rareflow.scenarios.model import Scenario
     from rareflow.uncertainty.result import MonteCarloResult
 
@@ -179,3 +181,22 @@ def impact(
     from rareflow.economy.impact import impact as _impact
 
     return _impact(result, mrio, mapping, step)
+
+
+def forecast(
+    until: str = "2026-12",
+    draws: int = 200,
+    *,
+    seed: int = 0,
+    observed: str | Path | None = None,
+) -> Forecast:
+    """China's magnet exports by destination after the calibration window, as customs would
+    record them: ``.rows`` (pandas: month, destination, point_tonnes, posterior_p5/p50/p95,
+    low_90/high_90, persistence_tonnes, last_year_tonnes, and observed_tonnes where
+    ``observed`` gives later figures) and ``.scores`` (per series: MAPE of the point, the
+    posterior median and the naives, shares inside the bands). ``observed``: a customs table
+    in the bundled layout or a CSV month, destination, tonnes."""
+    from rareflow.history.forecast import forecast as _forecast
+
+    path = Path(observed).expanduser() if observed is not None else None
+    return _forecast(until=until, draws=draws, seed=seed, observed_path=path)
