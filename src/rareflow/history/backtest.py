@@ -135,14 +135,15 @@ def _series(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
 def in_sample(rows: pd.DataFrame) -> list[dict[str, Any]]:
     episode = min(EPISODES)
     out = []
-    for name in _order(rows["destination"].unique()):
+    for name in series_order(rows["destination"].unique()):
         obs = _series(rows, "observed_tonnes", name)
         mod = _series(rows, "modelled_tonnes", name)
         out.append({"destination": name, **mt.skill(obs, mod, episode)})
     return out
 
 
-def _order(names: Any) -> list[str]:
+def series_order(names: Any) -> list[str]:
+    """Series names, World first, then alphabetically."""
     return sorted(names, key=lambda s: (s != WORLD, s))
 
 
@@ -188,7 +189,7 @@ def _score(scored: pd.DataFrame) -> list[dict[str, Any]]:
     for origin, at in scored.groupby("origin", sort=True):
         groups = [
             ("all", at),
-            *((n, at[at["destination"] == n]) for n in _order(at["destination"].unique())),
+            *((n, at[at["destination"] == n]) for n in series_order(at["destination"].unique())),
         ]
         rows += [{"origin": origin, "destination": name, **_mapes(part)} for name, part in groups]
     return rows
@@ -277,7 +278,7 @@ def backtest(
     sim = HistorySimulator(end, data_dir=data_dir)
     chosen = calibrated_parameters() if parameters is None else parameters
     params = {k: v for k, v in chosen.items() if sim.knows(k)}
-    names = _order(obs["destination"].unique())
+    names = series_order(obs["destination"].unique())
     modelled = modelled_frame(sim, params, names)
     rows = modelled.merge(
         obs[obs["month"] <= end], on=["month", "destination"], how="left"

@@ -32,12 +32,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rareflow.errors import UserInputError
+from rareflow.history.backtest import series_order
 from rareflow.history.metrics import mape
 from rareflow.history.observed import WORLD, read_observed
 from rareflow.history.records import clean_row, records
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from rareflow.history.simulator import HistorySimulator
 
 DEFAULT_UNTIL = "2026-12"
 DEFAULT_DRAWS = 200
@@ -104,11 +107,12 @@ def forecast(
     later = _later(observed_path, start) if observed_path is not None else None  # fail early
     known = read_observed()
     known = known[known["month"] <= start]
-    series = _series_order(known["destination"].unique())
+    series = series_order(known["destination"].unique())
     sim = HistorySimulator(until)
     params = {k: v for k, v in calibrated_parameters().items() if sim.knows(k)}
     point = modelled_frame(sim, params, series).rename(columns={"modelled_tonnes": "point_tonnes"})
-    rows = point.merge(_posterior(until, series, draws, seed, point), on=["month", "destination"])
+    bands = _posterior(sim, series, draws, seed, point)
+    rows = point.merge(bands, on=["month", "destination"])
     rows = _with_error_band(rows, known, point)
     rows = _with_naives(rows, known)
     rows = rows[rows["month"] > start].reset_index(drop=True)
@@ -131,18 +135,14 @@ def _check_until(until: str, start: str) -> None:
         )
 
 
-def _series_order(names: Any) -> list[str]:
-    return sorted(set(map(str, names)), key=lambda n: (n != WORLD, n))
-
-
 def _posterior(
-    until: str, series: list[str], draws: int, seed: int, point: pd.DataFrame
+    sim: HistorySimulator, series: list[str], draws: int, seed: int, point: pd.DataFrame
 ) -> pd.DataFrame:
     """posterior_p5/p50/p95 per (month, destination); the point itself where no posterior
     is stored or ``draws`` is 0."""
     from rareflow.history.report import posterior_bands
 
-    bands = posterior_bands(until, series, draws, seed) if draws > 0 else None
+    bands = posterior_bands(sim.months[-1], series, draws, seed, sim=sim) if draws else None
     if bands is None:
         same = point["point_tonnes"]
         return point[["month", "destination"]].assign(
@@ -246,7 +246,7 @@ def score(rows: pd.DataFrame) -> list[dict[str, Any]]:
     seen = rows.dropna(subset=["observed_tonnes"])
     seen = seen[seen["observed_tonnes"] > 0]
     out = []
-    for name in _series_order(seen["destination"].unique()):
+    for name in series_order(seen["destination"].unique()):
         part = seen[seen["destination"] == name]
         seen_t = part["observed_tonnes"]
         obs = seen_t.to_numpy(float)

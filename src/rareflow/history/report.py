@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from rareflow.history.backtest import BacktestResult
+    from rareflow.history.simulator import HistorySimulator
 
 RELEVANT = ("export_license", "deal", "suspension", "export_ban", "tariff", "price_floor")
 
@@ -39,18 +40,23 @@ BAND_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def posterior_bands(
-    until: str, series: list[str], draws: int = 100, seed: int = 0
+    until: str,
+    series: list[str],
+    draws: int = 100,
+    seed: int = 0,
+    sim: HistorySimulator | None = None,
 ) -> pd.DataFrame | None:
     """Posterior predictive quantiles of the export series: columns month, destination, p5,
     p25, p50, p75, p95 (None without a bundled posterior). ``draws`` parameter sets are drawn
-    from the posterior sample by weight and run as one batch."""
+    from the posterior sample by weight and run as one batch; ``sim``: a simulator to ``until``
+    already built (else one is)."""
     import numpy as np
     import pandas as pd
 
     from rareflow.history.posterior import load_bundled
     from rareflow.history.simulator import HistorySimulator
 
-    sim = HistorySimulator(until)
+    sim = sim or HistorySimulator(until)
     every = load_bundled()
     known = tuple(sorted(n for n in every.names if sim.knows(n))) if every is not None else ()
     sample = load_bundled(known) if known else None
