@@ -301,6 +301,35 @@ def test_in_place_dense_step_matches_the_numpy_step_whatever_the_supplier_weight
         np.testing.assert_allclose(state.production, kept[k][1], rtol=1e-12, err_msg=f"{k}")
 
 
+def test_blas_runs_on_one_thread_inside_the_parallel_passes() -> None:
+    """With numba on two threads, the passes' BLAS products run on one (each sector's
+    product is already one thread's work): BLAS is held to one inside and given back after,
+    and the draws come out as on one thread."""
+    import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if numba.config.NUMBA_NUM_THREADS < 2:  # type: ignore[attr-defined]
+        pytest.skip("numba has one thread here")
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    st = _random_dense()
+    paths = _shock_paths(st, 3, 6)
+    before = numba.get_num_threads()
+    one = [s.production.copy() for s, _ in ario.simulate(st, paths, 3, PARAMS)]
+    try:
+        numba.set_num_threads(2)
+        with threadpool_limits(limits=2, user_api="blas"):
+            with ario.blas_single_threaded():
+                assert blas_threads() == {1}
+            assert blas_threads() == {2}
+            two = [s.production.copy() for s, _ in ario.simulate(st, paths, 3, PARAMS)]
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_allclose(np.array(two), np.array(one), rtol=1e-12)
+
+
 def _shock_paths(st: ario.Static, draws: int, steps: int) -> np.ndarray:
     """(T, D, N): a different capacity loss in every draw for the first half, then none."""
     rng = np.random.default_rng(11)

@@ -43,7 +43,9 @@ in float32.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numba
 import numpy as np
@@ -378,6 +380,29 @@ def _step_fused(st: Static, s: State, delta: np.ndarray, params: Params) -> Stat
     return State(stock, w, ratio, orders, overprod, production, s.step + 1)
 
 
+@cache
+def _blas_controller() -> object | None:
+    """threadpoolctl's view of the loaded BLAS libraries (numba's ``np.dot`` calls scipy's,
+    ``np.matmul`` numpy's); None where threadpoolctl is not installed."""
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (load it, so that it is seen)
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def blas_single_threaded() -> AbstractContextManager[object]:
+    """BLAS on one thread inside the compiled passes when numba runs them on several: each
+    sector's products are already one thread's work, and a threaded BLAS under numba's
+    threads oversubscribes the cores (2 threads on 2 cores: 1,000 draws took 2.7x as long
+    as with BLAS held to one, ``benchmarks/bench_economy.py --threads 2``). ~30 us a step."""
+    controller = _blas_controller() if numba.get_num_threads() > 1 else None
+    if controller is None:
+        return nullcontext()
+    return controller.limit(limits=1, user_api="blas")  # type: ignore[attr-defined]
+
+
 def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_out: np.ndarray,
                 w_out: np.ndarray, allowed: np.ndarray | None = None,
                 ) -> tuple[State, np.ndarray]:  # fmt: skip
@@ -403,21 +428,22 @@ def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_o
     far = np.empty((3, n, len(demand)), dtype=np.int64)
     kind = zs.dtype  # the products' weights in Z's dtype, less 1 (their deviation kept)
     base = st.baseline  # the stocks are held less it
-    fused.deliver(s.stock, s.w, zs, zc, to_sdr(s.ratio * served - 1, r, n).astype(kind, copy=False),
-                  st.tech, st.inv,
-                  production, optimal, stock_out, far, base)  # fmt: skip
-    counts = far.sum(axis=1)  # (3, D)
-    still = counts[0] == 0  # BoARIO: no update when delivered and used agree
-    if still.any():
-        stock_out[:, still] = s.stock[:, still]
-    at_goal = np.where(still, counts[2], counts[1]) == 0
-    ratio = order_ratio(st, cap, params)
-    ordered = np.empty((n, len(demand), r), dtype=stock_out.dtype)
-    allowed = np.empty_like(production)
-    fused.reorder_dense(stock_out, zs, zc, zt, to_sdr(ratio - 1, r, n).astype(kind, copy=False),
-                        st.tech,
-                        st.inputs, st.inv, st.restore, params.psi, optimal, production, at_goal,
-                        w_out, ordered, allowed, numba.get_num_threads(), base)  # fmt: skip
+    with blas_single_threaded():  # the passes call BLAS from their own threads
+        weights = to_sdr(s.ratio * served - 1, r, n).astype(kind, copy=False)
+        fused.deliver(s.stock, s.w, zs, zc, weights, st.tech, st.inv, production, optimal,
+                      stock_out, far, base)  # fmt: skip
+        counts = far.sum(axis=1)  # (3, D)
+        still = counts[0] == 0  # BoARIO: no update when delivered and used agree
+        if still.any():
+            stock_out[:, still] = s.stock[:, still]
+        at_goal = np.where(still, counts[2], counts[1]) == 0
+        ratio = order_ratio(st, cap, params)
+        ordered = np.empty((n, len(demand), r), dtype=stock_out.dtype)
+        allowed = np.empty_like(production)
+        weights = to_sdr(ratio - 1, r, n).astype(kind, copy=False)
+        fused.reorder_dense(stock_out, zs, zc, zt, weights, st.tech, st.inputs, st.inv,
+                            st.restore, params.psi, optimal, production, at_goal, w_out,
+                            ordered, allowed, numba.get_num_threads(), base)  # fmt: skip
     assert st.z.dense_rowsum is not None
     orders = ratio * from_sdr(st.z.dense_rowsum[:, None, :] + ordered)  # float64
     new = State(stock_out, w_out, ratio, orders, overprod, production, s.step + 1, deviations=True)
