@@ -132,3 +132,46 @@ def test_forecast_dips_in_february_as_customs_record_it(result: Forecast) -> Non
     world = result.rows[result.rows["destination"] == "World"].set_index("month")
     assert world.loc["2026-02", "point_tonnes"] < 0.75 * world.loc["2025-12", "point_tonnes"]
     assert world.loc["2026-01", "point_tonnes"] > 1.2 * world.loc["2025-12", "point_tonnes"]
+
+
+def test_report_charts_every_series_with_its_later_figures(tmp_path: Path) -> None:
+    """`rareflow report forecast`: an offline page, one chart per series, each with the
+    forecast, its bands, both naives, the fitted window's and the later observations."""
+    later = tmp_path / "later.csv"
+    later.write_text("month,destination,tonnes\n2025-10,World,5000\n2025-11,Germany,1200\n",
+                     encoding="utf-8")  # fmt: skip
+    out = tmp_path / "forecast.html"
+    assert cli(["report", "forecast", "--out", str(out), "--until", "2025-12", "--draws", "4",
+                "--observed", str(later)]) == 0  # fmt: skip
+    page = out.read_text(encoding="utf-8")
+    assert "plotly" in page and "<script" in page  # plotly.js inlined: opens offline
+    assert "mape_point" in page  # the scores table
+
+
+def test_report_figure_has_every_kind_of_trace_on_every_chart(result: Forecast) -> None:
+    from rareflow.history.forecast_report import figure, known_window
+
+    rows = result.rows.assign(observed_tonnes=np.nan)
+    rows.loc[(rows["destination"] == "World") & (rows["month"] == "2025-10"),
+             "observed_tonnes"] = 5000.0  # fmt: skip
+    with_later = Forecast(result.fitted_through, result.until, result.draws, rows)
+    fig = figure(with_later, known_window(result.fitted_through))
+    charts = sorted({t.xaxis for t in fig.data})
+    assert len(charts) == rows["destination"].nunique()
+    for kind in ("forecast (bundled point)", "posterior 5-95%", "naive: persistence",
+                 "naive: a year earlier", "observed (fitted)", "observed (later)"):  # fmt: skip
+        assert sorted(t.xaxis for t in fig.data if t.name == kind) == charts, kind
+    later = {t.xaxis: list(t.x) for t in fig.data if t.name == "observed (later)"}
+    assert later.pop("x") == ["2025-10"] and not any(later.values())  # World is the first
+    shown = [t.name for t in fig.data if t.showlegend]
+    assert len(shown) == len(set(shown))  # each kind in the legend once
+
+
+def test_report_with_a_bad_table_exits_2_and_keeps_the_earlier_page(tmp_path: Path) -> None:
+    out = tmp_path / "forecast.html"
+    out.write_text("earlier", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("month,destination,tonnes\n2025-10,World,-1\n", encoding="utf-8")
+    assert cli(["report", "forecast", "--out", str(out), "--until", "2025-11",
+                "--observed", str(bad)]) == 2  # fmt: skip
+    assert out.read_text(encoding="utf-8") == "earlier"

@@ -381,6 +381,16 @@ def backtest(
         show(shown, title)
 
 
+ObservedOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--observed",
+        help="Later customs figures to score the forecast against: the bundled "
+        "china_magnet_exports_monthly.csv layout, or columns month, destination, tonnes.",
+    ),
+]
+
+
 def forecast(
     until: Annotated[
         str, typer.Option(help="Last month forecast, YYYY-MM (after the fitted window).")
@@ -389,14 +399,7 @@ def forecast(
         int, typer.Option("--draws", min=0, help="Posterior draws for the bands (0: none).")
     ] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
-    observed: Annotated[
-        Path | None,
-        typer.Option(
-            "--observed",
-            help="Later customs figures to score the forecast against: the bundled "
-            "china_magnet_exports_monthly.csv layout, or columns month, destination, tonnes.",
-        ),
-    ] = None,
+    observed: ObservedOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
 ) -> None:
     """China's magnet exports by destination after the calibration window, with posterior
@@ -499,6 +502,29 @@ def report_backtest(
     typer.echo(f"wrote {path}")
 
 
+def report_forecast(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    until: Annotated[
+        str, typer.Option(help="Last month forecast, YYYY-MM (after the fitted window).")
+    ] = "2026-12",
+    draws: Annotated[
+        int, typer.Option("--draws", min=0, help="Posterior draws for the bands (0: none).")
+    ] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+    observed: ObservedOption = None,
+) -> None:
+    """Write an offline HTML page of the forecast: per series, the fitted window's
+    observations, the forecast with its bands, the naive forecasts and any later figures."""
+    from rareflow.history.forecast import forecast as run_forecast
+    from rareflow.history.forecast_report import write_forecast_report
+
+    with working(f"forecast: the history run over {draws} posterior draws"):
+        result = run_forecast(until=until, draws=draws, seed=seed, observed_path=observed)
+    with working(f"writing {out}"):
+        path = write_forecast_report(result, out)
+    typer.echo(f"wrote {path}")
+
+
 def report_run(
     run_id: Annotated[str, typer.Argument(help="A stored run's id (or a unique prefix).")],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
@@ -523,5 +549,6 @@ def register(app: typer.Typer) -> None:
     app.command("backtest")(backtest)
     app.command("forecast")(forecast)
     report_app.command("backtest")(report_backtest)
+    report_app.command("forecast")(report_forecast)
     report_app.command("run")(report_run)
     app.add_typer(report_app, name="report")
