@@ -158,7 +158,15 @@ def create_app(
     """The application around the results store at ``store_path`` (default: the CLI's) and
     the dataset in ``data_dir`` (default: the bundled baseline)."""
     from rareflow.data.network import load_network
-    from rareflow.web import api_data, api_deals, api_exposure, api_live, api_runs, api_scenarios
+    from rareflow.web import (
+        api_data,
+        api_deals,
+        api_exposure,
+        api_history,
+        api_live,
+        api_runs,
+        api_scenarios,
+    )
     from rareflow.web.context import Context
     from rareflow.web.storage import WebStore
     from rareflow.web.worker import RunWorker
@@ -187,7 +195,7 @@ def create_app(
     )
     app.state.ctx = Context(store=store, worker=worker, network=network)
     _handlers(app)
-    routers = (api_data, api_scenarios, api_runs, api_live, api_exposure, api_deals)
+    routers = (api_data, api_scenarios, api_runs, api_live, api_exposure, api_deals, api_history)
     for router in (module.router for module in routers):
         app.include_router(router)
     _pages(app)

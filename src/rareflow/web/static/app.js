@@ -770,6 +770,74 @@ function drawExposure(body) {
 
 const pct = (v) => `${(100 * (v || 0)).toFixed(1)}%`;
 
+// -- the model against what happened, and the forecast ----------------------------------------
+async function checkHistory() {
+  $("history-check").disabled = true;
+  $("history-busy").hidden = false;
+  historyNote("Running the history scenario and the posterior draws (a few seconds) ...");
+  try {
+    const [back, ahead] = await Promise.all([api("/api/history/backtest"), api("/api/history/forecast")]);
+    if (!back.ok || !ahead.ok) { historyNote(describe((back.ok ? ahead : back).body), true); return; }
+    state.history = { back: back.body, ahead: ahead.body };
+    const names = back.body.summary.map((s) => s.destination);
+    $("history-series").replaceChildren(...names.map((n) => new Option(n, n)));
+    drawHistorySkill(back.body);
+    plotHistory();
+  } finally {
+    $("history-busy").hidden = true;
+    $("history-check").disabled = false;
+  }
+}
+
+function historyNote(text, error = false) {
+  $("history-message").textContent = text;
+  $("history-message").classList.toggle("error", error);
+}
+
+const mape = (v) => v == null ? "" : `${(100 * v).toFixed(0)}%`;
+
+function drawHistorySkill(back) {
+  const s = back.stoppages;
+  const world = back.metrics.find((m) => m.destination === "World") || {};
+  historyNote(`In sample, 2024-01 to ${back.until}: reported plant stoppages matched within ${s.tolerance_months} month, ${s.events_matched} of ${s.events}; the March-May 2025 fall ${mape(world.fall)} (observed ${mape(world.observed_fall)}), trough ${world.trough_month} (observed ${world.observed_trough_month}).`);
+  tableOf("history-skill", ["series", "months observed", "model error (MAPE)", "persistence", "same month last year", "beats both"],
+    back.summary.map((r) => [r.destination, r.in_sample_n, mape(r.in_sample_mape), mape(r.in_sample_persistence_mape), mape(r.in_sample_last_year_mape), r.in_sample_beats_naive == null ? "" : r.in_sample_beats_naive ? "yes" : "no"]));
+  const change = (v) => v == null ? "" : Math.round(100 * v) === 0 ? "0%" : `${v > 0 ? "+" : "−"}${Math.abs(100 * v).toFixed(0)}%`;
+  const prices = back.price_metrics || [];
+  tableOf("history-prices", ["price", "market", "observed change", "modelled change", "direction right"],
+    prices.filter((p) => p.observed_change != null).map((p) => [p.product, p.market, change(p.observed_change), change(p.modelled_change), p.direction_right ? "yes" : "no"]));
+  const times = (v) => `${v.toFixed(2)}x`;
+  tableOf("history-ratios", ["price", "month", "ex-China / China, observed", "modelled", "modelled / observed"],
+    prices.filter((p) => p.observed_ratio != null).map((p) => [p.product, p.month, times(p.observed_ratio), times(p.modelled_ratio), times(p.modelled_ratio / p.observed_ratio)]));
+}
+
+function plotHistory() {
+  const { back, ahead } = state.history;
+  const name = $("history-series").value;
+  const past = back.rows.filter((r) => r.destination === name);
+  const seen = past.filter((r) => r.observed_tonnes != null);
+  const next = ahead.rows.filter((r) => r.destination === name);
+  const x = next.map((r) => r.month);
+  const band = (low, high, label, color) => [
+    { x, y: next.map((r) => r[high]), type: "scatter", mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
+    { x, y: next.map((r) => r[low]), type: "scatter", mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: color, name: label },
+  ];
+  Plotly.react("chart-history", [
+    ...band("low_90", "high_90", "90% with the in-sample error", "rgba(127,127,127,0.2)"),
+    ...band("posterior_p5", "posterior_p95", "posterior 5-95%", "rgba(31,119,180,0.3)"),
+    { x: past.map((r) => r.month), y: past.map((r) => r.modelled_tonnes), name: "modelled (fitted)", type: "scatter", mode: "lines", line: { color: "#1f77b4" } },
+    { x, y: next.map((r) => r.point_tonnes), name: "forecast", type: "scatter", mode: "lines", line: { color: "#1f77b4", dash: "dash" } },
+    { x, y: next.map((r) => r.persistence_tonnes), name: "naive: persistence", type: "scatter", mode: "lines", line: { color: "#7f7f7f", dash: "dot" } },
+    { x: seen.map((r) => r.month), y: seen.map((r) => r.observed_tonnes), name: "observed (customs)", type: "scatter", mode: "markers",
+      marker: { color: "#d62728", symbol: seen.map((r) => r.kind === "implied" ? "circle-open" : "circle") } },
+  ], {
+    title: title(`China's magnet exports to ${name}, t/month: fitted through ${ahead.fitted_through}, forecast to ${ahead.until}`),
+    yaxis: { rangemode: "tozero" }, margin: { t: 40 },
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: ahead.fitted_through, x1: ahead.fitted_through, y0: 0, y1: 1, line: { dash: "dash", width: 1, color: "#888" } }],
+  }, CONFIG);
+}
+
+
 // -- start -------------------------------------------------------------------------------------
 async function start() {
   const health = await api("/api/health");
@@ -788,6 +856,8 @@ async function start() {
   $("gdp-measure").onchange = plotGdpMap;
   $("deal-load").onclick = loadDeal;
   $("deal-evaluate").onclick = evaluateDeal;
+  $("history-check").onclick = checkHistory;
+  $("history-series").onchange = plotHistory;
   await loadDeals();
   await loadScenarioList("april-2025-licensing");
   await loadScenario();
