@@ -381,6 +381,13 @@ def backtest(
         show(shown, title)
 
 
+UntilOption = Annotated[
+    str, typer.Option(help="Last month forecast, YYYY-MM (after the fitted window).")
+]
+DrawsOption = Annotated[
+    int, typer.Option("--draws", min=0, help="Posterior draws for the bands (0: none).")
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of the posterior draws.")]
 ObservedOption = Annotated[
     Path | None,
     typer.Option(
@@ -392,13 +399,9 @@ ObservedOption = Annotated[
 
 
 def forecast(
-    until: Annotated[
-        str, typer.Option(help="Last month forecast, YYYY-MM (after the fitted window).")
-    ] = "2026-12",
-    draws: Annotated[
-        int, typer.Option("--draws", min=0, help="Posterior draws for the bands (0: none).")
-    ] = 200,
-    seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+    until: UntilOption = "2026-12",
+    draws: DrawsOption = 200,
+    seed: SeedOption = 0,
     observed: ObservedOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
 ) -> None:
@@ -504,13 +507,9 @@ def report_backtest(
 
 def report_forecast(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
-    until: Annotated[
-        str, typer.Option(help="Last month forecast, YYYY-MM (after the fitted window).")
-    ] = "2026-12",
-    draws: Annotated[
-        int, typer.Option("--draws", min=0, help="Posterior draws for the bands (0: none).")
-    ] = 200,
-    seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
+    until: UntilOption = "2026-12",
+    draws: DrawsOption = 200,
+    seed: SeedOption = 0,
     observed: ObservedOption = None,
 ) -> None:
     """Write an offline HTML page of the forecast: per series, the fitted window's
