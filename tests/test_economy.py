@@ -321,9 +321,13 @@ def test_blas_runs_on_one_thread_inside_the_parallel_passes() -> None:
     try:
         numba.set_num_threads(2)
         with threadpool_limits(limits=2, user_api="blas"):
-            with ario.blas_single_threaded():
+            outer, inner = ario.blas_single_threaded(), ario.blas_single_threaded()
+            outer.__enter__()  # two callers overlapping (threads of the service): the
+            with inner:  # first to leave must not give BLAS back while the other is inside
                 assert blas_threads() == {1}
-            assert blas_threads() == {2}
+                outer.__exit__(None, None, None)
+                assert blas_threads() == {1}
+            assert blas_threads() == {2}  # nor the last leave it at one
             two = [s.production.copy() for s, _ in ario.simulate(st, paths, 3, PARAMS)]
     finally:
         numba.set_num_threads(before)

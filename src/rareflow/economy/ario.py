@@ -42,10 +42,12 @@ in float32.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cached_property
+from typing import Any
 
 import numba
 import numpy as np
@@ -380,27 +382,50 @@ def _step_fused(st: Static, s: State, delta: np.ndarray, params: Params) -> Stat
     return State(stock, w, ratio, orders, overprod, production, s.step + 1)
 
 
-@cache
-def _blas_controller() -> object | None:
-    """threadpoolctl's view of the loaded BLAS libraries (numba's ``np.dot`` calls scipy's,
-    ``np.matmul`` numpy's); None where threadpoolctl is not installed."""
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401  (load it, so that it is seen)
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
+class _OneThreadBlas:
+    """BLAS held to one thread while any caller is inside, restored when the last leaves:
+    threadpoolctl's own ``limit`` restores what it found on entry, so two overlapping
+    callers (the service runs impacts side by side) would leave BLAS at one thread for good."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limiter: Any = None
+
+    @cached_property
+    def _controller(self) -> Any:
+        """threadpoolctl's view of the loaded BLAS libraries (numba's ``np.dot`` calls
+        scipy's, ``np.matmul`` numpy's); None where threadpoolctl is not installed."""
+        try:
+            import scipy.linalg.cython_blas  # noqa: F401  (load it, so that it is seen)
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        return ThreadpoolController()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0 and self._controller is not None:
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._inside += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0 and self._limiter is not None:
+                self._limiter.restore_original_limits()
+                self._limiter = None
 
 
-def blas_single_threaded() -> AbstractContextManager[object]:
+_ONE_THREAD_BLAS = _OneThreadBlas()
+
+
+def blas_single_threaded() -> AbstractContextManager[None]:
     """BLAS on one thread inside the compiled passes when numba runs them on several: each
     sector's products are already one thread's work, and a threaded BLAS under numba's
-    threads oversubscribes the cores (2 threads on 2 cores: 1,000 draws took 2.7x as long
+    threads oversubscribes the cores (2 threads on 2 cores: 1,000 draws took 1.9x as long
     as with BLAS held to one, ``benchmarks/bench_economy.py --threads 2``). ~30 us a step."""
-    controller = _blas_controller() if numba.get_num_threads() > 1 else None
-    if controller is None:
-        return nullcontext()
-    return controller.limit(limits=1, user_api="blas")  # type: ignore[attr-defined]
+    return _ONE_THREAD_BLAS if numba.get_num_threads() > 1 else nullcontext()
 
 
 def _step_dense(st: Static, s: State, delta: np.ndarray, params: Params, stock_out: np.ndarray,
