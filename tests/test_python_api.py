@@ -14,7 +14,7 @@ from rareflow.errors import UserInputError
 
 
 @pytest.mark.parametrize(
-    "name", ["run", "montecarlo", "compare", "exposure", "load_scenario", "forecast"]
+    "name", ["run", "montecarlo", "compare", "exposure", "load_scenario", "forecast", "backtest"]
 )
 def test_entry_points_have_real_signatures_and_docs(name: str) -> None:
     fn = getattr(rareflow, name)
@@ -93,3 +93,17 @@ def test_forecast_scores_later_figures_given_as_a_plain_csv(tmp_path: Path) -> N
     assert set(fc.rows["month"]) == {"2025-10", "2025-11"}
     (world,) = [s for s in fc.scores if s["destination"] == "World"]
     assert world["months"] == 1 and world["mape_point"] >= 0.0
+    later_trace = [t for t in fc.figure().data if t.name == "observed (later)" and len(t.x)]
+    assert [list(t.x) for t in later_trace] == [["2025-10"]]
+
+
+def test_backtest_in_a_notebook() -> None:
+    bt = rareflow.backtest(origins=())
+    world = bt.rows[bt.rows["destination"] == "World"]
+    assert world["month"].iloc[0] == "2024-01" and world["observed_tonnes"].notna().sum() >= 12
+    (world_skill,) = [s for s in bt.summary if s["destination"] == "World"]
+    assert world_skill["in_sample_mape"] < world_skill["in_sample_persistence_mape"]
+    assert bt.summary_table()["destination"].iloc[0] == "World"
+    assert bt.stoppages is not None and len(bt.stoppages.events) == 14
+    charts = {t.xaxis for t in bt.figure().data}
+    assert len(charts) == bt.rows["destination"].nunique()

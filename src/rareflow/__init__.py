@@ -16,6 +16,7 @@ from rareflow.version import __version__
 
 __all__ = [
     "__version__",
+    "backtest",
     "compare",
     "exposure",
     "forecast",
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from rareflow.analytics.exposure import Exposure
     from rareflow.data.network import Network
     from rareflow.engine.result import RunResult
+    from rareflow.history.backtest import BacktestResult
     from rareflow.history.forecast import Forecast
     from rareflow.scenarios.model import Scenario
     from rareflow.uncertainty.result import MonteCarloResult
@@ -194,9 +196,30 @@ def forecast(
     record them: ``.rows`` (pandas: month, destination, point_tonnes, posterior_p5/p50/p95,
     low_90/high_90, persistence_tonnes, last_year_tonnes, and observed_tonnes where
     ``observed`` gives later figures) and ``.scores`` (per series: MAPE of the point, the
-    posterior median and the naives, shares inside the bands). ``observed``: a customs table
-    in the bundled layout or a CSV month, destination, tonnes."""
+    posterior median and the naives, shares inside the bands); ``.figure()`` charts them
+    (plotly). ``observed``: a customs table in the bundled layout or a CSV month,
+    destination, tonnes."""
     from rareflow.history.forecast import forecast as _forecast
 
     path = Path(observed).expanduser() if observed is not None else None
     return _forecast(until=until, draws=draws, seed=seed, observed_path=path)
+
+
+def backtest(
+    until: str | None = None,
+    *,
+    origins: tuple[str, ...] | None = None,
+    data: str | Path | None = None,
+) -> BacktestResult:
+    """The history run against what was observed, through ``until`` (default: the last
+    observed month), at the bundled calibrated point: ``.rows`` (pandas: month, destination,
+    modelled_tonnes, observed_tonnes, kind), ``.summary_table()`` (per destination: MAPE in
+    sample and from rolling origins beside persistence and last year's value),
+    ``.metrics_table()``, ``.prices`` and ``.stoppages`` (scored against the 2025 tables),
+    ``.figure()`` (plotly, one chart per series). ``origins``: months to refit at and forecast
+    from (default 2025-05, 2025-06, 2025-07, about 25 s; ``()`` for none)."""
+    from rareflow.history.backtest import ORIGINS
+    from rareflow.history.backtest import backtest as _backtest
+
+    chosen = ORIGINS if origins is None else tuple(origins)
+    return _backtest(until=until, data_dir=data, origins=chosen)

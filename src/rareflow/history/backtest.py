@@ -67,6 +67,13 @@ class BacktestResult:
         out["notes"] = self.notes
         return out
 
+    def figure(self, bands: pd.DataFrame | None = None) -> Any:
+        """Plotly: one chart per series, modelled against observed with the timeline's
+        events (``bands``: ``report.posterior_bands`` for fan charts)."""
+        from rareflow.history.report import figure
+
+        return figure(self, bands)
+
     def summary_table(self) -> pd.DataFrame:
         import pandas as pd
 

@@ -77,6 +77,13 @@ class Forecast:
             "notes": self.notes,
         }
 
+    def figure(self) -> Any:
+        """Plotly: one chart per series, the fitted window's observations, the forecast with
+        its bands, the naives and any later figures (``rareflow report forecast``)."""
+        from rareflow.history.forecast_report import figure, known_window
+
+        return figure(self, known_window(self.fitted_through))
+
 
 def fitted_through() -> str:
     """The last month the stored calibration fitted (the bundled observations' last month
