@@ -114,9 +114,13 @@ def test_bad_observed_tables_exit_2_naming_file_and_field(
     assert str(bad) in err and needle in err
 
 
-def test_until_inside_the_fitted_window_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(["forecast", "--until", "2025-05"]) == 2
-    assert "after 2025-09" in capsys.readouterr().err
+@pytest.mark.parametrize("until", ["2025-05", "2035-10", "7482-11"])
+def test_until_outside_the_horizon_is_refused(
+    capsys: pytest.CaptureFixture[str], until: str
+) -> None:
+    assert cli(["forecast", "--until", until]) == 2
+    err = capsys.readouterr().err
+    assert "--until" in err and "after 2025-09" in err and "at most 2035-09" in err
 
 
 def test_customs_factor_moves_february_into_january_per_draw() -> None:

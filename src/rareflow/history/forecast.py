@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 DEFAULT_UNTIL = "2026-12"
 DEFAULT_DRAWS = 200
 MIN_RESIDUALS = 6  # in-sample months a series needs for its own error band
+MAX_HORIZON_MONTHS = 120  # assumption: past ten years the recorded timeline says nothing
 INTERVAL = (0.05, 0.95)
 NOTES = [
     "the history run carried past the fitted window: the timeline's policies as recorded "
@@ -130,16 +131,24 @@ def forecast(
     return result
 
 
-def _check_until(until: str, start: str) -> None:
+def until_expected(until: str, start: str) -> str | None:
+    """What ``until`` should be, where it is not: a month after the fitted window ``start``
+    and at most ``MAX_HORIZON_MONTHS`` after it; None where it is fine."""
+    import pandas as pd
+
     from rareflow.policies.instruments import MONTH_PATTERN
 
-    if not MONTH_PATTERN.match(until) or until <= start:
-        raise UserInputError(
-            "not a month after the fitted window",
-            column="--until",
-            value=until,
-            expected=f"YYYY-MM after {start}, the last month the calibration fitted",
-        )
+    last = str(pd.Period(start, freq="M") + MAX_HORIZON_MONTHS)
+    if MONTH_PATTERN.match(until) and start < until <= last:
+        return None
+    return f"YYYY-MM after {start}, the last month the calibration fitted, and at most {last}"
+
+
+def _check_until(until: str, start: str) -> None:
+    expected = until_expected(until, start)
+    if expected is not None:
+        raise UserInputError("not a month the forecast covers", column="--until", value=until,
+                             expected=expected)  # fmt: skip
 
 
 def _posterior(

@@ -64,11 +64,11 @@ def forecast(
     """``rareflow forecast --format json``: rows from the month after the fitted window to
     ``until``, per series: point_tonnes, posterior_p5/p50/p95, low_90/high_90,
     persistence_tonnes, last_year_tonnes."""
-    from rareflow.history.forecast import fitted_through
+    from rareflow.history.forecast import fitted_through, until_expected
 
-    start = fitted_through()
-    if until <= start:
-        raise UserInputError("not a month after the fitted window", field="until", value=until,
-                             expected=f"YYYY-MM after {start}, the last month fitted")  # fmt: skip
+    expected = until_expected(until, fitted_through())
+    if expected is not None:
+        raise UserInputError("not a month the forecast covers", field="until", value=until,
+                             expected=expected)  # fmt: skip
     with ctx.heavy_slot():
         return _forecast(until, draws, seed)
