@@ -44,6 +44,10 @@ def test_check_the_model_against_2025_and_read_its_forecast(page: Any) -> None:
     assert page.locator("#history-prices tr").count() > 2
     ratios = page.locator("#history-ratios tr")
     assert ratios.count() > 2 and "x" in ratios.nth(1).locator("td").nth(2).text_content()
+    stoppages = page.locator("#history-stoppages tr")
+    assert stoppages.count() == 15  # the heading and the 14 reported stoppages
+    assert "Suzuki" in page.text_content("#history-stoppages")
+    assert "no report names a stoppage" in page.text_content("#history-unreported")
     names = page.evaluate("document.getElementById('chart-history').data.map((t) => t.name)")
     for name in ("observed (customs)", "modelled (fitted)", "forecast", "posterior 5-95%",
                  "90% with the in-sample error", "naive: persistence"):  # fmt: skip

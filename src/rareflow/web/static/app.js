@@ -806,6 +806,11 @@ function drawHistorySkill(back) {
   const prices = back.price_metrics || [];
   tableOf("history-prices", ["price", "market", "observed change", "modelled change", "direction right"],
     prices.filter((p) => p.observed_change != null).map((p) => [p.product, p.market, change(p.observed_change), change(p.modelled_change), p.direction_right ? "yes" : "no"]));
+  tableOf("history-stoppages", ["reported", "where", "sector", "who", "modelled from", "largest share of buyers stopped", "matched"],
+    s.rows.map((r) => [r.month, r.regions, r.sector, r.company, r.modelled_first_month || "none", pct(r.modelled_peak_share), r.matched ? "yes" : "no"]));
+  $("history-unreported").textContent = s.unreported.length
+    ? `The model also stops buyers in ${s.unreported.length} (region, sector) pairs where no report names a stoppage: the other sectors' buyers are as dispersed as the automotive ones the reports describe (README, Limits; rareflow backtest --format json lists the pairs).`
+    : "";
   const times = (v) => `${v.toFixed(2)}x`;
   tableOf("history-ratios", ["price", "month", "ex-China / China, observed", "modelled", "modelled / observed"],
     prices.filter((p) => p.observed_ratio != null).map((p) => [p.product, p.month, times(p.observed_ratio), times(p.modelled_ratio), times(p.modelled_ratio / p.observed_ratio)]));
