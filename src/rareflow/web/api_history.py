@@ -1,8 +1,9 @@
 """The model against what happened, for the browser: ``rareflow backtest`` (in sample) and
 ``rareflow forecast`` as JSON.
 
-Both read the bundled calibration and the customs series in ``../shared/data/calibration``,
-which do not change while the service runs, so each answer is computed once per process and
+Both run the history scenario on the bundled dataset (the one the calibration fitted, whatever
+``--data`` the service was given) and read the customs series in ``../shared/data/calibration``
+(``RAREFLOW_CALIBRATION_DIR``); neither changes while the service runs, so each answer is computed once per process and
 kept (the forecast per distinct query, the last few). The backtest here leaves out the
 rolling-origin refits (about 30 s): ``rareflow backtest`` has them.
 """
