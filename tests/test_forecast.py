@@ -171,6 +171,16 @@ def test_report_figure_has_every_kind_of_trace_on_every_chart(result: Forecast) 
     assert len(shown) == len(set(shown))  # each kind in the legend once
 
 
+def test_report_without_later_figures_says_how_to_score_them(
+    tmp_path: Path, result: Forecast
+) -> None:
+    out = tmp_path / "forecast.html"
+    assert cli(["report", "forecast", "--out", str(out), "--until", "2025-11", "--draws", "0"]) == 0
+    assert "--observed FILE</code> scores them" in out.read_text(encoding="utf-8")
+    later = [t for t in result.figure().data if t.name == "observed (later)"]
+    assert later and not any(len(t.x) for t in later)  # the legend entry, no points
+
+
 def test_report_with_a_bad_table_exits_2_and_keeps_the_earlier_page(tmp_path: Path) -> None:
     out = tmp_path / "forecast.html"
     out.write_text("earlier", encoding="utf-8")

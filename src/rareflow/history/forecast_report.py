@@ -56,7 +56,9 @@ def figure(result: Forecast, known: pd.DataFrame):  # -> plotly Figure
     rows = result.rows
     names = series_order(rows["destination"].unique())
     fig = make_subplots(rows=len(names), cols=1, subplot_titles=names)
-    later = rows.dropna(subset=["observed_tonnes"]) if "observed_tonnes" in rows else rows[:0]
+    if "observed_tonnes" not in rows:  # no later figures given
+        rows = rows.assign(observed_tonnes=float("nan"))
+    later = rows.dropna(subset=["observed_tonnes"])
     for i, name in enumerate(names, start=1):
         part = rows[rows["destination"] == name]
         seen = known[known["destination"] == name]
