@@ -40,11 +40,10 @@ def customs_factor(months: list[str], share: np.ndarray | float) -> np.ndarray:
     February, which no report shows), and the festival enters where the model meets the
     customs figures: the backtest, the calibration and ``rareflow forecast``.
     """
-    share = np.reshape(np.asarray(share, dtype=float), (-1, 1))
+    moved = np.reshape(np.asarray(share, dtype=float), (-1, 1)) - 1.0  # (D|1, 1), <= 0
     month_of_year = np.array([int(m[5:7]) for m in months])
-    factor = np.ones((len(share), len(months)))
-    factor = np.where(month_of_year == FEBRUARY, share, factor)
-    return np.where(month_of_year == FEBRUARY - 1, 2.0 - share, factor)
+    shift = (month_of_year == FEBRUARY).astype(float) - (month_of_year == FEBRUARY - 1)
+    return 1.0 + moved * shift
 
 
 class HistorySimulator:
@@ -83,7 +82,7 @@ class HistorySimulator:
     def series(self, batch: Mapping[str, np.ndarray | float]) -> dict[str, np.ndarray]:
         """Modelled exports per series as customs record them, (D, T), for parameter values
         given per draw."""
-        return self._split(self.run(batch, ["shipments"]).arrays["shipments"], batch)
+        return self.customs_series(self.run(batch, ["shipments"]).arrays["shipments"], batch)
 
     def run(self, batch: Mapping[str, np.ndarray | float], outputs: list[str]) -> RawResult:
         """The engine's raw ``outputs`` (e.g. price, shortage_share) for the same batch."""
@@ -108,15 +107,15 @@ class HistorySimulator:
             outputs=outputs,
         )
 
-    def _split(
-        self, shipments: np.ndarray, batch: Mapping[str, np.ndarray | float] | None = None
+    def customs_series(
+        self, shipments: np.ndarray, batch: Mapping[str, np.ndarray | float]
     ) -> dict[str, np.ndarray]:
-        """Per series (D, T): China's magnet shipments as customs record them (the batch's
-        festival share, else the baseline's)."""
+        """Per series (D, T): China's magnet shipments (the engine's raw ``shipments`` for
+        ``batch``) as customs record them (the batch's festival share, else the baseline's)."""
         c = self.compiled
         products = [c.products.index(p) for p in MAGNET_PRODUCTS if p in c.products]
         flows = shipments[:, :, products, c.regions.index(EXPORTER), :].sum(axis=2)  # (D,T,R)
-        share = (batch or {}).get(FESTIVAL, self.base[FESTIVAL])
+        share = batch.get(FESTIVAL, self.base[FESTIVAL])
         flows = flows * customs_factor(self.months, share)[:, :, None]
         out = {WORLD: flows.sum(axis=-1)}
         for n, region in enumerate(c.regions):

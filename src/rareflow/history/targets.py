@@ -226,14 +226,14 @@ class Targets:
             b = self._predict_chunk({k: v[half:] for k, v in batch.items()})
             return {f: np.concatenate([a[f], b[f]]) for f in FAMILIES}
         return {
-            "exports": self._model_exports(raw.arrays["shipments"]),
+            "exports": self._model_exports(raw.arrays["shipments"], batch),
             "prices": self._model_prices(raw.arrays["price"]),
             "approvals": self._model_approvals(batch, n),
             "stoppages": self._model_stoppages(raw),
         }
 
-    def _model_exports(self, shipments: np.ndarray) -> np.ndarray:
-        series = self.sim._split(shipments)
+    def _model_exports(self, shipments: np.ndarray, batch: Mapping[str, np.ndarray]) -> np.ndarray:
+        series = self.sim.customs_series(shipments, batch)
         out = np.empty((len(shipments), len(self._exp)))
         for j, (name, t) in enumerate(self._exp):
             out[:, j] = series[name][:, t]
