@@ -168,3 +168,23 @@ def test_the_kernel_agrees_with_the_numpy_step_as_capacity_enters(
     for name, want in ref.arrays.items():
         scale = max(float(np.abs(want).max()), 1.0)
         np.testing.assert_allclose(got.arrays[name], want, rtol=1e-9, atol=1e-9 * scale)
+
+
+def test_a_metal_is_priced_at_least_at_what_its_oxide_costs() -> None:
+    net = compile_network(load_network())
+    static = build_static(net)
+    price = np.repeat(net.price0[None], 2, axis=0)  # two draws at base prices
+    at_base = market.cost_floor(static, price)
+    metals = [net.products[p] for p in static.cost_product]
+    assert metals == ["ndpr_metal", "dy_metal", "tb_metal", "sm_metal"]  # no magnet, no oxide
+    np.testing.assert_allclose(at_base[:, static.cost_product, :], 1.0)
+    others = np.setdiff1d(np.arange(len(net.products)), static.cost_product)
+    assert (at_base[:, others, :] == 0.0).all()  # no floor
+    oxide, metal = net.products.index("dy_oxide"), net.products.index("dy_metal")
+    price[1, oxide, 1] *= 4.0  # ex-China Dy oxide at 4x in the second draw
+    floor = market.cost_floor(static, price)
+    per = net.recipe_in[net.processes.index("reduce_dy"), oxide]  # t oxide per t metal
+    expected = 1.0 + per * 3.0 * net.price0[oxide, 1] / net.price0[metal, 1]
+    assert floor[1, metal, 1] == pytest.approx(expected) and expected > 4.0 * 0.9
+    assert floor[0, metal, 1] == pytest.approx(1.0) and floor[1, metal, 0] == pytest.approx(1.0)
+

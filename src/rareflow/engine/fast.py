@@ -105,6 +105,8 @@ def topology(static: Static, origins: np.ndarray) -> kn.Topology:
         unit_usd=f64(static.unit_usd),
         value_added_share=f64(static.value_added_share),
         log_thinness=f64(static.log_thinness),
+        cost_product=i64(static.cost_product),
+        cost_inputs=f64(static.cost_inputs),
         entry_weight=f64(static.entry_weight),
         entry_scale=f64(static.entry_scale),
         entry_stage=i64(static.entry_stage),

@@ -164,6 +164,8 @@ class Topology(NamedTuple):
     unit_usd: np.ndarray  # (R, S)
     value_added_share: np.ndarray  # (R, S)
     log_thinness: np.ndarray  # (P,) ln(largest market value / the product's)
+    cost_product: np.ndarray  # (F,) int: products priced at least at their inputs' cost
+    cost_inputs: np.ndarray  # (F, P) t of each input per t of the product
     entry_weight: np.ndarray  # (R, K) share of a process's capacity entry in each region
     entry_scale: np.ndarray  # (K,) t activity/month committed per unit of pressure and rate
     entry_stage: np.ndarray  # (K,) int: the stage lag (``ENTRY_LAG0`` + stage) that applies
@@ -298,6 +300,7 @@ class Work(NamedTuple):
     m_short: np.ndarray  # (P, M, T) shortage
     m_demand: np.ndarray  # (P, M, T) final demand
     m_aim: np.ndarray  # (P, M, T) demand multiple aimed at
+    m_floor: np.ndarray  # (P, M, T) least price multiple that covers the inputs' cost
     used_in: np.ndarray  # (P, T) one region's use of each stage input
     used_sub: np.ndarray  # (P, T) and its substitutable part
     made: np.ndarray  # (P, T) one region's output of each stage product
@@ -351,7 +354,7 @@ _WORK_DIMS = {
     **dict.fromkeys(("weighted", "primary"), "K"),
     **dict.fromkeys(("allow", "xs", "weight", "tariff"), "A"),
     **dict.fromkeys(("wanted", "unmet", "worst", "line_units", "units", "value"), "S"),
-    **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim"), "P, M"),
+    **dict.fromkeys(("m_target", "m_stock", "m_short", "m_demand", "m_aim", "m_floor"), "P, M"),
     **dict.fromkeys(("used_in", "used_sub", "made"), "P"),
     **dict.fromkeys(("g", "inv_g", "inv_restock", "inv_lag", "inv_span", "ahead", "expand",
                      "residual", "lowest", "total", "scale", "least", "used",
@@ -1191,6 +1194,7 @@ def _update_prices(
     price, per_lag = state.price[b], w.inv_lag
     for t in range(TILE):
         per_lag[t] = 1.0 / max(prm[PRICE_LAG, t], 1.0)
+    costs = _cost_floor(topo, price, w.m_floor)  # from this month's prices, before any moves
     for p in range(n_p):
         for m in range(n_m):
             base = topo.price0[p, m]
@@ -1198,13 +1202,32 @@ def _update_prices(
                 gap = _div(target[p, m, t] - stock[p, m, t], target[p, m, t], 0.0)
                 tight = min(max(gap, -1.0), 1.0) + _div(short[p, m, t], demand[p, m, t], 0.0)
                 thin = np.exp(prm[THIN, t] * topo.log_thinness[p] * (1.0 if m == n_m - 1 else 0.0))
-                aim = base * _scarcity_multiple(tight, prm[SENS, t], prm[SCARCITY, t], thin,
-                                                prm[CHOKE, t])  # fmt: skip
+                aim = base * max(_scarcity_multiple(tight, prm[SENS, t], prm[SCARCITY, t], thin,
+                                                    prm[CHOKE, t]), costs[p, m, t])  # fmt: skip
                 moved = price[p, m, t] + (aim - price[p, m, t]) * per_lag[t]
                 moved = min(max(moved, base * prm[PMIN, t]), base * prm[PMAX, t])
                 price[p, m, t] = max(min(moved, cap[p, m, t]), floor[p, m, t])
     for t in range(min(TILE, out.residual.size - b * TILE)):
         _record(out.price, b * TILE + t, price, t)
+
+
+@inline
+def _cost_floor(topo: Topology, price: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``market.cost_floor`` of a tile into ``out`` (P, M, T): 0 where no floor applies."""
+    out[:, :, :] = 0.0
+    n_p, n_m = topo.price0.shape
+    for f in range(topo.cost_product.size):
+        o = topo.cost_product[f]
+        for m in range(n_m):
+            own = topo.price0[o, m]
+            for t in range(TILE):
+                extra = 0.0
+                for i in range(n_p):
+                    per = topo.cost_inputs[f, i]
+                    if per != 0.0:
+                        extra += per * (price[i, m, t] - topo.price0[i, m])
+                out[o, m, t] = 1.0 + (extra / own if own > 0 else 0.0)
+    return out
 
 
 @inline
@@ -1432,6 +1455,7 @@ TWINS = {
     "market.update_demand": "_update_demand",
     "market.update_substitution": "_update_substitution",
     "market.scarcity_multiple": "_scarcity_multiple",
+    "market.cost_floor": "_cost_floor",
     "market.thinness": "_update_prices",
     "market.entry_lags": "_update_capacity_entry",
     "market.update_capacity_entry": "_update_capacity_entry",

@@ -8,6 +8,12 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   surplus above target up to ``china_reserve_share`` x target leaves the market, so lost
   export outlets press on the domestic price only beyond that (its own balance: its stocks,
   quotas through its capacity, its users' shortages).
+- Input costs: a metal is priced at least at what its oxide costs in its market this month:
+  1 + t of oxide per t x (oxide price - its base) / the metal's base price (``cost_floor``),
+  so that a spike in an oxide carries into its metal, which never sells for less than its
+  oxide (it did, at a fifth of it, in the 2010 hindcast). Magnets are left out: passing
+  Dy/Tb costs on to them would price buyers out of magnets, and demand priced out counts as
+  no loss (docs/history.md).
 - Price target = base x multiple: in surplus 1 + price_sensitivity x tightness; in shortage
   (1 - min(tightness, price_choke_share))^-(scarcity_exponent x thinness), the price at which
   buyers of short-run elasticity 1 / (exponent x thinness) give up the missing share:
@@ -100,6 +106,22 @@ def thinness(static: Static, prm: Mapping[str, ParamValue]) -> np.ndarray:
     return np.exp(theta * static.log_thinness[None, :, None] * outside)
 
 
+def cost_floor(static: Static, price: np.ndarray) -> np.ndarray:
+    """(D, P, M) the least multiple of each metal's base price that covers its inputs at
+    ``price`` (D, P, M): 1 + sum_i (t of i per t) x (price_i - base_i) / base (below 1 where
+    the inputs are cheaper than at base); 0 (no floor) for every other product
+    (``Static.cost_product``)."""
+    floor = np.zeros(price.shape)
+    if not static.cost_product.size:
+        return floor
+    base = static.net.price0
+    extra = np.einsum("fp,dpm->dfm", static.cost_inputs, price - base[None])
+    own = base[static.cost_product]  # (F, M)
+    rise = np.divide(extra, own[None], out=np.zeros_like(extra), where=own[None] > 0)
+    floor[:, static.cost_product, :] = 1.0 + rise
+    return floor
+
+
 def update_prices(
     static: Static, state: State, flows: Flows, fx: MonthEffects, prm: Mapping[str, ParamValue]
 ) -> None:
@@ -110,7 +132,7 @@ def update_prices(
     exponent = per_draw(prm["scarcity_exponent"], 3)
     tight = tightness(static, flows, prm)
     aim = scarcity_multiple(tight, sens, exponent, thinness(static, prm), choke)
-    target = base * aim
+    target = base * np.maximum(aim, cost_floor(static, state.price))
     price = state.price + (target - state.price) / np.maximum(lag, 1.0)
     low = base * per_draw(prm["price_min_multiple"], 3)
     high = base * per_draw(prm["price_max_multiple"], 3)

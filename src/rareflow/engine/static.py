@@ -151,6 +151,10 @@ class Static:
     # market depth (``market.py``): ln(largest product market value / this product's), 0 where
     # unpriced or not made; thinness = exp(price_thinness_exponent x log_thinness)
     log_thinness: np.ndarray  # (P,)
+    # input costs (``market.cost_floor``): metals, priced at least at what their oxide costs
+    # (joint products of separation share their cost by demand; magnets: market.py says why)
+    cost_product: np.ndarray  # (F,) int
+    cost_inputs: np.ndarray  # (F, P) t of each input per t of the product
     # capacity entry (``market.update_capacity_entry``): where new ex-China capacity of each
     # process goes, how much one unit of pressure commits, and which stage lag applies
     entry_weight: np.ndarray  # (R, K) share of a process's entry going to each region
@@ -268,8 +272,25 @@ def build_static(net: CompiledNetwork, extra_exporters: np.ndarray | None = None
         arcs=(arcs := _arcs(net, stages, trade, share0, extra_exporters)),
         at_sea0=(arcs.to_importer @ arcs.at_sea0).reshape(n_r, -1),
         log_thinness=log_thinness(net, production0),
+        **_cost_inputs(net),
         **_entry(net),
     )
+
+
+def _cost_inputs(net: CompiledNetwork) -> dict[str, np.ndarray]:
+    """Per metal made by a process with inputs and one output (a reduction): t of each input
+    per t of it, from the largest such process in the base year."""
+    single = ((net.recipe_out > 0).sum(axis=1) == 1) & (net.recipe_in.sum(axis=1) > 0)
+    single &= np.array([s == "metal" for s in _process_stages(net)])
+    size = net.activity0.sum(axis=0)
+    chosen: dict[int, int] = {}
+    for process in sorted(np.flatnonzero(single).tolist(), key=lambda k: -size[k]):
+        chosen.setdefault(int(np.argmax(net.recipe_out[process])), process)
+    products = np.array(sorted(chosen), dtype=np.int64)
+    inputs = np.zeros((len(products), len(net.products)))
+    for f, p in enumerate(products.tolist()):
+        inputs[f] = net.recipe_in[chosen[p]] / net.recipe_out[chosen[p], p]
+    return {"cost_product": products, "cost_inputs": inputs}
 
 
 def log_thinness(net: CompiledNetwork, production0: np.ndarray) -> np.ndarray:
