@@ -18,7 +18,7 @@ import numpy as np
 from rareflow.data.network import load_network
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import simulate
-from rareflow.history import crisis2010
+from rareflow.history.hindcast import modelled_paths
 from rareflow.history.parameters import engine_overrides
 from rareflow.model.compiled import compile_network
 from rareflow.scenarios.load import load_scenario
@@ -37,25 +37,17 @@ def yearly_loss_bn_usd(extra: dict[str, float], years: int = 10) -> np.ndarray:
     return lost.reshape(years, 12).sum(axis=1) / 1e9
 
 
-def crisis_paths(months: int = 84) -> None:
-    facts = crisis2010.crisis_facts()
-    net = crisis2010.network_2010(compile_network(load_network()), facts["world_demand_2010_t"])
-    params = resolve_parameters(net.parameters, engine_overrides())
-    plans = crisis2010.scenarios(net, facts)
-    base = simulate(net, plans["baseline"], params, outputs=["price"], months=months)
-    both = simulate(net, plans["both"], params, outputs=["price"], months=months)
-    rel = both.arrays["price"][0] / base.arrays["price"][0]
-    end = both.months.index("2013-12")
+def crisis_paths(until: str = "2016-12") -> None:
+    paths = modelled_paths(until)
     for product in ("dy_oxide", "tb_oxide", "ndpr_oxide"):
-        series = rel[:, net.products.index(product), 1]
-        peak = int(np.argmax(series))
-        means = " ".join(
-            f"{both.months[i][:4]}:{series[i : i + 12].mean():.2f}"
-            for i in range(0, len(series), 12)
-        )
+        part = paths[(paths["product"] == product) & (paths["market"] == "ex_china")]
+        series = part.set_index("month")["modelled_multiple"]
+        peak, end = series.idxmax(), series["2013-12"]
+        means = " ".join(f"{year}:{values.mean():.2f}"
+                         for year, values in series.groupby(series.index.str[:4]))  # fmt: skip
         print(
-            f"  {product} ex-China: peak {series[peak]:.2f}x in {both.months[peak]}; "
-            f"2013-12 {series[end]:.2f}x ({series[end] / series[peak]:.0%} of peak); {means}"
+            f"  {product} ex-China: peak {series[peak]:.2f}x in {peak}; "
+            f"2013-12 {end:.2f}x ({end / series[peak]:.0%} of peak); {means}"
         )
 
 

@@ -56,5 +56,11 @@ def test_check_the_model_against_2025_and_read_its_forecast(page: Any) -> None:
         "document.getElementById('chart-history').data.find((t) => t.name === 'forecast').x"
     )
     assert forecast[0] == "2025-10" and forecast[-1] == "2026-12"
+    hindcast = page.evaluate("document.getElementById('chart-hindcast').data.map((t) => t.name)")
+    assert hindcast == [f"{p}, ex-China" for p in ("lace_oxide", "ndpr_oxide", "dy_oxide",
+                                                    "tb_oxide")]  # fmt: skip
+    summary = page.locator("#hindcast-summary tr")
+    assert summary.count() == 9  # the heading and four products in two markets
+    assert "x" in summary.nth(1).locator("td").nth(3).text_content()
     page.select_option("#history-series", "DEU")
     until(page, "document.querySelector('#chart-history .gtitle').textContent.includes('DEU')")

@@ -60,3 +60,15 @@ def test_a_bad_month_is_refused_naming_the_field(
     assert response.status_code == status
     body = response.json()
     assert needle in body["detail"] and body["problems"][0]["field"].endswith("until")
+
+
+def test_hindcast_states_the_2010_episode_and_refuses_a_month_outside_it(
+    client: httpx.Client,
+) -> None:
+    body = client.get("/api/history/hindcast", params={"until": "2012-12"}).json()
+    assert body["until"] == "2012-12" and body["scores"] == []
+    dy = next(r for r in body["summary"] if (r["product"], r["market"]) == ("dy_oxide", "ex_china"))
+    assert dy["peak_multiple"] > 2.0 and "2010-01" <= dy["peak_month"] <= "2012-12"
+    assert max(r["month"] for r in body["paths"]) == "2012-12"
+    refused = client.get("/api/history/hindcast", params={"until": "2030-01"})
+    assert refused.status_code == 400 and "until" in refused.text and "2020-12" in refused.text

@@ -20,6 +20,7 @@ __all__ = [
     "compare",
     "exposure",
     "forecast",
+    "hindcast",
     "impact",
     "load_baseline",
     "load_scenario",
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from rareflow.engine.result import RunResult
     from rareflow.history.backtest import BacktestResult
     from rareflow.history.forecast import Forecast
+    from rareflow.history.hindcast import Hindcast
     from rareflow.scenarios.model import Scenario
     from rareflow.uncertainty.result import MonteCarloResult
 
@@ -203,6 +205,24 @@ def forecast(
 
     path = Path(observed).expanduser() if observed is not None else None
     return _forecast(until=until, draws=draws, seed=seed, observed_path=path)
+
+
+def hindcast(
+    until: str = "2015-12",
+    *,
+    observed: str | Path | None = None,
+    data: str | Path | None = None,
+) -> Hindcast:
+    """The 2010-2011 quota cut and Japan hold on the 2010 network, run to ``until``: price
+    multiples against the no-policy 2010 run, stated before the prices of those years are seen.
+    ``.summary`` (pandas: per product and market, the peak's month and multiple, checkpoints,
+    the share of the peak left at 2013-12), ``.paths`` (every month), ``.scores`` (against
+    ``observed``: a CSV date, product, market, value[, unit], e.g. the layout of
+    prices_2025_monthly.csv) and ``.figure()`` (plotly)."""
+    from rareflow.history.hindcast import hindcast as _hindcast
+
+    path = Path(observed).expanduser() if observed is not None else None
+    return _hindcast(until=until, observed_path=path, data_dir=data)
 
 
 def backtest(

@@ -541,12 +541,15 @@ def report_run(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``events``, ``calibrate``, ``backtest``, ``forecast`` and the ``report`` group to
-    ``app``."""
+    """Add ``events``, ``calibrate``, ``backtest``, ``forecast``, ``hindcast`` and the
+    ``report`` group to ``app``."""
+    from rareflow.cli.hindcast import hindcast
+
     app.command("events")(events)
     app.command("calibrate")(calibrate)
     app.command("backtest")(backtest)
     app.command("forecast")(forecast)
+    app.command("hindcast")(hindcast)
     report_app.command("backtest")(report_backtest)
     report_app.command("forecast")(report_forecast)
     report_app.command("run")(report_run)

@@ -2,5 +2,6 @@
 
 Modules: ``timeline`` (events and their instruments), ``scenario`` (the history scenario),
 ``observed`` (customs magnet exports), ``simulator`` (batched runs), ``calibrate``, ``metrics``,
-``backtest``, ``report`` (HTML) and ``crisis2010`` (the 2010-2011 episode).
+``backtest``, ``report`` (HTML), ``crisis2010`` (the 2010-2011 episode) and ``hindcast`` (its
+prices on record, scored against held-out ones).
 """

@@ -158,39 +158,15 @@ def run_episode(data_dir: str | Path | None = None) -> pd.DataFrame:
 def run_unwind(data_dir: str | Path | None = None) -> pd.DataFrame:
     """The ``both`` scenario run on to ``UNWIND_END``: per ex-China oxide, the peak month,
     the peak multiple (vs the baseline run) and the multiple at the end, with its share of
-    the peak (how far the spike has unwound)."""
-    import pandas as pd
+    the peak (how far the spike has unwound). ``rareflow hindcast`` runs it on to 2015."""
+    from rareflow.history.hindcast import modelled_paths, summarize
 
-    from rareflow.data.network import load_network
-    from rareflow.engine.parameters import resolve_parameters
-    from rareflow.engine.simulate import simulate
-    from rareflow.history.parameters import engine_overrides
-    from rareflow.model.compiled import compile_network, month_index
-
-    facts = crisis_facts()
-    net = network_2010(compile_network(load_network(data_dir)), facts["world_demand_2010_t"])
-    params = resolve_parameters(net.parameters, engine_overrides())
-    months = month_index(UNWIND_END) - month_index(START) + 1
-    plans = scenarios(net, facts)
-    runs = {
-        name: simulate(net, plans[name].model_copy(update={"months": months}), params,
-                       outputs=["price"])
-        for name in ("baseline", "both")
-    }  # fmt: skip
-    base = runs["baseline"].arrays["price"][0]
-    price = runs["both"].arrays["price"][0] / np.where(base > 0, base, np.nan)
-    rows = []
-    for product in UNWIND_PRODUCTS:
-        path = price[:, net.products.index(product), -1]  # ex-China
-        t = int(np.nanargmax(path))
-        rows.append({
-            "product": product,
-            "peak_month": runs["both"].months[t],
-            "peak_multiple": float(path[t]),
-            f"multiple_{UNWIND_END}": float(path[-1]),
-            "share_of_peak": float(path[-1] / path[t]),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+    summary = summarize(modelled_paths(UNWIND_END, data_dir))
+    rows = summary[(summary["market"] == "ex_china") & summary["product"].isin(UNWIND_PRODUCTS)]
+    rows = rows.set_index("product").loc[list(UNWIND_PRODUCTS)].reset_index()
+    return rows.rename(columns={f"share_of_peak_{UNWIND_END}": "share_of_peak"})[
+        ["product", "peak_month", "peak_multiple", f"multiple_{UNWIND_END}", "share_of_peak"]
+    ]
 
 
 def _exports(net: CompiledNetwork, shipments: np.ndarray, months: list[str]) -> dict[str, float]:

@@ -1,5 +1,5 @@
-"""The model against what happened, for the browser: ``rareflow backtest`` (in sample) and
-``rareflow forecast`` as JSON.
+"""The model against what happened, for the browser: ``rareflow backtest`` (in sample),
+``rareflow forecast`` and ``rareflow hindcast`` (the 2010-2011 episode) as JSON.
 
 Both run the history scenario on the bundled dataset (the one the calibration fitted, whatever
 ``--data`` the service was given) and read the customs series in ``../shared/data/calibration``
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/history", tags=["history"])
 Ctx = Annotated[Context, Depends(context)]
 MAX_DRAWS = 1000
 KEPT_FORECASTS = 8
+KEPT_HINDCASTS = 4
 Until = Annotated[
     str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Last month forecast, YYYY-MM")
 ]
@@ -41,6 +42,14 @@ def _forecast(until: str, draws: int, seed: int) -> dict[str, Any]:
     from rareflow.history.forecast import forecast
 
     body: dict[str, Any] = jsonable(forecast(until=until, draws=draws, seed=seed).as_dict())
+    return body
+
+
+@lru_cache(maxsize=KEPT_HINDCASTS)
+def _hindcast(until: str) -> dict[str, Any]:
+    from rareflow.history.hindcast import hindcast
+
+    body: dict[str, Any] = jsonable(hindcast(until=until).as_dict())
     return body
 
 
@@ -73,3 +82,25 @@ def forecast(
                              expected=expected)  # fmt: skip
     with ctx.heavy_slot():
         return _forecast(until, draws, seed)
+
+
+@router.get("/hindcast", summary="The 2010-2011 quota cut and Japan hold: price multiples "
+            "against the no-policy 2010 run, stated before the prices of those years are seen")  # fmt: skip
+def hindcast(
+    ctx: Ctx,
+    until: Annotated[
+        str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Last month run, YYYY-MM")
+    ] = "2015-12",
+) -> dict[str, Any]:
+    """``rareflow hindcast --format json``: per product and market the modelled peak, the
+    multiple at each checkpoint and the share of the peak left at 2013-12 (``summary``), and
+    every month (``paths``). Scoring against held-out prices is ``rareflow hindcast
+    --observed``."""
+    from rareflow.history.hindcast import until_expected
+
+    expected = until_expected(until)
+    if expected is not None:
+        raise UserInputError("not a month the hindcast runs to", field="until", value=until,
+                             expected=expected)  # fmt: skip
+    with ctx.heavy_slot():
+        return _hindcast(until)

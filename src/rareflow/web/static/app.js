@@ -776,9 +776,12 @@ async function checkHistory() {
   $("history-busy").hidden = false;
   historyNote("Running the history scenario and the posterior draws (a few seconds) ...");
   try {
-    const [back, ahead] = await Promise.all([api("/api/history/backtest"), api("/api/history/forecast")]);
-    if (!back.ok || !ahead.ok) { historyNote(describe((back.ok ? ahead : back).body), true); return; }
+    const [back, ahead, hind] = await Promise.all([
+      api("/api/history/backtest"), api("/api/history/forecast"), api("/api/history/hindcast")]);
+    const failed = [back, ahead, hind].find((r) => !r.ok);
+    if (failed) { historyNote(describe(failed.body), true); return; }
     state.history = { back: back.body, ahead: ahead.body };
+    drawHindcast(hind.body);
     const names = back.body.summary.map((s) => s.destination);
     $("history-series").replaceChildren(...names.map((n) => new Option(n, n)));
     drawHistorySkill(back.body);
@@ -814,6 +817,24 @@ function drawHistorySkill(back) {
   const times = (v) => `${v.toFixed(2)}x`;
   tableOf("history-ratios", ["price", "month", "ex-China / China, observed", "modelled", "modelled / observed"],
     prices.filter((p) => p.observed_ratio != null).map((p) => [p.product, p.month, times(p.observed_ratio), times(p.modelled_ratio), times(p.modelled_ratio / p.observed_ratio)]));
+}
+
+const HINDCAST_SHOWN = ["lace_oxide", "ndpr_oxide", "dy_oxide", "tb_oxide"];
+
+function drawHindcast(hind) {
+  const shown = hind.summary.filter((r) => HINDCAST_SHOWN.includes(r.product));
+  const times = (v) => v == null ? "" : `${v.toFixed(2)}x`;
+  const left = Object.keys(hind.summary[0]).find((k) => k.startsWith("share_of_peak"));
+  tableOf("hindcast-summary", ["product", "market", "peak", "peak multiple", "2011-12", "2013-12", "share of the peak left at 2013-12"],
+    shown.map((r) => [r.product, r.market, r.peak_month, times(r.peak_multiple), times(r["multiple_2011-12"]), times(r["multiple_2013-12"]), pct(r[left])]));
+  const traces = HINDCAST_SHOWN.map((product) => {
+    const path = hind.paths.filter((r) => r.product === product && r.market === "ex_china");
+    return { x: path.map((r) => r.month), y: path.map((r) => r.modelled_multiple), name: `${product}, ex-China`, type: "scatter", mode: "lines" };
+  });
+  Plotly.react("chart-hindcast", traces, {
+    title: title(`Modelled ex-China price multiples, 2010-01 to ${hind.until}, against the no-policy 2010 run`),
+    yaxis: { type: "log" }, margin: { t: 40 },
+  }, CONFIG);
 }
 
 function plotHistory() {
