@@ -88,6 +88,22 @@ def test_thinness_steepens_ex_china_prices_only() -> None:
     assert thin[y, 1] > 5.0  # ex-China Y oxide: ~0.1 bn USD/yr against ~6 bn for magnets
 
 
+def test_no_market_is_steeper_than_the_thinnest_one_the_prices_checked() -> None:
+    compiled = compile_network(load_network())
+    static = build_static(compiled)
+    params = resolve_parameters(compiled.parameters)
+    capped = market.thinness(static, params)[0][:, 1]  # ex-China
+    free = market.thinness(static, {**params, "price_thinness_max_ratio": 1e9})[0][:, 1]
+    theta = float(params["price_thinness_exponent"])
+    y, sm = compiled.products.index("y_oxide"), compiled.products.index("sm_oxide")
+    ratio = float(params["price_thinness_max_ratio"])
+    assert np.exp(static.log_thinness[y]) < ratio < np.exp(static.log_thinness[sm])
+    assert capped[y] == pytest.approx(free[y])  # yttrium's market, the thinnest priced, as it was
+    assert capped[sm] == pytest.approx(ratio**theta)  # samarium's, held to the cap
+    assert capped[sm] < free[sm]
+    assert np.all(capped <= ratio**theta + 1e-12)
+
+
 def test_chinas_state_reserve_keeps_the_domestic_price_from_falling_under_a_block(
     tiny_network: Any,
 ) -> None:

@@ -57,6 +57,7 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "price_min_multiple": (0.0, 1.0),
     "price_sensitivity": (0.0, 100.0),
     "price_thinness_exponent": (0.0, 2.0),
+    "price_thinness_max_ratio": (1.0, 1e9),
     "rerouting_months": (0.0, NEVER),
     "restock_months": (0.0, NEVER),
     "scarcity_exponent": (0.0, 20.0),

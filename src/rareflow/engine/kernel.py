@@ -82,11 +82,12 @@ PARAMETERS = (
     "scarcity_exponent",
     "catchup_months",
     "catchup_rate",
+    "price_thinness_max_ratio",
 )
 (GROWTH, RESTOCK, COVER, CAP_GROWTH, HOME, SENS, PRICE_LAG, PMIN, PMAX, ELAST, DEMAND_LAG,
  SUBST_MAX, SUBST_LAG, TARIFF_EL, REROUTE, CHOKE, THIN, RESERVE, SUBST_FULL, ELAST_LONG,
  DEMAND_LONG_LAG, SIGNAL_LAG, HURDLE, ENTRY_RATE, ENTRY_LAG0, _, _, _,
- SCARCITY, CATCH_MONTHS, CATCH_RATE) = range(len(PARAMETERS))  # fmt: skip
+ SCARCITY, CATCH_MONTHS, CATCH_RATE, THIN_MAX) = range(len(PARAMETERS))  # fmt: skip
 
 # the first broken check of a draw (``Out.check[d, 0]``; ``fast.check`` words it)
 RESIDUAL, NEGATIVE_SHIPMENTS = 1, 2  # 3.. : a negative node quantity (``NODE_CHECKS``)
@@ -1201,7 +1202,8 @@ def _update_prices(
             for t in range(TILE):
                 gap = _div(target[p, m, t] - stock[p, m, t], target[p, m, t], 0.0)
                 tight = min(max(gap, -1.0), 1.0) + _div(short[p, m, t], demand[p, m, t], 0.0)
-                thin = np.exp(prm[THIN, t] * topo.log_thinness[p] * (1.0 if m == n_m - 1 else 0.0))
+                ratio = min(topo.log_thinness[p], np.log(prm[THIN_MAX, t]))
+                thin = np.exp(prm[THIN, t] * ratio * (1.0 if m == n_m - 1 else 0.0))
                 aim = base * max(_scarcity_multiple(tight, prm[SENS, t], prm[SCARCITY, t], thin,
                                                     prm[CHOKE, t]), costs[p, m, t])  # fmt: skip
                 moved = price[p, m, t] + (aim - price[p, m, t]) * per_lag[t]

@@ -21,7 +21,9 @@ the lag parameters read as months to adjust; capacity entry is a pure delay.
   (``price_max_multiple`` is only a numerical guard). Thinness, outside China = (largest
   market value / the product's market value)^price_thinness_exponent, market value = world
   base-year output x base price (``static.log_thinness``): Y oxide (~0.1 bn USD/yr) is about
-  8x as steep as magnets, Dy 2.8x, Tb 3.8x; China's domestic market is deep (1). Prices are held under any cap, lifted to any floor.
+  8x as steep as magnets, Dy 2.8x, Tb 3.8x, and no market steeper than one
+  ``price_thinness_max_ratio`` (65) times smaller than the largest, about Y's; China's domestic
+  market is deep (1). Prices are held under any cap, lifted to any floor.
 - Demand = final demand x short-run response (landed price / base)^-demand_elasticity over
   ``demand_response_months``) x long-run response (^-demand_elasticity_long over
   ``demand_long_months``: recycling, ferrite or induction motors, designs without the
@@ -99,11 +101,14 @@ def thinness(static: Static, prm: Mapping[str, ParamValue]) -> np.ndarray:
     """(1|D, P, M) steepness of each product's price outside China: (largest market value /
     its value)^price_thinness_exponent (1 for the largest market). China's domestic market,
     where the producers, the state groups and the reserve trade most of every product, is
-    deep for all (1); ex-China prices are spot quotes on small volumes."""
+    deep for all (1); ex-China prices are spot quotes on small volumes. The ratio is held to
+    ``price_thinness_max_ratio`` (yttrium's, the thinnest market whose prices were checked):
+    thinner markets price as one that size rather than by an unchecked extrapolation."""
     theta = per_draw(prm["price_thinness_exponent"], 3)
+    most = np.log(per_draw(prm["price_thinness_max_ratio"], 3))
     outside = np.zeros(len(static.net.markets))
     outside[-1] = 1.0
-    return np.exp(theta * static.log_thinness[None, :, None] * outside)
+    return np.exp(theta * np.minimum(static.log_thinness[None, :, None], most) * outside)
 
 
 def cost_floor(static: Static, price: np.ndarray) -> np.ndarray:
