@@ -159,3 +159,18 @@ def test_cli_json_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["hindcast", "--until", "2011-12", "--format", "csv", "--csv-table", "paths"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "month,product,market,modelled_multiple" and len(lines) > 24
+
+
+def test_report_writes_an_offline_page_and_a_bad_file_keeps_the_old_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "hindcast.html"
+    assert cli(["report", "hindcast", "--out", str(page), "--until", "2011-12"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "Hindcast: the 2010-2011 episode" in text and "plotly" in text.lower()
+    assert "dy_oxide" in text and "--observed FILE" in text
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,product,market,value\n2010-13,Dy oxide,ex_china,5\n", encoding="utf-8")
+    assert cli(["report", "hindcast", "--out", str(page), "--observed", str(bad)]) == 2
+    assert page.read_text(encoding="utf-8") == text  # the earlier page is intact
+    assert "row 2, column 'date'" in capsys.readouterr().err

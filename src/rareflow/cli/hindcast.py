@@ -23,18 +23,20 @@ def _times(value: Any) -> str:
     return "-" if value != value else f"{float(value):,.2f}x"
 
 
+UntilOption = Annotated[str, typer.Option(help="Last month run, YYYY-MM (2011-01 to 2020-12).")]
+ObservedOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--observed",
+        help="Prices to score against: the layout of prices_2025_monthly.csv (date, "
+        "product, market, value, unit) or columns month, product, market, usd_per_kg.",
+    ),
+]
+
+
 def hindcast(
-    until: Annotated[
-        str, typer.Option(help="Last month run, YYYY-MM (2011-01 to 2020-12).")
-    ] = "2015-12",
-    observed: Annotated[
-        Path | None,
-        typer.Option(
-            "--observed",
-            help="Prices to score against: the layout of prices_2025_monthly.csv (date, "
-            "product, market, value, unit) or columns month, product, market, usd_per_kg.",
-        ),
-    ] = None,
+    until: UntilOption = "2015-12",
+    observed: ObservedOption = None,
     data: DataOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
     csv_table: Annotated[
@@ -59,6 +61,22 @@ def hindcast(
         print_frame(getattr(result, csv_table.value), Format.csv)
         return
     _print_tables(result)
+
+
+def report_hindcast(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    until: UntilOption = "2015-12",
+    observed: ObservedOption = None,
+) -> None:
+    """Write an offline HTML page of the hindcast: per product, the modelled multiples in and
+    outside China and any observed ones, the peaks and decay, and the scores."""
+    from rareflow.history.hindcast import hindcast as run_hindcast
+    from rareflow.history.hindcast_figure import write_hindcast_report
+
+    with working("hindcast: the 2010 episode and its baseline"):
+        result = run_hindcast(until=until, observed_path=observed)
+    path = write_hindcast_report(result, out)
+    typer.echo(f"wrote {path}")
 
 
 def _pairs(frame: Any, first: str, second: str, show: Any) -> Any:

@@ -543,7 +543,7 @@ def report_run(
 def register(app: typer.Typer) -> None:
     """Add ``events``, ``calibrate``, ``backtest``, ``forecast``, ``hindcast`` and the
     ``report`` group to ``app``."""
-    from rareflow.cli.hindcast import hindcast
+    from rareflow.cli.hindcast import hindcast, report_hindcast
 
     app.command("events")(events)
     app.command("calibrate")(calibrate)
@@ -552,5 +552,6 @@ def register(app: typer.Typer) -> None:
     app.command("hindcast")(hindcast)
     report_app.command("backtest")(report_backtest)
     report_app.command("forecast")(report_forecast)
+    report_app.command("hindcast")(report_hindcast)
     report_app.command("run")(report_run)
     app.add_typer(report_app, name="report")
