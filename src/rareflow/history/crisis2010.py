@@ -223,8 +223,15 @@ def findings(table: pd.DataFrame) -> list[str]:
 
 
 def main() -> None:
+    import argparse
+
     import pandas as pd
 
+    argparse.ArgumentParser(
+        prog="python -m rareflow.history.crisis2010",
+        description="The 2010-2011 episode's scenarios side by side, what they show, and the "
+        "spike run on to 2013; `rareflow hindcast` runs it to 2015 and scores it.",
+    ).parse_args()
     table = run_episode()
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.round(2).T.to_string())
