@@ -18,7 +18,7 @@ import numpy as np
 from rareflow.data.network import load_network
 from rareflow.engine.parameters import resolve_parameters
 from rareflow.engine.simulate import simulate
-from rareflow.history.hindcast import modelled_paths
+from rareflow.history.crisis2010 import modelled_paths
 from rareflow.history.parameters import engine_overrides
 from rareflow.model.compiled import compile_network
 from rareflow.scenarios.load import load_scenario

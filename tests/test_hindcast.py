@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rareflow.cli.main import cli
 from rareflow.errors import UserInputError
 from rareflow.history.hindcast import (
     DECAY_AT,
@@ -23,7 +24,6 @@ from rareflow.history.hindcast import (
     read_prices,
 )
 from rareflow.history.observed import calibration_dir
-from test_history_timeline import cli
 
 pytestmark = pytest.mark.skipif(
     not (calibration_dir() / "crisis_2010_inputs.csv").exists(),

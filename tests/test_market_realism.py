@@ -206,7 +206,7 @@ def test_a_metal_is_priced_at_least_at_what_its_oxide_costs() -> None:
 
 
 def test_the_2010_episode_never_prices_a_metal_under_its_oxide() -> None:
-    from rareflow.history.hindcast import modelled_paths
+    from rareflow.history.crisis2010 import modelled_paths
 
     paths = modelled_paths("2013-12").set_index(["product", "market", "month"]).sort_index()
     for element in ("dy", "tb"):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rareflow.cli.history import DataOption
+from rareflow.cli.history import DataOption, report_app
 from rareflow.cli.output import Format, percent, print_frame, print_json, working
 
 
@@ -113,3 +113,9 @@ def _print_tables(result: Any) -> None:
                     "error beside no change (every column: --format json)")  # fmt: skip
     for note in result.notes:
         typer.echo(f"- {note}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hindcast`` to ``app`` and ``report hindcast`` to the report group."""
+    app.command("hindcast")(hindcast)
+    report_app.command("hindcast")(report_hindcast)

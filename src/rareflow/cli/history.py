@@ -541,17 +541,13 @@ def report_run(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``events``, ``calibrate``, ``backtest``, ``forecast``, ``hindcast`` and the
-    ``report`` group to ``app``."""
-    from rareflow.cli.hindcast import hindcast, report_hindcast
-
+    """Add ``events``, ``calibrate``, ``backtest``, ``forecast`` and the ``report`` group to
+    ``app`` (``cli.hindcast`` adds its command and report to both)."""
     app.command("events")(events)
     app.command("calibrate")(calibrate)
     app.command("backtest")(backtest)
     app.command("forecast")(forecast)
-    app.command("hindcast")(hindcast)
     report_app.command("backtest")(report_backtest)
     report_app.command("forecast")(report_forecast)
-    report_app.command("hindcast")(report_hindcast)
     report_app.command("run")(report_run)
     app.add_typer(report_app, name="report")

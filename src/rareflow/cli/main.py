@@ -48,6 +48,7 @@ def _register() -> None:
         demo,
         economy,
         exposure,
+        hindcast,
         history,
         risk,
         run,
@@ -62,6 +63,7 @@ def _register() -> None:
     app.add_typer(risk.app, name="risk")
     exposure.register(app)
     history.register(app)
+    hindcast.register(app)  # and ``report hindcast`` in history's report group
     serve.register(app)
     economy.register(app)
     deals.register(app)

@@ -25,8 +25,9 @@ What it gets right and wrong: ``findings(table)`` (read off the run) and ``LIMIT
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +48,12 @@ UNWIND_END = "2013-12"  # the decay is judged to the end of 2013
 UNWIND_PRODUCTS = ("dy_oxide", "tb_oxide", "ndpr_oxide")
 PRODUCTS = ("lace_oxide", "ndpr_oxide", "dy_oxide", "tb_oxide", "ndpr_metal", "ndfeb_sintered")
 MAGNETS = ("ndfeb_sintered", "ndfeb_bonded", "smco")
+# the products and checkpoints ``modelled_paths`` and ``summarize`` report (``rareflow hindcast``)
+PATH_PRODUCTS = (
+    "lace_oxide", "ndpr_oxide", "dy_oxide", "tb_oxide", "eu_oxide", "y_oxide", "gd_oxide",
+    "sm_oxide", "ndpr_metal", "dy_metal", "tb_metal", "ndfeb_sintered",
+)  # fmt: skip
+CHECKPOINTS = ("2010-12", "2011-06", "2011-12", "2012-12", "2013-12", "2015-12")
 
 
 def crisis_facts(path: Path | None = None) -> dict[str, float]:
@@ -155,12 +162,59 @@ def run_episode(data_dir: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def modelled_paths(until: str, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Month, product, market, modelled_multiple: ``both`` over the baseline run, 2010-01 to
+    ``until``, at the bundled calibrated point."""
+    import pandas as pd
+
+    from rareflow.data.network import load_network
+    from rareflow.engine.parameters import resolve_parameters
+    from rareflow.engine.simulate import simulate
+    from rareflow.history.parameters import engine_overrides
+    from rareflow.model.compiled import compile_network, month_index
+
+    facts = crisis_facts()
+    net = network_2010(compile_network(load_network(data_dir)), facts["world_demand_2010_t"])
+    params = resolve_parameters(net.parameters, engine_overrides())
+    months = month_index(until) - month_index(START) + 1
+    plans = scenarios(net, facts)
+    runs = {name: simulate(net, plans[name].model_copy(update={"months": months}), params,
+                           outputs=["price"]) for name in ("baseline", "both")}  # fmt: skip
+    base = runs["baseline"].arrays["price"][0]
+    rel = runs["both"].arrays["price"][0] / np.where(base > 0, base, np.nan)  # (T, P, M)
+    frames = []
+    for product in (p for p in PATH_PRODUCTS if p in net.products):
+        for m, market in enumerate(net.markets):
+            frames.append(pd.DataFrame({
+                "month": runs["both"].months, "product": product, "market": market,
+                "modelled_multiple": rel[:, net.products.index(product), m],
+            }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarize(paths: pd.DataFrame) -> pd.DataFrame:
+    """Per (product, market): peak month and multiple, the multiple at each checkpoint up to
+    the last month, and the share of the peak left at ``UNWIND_END``."""
+    import pandas as pd
+
+    rows = []
+    for (product, market), part in paths.groupby(["product", "market"], sort=False):
+        series = part.set_index("month")["modelled_multiple"]
+        peak = str(series.idxmax())
+        row: dict[str, Any] = {"product": product, "market": market, "peak_month": peak,
+                               "peak_multiple": float(series[peak])}  # fmt: skip
+        for month in CHECKPOINTS:
+            row[f"multiple_{month}"] = float(series[month]) if month in series else math.nan
+        at = series.get(UNWIND_END, math.nan)
+        row[f"share_of_peak_{UNWIND_END}"] = float(at / series[peak]) if at == at else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def run_unwind(data_dir: str | Path | None = None) -> pd.DataFrame:
     """The ``both`` scenario run on to ``UNWIND_END``: per ex-China oxide, the peak month,
     the peak multiple (vs the baseline run) and the multiple at the end, with its share of
     the peak (how far the spike has unwound). ``rareflow hindcast`` runs it on to 2015."""
-    from rareflow.history.hindcast import modelled_paths, summarize
-
     summary = summarize(modelled_paths(UNWIND_END, data_dir))
     rows = summary[(summary["market"] == "ex_china") & summary["product"].isin(UNWIND_PRODUCTS)]
     rows = rows.set_index("product").loc[list(UNWIND_PRODUCTS)].reset_index()

@@ -36,6 +36,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rareflow.errors import UserInputError
+from rareflow.history.crisis2010 import (
+    PATH_PRODUCTS,
+    UNWIND_END,
+    modelled_paths,
+    summarize,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,12 +49,8 @@ if TYPE_CHECKING:
 HINDCAST_END = "2015-12"
 LATEST_END = "2020-12"  # the 2010 network carries no projects or policies beyond the episode
 EPISODE = "2010-07"
-DECAY_AT = "2013-12"
-CHECKPOINTS = ("2010-12", "2011-06", "2011-12", "2012-12", "2013-12", "2015-12")
-PRODUCTS = (
-    "lace_oxide", "ndpr_oxide", "dy_oxide", "tb_oxide", "eu_oxide", "y_oxide", "gd_oxide",
-    "sm_oxide", "ndpr_metal", "dy_metal", "tb_metal", "ndfeb_sintered",
-)  # fmt: skip
+DECAY_AT = UNWIND_END
+PRODUCTS = PATH_PRODUCTS
 # Printed names (lower case, by their start; the longest match wins) -> model product.
 NAMES = {
     "ndpr oxide": "ndpr_oxide", "prnd oxide": "ndpr_oxide", "pr-nd oxide": "ndpr_oxide",
@@ -119,56 +121,6 @@ def check_until(until: str) -> str:
         raise UserInputError("not a month the hindcast runs to", column="--until", value=until,
                              expected=expected)  # fmt: skip
     return until
-
-
-def modelled_paths(until: str = HINDCAST_END, data_dir: str | Path | None = None) -> pd.DataFrame:
-    """Month, product, market, modelled_multiple: ``both`` over the baseline run, 2010-01 to
-    ``until``, at the bundled calibrated point."""
-    import pandas as pd
-
-    from rareflow.data.network import load_network
-    from rareflow.engine.parameters import resolve_parameters
-    from rareflow.engine.simulate import simulate
-    from rareflow.history import crisis2010 as cr
-    from rareflow.history.parameters import engine_overrides
-    from rareflow.model.compiled import compile_network, month_index
-
-    facts = cr.crisis_facts()
-    net = cr.network_2010(compile_network(load_network(data_dir)), facts["world_demand_2010_t"])
-    params = resolve_parameters(net.parameters, engine_overrides())
-    months = month_index(until) - month_index(cr.START) + 1
-    plans = cr.scenarios(net, facts)
-    runs = {name: simulate(net, plans[name].model_copy(update={"months": months}), params,
-                           outputs=["price"]) for name in ("baseline", "both")}  # fmt: skip
-    base = runs["baseline"].arrays["price"][0]
-    rel = runs["both"].arrays["price"][0] / np.where(base > 0, base, np.nan)  # (T, P, M)
-    frames = []
-    for product in (p for p in PRODUCTS if p in net.products):
-        for m, market in enumerate(net.markets):
-            frames.append(pd.DataFrame({
-                "month": runs["both"].months, "product": product, "market": market,
-                "modelled_multiple": rel[:, net.products.index(product), m],
-            }))  # fmt: skip
-    return pd.concat(frames, ignore_index=True)
-
-
-def summarize(paths: pd.DataFrame) -> pd.DataFrame:
-    """Per (product, market): peak month and multiple, the multiple at each checkpoint up to
-    the last month, and the share of the peak left at ``DECAY_AT``."""
-    import pandas as pd
-
-    rows = []
-    for (product, market), part in paths.groupby(["product", "market"], sort=False):
-        series = part.set_index("month")["modelled_multiple"]
-        peak = str(series.idxmax())
-        row: dict[str, Any] = {"product": product, "market": market, "peak_month": peak,
-                               "peak_multiple": float(series[peak])}  # fmt: skip
-        for month in CHECKPOINTS:
-            row[f"multiple_{month}"] = float(series[month]) if month in series else math.nan
-        at = series.get(DECAY_AT, math.nan)
-        row[f"share_of_peak_{DECAY_AT}"] = float(at / series[peak]) if at == at else math.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def product_of(printed: str) -> str | None:
