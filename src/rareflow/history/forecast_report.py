@@ -99,29 +99,40 @@ def known_window(fitted_through: str) -> pd.DataFrame:
     return known[(known["month"] >= first) & (known["month"] <= fitted_through)]
 
 
+def table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="")
+
+
+def write_page(out: Path, name: str, heading: str, intro: str, body: str,
+               notes: list[str]) -> Path:  # fmt: skip
+    """An offline page (plotly.js inlined in ``body``'s charts) written atomically: ``name``
+    titles it, ``intro`` (text, escaped) opens it, ``body`` (HTML) follows, then the notes."""
+    from rareflow.data.files import atomic_path
+
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>rareflow {name}</title>"
+        f"</head><body><h1>{html.escape(heading)}</h1><p>{html.escape(intro)}</p>{body}"
+        f"<h2>How to read it</h2><ul>{items}</ul></body></html>"
+    )
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return Path(out)
+
+
 def write_forecast_report(result: Forecast, out: Path) -> Path:
     """Write the page (plotly.js inlined: it opens offline) atomically; return its path."""
     import pandas as pd
-
-    from rareflow.data.files import atomic_path
 
     chart = figure(result, known_window(result.fitted_through)).to_html(
         include_plotlyjs=True, full_html=False
     )
     scores = (
-        "<h2>Against the later observations</h2>"
-        + pd.DataFrame(result.scores).to_html(index=False, float_format=lambda v: f"{v:,.3g}")
+        "<h2>Against the later observations</h2>" + table_html(pd.DataFrame(result.scores))
         if result.scores
         else "<p>No later observations given (<code>--observed FILE</code> scores them).</p>"
     )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>rareflow forecast</title>"
-        "</head><body><h1>Forecast: China magnet exports by destination</h1>"
-        f"<p>Fitted through {html.escape(result.fitted_through)}; forecast to "
-        f"{html.escape(result.until)} over {result.draws} posterior draws.</p>{chart}{scores}"
-        f"<h2>How to read it</h2><ul>{notes}</ul></body></html>"
-    )
-    with atomic_path(out) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return Path(out)
+    intro = (f"Fitted through {result.fitted_through}; forecast to {result.until} over "
+             f"{result.draws} posterior draws.")  # fmt: skip
+    return write_page(out, "forecast", "Forecast: China magnet exports by destination", intro,
+                      chart + scores, result.notes)  # fmt: skip

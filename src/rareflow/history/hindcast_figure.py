@@ -4,11 +4,10 @@ and the observed multiples (diamonds), on one month axis, log scale; and as an o
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rareflow.history.forecast_report import _line
+from rareflow.history.forecast_report import _line, table_html, write_page
 
 if TYPE_CHECKING:
     from rareflow.history.hindcast import Hindcast
@@ -39,25 +38,14 @@ def figure(result: Hindcast) -> Any:  # plotly Figure
 
 def write_hindcast_report(result: Hindcast, out: Path) -> Path:
     """Write the page (plotly.js inlined: it opens offline) atomically; return its path."""
-    from rareflow.data.files import atomic_path
-
     chart = figure(result).to_html(include_plotlyjs=True, full_html=False)
-    table = result.summary.to_html(index=False, float_format=lambda v: f"{v:,.3g}")
     scores = (
-        "<h2>Against the observed prices</h2>"
-        + result.scores.to_html(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="")
+        "<h2>Against the observed prices</h2>" + table_html(result.scores)
         if len(result.scores)
         else "<p>No observed prices given (<code>--observed FILE</code> scores them).</p>"
     )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>rareflow hindcast</title>"
-        "</head><body><h1>Hindcast: the 2010-2011 episode's prices</h1>"
-        f"<p>2010-01 to {html.escape(result.until)}: price multiples against the no-policy "
-        f"2010 run, stated before the prices of those years are seen.</p>{chart}"
-        f"<h2>Peaks and decay, modelled</h2>{table}{scores}"
-        f"<h2>How to read it</h2><ul>{notes}</ul></body></html>"
-    )
-    with atomic_path(out) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return Path(out)
+    intro = (f"2010-01 to {result.until}: price multiples against the no-policy 2010 run, "
+             "stated before the prices of those years are seen.")  # fmt: skip
+    body = f"{chart}<h2>Peaks and decay, modelled</h2>{table_html(result.summary)}{scores}"
+    return write_page(out, "hindcast", "Hindcast: the 2010-2011 episode's prices", intro, body,
+                      result.notes)  # fmt: skip
