@@ -94,6 +94,20 @@ def test_left_out_products_and_late_bases_are_said(tmp_path: Path) -> None:
     assert list(tb["observed_multiple"]) == [1.0, 2.0]
 
 
+def test_the_base_is_before_2010_else_before_july_2010_else_the_first_quote() -> None:
+    def quotes(months: list[str], values: list[float], name: str) -> pd.DataFrame:
+        return pd.DataFrame({"series": name, "printed": "Dy oxide", "product": "dy_oxide",
+                             "market": "ex_china", "month": months, "value": values})  # fmt: skip
+
+    early = quotes(["2009-11", "2009-12", "2010-03", "2011-06"], [90.0, 110.0, 150.0, 500.0], "a")
+    multiples, notes = observed_multiples(early)
+    assert list(multiples["observed_multiple"]) == [0.9, 1.1, 1.5, 5.0] and notes == []
+    mid = quotes(["2010-02", "2010-04", "2011-06"], [100.0, 140.0, 480.0], "b")
+    multiples, notes = observed_multiples(mid)
+    assert multiples["observed_multiple"].iloc[-1] == pytest.approx(4.0)
+    assert "b: no quote before 2010-01; its base is the median of those before 2010-07" in notes
+
+
 @pytest.mark.parametrize(
     ("printed", "code"),
     [("Nd oxide FOB China", "ndpr_oxide"), ("PrNd oxide 75:25", "ndpr_oxide"),

@@ -7,9 +7,10 @@ no-policy baseline, month by month to ``until`` (default 2015-12). The model's f
 price *multiple*: the scenario's price over the baseline run's in the same month and market.
 
 Observed prices become multiples the same way, each printed series (product name, market and
-unit as printed) over its own base: the median of its quotes before ``EPISODE`` (2010-07, when
-the second-half 2010 quota, 72% below 2009's, was announced), or its first quote when it has
-none before (said in the notes). A model product's observed multiple in a month is the median
+unit as printed) over its own base: the median of its quotes before 2010, where the model's
+no-policy run parts from the scenario (the quota is an annual allocation); else of those
+before ``EPISODE`` (2010-07, when the second-half 2010 quota, 72% below 2009's, was
+announced); else its first quote (each fallback said in the notes). A model product's observed multiple in a month is the median
 over its series (La and Ce oxides both stand for ``lace_oxide``; Nd oxide for NdPr oxide:
 multiples, not levels, so a proxy moves with the product). Units never mix within a series, so
 a currency needs no conversion; CNY quotes carry the yuan's drift against the dollar (about 9%
@@ -38,6 +39,7 @@ import numpy as np
 from rareflow.errors import UserInputError
 from rareflow.history.crisis2010 import (
     PATH_PRODUCTS,
+    START,
     UNWIND_END,
     modelled_paths,
     summarize,
@@ -186,13 +188,9 @@ def observed_multiples(quotes: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     frames = []
     for name, part in quotes.dropna(subset=["product"]).groupby("series", sort=False):
         monthly = part.groupby("month")["value"].median().sort_index()
-        before = monthly[monthly.index < EPISODE]
-        if before.empty:
-            base = float(monthly.iloc[0])
-            notes.append(f"{name}: no quote before {EPISODE}; its base is its first, "
-                         f"{monthly.index[0]}")  # fmt: skip
-        else:
-            base = float(before.median())
+        base, said = _base(monthly)
+        if said:
+            notes.append(f"{name}: {said}")
         frames.append(pd.DataFrame({
             "product": part["product"].iloc[0], "market": part["market"].iloc[0],
             "month": monthly.index, "observed_multiple": monthly.to_numpy() / base,
@@ -205,6 +203,17 @@ def observed_multiples(quotes: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         observed_multiple=("observed_multiple", "median")
     )
     return out, notes
+
+
+def _base(monthly: pd.Series) -> tuple[float, str]:
+    """A series' base price and, where it is not the pre-2010 median, what it is instead."""
+    for before, said in ((START, ""), (EPISODE, f"no quote before {START}; its base is the "
+                                                f"median of those before {EPISODE}")):  # fmt: skip
+        quotes = monthly[monthly.index < before]
+        if len(quotes):
+            return float(quotes.median()), said
+    return float(monthly.iloc[0]), (f"no quote before {EPISODE}; its base is its first, "
+                                    f"{monthly.index[0]}")  # fmt: skip
 
 
 def score(paths: pd.DataFrame) -> pd.DataFrame:
@@ -280,7 +289,8 @@ def hindcast(
     scores = score(paths) if observed is not None else _no_scores()
     notes += [
         "multiples: the scenario's price over the no-policy 2010 baseline run's (modelled); "
-        f"each printed series over the median of its quotes before {EPISODE} (observed)",
+        f"each printed series over the median of its quotes before {START} (observed; the "
+        "notes name any series with another base)",
         *LIMITS,
     ]
     return Hindcast(until, paths, summarize(paths), scores, notes)
