@@ -58,3 +58,6 @@ def test_the_walkthrough_shows_datetime_months_ranges_and_exposure(
     images = [o for c in walkthrough.cells for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]  # fmt: skip
     assert len(images) == 2  # the shortage paths and the Monte Carlo band
+    assert any("in_sample_persistence_mape" in t and "World" in t for t in texts)  # backtest
+    assert any("posterior_p95" in t and "2026-03" in t for t in texts)  # forecast
+    assert any("peak_multiple" in t and "dy_oxide" in t for t in texts)  # hindcast
