@@ -10,17 +10,13 @@ from typing import Annotated, Any
 import typer
 
 from rareflow.cli.history import DataOption, report_app
-from rareflow.cli.output import Format, percent, print_frame, print_json, working
+from rareflow.cli.output import Format, multiple, percent, print_frame, print_json, working
 
 
 class HindcastTable(StrEnum):
     summary = "summary"
     paths = "paths"
     scores = "scores"
-
-
-def _times(value: Any) -> str:
-    return "-" if value != value else f"{float(value):,.2f}x"
 
 
 UntilOption = Annotated[str, typer.Option(help="Last month run, YYYY-MM (2011-01 to 2020-12).")]
@@ -93,7 +89,7 @@ def _print_tables(result: Any) -> None:
         "peak_x": s["peak_multiple"], "2011-12": s["multiple_2011-12"],
         "2013-12": s["multiple_2013-12"], "left": s[share],
     })  # fmt: skip
-    formats = {**dict.fromkeys(("peak_x", "2011-12", "2013-12"), _times), "left": percent}
+    formats = {**dict.fromkeys(("peak_x", "2011-12", "2013-12"), multiple), "left": percent}
     print_frame(table, Format.table, formats=formats,
                 title=f"Hindcast 2010-01 to {result.until}: price multiples against the "
                 "no-policy 2010 run ('left': share of the peak left at 2013-12; every month: "

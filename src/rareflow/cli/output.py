@@ -82,6 +82,11 @@ def percent(value: Any) -> str:
     return f"{v:.0f}%" if abs(v) >= 10 else f"{v:.1f}%" if abs(v) >= 1 else f"{v:.2g}%"
 
 
+def multiple(value: Any) -> str:
+    """A multiple of a base: 1.07x, 98.50x."""
+    return "-" if _missing(value) else f"{float(value):,.2f}x"
+
+
 def count(value: Any) -> str:
     """A count of units: 950, 12.3k, 4.5m."""
     if _missing(value):

@@ -1202,8 +1202,10 @@ def _update_prices(
             for t in range(TILE):
                 gap = _div(target[p, m, t] - stock[p, m, t], target[p, m, t], 0.0)
                 tight = min(max(gap, -1.0), 1.0) + _div(short[p, m, t], demand[p, m, t], 0.0)
-                ratio = min(topo.log_thinness[p], np.log(prm[THIN_MAX, t]))
-                thin = np.exp(prm[THIN, t] * ratio * (1.0 if m == n_m - 1 else 0.0))
+                thin = 1.0  # China's domestic market is deep; ex-China thinness is capped
+                if m == n_m - 1:
+                    ratio = min(topo.log_thinness[p], np.log(prm[THIN_MAX, t]))
+                    thin = np.exp(prm[THIN, t] * ratio)
                 aim = base * max(_scarcity_multiple(tight, prm[SENS, t], prm[SCARCITY, t], thin,
                                                     prm[CHOKE, t]), costs[p, m, t])  # fmt: skip
                 moved = price[p, m, t] + (aim - price[p, m, t]) * per_lag[t]

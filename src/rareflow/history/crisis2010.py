@@ -205,8 +205,8 @@ def summarize(paths: pd.DataFrame) -> pd.DataFrame:
                                "peak_multiple": float(series[peak])}  # fmt: skip
         for month in CHECKPOINTS:
             row[f"multiple_{month}"] = float(series[month]) if month in series else math.nan
-        at = series.get(UNWIND_END, math.nan)
-        row[f"share_of_peak_{UNWIND_END}"] = float(at / series[peak]) if at == at else math.nan
+        at = float(series.get(UNWIND_END, math.nan))
+        row[f"share_of_peak_{UNWIND_END}"] = at / float(series[peak])  # NaN before 2013-12
         rows.append(row)
     return pd.DataFrame(rows)
 

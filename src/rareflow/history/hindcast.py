@@ -10,11 +10,11 @@ Observed prices become multiples the same way, each printed series (product name
 unit as printed) over its own base: the median of its quotes before 2010, where the model's
 no-policy run parts from the scenario (the quota is an annual allocation); else of those
 before ``EPISODE`` (2010-07, when the second-half 2010 quota, 72% below 2009's, was
-announced); else its first quote (each fallback said in the notes). A model product's observed multiple in a month is the median
-over its series (La and Ce oxides both stand for ``lace_oxide``; Nd oxide for NdPr oxide:
-multiples, not levels, so a proxy moves with the product). Units never mix within a series, so
-a currency needs no conversion; CNY quotes carry the yuan's drift against the dollar (about 9%
-from 2010 to 2013).
+announced); else its first quote (each fallback said in the notes). A model product's observed
+multiple in a month is the median over its series (La and Ce oxides both stand for
+``lace_oxide``; Nd oxide for NdPr oxide: multiples, not levels, so a proxy moves with the
+product). Units never mix within a series, so a currency needs no conversion; CNY quotes carry
+the yuan's drift against the dollar (about 9% from 2010 to 2013).
 
 Scores, per (product, market) with observations:
 
@@ -29,15 +29,17 @@ Scores, per (product, market) with observations:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rareflow.data.reference.tables import DATE, month_of
+from rareflow.data.schema import MARKETS
 from rareflow.errors import UserInputError
 from rareflow.history.crisis2010 import (
+    LIMITS,
     PATH_PRODUCTS,
     START,
     UNWIND_END,
@@ -52,7 +54,6 @@ HINDCAST_END = "2015-12"
 LATEST_END = "2020-12"  # the 2010 network carries no projects or policies beyond the episode
 EPISODE = "2010-07"
 DECAY_AT = UNWIND_END
-PRODUCTS = PATH_PRODUCTS
 # Printed names (lower case, by their start; the longest match wins) -> model product.
 NAMES = {
     "ndpr oxide": "ndpr_oxide", "prnd oxide": "ndpr_oxide", "pr-nd oxide": "ndpr_oxide",
@@ -67,13 +68,11 @@ NAMES = {
     "dy metal": "dy_metal", "dysprosium metal": "dy_metal", "tb metal": "tb_metal",
     "terbium metal": "tb_metal", "ndfeb": "ndfeb_sintered",
 }  # fmt: skip
-MARKETS = ("china", "ex_china")
 LAYOUT = (
     "a CSV with columns date (YYYY-MM or YYYY-MM-DD; or month), product (e.g. 'Dy oxide', "
     "'Nd oxide FOB China' or dy_oxide), market (china or ex_china) and value (or "
     "usd_per_kg), with unit optional: the layout of prices_2025_monthly.csv"
 )
-DATE = re.compile(r"^(19|20)\d\d-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 
 
 @dataclass
@@ -128,15 +127,16 @@ def check_until(until: str) -> str:
 def product_of(printed: str) -> str | None:
     """Model product of a printed name ('Dy oxide FOB China', 'dy_oxide'), else None."""
     text = " ".join(str(printed).strip().lower().split())
-    if text in PRODUCTS:
+    if text in PATH_PRODUCTS:
         return text
     hits = [name for name in NAMES if text.startswith(name)]
     return NAMES[max(hits, key=len)] if hits else None
 
 
 def read_prices(path: Path) -> pd.DataFrame:
-    """Observed quotes: columns series, product, market, month, value (a file in ``LAYOUT``;
-    rows whose product the model lacks are dropped: ``unmapped`` lists them)."""
+    """Observed quotes: columns series, printed, product (None where the model lacks it:
+    ``observed_multiples`` names and leaves those out), market, month, value (a file in
+    ``LAYOUT``)."""
     import pandas as pd
 
     if not Path(path).is_file():
@@ -170,7 +170,7 @@ def read_prices(path: Path) -> pd.DataFrame:
         "printed": raw["product"].str.strip(),
         "product": product,
         "market": raw["market"].str.strip(),
-        "month": raw[date].str.strip().str[:7],
+        "month": raw[date].str.strip().map(month_of),
         "value": numbers,
     })  # fmt: skip
     return frame
@@ -273,8 +273,6 @@ def hindcast(
     data_dir: str | Path | None = None,
 ) -> Hindcast:
     """The model's 2010-``until`` price multiples, scored against ``observed_path``."""
-    from rareflow.history.crisis2010 import LIMITS
-
     check_until(until)
     observed, notes = None, list[str]()
     if observed_path is not None:  # read before the run: a bad file fails at once
