@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +16,13 @@ from rareflow.analytics.compare import compare
 from rareflow.analytics.plots import plot
 from rareflow.errors import UserInputError
 from rareflow.io.export import write_frame
-from rareflow.io.store import ResultStore, default_store_path
+from rareflow.io.store import (
+    ResultStore,
+    RunKept,
+    StoreLocked,
+    default_store_path,
+    read_spill,
+)
 
 
 @pytest.fixture
@@ -191,3 +200,85 @@ def test_plot_errors(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="unknown plot format"):
         plot(frame, "price", tmp_path / "x.jpg")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_run_that_does_not_read_back_is_kept_not_reported_stored(
+    store: ResultStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write is read back under the same lock; a commit the file lost is an error."""
+    earlier = make_result()
+    store.save(earlier)
+    lost = make_result()
+    monkeypatch.setattr(ResultStore, "_write", lambda self, con, record: None)  # a lost commit
+    with pytest.raises(RunKept) as info:
+        store.save(lost)
+    assert info.value.exit_code == 2 and "did not read back" in str(info.value)
+    assert "runs 0 of 1" in str(info.value)
+    assert read_spill(info.value.spill).run_id == lost.run_id  # kept beside the store
+    assert list(store.runs()["run_id"]) == [earlier.run_id]
+
+
+HOLD_LOCK = """
+import fcntl, sys, time
+fd = open(sys.argv[1], "a")
+fcntl.flock(fd, fcntl.LOCK_SH if sys.argv[2] == "shared" else fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock file needs fcntl.flock")
+@pytest.mark.parametrize("mode", ["shared", "exclusive"])
+def test_the_lock_file_makes_a_writer_wait_for_another_process(
+    store: ResultStore, mode: str
+) -> None:
+    """Whatever DuckDB's own lock does, a writer waits while another process holds
+    <store>.lock (a reader shares it), then stores the run with every row."""
+    store.save(make_result())
+    lock = store.path.with_name(store.path.name + ".lock")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock), mode, "1.5"], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    told: list[str] = []
+    waiting = ResultStore(store.path, wait_s=30, notify=told.append)
+    started = time.monotonic()
+    result = make_result()
+    try:
+        assert waiting.save(result) == result.run_id
+    finally:
+        holder.wait()
+    assert time.monotonic() - started >= 1.0 and told and "in use by another process" in told[0]
+    assert len(store.results(result.run_id)) == len(result.tidy())
+    quick = ResultStore(store.path, wait_s=0)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock), "exclusive", "5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    try:
+        with pytest.raises(StoreLocked):
+            quick.runs()  # a reader does not share with a writer either
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_importing_a_run_already_stored_whole_stores_it_once(store: ResultStore) -> None:
+    """A run kept after a write whose read-back could not run may be in the store already:
+    importing it then stores nothing twice and clears the kept file."""
+    result = make_result()
+    store.save(result)
+    kept = store.spill(store.record(result))
+    assert store.import_spill(kept) == result.run_id and not kept.exists()
+    assert store.row_counts(result.run_id)["results"] == len(result.tidy())
+    assert list(store.runs()["run_id"]) == [result.run_id]
+    other = make_result()
+    partial = store.record(other)
+    partial.results = partial.results.iloc[:1]  # same id, not the same rows: refused
+    store.save_record(partial)
+    again = store.spill(store.record(other))
+    with pytest.raises(UserInputError, match="already stored"):
+        store.import_spill(again)
+    assert again.exists()

@@ -11,8 +11,9 @@ Where it lives, first match wins:
 
 Each run is written in one transaction (the ``runs`` row, its ``results``, its ``summary`` and
 ``peak_prices``): a save that fails leaves the store as it was. Frames go in through DuckDB's
-pandas registration, never row by row. Connections are opened per operation, so the file is
-not held locked between commands.
+pandas registration, never row by row, and read back before the run is reported stored.
+Connections are opened per operation, so the file is not held locked between commands; each
+also holds the lock file ``<store>.lock`` (``storelock``: why DuckDB's lock is not enough).
 
 Sharing one store (see the README's "Reliability" section): DuckDB lets one process write the
 file, or several read it, at a time. Readers open it read-only and briefly. A command that
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rareflow.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, RareflowError, UserInputError
+from rareflow.io.storelock import LockBusy, StoreLock
 
 if TYPE_CHECKING:
     import duckdb
@@ -83,6 +85,7 @@ RUN_COLUMNS = (
 )  # fmt: skip
 WAIT_ENV = "RAREFLOW_STORE_WAIT"
 DEFAULT_WAIT_S = 120.0
+CHECK_WAIT_S = 10.0  # reading a run back after writing it
 SPILL_KEY = b"rareflow.run"  # Parquet schema metadata: the runs row, summary and peak prices
 SPILL_VERSION = 1
 log = logging.getLogger(__name__)
@@ -257,7 +260,11 @@ class ResultStore:
         return self.path.with_name(self.path.name + ".pending")
 
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, *, read_only: bool = False, lock: StoreLock | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, closed on leaving. It holds the lock file (``storelock``) too: a
+        ``lock`` already held is kept when leaving, one taken here is let go."""
         import duckdb
 
         if read_only and not self.path.exists():
@@ -267,7 +274,9 @@ class ResultStore:
                 hint="Run `rareflow run SCENARIO` first, or pass --store",
             )
         self._make_parent()  # also refuses a directory, or a path under a file
-        con = self._open(read_only)
+        lock = lock if lock is not None else StoreLock(self.path)
+        took = not lock.held
+        con = self._open(read_only, lock)
         try:
             if not read_only:
                 con.execute(SCHEMA)
@@ -275,7 +284,9 @@ class ResultStore:
         except (duckdb.Error, OSError) as exc:
             raise _store_error(exc, self.path) from None
         finally:
-            con.close()
+            con.close()  # DuckDB checkpoints here: still under the lock file
+            if took:
+                lock.release()
 
     def _make_parent(self) -> None:
         self._check_path()
@@ -303,9 +314,9 @@ class ResultStore:
                 expected="a .duckdb file path in a directory you can write",
             ) from None
 
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        """A connection, waiting with jittered backoff while another process holds the lock."""
-        import duckdb
+    def _open(self, read_only: bool, lock: StoreLock) -> duckdb.DuckDBPyConnection:
+        """A connection, waiting with jittered backoff while another process holds the lock
+        file or DuckDB's lock; ``lock`` is held when it returns."""
         from tenacity import (
             RetryCallState,
             Retrying,
@@ -331,11 +342,24 @@ class ResultStore:
         )
         for attempt in retrying:
             with attempt:
-                try:
-                    return duckdb.connect(str(self.path), read_only=read_only)
-                except (duckdb.Error, OSError) as exc:
-                    raise _store_error(exc, self.path) from None
+                return self._connect_once(read_only, lock)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _connect_once(self, read_only: bool, lock: StoreLock) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        try:
+            took = lock.acquire(exclusive=not read_only)
+        except LockBusy:
+            raise StoreLocked(
+                f"the results store {self.path} is locked by another process"
+            ) from None
+        try:
+            return duckdb.connect(str(self.path), read_only=read_only)
+        except (duckdb.Error, OSError) as exc:
+            if took:
+                lock.release()
+            raise _store_error(exc, self.path) from None
 
     def _tell_waiting(self, error: BaseException | None) -> None:
         holder = ""
@@ -398,23 +422,62 @@ class ResultStore:
         )
 
     def save_record(self, record: RunRecord) -> str:
-        """Store one run's rows in one transaction: all of them or none."""
-        with self.connect() as con:
-            sql = "SELECT 1 FROM runs WHERE run_id = ?"
-            if con.execute(sql, [record.run_id]).fetchone():
-                raise UserInputError("a run with this id is already stored", value=record.run_id)
-            con.begin()
+        """Store one run's rows in one transaction (all of them or none), then read them back
+        under the same lock: a run the store lost on closing is an error, and ``save`` keeps it
+        beside the store rather than report it stored."""
+        lock = StoreLock(self.path)
+        try:
+            with self.connect(lock=lock) as con:
+                sql = "SELECT 1 FROM runs WHERE run_id = ?"
+                if con.execute(sql, [record.run_id]).fetchone():
+                    raise UserInputError(
+                        "a run with this id is already stored", value=record.run_id
+                    )
+                self._write(con, record)
             try:
-                values = [record.row[c] for c in RUN_COLUMNS]
-                con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
-                self._insert(con, "results", record.results)
-                self._insert(con, "summary", record.summary)
-                self._insert(con, "peak_prices", record.peak_prices)
-                con.commit()
-            except BaseException:
-                _rollback(con)
-                raise
+                self._check_stored(record, lock)
+            except StoreLocked as error:  # written, unread: keep it; importing it is harmless
+                raise StoreError(
+                    f"run {record.run_id} was written but could not be read back: {error}",
+                    file=str(self.path),
+                ) from None
+        finally:
+            lock.release()
         return record.run_id
+
+    def _write(self, con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+        con.begin()
+        try:
+            values = [record.row[c] for c in RUN_COLUMNS]
+            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            self._insert(con, "results", record.results)
+            self._insert(con, "summary", record.summary)
+            self._insert(con, "peak_prices", record.peak_prices)
+            con.commit()
+        except BaseException:
+            _rollback(con)
+            raise
+
+    def _check_stored(self, record: RunRecord, lock: StoreLock) -> None:
+        """Raise ``StoreError`` unless every row of ``record`` reads back from the file."""
+        # another program (not rareflow, which waits for the lock file) may open it meanwhile
+        reader = ResultStore(self.path, wait_s=max(self.wait_s, CHECK_WAIT_S), notify=self.notify)
+        found = reader.row_counts(record.run_id, lock)
+        expected = _row_counts(record)
+        missing = {t: (n, expected[t]) for t, n in found.items() if n != expected[t]}
+        if missing:
+            counts = ", ".join(f"{t} {n} of {want}" for t, (n, want) in missing.items())
+            raise StoreError(
+                f"run {record.run_id} was committed but did not read back from the store "
+                f"({counts} rows)",
+                file=str(self.path),
+            )
+
+    def row_counts(self, run_id: str, lock: StoreLock | None = None) -> dict[str, int]:
+        """Rows stored for ``run_id`` in each of the run's tables (0 where none)."""
+        sql = "SELECT count(*) FROM {} WHERE run_id = ?"
+        with self.connect(read_only=True, lock=lock) as con:
+            return {t: con.execute(sql.format(t), [run_id]).fetchall()[0][0] for t in RUN_TABLES}
 
     @staticmethod
     def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -477,9 +540,12 @@ class ResultStore:
         return sorted(self.pending_dir.glob("*.parquet")) if self.pending_dir.is_dir() else []
 
     def import_spill(self, spill: str | Path) -> str:
-        """Store a kept run (one transaction), then delete its file; returns its run_id."""
+        """Store a kept run (one transaction), then delete its file; returns its run_id. A run
+        already stored whole (kept after a write whose read-back could not run) is not stored
+        twice."""
         record = read_spill(Path(spill))
-        run_id = self.save_record(record)
+        stored = self.path.exists() and self.row_counts(record.run_id) == _row_counts(record)
+        run_id = record.run_id if stored else self.save_record(record)  # importing twice: once
         Path(spill).unlink()
         return run_id
 
@@ -592,6 +658,12 @@ class ResultStore:
 
     def peak_prices(self, run_id: str) -> pd.DataFrame:
         return self._select("peak_prices", run_id).drop(columns="run_id")
+
+
+def _row_counts(record: RunRecord) -> dict[str, int]:
+    """The rows a run puts in each of its tables."""
+    return {"results": len(record.results), "summary": len(record.summary),
+            "peak_prices": len(record.peak_prices), "runs": 1}  # fmt: skip
 
 
 def _write_spill(record: RunRecord, target: Path, jsonable: Callable[[Any], Any]) -> None:
