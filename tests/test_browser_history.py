@@ -62,5 +62,9 @@ def test_check_the_model_against_2025_and_read_its_forecast(page: Any) -> None:
     summary = page.locator("#hindcast-summary tr")
     assert summary.count() == 9  # the heading and four products in two markets
     assert "x" in summary.nth(1).locator("td").nth(3).text_content()
+    fill = page.locator("#hindcast-fill tr")
+    assert fill.count() == 5  # the heading and 2010-2013
+    assert fill.nth(2).locator("td").nth(1).text_content() == "100.0%"  # 2011, modelled
+    assert "52.0%" in fill.nth(2).locator("td").nth(2).text_content()  # 2011, observed
     page.select_option("#history-series", "DEU")
     until(page, "document.querySelector('#chart-history .gtitle').textContent.includes('DEU')")

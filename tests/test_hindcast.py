@@ -24,6 +24,7 @@ from rareflow.history.hindcast import (
     read_prices,
 )
 from rareflow.history.observed import calibration_dir
+from rareflow.history.quota_fill import observed_fill
 
 pytestmark = pytest.mark.skipif(
     not (calibration_dir() / "crisis_2010_inputs.csv").exists(),
@@ -188,3 +189,36 @@ def test_report_writes_an_offline_page_and_a_bad_file_keeps_the_old_one(
     assert cli(["report", "hindcast", "--out", str(page), "--observed", str(bad)]) == 2
     assert page.read_text(encoding="utf-8") == text  # the earlier page is intact
     assert "row 2, column 'date'" in capsys.readouterr().err
+
+
+def test_the_quota_fill_sets_the_model_beside_every_sourced_figure(stated: Hindcast) -> None:
+    """The model fills its binding quota every year; customs and the reported utilisation
+    (in sample) say 2011-2013 were filled 52-73%: the check says so, figure by figure."""
+    fill = stated.quota_fill.set_index("year")
+    assert list(fill.index) == [2010, 2011, 2012, 2013]
+    assert np.allclose(fill["modelled_exports_t"], fill["modelled_quota_t"], rtol=1e-6)
+    assert fill.loc[2012, "observed_fill_low"] == pytest.approx(16_265 / 30_996)
+    assert fill.loc[2012, "observed_fill_high"] == pytest.approx(0.72)
+    assert "52% reported (asiatoday.com.au)" in fill.loc[2011, "observed_figures"]
+    assert fill.loc[2010, "observed_fill_low"] > 1.3  # 2009 licences shipped in 2010
+    assert any("2011 100% (52%-62%)" in note for note in stated.notes)
+
+
+def test_observed_fill_reads_every_figure_of_a_year(tmp_path: Path) -> None:
+    rows = [
+        "series,element,year_or_date,value,unit,source_url,source_note",
+        "export_quota_utilisation,REE (all),2011,50,percent of quota,https://www.a.org/x,",
+        "export_actual,REE (all),2011,9000,t,https://b.com/y,",
+        "export_quota_annual_total,REE (all),2011,10000,t,https://c.net/z,",
+        "export_actual,REE (all),2011-01..2011-09,7000,t,https://d.com/p,partial year: left out",
+        "export_quota_annual_total,REE (all),2012,10000,t,https://c.net/z,no exports: no year",
+    ]
+    path = tmp_path / "crisis.csv"
+    path.write_text("\n".join(rows) + "\n")
+    fill = observed_fill(path)
+    assert fill["year"].tolist() == [2011]
+    assert fill.loc[0, "observed_fill_low"] == pytest.approx(0.5)
+    assert fill.loc[0, "observed_fill_high"] == pytest.approx(0.9)
+    assert fill.loc[0, "observed_figures"] == (
+        "50% reported (a.org); 9,000 t exported / 10,000 t quota (b.com)"
+    )

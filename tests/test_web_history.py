@@ -70,5 +70,6 @@ def test_hindcast_states_the_2010_episode_and_refuses_a_month_outside_it(
     dy = next(r for r in body["summary"] if (r["product"], r["market"]) == ("dy_oxide", "ex_china"))
     assert dy["peak_multiple"] > 2.0 and "2010-01" <= dy["peak_month"] <= "2012-12"
     assert max(r["month"] for r in body["paths"]) == "2012-12"
+    assert [r["year"] for r in body["quota_fill"]] == [2010, 2011, 2012]  # whole years run
     refused = client.get("/api/history/hindcast", params={"until": "2030-01"})
     assert refused.status_code == 400 and "until" in refused.text and "2020-12" in refused.text

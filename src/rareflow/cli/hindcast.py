@@ -17,6 +17,7 @@ class HindcastTable(StrEnum):
     summary = "summary"
     paths = "paths"
     scores = "scores"
+    quota_fill = "quota_fill"
 
 
 UntilOption = Annotated[str, typer.Option(help="Last month run, YYYY-MM (2011-01 to 2020-12).")]
@@ -40,7 +41,8 @@ def hindcast(
         typer.Option(
             "--csv-table",
             help="The table --format csv writes: summary, paths "
-            "(modelled and observed multiple per month) or scores.",
+            "(modelled and observed multiple per month), scores or quota_fill (the share of "
+            "China's export quota filled per year, modelled and observed).",
         ),
     ] = HindcastTable.summary,
 ) -> None:
@@ -94,6 +96,7 @@ def _print_tables(result: Any) -> None:
                 title=f"Hindcast 2010-01 to {result.until}: price multiples against the "
                 "no-policy 2010 run ('left': share of the peak left at 2013-12; every month: "
                 "--format csv --csv-table paths)")  # fmt: skip
+    _print_fill(result.quota_fill)
     if len(result.scores):
         sc = result.scores.set_index(["product", "market"])
         pair = sc.drop(index=("all", "all"))
@@ -109,6 +112,25 @@ def _print_tables(result: Any) -> None:
                     "error beside no change (every column: --format json)")  # fmt: skip
     for note in result.notes:
         typer.echo(f"- {note}", err=True)
+
+
+def _print_fill(fill: Any) -> None:
+    import pandas as pd
+
+    if not len(fill):
+        return
+    observed = [
+        "" if pd.isna(low) else f"{percent(low)}-{percent(high)}"
+        for low, high in zip(fill["observed_fill_low"], fill["observed_fill_high"], strict=True)
+    ]
+    table = pd.DataFrame({"year": fill["year"], "model": fill["modelled_fill"],
+                          "observed": observed})  # fmt: skip
+    print_frame(
+        table,
+        Format.table,
+        formats={"model": percent},
+        title="China's export quota filled (in sample; sources: --format json)",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -40,6 +40,7 @@ from rareflow.scenarios.model import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rareflow.engine.simulate import RawResult
     from rareflow.model.compiled import CompiledNetwork
 
 FILE_NAME = "crisis_2010_inputs.csv"
@@ -162,11 +163,11 @@ def run_episode(data_dir: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def modelled_paths(until: str, data_dir: str | Path | None = None) -> pd.DataFrame:
-    """Month, product, market, modelled_multiple: ``both`` over the baseline run, 2010-01 to
-    ``until``, at the bundled calibrated point."""
-    import pandas as pd
-
+def episode_runs(
+    until: str, data_dir: str | Path | None = None, outputs: tuple[str, ...] = ("price",)
+) -> tuple[CompiledNetwork, Scenario, dict[str, RawResult]]:
+    """The 2010 network, the ``both`` scenario and the ``baseline`` and ``both`` runs from
+    2010-01 to ``until``, at the bundled calibrated point."""
     from rareflow.data.network import load_network
     from rareflow.engine.parameters import resolve_parameters
     from rareflow.engine.simulate import simulate
@@ -177,9 +178,24 @@ def modelled_paths(until: str, data_dir: str | Path | None = None) -> pd.DataFra
     net = network_2010(compile_network(load_network(data_dir)), facts["world_demand_2010_t"])
     params = resolve_parameters(net.parameters, engine_overrides())
     months = month_index(until) - month_index(START) + 1
-    plans = scenarios(net, facts)
-    runs = {name: simulate(net, plans[name].model_copy(update={"months": months}), params,
-                           outputs=["price"]) for name in ("baseline", "both")}  # fmt: skip
+    plans = {name: scen.model_copy(update={"months": months})
+             for name, scen in scenarios(net, facts).items()}  # fmt: skip
+    runs = {name: simulate(net, plans[name], params, outputs=list(outputs))
+            for name in ("baseline", "both")}  # fmt: skip
+    return net, plans["both"], runs
+
+
+def modelled_paths(until: str, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Month, product, market, modelled_multiple: ``both`` over the baseline run, 2010-01 to
+    ``until``, at the bundled calibrated point."""
+    net, _, runs = episode_runs(until, data_dir)
+    return paths_of(net, runs)
+
+
+def paths_of(net: CompiledNetwork, runs: dict[str, RawResult]) -> pd.DataFrame:
+    """``modelled_paths`` from ``episode_runs``' runs."""
+    import pandas as pd
+
     base = runs["baseline"].arrays["price"][0]
     rel = runs["both"].arrays["price"][0] / np.where(base > 0, base, np.nan)  # (T, P, M)
     frames = []

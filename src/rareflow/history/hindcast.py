@@ -39,13 +39,17 @@ from rareflow.data.reference.tables import DATE, month_of
 from rareflow.data.schema import MARKETS
 from rareflow.errors import UserInputError
 from rareflow.history.crisis2010 import (
+    FILE_NAME,
     LIMITS,
     PATH_PRODUCTS,
     START,
     UNWIND_END,
-    modelled_paths,
+    episode_runs,
+    paths_of,
     summarize,
 )
+from rareflow.history.observed import calibration_dir
+from rareflow.history.quota_fill import fill_note, quota_fill
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,12 +84,15 @@ class Hindcast:
     """``paths``: month, product, market, modelled_multiple (and observed_multiple with
     observations); ``summary``: per (product, market) the modelled peak, the multiple at each
     checkpoint and the share of the peak left at ``DECAY_AT``; ``scores``: per (product,
-    market) with observations, and 'all' (empty without observations)."""
+    market) with observations, and 'all' (empty without observations); ``quota_fill``: per
+    year, the share of China's export quota its exports filled, modelled and observed
+    (``quota_fill``: facts in sample, unlike the prices)."""
 
     until: str
     paths: pd.DataFrame
     summary: pd.DataFrame
     scores: pd.DataFrame
+    quota_fill: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,6 +102,7 @@ class Hindcast:
             "until": self.until,
             "summary": records(self.summary),
             "scores": records(self.scores),
+            "quota_fill": records(self.quota_fill),
             "paths": records(self.paths),
             "notes": self.notes,
         }
@@ -277,7 +285,9 @@ def hindcast(
     observed, notes = None, list[str]()
     if observed_path is not None:  # read before the run: a bad file fails at once
         observed, notes = observed_multiples(read_prices(Path(observed_path)))
-    paths = modelled_paths(until, data_dir)
+    net, scenario, runs = episode_runs(until, data_dir, ("price", "shipments"))
+    paths = paths_of(net, runs)
+    fill = quota_fill(net, scenario, runs["both"], calibration_dir() / FILE_NAME)
     if observed is not None:
         paths = paths.merge(observed, on=["product", "market", "month"], how="left")
         late = observed[observed["month"] > until]
@@ -289,9 +299,10 @@ def hindcast(
         "multiples: the scenario's price over the no-policy 2010 baseline run's (modelled); "
         f"each printed series over the median of its quotes before {START} (observed; the "
         "notes name any series with another base)",
+        *[line for line in [fill_note(fill)] if line],
         *LIMITS,
     ]
-    return Hindcast(until, paths, summarize(paths), scores, notes)
+    return Hindcast(until, paths, summarize(paths), scores, fill, notes)
 
 
 def _no_scores() -> pd.DataFrame:

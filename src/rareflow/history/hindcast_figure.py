@@ -46,6 +46,8 @@ def write_hindcast_report(result: Hindcast, out: Path) -> Path:
     )
     intro = (f"2010-01 to {result.until}: price multiples against the no-policy 2010 run, "
              "stated before the prices of those years are seen.")  # fmt: skip
-    body = f"{chart}<h2>Peaks and decay, modelled</h2>{table_html(result.summary)}{scores}"
+    fill = ("<h2>China's export quota filled, modelled and observed (in sample)</h2>"
+            + table_html(result.quota_fill))  # fmt: skip
+    body = f"{chart}<h2>Peaks and decay, modelled</h2>{table_html(result.summary)}{fill}{scores}"
     return write_page(out, "hindcast", "Hindcast: the 2010-2011 episode's prices", intro, body,
                       result.notes)  # fmt: skip

@@ -827,6 +827,8 @@ function drawHindcast(hind) {
   const left = Object.keys(hind.summary[0]).find((k) => k.startsWith("share_of_peak"));
   tableOf("hindcast-summary", ["product", "market", "peak", "peak multiple", "2011-12", "2013-12", "share of the peak left at 2013-12"],
     shown.map((r) => [r.product, r.market, r.peak_month, times(r.peak_multiple), times(r["multiple_2011-12"]), times(r["multiple_2013-12"]), pct(r[left])]));
+  tableOf("hindcast-fill", ["year", "quota filled, modelled", "observed", "observed figures"],
+    hind.quota_fill.map((r) => [r.year, pct(r.modelled_fill), r.observed_fill_low == null ? "" : `${pct(r.observed_fill_low)}-${pct(r.observed_fill_high)}`, r.observed_figures || ""]));
   const traces = HINDCAST_SHOWN.map((product) => {
     const path = hind.paths.filter((r) => r.product === product && r.market === "ex_china");
     return { x: path.map((r) => r.month), y: path.map((r) => r.modelled_multiple), name: `${product}, ex-China`, type: "scatter", mode: "lines" };
