@@ -282,3 +282,37 @@ def test_importing_a_run_already_stored_whole_stores_it_once(store: ResultStore)
     with pytest.raises(UserInputError, match="already stored"):
         store.import_spill(again)
     assert again.exists()
+
+
+PROBE_LOCK = """
+import fcntl, sys
+fd = open(sys.argv[1], "a")
+try:
+    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    print("free")
+except BlockingIOError:
+    print("busy")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock file needs fcntl.flock")
+def test_the_write_and_its_read_back_hold_the_lock_file_throughout(
+    store: ResultStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No other process gets the store between the commit and the read-back."""
+    lock = store.path.with_name(store.path.name + ".lock")
+    seen: list[str] = []
+    counts = ResultStore.row_counts
+
+    def probing(self: ResultStore, run_id: str, held: object = None) -> dict[str, int]:
+        probe = [sys.executable, "-c", PROBE_LOCK, str(lock)]
+        seen.append(subprocess.run(probe, capture_output=True, text=True).stdout.strip())
+        return counts(self, run_id, held)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ResultStore, "row_counts", probing)
+    result = make_result()
+    store.save(result)
+    assert seen == ["busy"]  # held exclusively while the run is read back
+    monkeypatch.undo()
+    probe = [sys.executable, "-c", PROBE_LOCK, str(lock)]
+    assert subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "free"

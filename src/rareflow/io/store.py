@@ -264,7 +264,8 @@ class ResultStore:
         self, *, read_only: bool = False, lock: StoreLock | None = None
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection, closed on leaving. It holds the lock file (``storelock``) too: a
-        ``lock`` already held is kept when leaving, one taken here is let go."""
+        ``lock`` passed in is taken if need be and left held (its owner lets it go), one made
+        here is let go on leaving."""
         import duckdb
 
         if read_only and not self.path.exists():
@@ -274,8 +275,8 @@ class ResultStore:
                 hint="Run `rareflow run SCENARIO` first, or pass --store",
             )
         self._make_parent()  # also refuses a directory, or a path under a file
-        lock = lock if lock is not None else StoreLock(self.path)
-        took = not lock.held
+        owned = lock is None
+        lock = StoreLock(self.path) if lock is None else lock
         con = self._open(read_only, lock)
         try:
             if not read_only:
@@ -285,7 +286,7 @@ class ResultStore:
             raise _store_error(exc, self.path) from None
         finally:
             con.close()  # DuckDB checkpoints here: still under the lock file
-            if took:
+            if owned:
                 lock.release()
 
     def _make_parent(self) -> None:
