@@ -299,7 +299,7 @@ def hindcast(
         "multiples: the scenario's price over the no-policy 2010 baseline run's (modelled); "
         f"each printed series over the median of its quotes before {START} (observed; the "
         "notes name any series with another base)",
-        *[line for line in [fill_note(fill)] if line],
+        *filter(None, [fill_note(fill)]),
         *LIMITS,
     ]
     return Hindcast(until, paths, summarize(paths), scores, fill, notes)

@@ -3,7 +3,7 @@ DuckDB's own lock does.
 
 DuckDB locks the store with POSIX ``fcntl`` record locks, which a process loses as soon as it
 closes *any* descriptor of the file, and DuckDB opens and closes the file to read its header on
-every connect. Once in about seven full test runs, one of 20 concurrent ``rareflow run``
+every connect. Once in eight full test runs, one of 20 concurrent ``rareflow run``
 processes beside a polling server exited 0 with its run committed, and the run was not in the
 store afterwards (no error, nothing kept aside); the cause inside DuckDB was not pinned down.
 So every rareflow connection also holds ``flock`` on ``<store>.lock``: shared to read,
