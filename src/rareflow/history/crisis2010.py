@@ -40,6 +40,7 @@ from rareflow.scenarios.model import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rareflow.engine.parameters import ParamValue
     from rareflow.engine.simulate import RawResult
     from rareflow.model.compiled import CompiledNetwork
 
@@ -131,19 +132,27 @@ def scenarios(compiled: CompiledNetwork, facts: dict[str, float]) -> dict[str, S
     }
 
 
-def run_episode(data_dir: str | Path | None = None) -> pd.DataFrame:
-    """Peak price multiples (vs the 2010 baseline run) and China's exports, per scenario."""
-    import pandas as pd
-
+def _setting(
+    data_dir: str | Path | None,
+) -> tuple[dict[str, float], CompiledNetwork, dict[str, ParamValue]]:
+    """The episode's facts, the 2010 network and the bundled calibrated parameters."""
     from rareflow.data.network import load_network
     from rareflow.engine.parameters import resolve_parameters
-    from rareflow.engine.simulate import simulate
     from rareflow.history.parameters import engine_overrides
     from rareflow.model.compiled import compile_network
 
     facts = crisis_facts()
     net = network_2010(compile_network(load_network(data_dir)), facts["world_demand_2010_t"])
-    params = resolve_parameters(net.parameters, engine_overrides())
+    return facts, net, resolve_parameters(net.parameters, engine_overrides())
+
+
+def run_episode(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Peak price multiples (vs the 2010 baseline run) and China's exports, per scenario."""
+    import pandas as pd
+
+    from rareflow.engine.simulate import simulate
+
+    facts, net, params = _setting(data_dir)
     runs = {
         name: simulate(net, scen, params, outputs=["price", "shipments", "shortage"])
         for name, scen in scenarios(net, facts).items()
@@ -168,15 +177,10 @@ def episode_runs(
 ) -> tuple[CompiledNetwork, Scenario, dict[str, RawResult]]:
     """The 2010 network, the ``both`` scenario and the ``baseline`` and ``both`` runs from
     2010-01 to ``until``, at the bundled calibrated point."""
-    from rareflow.data.network import load_network
-    from rareflow.engine.parameters import resolve_parameters
     from rareflow.engine.simulate import simulate
-    from rareflow.history.parameters import engine_overrides
-    from rareflow.model.compiled import compile_network, month_index
+    from rareflow.model.compiled import month_index
 
-    facts = crisis_facts()
-    net = network_2010(compile_network(load_network(data_dir)), facts["world_demand_2010_t"])
-    params = resolve_parameters(net.parameters, engine_overrides())
+    facts, net, params = _setting(data_dir)
     months = month_index(until) - month_index(START) + 1
     plans = {name: scen.model_copy(update={"months": months})
              for name, scen in scenarios(net, facts).items()}  # fmt: skip

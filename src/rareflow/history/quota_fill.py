@@ -17,8 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from rareflow.policies import instruments as ins
 
 if TYPE_CHECKING:
@@ -78,8 +76,8 @@ def modelled_fill(net: CompiledNetwork, scenario: Scenario, run: RawResult) -> p
         if len(months) < 12 or quota is None:
             continue
         rows = [net.products.index(p) for p in quota.items.products if p in net.products]
-        flows = shipments[np.ix_(months, rows, [china], range(len(net.regions)))]
-        exported = float(flows.sum() - flows[..., china].sum())
+        flows = shipments[months][:, rows, china, :]  # (month, product, importer)
+        exported = float(flows.sum() - flows[:, :, china].sum())
         out.append({"year": year, "modelled_exports_t": exported,
                     "modelled_quota_t": quota.tonnes_per_year,
                     "modelled_fill": exported / quota.tonnes_per_year})  # fmt: skip

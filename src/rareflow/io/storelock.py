@@ -36,10 +36,6 @@ class StoreLock:
         self.path = store.with_name(store.name + ".lock")
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self, *, exclusive: bool) -> bool:
         """Take the lock; True if this call took it, False if it was held already or cannot be
         had here (see the module docstring). Raises ``LockBusy`` while another process has it."""
